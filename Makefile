@@ -1,0 +1,145 @@
+# sluice — one entry point.  See README.md.
+#
+#   make            build build/sluiced and build/sluicectl
+#   make run        build and start sluiced in the foreground (loopback)
+#   make test       unit + integration tests (integration needs root)
+#   make test-san   the same suite built with ASan + UBSan (build-san/)
+#   make test-oom   unit tests failing the Nth allocation
+#   make bench      benchmarks against HAProxy, Squid and nginx
+#   make fuzz       build and briefly run the fuzz targets (clang)
+#   make lint       cppcheck over the tree
+#   make image      appliance image (rootfs/)
+#   make clean
+
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+
+CC	?= cc
+PKGS	:= libevent_core libevent_pthreads libevent_openssl openssl libnghttp2 \
+	   libcares libmaxminddb jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
+	   -Wno-missing-field-initializers
+CFLAGS	?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
+	   -MMD -MP -I.
+LDLIBS	:= $(PKG_LIBS) -lcrypt -pthread
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all -DSL_DEBUG
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+MODULES	:= lib policy tls stun proxy
+lib_SRC	   := $(wildcard lib/*.c)
+policy_SRC := $(wildcard policy/*.c)
+tls_SRC	   := $(wildcard tls/*.c)
+stun_SRC   := $(wildcard stun/*.c)
+proxy_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+# Link order: dependants first (proxy uses policy, tls, stun, lib).
+ARCHIVES := $(BUILD)/libsl_proxy.a $(BUILD)/libsl_policy.a \
+	    $(BUILD)/libsl_tls.a $(BUILD)/libsl_stun.a $(BUILD)/libsl_lib.a
+
+UNIT_SRC  := $(wildcard tests/unit/*/*_test.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+
+.PHONY: all deps run test test-unit test-integ test-san test-oom bench fuzz \
+	lint image clean
+all: deps $(BUILD)/sluiced $(BUILD)/sluicectl
+
+# Install missing Debian packages (as root) or name them (otherwise).
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+define archive_rule
+$(BUILD)/libsl_$(1).a: $(call obj,$($(1)_SRC))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call archive_rule,$(m))))
+
+$(BUILD)/sluiced: $(BUILD)/proxy/main.o $(ARCHIVES)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sluicectl: $(BUILD)/admin/sluicectl.o $(ARCHIVES)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A unit test links only the modules its area depends on, so one module's
+# tests build while another module is being worked on.
+area_libs_lib	 := $(BUILD)/libsl_lib.a
+area_libs_policy := $(BUILD)/libsl_policy.a $(area_libs_lib)
+area_libs_tls	 := $(BUILD)/libsl_tls.a $(area_libs_lib)
+area_libs_stun	 := $(BUILD)/libsl_stun.a $(area_libs_tls)
+area_libs_http	 := $(BUILD)/proxy/http.o $(area_libs_lib)
+area_libs_proxy	 := $(ARCHIVES)
+area_libs_admin	 := $(ARCHIVES)
+define unit_rule
+$(BUILD)/tests/$(1): $(BUILD)/tests/unit/$(1).o $(BUILD)/tests/unit/t.o \
+    $(area_libs_$(firstword $(subst /, ,$(1))))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Every test binary and tool the suites use.
+test-bins: all $(UNIT_BIN) $(TOOL_BIN)
+.PHONY: test-bins
+
+run: all
+	@mkdir -p run
+	./$(BUILD)/sluiced -f -c rootfs/overlay/etc/sluice/sluice.conf \
+	    -o state-dir=run -o log-dir=run -o user= -o pid-file=
+
+test: test-bins
+	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+
+test-unit: test-bins
+	@BUILD=$(BUILD) sh tests/run.sh --unit $(TESTS)
+
+test-integ: test-bins
+	@BUILD=$(BUILD) sh tests/run.sh --integ $(TESTS)
+
+test-san:
+	$(MAKE) SANITIZE=address,undefined test
+
+test-oom: test-bins
+	@BUILD=$(BUILD) sh tests/run.sh --oom
+
+bench: all $(TOOL_BIN)
+	@BUILD=$(BUILD) sh tests/bench/run.sh $(BENCH)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	@BUILD=$(BUILD) sh tests/fuzz/run.sh $(FUZZ_SRC)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
+	    --inline-suppr -I. -D_GNU_SOURCE lib policy tls stun proxy admin
+
+image:
+	@sh rootfs/build.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,91 @@
+#!/bin/sh
+# tests/run.sh — run sluice's test suites and count TAP results.
+#
+#   sh tests/run.sh [--unit | --integ | --oom] [PATTERN...]
+#
+# Unit tests are the binaries in $BUILD/tests/<area>/; integration tests are
+# tests/integ/NNN-name.sh (root: they build network namespaces).  Each prints
+# TAP lines ("ok N - what" / "not ok N - what"); a suite that exits non-zero
+# without a "not ok" line (a crash, a setup failure) counts as one failure.
+# The last line is "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+mode=all
+case "${1:-}" in
+--unit) mode=unit; shift ;;
+--integ) mode=integ; shift ;;
+--oom) mode=oom; shift ;;
+esac
+pats="$*"
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+out=$(mktemp -d /tmp/sluice-tests.XXXXXX)
+passed=0
+failed=0
+
+selected() {
+	[ -z "$pats" ] && return 0
+	for p in $pats; do
+		case "$1" in *"$p"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# run_suite NAME CMD...: run one suite, echo its TAP, update the counts.
+run_suite() {
+	name=$1
+	shift
+	log="$out/$(echo "$name" | tr '/ ' '__').log"
+	start=$(date +%s)
+	"$@" >"$log" 2>&1
+	rc=$?
+	end=$(date +%s)
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited $rc without a failing check" >>"$log"
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name ran no check" >>"$log"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ]; then
+		echo "FAIL $name ($p passed, $f failed, $((end - start))s)"
+		grep -E '^(not ok|#)' "$log" | head -n 60 | sed 's/^/    /'
+		echo "    (full log: $log)"
+	else
+		echo "PASS $name ($p checks, $((end - start))s)"
+	fi
+}
+
+if [ "$mode" = all ] || [ "$mode" = unit ] || [ "$mode" = oom ]; then
+	for t in $(find "$BUILD/tests" -type f -name '*_test' 2>/dev/null | sort); do
+		selected "$t" || continue
+		if [ "$mode" = oom ]; then
+			run_suite "oom:${t#"$BUILD"/tests/}" env SL_OOM=1 "$t"
+		else
+			run_suite "unit:${t#"$BUILD"/tests/}" "$t"
+		fi
+	done
+fi
+
+if [ "$mode" = all ] || [ "$mode" = integ ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "FAIL integration: needs root (network namespaces)"
+		failed=$((failed + 1))
+	else
+		for t in tests/integ/[0-9]*.sh; do
+			[ -e "$t" ] || continue
+			selected "$t" || continue
+			run_suite "integ:$(basename "$t" .sh)" \
+			    env BUILD="$BUILD" timeout -k 10 600 sh "$t"
+		done
+	fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

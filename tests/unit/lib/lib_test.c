@@ -1,0 +1,170 @@
+/*
+ * lib_test.c — shared helpers: addresses, JSON escaping, diagnostics.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/addr.h"
+#include "lib/alloc.h"
+#include "lib/diag.h"
+#include "lib/jw.h"
+#include "lib/rd.h"
+#include "tests/unit/t.h"
+
+T_TEST(addr_v4_mapped_is_canonicalised)
+{
+	struct sl_ip ip;
+	char buf[SL_IP_STRLEN];
+
+	T_EQ(sl_ip_parse(&ip, "::ffff:10.1.2.3"), 0);
+	T_EQ(ip.af, AF_INET);
+	T_STREQ(sl_ip_fmt(&ip, buf, sizeof(buf)), "10.1.2.3");
+}
+
+T_TEST(addr_odd_ipv4_spellings_in_hosts)
+{
+	struct sl_ip ip;
+	char buf[SL_IP_STRLEN];
+
+	T_EQ(sl_ip_parse_host(&ip, "127.1", 5), 1);
+	T_STREQ(sl_ip_fmt(&ip, buf, sizeof(buf)), "127.0.0.1");
+	T_EQ(sl_ip_parse_host(&ip, "0x7f000001", 10), 1);
+	T_STREQ(sl_ip_fmt(&ip, buf, sizeof(buf)), "127.0.0.1");
+	T_EQ(sl_ip_parse_host(&ip, "2130706433", 10), 1);
+	T_STREQ(sl_ip_fmt(&ip, buf, sizeof(buf)), "127.0.0.1");
+	T_EQ(sl_ip_parse_host(&ip, "[::ffff:127.0.0.1]", 18), 1);
+	T_EQ(ip.af, AF_INET);
+	T_EQ(sl_ip_parse_host(&ip, "example.test", 12), 0);
+	T_EQ(sl_ip_parse_host(&ip, "[::1", 4), -1);
+	T_EQ(sl_ip_parse_host(&ip, "[fe80::1%eth0]", 14), -1);
+}
+
+T_TEST(addr_strict_parse_rejects_legacy_forms)
+{
+	struct sl_ip ip;
+
+	T_EQ(sl_ip_parse(&ip, "127.1"), -1);
+	T_EQ(sl_ip_parse(&ip, "010.0.0.1"), -1);
+	T_EQ(sl_ip_parse(&ip, "2001:db8::1"), 0);
+	T_EQ(ip.af, AF_INET6);
+}
+
+T_TEST(addr_prefix_membership)
+{
+	struct sl_ip net, ip;
+	unsigned plen;
+
+	T_EQ(sl_cidr_parse("37.61.222.224/27", &net, &plen), 0);
+	T_EQ(plen, 27);
+	T_EQ(sl_ip_parse(&ip, "37.61.222.255"), 0);
+	T_ASSERT(sl_ip_in_prefix(&ip, &net, plen));
+	T_EQ(sl_ip_parse(&ip, "37.61.223.0"), 0);
+	T_ASSERT(!sl_ip_in_prefix(&ip, &net, plen));
+	T_EQ(sl_cidr_parse("2001:db8::/33", &net, &plen), 0);
+	T_EQ(sl_ip_parse(&ip, "2001:db8:7fff::1"), 0);
+	T_ASSERT(sl_ip_in_prefix(&ip, &net, plen));
+	T_EQ(sl_ip_parse(&ip, "2001:db8:8000::1"), 0);
+	T_ASSERT(!sl_ip_in_prefix(&ip, &net, plen));
+	T_EQ(sl_cidr_parse("::ffff:10.0.0.0/104", &net, &plen), 0);
+	T_EQ(net.af, AF_INET);
+	T_EQ(plen, 8);
+	T_EQ(sl_cidr_parse("10.0.0.0/33", &net, &plen), -1);
+	T_EQ(sl_cidr_parse("10.0.0.0/08", &net, &plen), -1);
+	T_EQ(sl_cidr_parse("10.0.0.0/", &net, &plen), -1);
+}
+
+T_TEST(addr_endpoints)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[SL_ADDR_STRLEN];
+
+	T_EQ(sl_endpoint_parse("127.0.0.1:3128", &ss, &len), 0);
+	T_STREQ(sl_sa_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
+	    "127.0.0.1:3128");
+	T_EQ(sl_endpoint_parse("[::1]:3128", &ss, &len), 0);
+	T_STREQ(sl_sa_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
+	    "[::1]:3128");
+	T_EQ(sl_endpoint_parse("*:80", &ss, &len), 0);
+	T_EQ(ss.ss_family, AF_INET6);
+	T_EQ(sl_endpoint_parse("::1:3128", &ss, &len), -1);
+	T_EQ(sl_endpoint_parse("127.0.0.1:99999", &ss, &len), -1);
+	T_EQ(sl_endpoint_parse("127.0.0.1", &ss, &len), -1);
+}
+
+T_TEST(jw_escapes_injection_attempts)
+{
+	char buf[256];
+	struct sl_jw w;
+
+	sl_jw_begin(&w, buf, sizeof(buf));
+	sl_jw_str(&w, "host", "evil\"}\n{\"x\":1");
+	sl_jw_strn(&w, "raw", "a\0b\x7f\xff\xe2\x80\xa8", 8);
+	sl_jw_u64(&w, "n", 42);
+	sl_jw_end(&w);
+	T_STREQ(buf, "{\"host\":\"evil\\\"}\\u000a{\\\"x\\\":1\","
+	    "\"raw\":\"a\\u0000b\\u007f\\ufffd\\u2028\",\"n\":42}\n");
+}
+
+T_TEST(jw_truncates_but_stays_valid)
+{
+	char buf[64], big[200];
+	struct sl_jw w;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	sl_jw_begin(&w, buf, sizeof(buf));
+	sl_jw_u64(&w, "id", 7);
+	sl_jw_str(&w, "big", big);
+	sl_jw_u64(&w, "after", 1);
+	sl_jw_end(&w);
+	T_ASSERT(strlen(buf) < sizeof(buf));
+	T_ASSERT(strstr(buf, "\"trunc\":true}\n") != NULL);
+	T_ASSERT(strncmp(buf, "{\"id\":7,\"big\":\"aaa", 18) == 0);
+}
+
+T_TEST(kv_escape_hides_separators)
+{
+	char out[64];
+
+	sl_kv_escape(out, sizeof(out), "a b=\"c\n", 7);
+	T_STREQ(out, "a\\x20b\\x3d\\x22c\\x0a");
+}
+
+T_TEST(diag_formats_like_a_compiler)
+{
+	struct sl_diags d;
+	struct sl_loc loc = { "p.conf", 12, 9 };
+	char *txt;
+
+	sl_diags_init(&d);
+	T_EQ(sl_diag_error(&d, &loc, "unknown action '%s'", "splcie"), -1);
+	T_EQ(sl_diag_add(&d, SL_DIAG_WARNING, &loc,
+	    "  in file included from main.conf:4", "dup"), 0);
+	T_EQ(sl_diags_errors(&d), 1);
+	txt = sl_diags_text(&d);
+	T_STREQ(txt, "p.conf:12:9: error: unknown action 'splcie'\n"
+	    "p.conf:12:9: warning: dup\n  in file included from main.conf:4\n");
+	sl_free(txt);
+	sl_diags_free(&d);
+}
+
+T_TEST(rd_never_reads_past_the_end)
+{
+	static const uint8_t b[] = { 0x01, 0x02, 0x03 };
+	struct sl_rd r, sub;
+	uint16_t v16;
+	uint32_t v32;
+	uint8_t v8;
+
+	sl_rd_init(&r, b, sizeof(b));
+	T_EQ(sl_rd_be16(&r, &v16), 0);
+	T_EQ(v16, 0x0102);
+	T_EQ(sl_rd_be16(&r, &v16), -1);
+	T_EQ(sl_rd_be32(&r, &v32), -1);
+	T_EQ(sl_rd_sub(&r, 2, &sub), -1);
+	T_EQ(sl_rd_u8(&r, &v8), 0);
+	T_EQ(v8, 3);
+	T_EQ(sl_rd_left(&r), 0);
+}

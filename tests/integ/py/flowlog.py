@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""flowlog.py — read and check sluiced's JSON flow log (schema v1).
+
+  flowlog.py expect FILE SELECT CHECK...   wait up to 5 s for the last event
+                                           matching SELECT, assert CHECKs
+  flowlog.py last FILE [SELECT]            print the last matching event
+  flowlog.py grep FILE [SELECT]            print every matching event
+  flowlog.py count FILE [SELECT]           print how many events match
+  flowlog.py validate FILE                 every line is a valid v1 event
+
+SELECT is one argument of blank-separated conditions; a CHECK is one
+condition.  Conditions: key=value (string compare; numbers as decimal,
+null as "null"), key!=value, key~ERE (re.search), key>=N, key<=N,
+key? (present and not empty/null).
+"""
+
+import json
+import re
+import sys
+import time
+
+EVENTS = {"flow.end", "flow.blocked", "flow.error"}
+MODES = {"explicit", "transparent", "tproxy"}
+TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+# "10.1.0.2:5000" or "[fd00:1::2]:5000"
+EP_RE = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]):\d{1,5}$")
+COND_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(=|!=|~|>=|<=|\?)(.*)$")
+
+
+def load(path):
+    """Events of the file, as (lineno, dict-or-None, raw line)."""
+    out = []
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return out
+    for i, raw in enumerate(data.split(b"\n"), 1):
+        if not raw:
+            continue
+        try:
+            ev = json.loads(raw.decode("utf-8"))
+            if not isinstance(ev, dict):
+                ev = None
+        except (ValueError, UnicodeDecodeError):
+            ev = None
+        out.append((i, ev, raw))
+    return out
+
+
+def show(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def parse_cond(c):
+    m = COND_RE.match(c)
+    if not m:
+        raise SystemExit("bad condition %r" % c)
+    return m.group(1), m.group(2), m.group(3)
+
+
+def test(ev, cond):
+    """(passed, explanation) for one condition on one event."""
+    key, op, want = parse_cond(cond)
+    present = key in ev
+    got = ev.get(key)
+    if op == "?":
+        return (present and got not in (None, "")), "%s=%s" % (
+            key, show(got) if present else "<absent>")
+    if not present:
+        return False, "%s is absent (wanted %s%s)" % (key, op, want)
+    g = show(got)
+    if op == "=":
+        ok = g == want
+    elif op == "!=":
+        ok = g != want
+    elif op == "~":
+        ok = re.search(want, g) is not None
+    else:
+        try:
+            n = float(got)
+            ok = n >= float(want) if op == ">=" else n <= float(want)
+        except (TypeError, ValueError):
+            ok = False
+    return ok, "%s is %r (wanted %s%s)" % (key, got, op, want)
+
+
+def matches(ev, sel):
+    return all(test(ev, c)[0] for c in sel)
+
+
+def select(path, sel):
+    return [ev for _, ev, _ in load(path) if ev is not None and matches(ev, sel)]
+
+
+def cmd_expect(path, sel_s, checks):
+    sel = sel_s.split()
+    for c in sel + checks:
+        parse_cond(c)
+    deadline = time.monotonic() + 5.0
+    while True:
+        evs = select(path, sel)
+        if evs:
+            break
+        if time.monotonic() > deadline:
+            print("no flow log event matches: %s" % sel_s)
+            evs = [ev for _, ev, _ in load(path) if ev is not None]
+            print("%d events in the log; the last ones:" % len(evs))
+            for ev in evs[-4:]:
+                print("  " + json.dumps(ev, sort_keys=True))
+            return 1
+        time.sleep(0.05)
+    ev = evs[-1]
+    bad = []
+    for c in checks:
+        ok, why = test(ev, c)
+        if not ok:
+            bad.append(why)
+    if bad:
+        print("event: " + json.dumps(ev, sort_keys=True))
+        for b in bad:
+            print("  " + b)
+        return 1
+    return 0
+
+
+def check_event(ev):
+    """Problems with one event against schema v1 (empty list if none)."""
+    p = []
+    if ev.get("v") != 1:
+        p.append("v is %r, not 1" % ev.get("v"))
+    if not isinstance(ev.get("ts"), str) or not TS_RE.match(ev["ts"]):
+        p.append("ts %r is not RFC 3339 UTC with ms" % ev.get("ts"))
+    if ev.get("event") not in EVENTS:
+        p.append("event %r unknown" % ev.get("event"))
+    fl = ev.get("flow")
+    if isinstance(fl, bool) or not isinstance(fl, (int, str)) or fl in ("", None):
+        p.append("flow id %r missing" % fl)
+    if ev.get("mode") not in MODES:
+        p.append("mode %r unknown" % ev.get("mode"))
+    if not isinstance(ev.get("cli"), str) or not EP_RE.match(ev["cli"]):
+        p.append("cli %r is not ip:port" % ev.get("cli"))
+    for k in ("dst",):
+        if ev.get(k) not in (None, "") and (
+                not isinstance(ev[k], str) or not EP_RE.match(ev[k])):
+            p.append("%s %r is not ip:port" % (k, ev[k]))
+    for k in ("up", "down", "ms", "status"):
+        if k in ev and ev[k] is not None and (
+                isinstance(ev[k], bool) or not isinstance(ev[k], int) or ev[k] < 0):
+            p.append("%s %r is not a non-negative integer" % (k, ev[k]))
+    if "term" in ev and ev["term"] is not None and (
+            not isinstance(ev["term"], str) or not re.match(r"^[A-Z]{2}$", ev["term"])):
+        p.append("term %r is not a two-letter code" % ev["term"])
+    for k in ("method", "host", "sni", "action", "rule", "reason"):
+        if k in ev and ev[k] is not None and not isinstance(ev[k], str):
+            p.append("%s %r is not a string" % (k, ev[k]))
+    if ev.get("event") == "flow.blocked" and ev.get("action") not in (None, "deny"):
+        p.append("flow.blocked with action %r" % ev.get("action"))
+    return p
+
+
+def cmd_validate(path):
+    evs = load(path)
+    if not evs:
+        print("the flow log %s is empty or missing" % path)
+        return 1
+    bad = 0
+    for i, ev, raw in evs:
+        if ev is None:
+            print("line %d is not a JSON object: %r" % (i, raw[:200]))
+            bad += 1
+            continue
+        for prob in check_event(ev):
+            print("line %d: %s" % (i, prob))
+            bad += 1
+        if bad > 20:
+            break
+    if bad:
+        return 1
+    print("%d events" % len(evs))
+    return 0
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, path = argv[1], argv[2]
+    rest = argv[3:]
+    if cmd == "expect":
+        if not rest:
+            print("expect needs SELECT", file=sys.stderr)
+            return 2
+        return cmd_expect(path, rest[0], rest[1:])
+    if cmd == "validate":
+        return cmd_validate(path)
+    sel = rest[0].split() if rest else []
+    evs = select(path, sel)
+    if cmd == "count":
+        print(len(evs))
+    elif cmd == "last":
+        if evs:
+            print(json.dumps(evs[-1], sort_keys=True))
+    elif cmd == "grep":
+        for ev in evs:
+            print(json.dumps(ev, sort_keys=True))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""rawc.py — raw TCP client: stdin to the peer, the peer to stdout.
+
+  rawc.py [--timeout S] [--proxy HOST:PORT --connect AUTHORITY] HOST:PORT
+  rawc.py --probe [--timeout S] HOST:PORT
+
+Sends all of stdin (binary), half-closes (SHUT_WR), copies everything the
+peer sends to stdout until it closes.  Sending and receiving run at the
+same time, so a large payload to an echo server cannot deadlock.
+
+--proxy/--connect: connect to the proxy instead and open a tunnel with
+  CONNECT AUTHORITY first; a status other than 200 is printed to stderr
+  ("CONNECT 403") and the exit status is 3.
+--probe: only connect; print connected | refused | timeout | unreachable |
+  reset | error:<errno name>.
+Exit status: 0 on a clean end, 1 on a connection error (reset, timeout),
+reported on stderr.
+"""
+
+import argparse
+import errno
+import socket
+import sys
+import threading
+
+
+def endpoint(s):
+    host, _, port = s.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def probe(ep, timeout):
+    try:
+        s = socket.create_connection(ep, timeout)
+        s.close()
+        return "connected"
+    except socket.timeout:
+        return "timeout"
+    except ConnectionRefusedError:
+        return "refused"
+    except ConnectionResetError:
+        return "reset"
+    except OSError as e:
+        if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return "unreachable"
+        return "error:" + errno.errorcode.get(e.errno, str(e.errno))
+
+
+def do_connect(s, authority):
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+               % (authority, authority)).encode())
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        c = s.recv(1)
+        if not c:
+            break
+        head += c
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    return parts[1].decode("latin-1") if len(parts) > 1 else "closed"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--timeout", type=float, default=20)
+    ap.add_argument("--probe", action="store_true")
+    ap.add_argument("--proxy")
+    ap.add_argument("--connect")
+    ap.add_argument("target")
+    a = ap.parse_args()
+    ep = endpoint(a.target)
+    if a.probe:
+        print(probe(ep, a.timeout))
+        return 0
+    s = socket.create_connection(endpoint(a.proxy) if a.proxy else ep,
+                                 a.timeout)
+    if a.proxy:
+        st = do_connect(s, a.connect or a.target)
+        if st != "200":
+            print("CONNECT %s" % st, file=sys.stderr)
+            return 3
+    err = []
+
+    def sender():
+        try:
+            while True:
+                b = sys.stdin.buffer.read1(65536)
+                if not b:
+                    break
+                s.sendall(b)
+            s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append("send: %s" % e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    out = sys.stdout.buffer
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out.write(b)
+    except OSError as e:
+        err.append("recv: %s" % e)
+    out.flush()
+    t.join(a.timeout)
+    if err:
+        print("; ".join(err), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""tcpserv.py — raw TCP test servers for sluice's integration tests.
+
+  tcpserv.py MODE@ADDR:PORT...      (IPv6: MODE@[fd00:2::4]:7000)
+
+Modes:
+  echo      send back every byte received; half-close when the client does
+  sink      read and discard, never answer (an upstream that stays silent)
+  banner    server speaks first: "220 banner.test ESMTP ready\\r\\n" at once,
+            then echo
+  headecho  read one HTTP/1.x request head (and a Content-Length body),
+            answer 200 whose body is the exact bytes received; the
+            response header X-Head-Sha256 is the sha256 of those bytes;
+            keep-alive
+
+One process, one asyncio loop, every listener in it.  Runs until killed.
+"""
+
+import asyncio
+import hashlib
+import sys
+
+BANNER = b"220 banner.test ESMTP ready\r\n"
+
+
+async def pump_echo(reader, writer):
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            break
+        writer.write(data)
+        await writer.drain()
+    if writer.can_write_eof():
+        writer.write_eof()
+        await writer.drain()
+
+
+async def h_echo(reader, writer):
+    try:
+        await pump_echo(reader, writer)
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def h_banner(reader, writer):
+    try:
+        writer.write(BANNER)
+        await writer.drain()
+        await pump_echo(reader, writer)
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def h_sink(reader, writer):
+    try:
+        while await reader.read(65536):
+            pass
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def h_headecho(reader, writer):
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            except asyncio.LimitOverrunError:
+                break
+            clen = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    clen = int(value.strip())
+            body = await reader.readexactly(clen) if clen else b""
+            got = head + body
+            resp = (b"HTTP/1.1 200 OK\r\n"
+                    b"Content-Type: application/octet-stream\r\n"
+                    b"X-Head-Sha256: " + hashlib.sha256(got).hexdigest().encode()
+                    + b"\r\nContent-Length: " + str(len(got)).encode()
+                    + b"\r\n\r\n" + got)
+            writer.write(resp)
+            await writer.drain()
+    except (ConnectionError, OSError, ValueError):
+        pass
+    finally:
+        writer.close()
+
+
+HANDLERS = {"echo": h_echo, "sink": h_sink, "banner": h_banner,
+            "headecho": h_headecho}
+
+
+def parse(spec):
+    mode, _, ep = spec.partition("@")
+    if mode not in HANDLERS or not ep:
+        raise SystemExit("bad listener %r" % spec)
+    host, _, port = ep.rpartition(":")
+    return mode, host.strip("[]"), int(port)
+
+
+async def main(specs):
+    servers = []
+    for s in specs:
+        mode, host, port = parse(s)
+        servers.append(await asyncio.start_server(
+            HANDLERS[mode], host, port, reuse_address=True,
+            limit=1 << 20))
+        print("listening %s on %s:%d" % (mode, host, port), flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    asyncio.run(main(sys.argv[1:]))

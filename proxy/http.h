@@ -25,6 +25,12 @@ enum sl_http_rc {
 	SL_HTTP_BAD,		/* invalid: see status and reason */
 };
 
+/*
+ * A zero member selects its default (8192, 65536, 100).  header_count_max
+ * is capped at SL_HTTP_MAX_HEADERS.  request_line_max counts the line
+ * without its CRLF; header_max counts the whole head, leading empty lines
+ * and the final CRLF included.
+ */
 struct sl_http_limits {
 	size_t		request_line_max;	/* longer -> 414 */
 	size_t		header_max;		/* whole head longer -> 431 */
@@ -93,7 +99,10 @@ struct sl_http_msg {
 					   IPv6; absolute/authority form */
 	uint16_t	port;		/* explicit or the scheme's default */
 	struct sl_http_span path;	/* absolute form: path + query ("/" if
-					   empty); origin form: the target */
+					   empty); origin form: the target.
+					   A span cannot invent the "/": an
+					   empty path has len 0, and a query
+					   without a path starts with '?' */
 	struct sl_http_span host_hdr;	/* the Host field value, if present */
 
 	/* responses */
@@ -124,7 +133,9 @@ enum sl_http_rc sl_http_parse_request(const char *buf, size_t len,
  * Parse a response head to a request with method req_method.  Framing per
  * RFC 9112 section 6.3: HEAD, 1xx, 204 and 304 have no body; a 2xx to
  * CONNECT neither; chunked; Content-Length; otherwise until close.
- * Errors get err_status 502.
+ * Errors get err_status 502.  Transfer-Encoding together with
+ * Content-Length is refused (502) rather than letting chunked win, and a
+ * body delimited by close also sets SL_HTTP_F_CLOSE.
  */
 enum sl_http_rc sl_http_parse_response(const char *buf, size_t len,
 	    const struct sl_http_limits *lim, enum sl_http_method req_method,
@@ -162,6 +173,14 @@ ssize_t	sl_http_chunked_feed(struct sl_http_chunked *c, const char *buf,
  * other field is copied byte for byte, in order.  Adds "Via: 1.1 sluice"
  * when via is set (appending to an existing Via).  Returns the length
  * written, or -1 if out is too small.
+ *
+ * Details: Content-Length, Transfer-Encoding and Host are never dropped
+ * because Connection names them (that would desync the framing).  Via is
+ * appended to the last Via field (", 1.1 sluice") or added at the end; its
+ * version is the one of the message received ("1.0 sluice" for 1.0), as
+ * RFC 9110 section 7.6.3 asks.  A request without a path becomes "/" (or
+ * "*" for OPTIONS, RFC 9112 section 3.2.4); an absolute-form request that
+ * had no Host gets one as its first field.
  */
 ssize_t	sl_http_rewrite_request(const char *buf, const struct sl_http_msg *msg,
 	    int via, char *out, size_t cap) SL_NONNULL(1, 2, 4);

@@ -247,6 +247,14 @@ peek_records(const uint8_t *buf, size_t len, size_t cap, size_t *need,
 		const uint8_t *rec = buf + off;
 		size_t avail = len - off, rlen, fav, rest;
 
+		/*
+		 * Another record is needed: check the cap before its header
+		 * so that a buffer cut at the cap and a longer one give the
+		 * same reason.
+		 */
+		rest = nhdr == PEEK_HS_HDR ? *need - have : 1;
+		if (off > 0 && off + PEEK_REC_HDR + rest > cap)
+			return peek_bad(out, "too_large");
 		rc = peek_rec_hdr(rec, SL_MIN(avail, PEEK_REC_HDR), off == 0,
 		    out);
 		if (rc != -1)
@@ -469,7 +477,8 @@ sl_tls_peek_parse(const uint8_t *buf, size_t len, size_t cap,
 
 	memset(out, 0, sizeof(*out));
 	rc = peek_records(buf, len, cap, &need, out);
-	/* The caller peeks at most cap bytes: MORE would wait forever. */
+	/* The caller peeks at most cap bytes: MORE would wait forever.
+	   (Reached only with a cap shorter than a record header.) */
 	if (rc == SL_PARSE_MORE && len >= cap)
 		return peek_bad(out, "too_large");
 	if (rc != SL_PARSE_OK)

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""mkseeds.py — write the synthesised seed inputs of the fuzz corpora.
+
+    python3 tests/fuzz/mkseeds.py      (from the repo top)
+
+tests/fuzz/corpus/tls_peek/ also holds the openssl s_client captures from
+tests/data/tls/ (copied here) and inputs kept from fuzzing runs;
+tests/fuzz/corpus/stun/ the RFC 5769 vectors.  Names say what a seed is.
+"""
+import os
+import re
+import shutil
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TLS = os.path.join(TOP, "tests/fuzz/corpus/tls_peek")
+STUN = os.path.join(TOP, "tests/fuzz/corpus/stun")
+
+
+def u8(v): return bytes([v])
+def u16(v): return v.to_bytes(2, "big")
+def u24(v): return v.to_bytes(3, "big")
+def ext(t, data): return u16(t) + u16(len(data)) + data
+
+
+def sni(name):
+    entry = u8(0) + u16(len(name)) + name
+    return ext(0, u16(len(entry)) + entry)
+
+
+def alpn(*names):
+    lst = b"".join(u8(len(n)) + n for n in names)
+    return ext(16, u16(len(lst)) + lst)
+
+
+def versions(*vs):
+    return ext(43, u8(2 * len(vs)) + b"".join(u16(v) for v in vs))
+
+
+def hello(exts, suites=(0x1301, 0x1302, 0xc02b), sid=32, with_exts=True):
+    body = u16(0x0303) + bytes(range(32)) + u8(sid) + bytes(sid)
+    body += u16(2 * len(suites)) + b"".join(u16(s) for s in suites)
+    body += u8(1) + u8(0)
+    if with_exts:
+        e = b"".join(exts)
+        body += u16(len(e)) + e
+    return u8(1) + u24(len(body)) + body
+
+
+def records(msg, frags=(), first=0x0301):
+    out, off, i = b"", 0, 0
+    while off < len(msg):
+        k = frags[i] if i < len(frags) else len(msg) - off
+        k = min(k, len(msg) - off)
+        out += u8(22) + u16(first if i == 0 else 0x0303) + u16(k) + msg[off:off + k]
+        off += k
+        i += 1
+    return out
+
+
+def write(d, name, data):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def tls_seeds():
+    basic = [sni(b"www.example.test"), ext(10, bytes.fromhex("0004001d0017")),
+             alpn(b"h2", b"http/1.1"), versions(0x0304, 0x0303)]
+    m = hello(basic)
+    write(TLS, "synth-basic", records(m))
+    write(TLS, "synth-three-records", records(m, (3, 60)))
+    write(TLS, "synth-one-byte-records", records(m, [1] * len(m)))
+    write(TLS, "synth-grease", records(hello(
+        [ext(0x0a0a, b""), sni(b"Grease.Test"), alpn(b"\x2a\x2a", b"h2"),
+         versions(0xfafa, 0x0304), ext(0x1a1a, b"\0")],
+        suites=(0x3a3a, 0x1301))))
+    write(TLS, "synth-ech", records(hello(
+        [sni(b"public.example.test"),
+         ext(0xfe0d, bytes.fromhex("0000010001070002aabb0003010203"))])))
+    write(TLS, "synth-no-extensions", records(hello([], with_exts=False)))
+    write(TLS, "synth-psk-last", records(hello(
+        [sni(b"psk.test"), ext(41, b"\0\0\0\0")])))
+    big = hello([sni(b"big.example.test"), ext(21, bytes(12000))])
+    write(TLS, "synth-12k-padding", records(big, (9000,)))
+    write(TLS, "synth-early-data-after", records(m) +
+          bytes.fromhex("140303000101") + bytes.fromhex("1703030003") + b"xyz")
+    write(TLS, "synth-sslv2", bytes.fromhex("802e0103010015000000100100800300800700c0"))
+    write(TLS, "other-http", b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+    for f in sorted(os.listdir(os.path.join(TOP, "tests/data/tls"))):
+        if f.endswith(".bin"):
+            shutil.copy(os.path.join(TOP, "tests/data/tls", f), os.path.join(TLS, f))
+
+
+def stun_seeds():
+    text = open(os.path.join(TOP, "tests/data/stun/rfc5769-vectors.txt")).read()
+    for name, hexs in re.findall(r"^name: (\S+)\n(?:.*\n)*?hex: ([0-9a-f ]+)$", text, re.M):
+        write(STUN, name, bytes.fromhex(hexs))
+    write(STUN, "binding-header-only", bytes.fromhex("000100002112a442") + bytes(range(12)))
+
+
+tls_seeds()
+stun_seeds()

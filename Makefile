@@ -51,8 +51,13 @@ ARCHIVES := $(BUILD)/libsl_proxy.a $(BUILD)/libsl_policy.a \
 
 UNIT_SRC  := $(wildcard tests/unit/*/*_test.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOL_SRC  := $(wildcard tests/tools/*.c)
-TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+# Test and benchmark tools (load generator, echo servers, policy bench):
+# they link no proxy code.
+TOOL_SRC  := $(wildcard tests/tools/*.c tests/bench/*.c)
+TOOL_BIN  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
+# Fuzz targets, built with a corpus-replay main for `make test`.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test test-unit test-integ test-san test-oom bench fuzz \
 	lint image clean
@@ -77,7 +82,12 @@ $(foreach m,$(MODULES),$(eval $(call archive_rule,$(m))))
 $(BUILD)/sluiced: $(BUILD)/proxy/main.o $(ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/sluicectl: $(BUILD)/admin/sluicectl.o $(ARCHIVES)
+# sluicectl needs no proxy code: it speaks to sluiced over its control
+# socket (admin/ctlproto.h) and uses policy/ for check, explain, profiles.
+ADMIN_SRC := $(wildcard admin/*.c)
+CTL_ARCHIVES := $(BUILD)/libsl_policy.a $(BUILD)/libsl_tls.a \
+		$(BUILD)/libsl_stun.a $(BUILD)/libsl_lib.a
+$(BUILD)/sluicectl: $(call obj,$(ADMIN_SRC)) $(CTL_ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A unit test links only the modules its area depends on, so one module's
@@ -97,12 +107,21 @@ $(BUILD)/tests/$(1): $(BUILD)/tests/unit/$(1).o $(BUILD)/tests/unit/t.o \
 endef
 $(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
 
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ARCHIVES)
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(CTL_ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tools/%: $(BUILD)/tests/bench/%.o $(CTL_ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# fuzz_http links proxy/http.o only; the others their own module.
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o \
+    $(BUILD)/proxy/http.o $(CTL_ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every test binary and tool the suites use.
-test-bins: all $(UNIT_BIN) $(TOOL_BIN)
+test-bins: all $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 .PHONY: test-bins
 
 run: all
@@ -128,9 +147,8 @@ test-oom: test-bins
 bench: all $(TOOL_BIN)
 	@BUILD=$(BUILD) sh tests/bench/run.sh $(BENCH)
 
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz:
-	@BUILD=$(BUILD) sh tests/fuzz/run.sh $(FUZZ_SRC)
+	@sh tests/fuzz/run.sh $(FUZZ_SRC)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \

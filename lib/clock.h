@@ -34,11 +34,14 @@ sl_rfc3339_now(char *buf, size_t cap)
 	struct timespec ts;
 	struct tm tm;
 
+	size_t n;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0 || n >= cap)
+		return "";
+	snprintf(buf + n, cap - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 	return buf;
 }
 

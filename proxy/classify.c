@@ -1,0 +1,103 @@
+/*
+ * classify.c — first-bytes classification for tunnels and transparent
+ * flows (DESIGN.md, "Classify").
+ *
+ * The first byte already separates the candidates: 0x16 can only start a
+ * TLS handshake record, 0x00/0x01 a STUN message (the top two bits of a
+ * STUN type are zero), an upper-case letter an HTTP method.  A candidate
+ * parser that says NOT_MINE hands over to "opaque": those bytes pass
+ * untouched when policy allows the destination.
+ */
+#include <string.h>
+
+#include "../stun/stun.h"
+#include "classify.h"
+
+/* "GET / HTTP/1.1": a token of upper-case letters then SP, early on. */
+static enum sl_parse_rc
+classify_http_start(const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i < 16; i++) {
+		if (buf[i] == ' ')
+			return i > 0 ? SL_PARSE_OK : SL_PARSE_NOT_MINE;
+		if (!((buf[i] >= 'A' && buf[i] <= 'Z') || buf[i] == '-'))
+			return SL_PARSE_NOT_MINE;
+	}
+	return i == len && len < 16 ? SL_PARSE_MORE : SL_PARSE_NOT_MINE;
+}
+
+static void
+classify_http(const uint8_t *buf, size_t len, int want_head,
+    const struct sl_http_limits *lim, struct sl_classify *out)
+{
+	struct sl_http_msg *msg;
+	static __thread struct sl_http_msg tls_msg;	/* ~4 KiB: not on stack */
+	enum sl_http_rc rc;
+
+	out->proto = SL_PROTO_HTTP;
+	if (!want_head) {
+		out->rc = SL_PARSE_OK;
+		return;
+	}
+	msg = &tls_msg;
+	rc = sl_http_parse_request((const char *)buf, len, lim, msg);
+	if (rc == SL_HTTP_MORE) {
+		out->rc = SL_PARSE_MORE;
+		return;
+	}
+	if (rc == SL_HTTP_BAD) {
+		out->rc = SL_PARSE_BAD;
+		out->err = msg->err_reason;
+		return;
+	}
+	out->rc = SL_PARSE_OK;
+	out->host = msg->host_hdr;
+	out->head_len = msg->head_len;
+}
+
+void
+sl_classify(const uint8_t *buf, size_t len, size_t cap, int want_http_head,
+    const struct sl_http_limits *http_lim, struct sl_classify *out)
+{
+	enum sl_parse_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	out->rc = SL_PARSE_MORE;
+	if (len == 0)
+		return;
+
+	if (buf[0] == 0x16) {
+		rc = sl_tls_peek_parse(buf, len, cap, &out->hello);
+		if (rc != SL_PARSE_NOT_MINE) {
+			out->proto = SL_PROTO_TLS;
+			out->rc = rc;
+			out->err = out->hello.err;
+			return;
+		}
+	} else if (buf[0] <= 0x01) {
+		struct sl_stun_hdr h;
+
+		rc = sl_stun_peek(buf, len, &h);
+		if (rc == SL_PARSE_OK || rc == SL_PARSE_MORE) {
+			out->proto = SL_PROTO_STUN;
+			out->rc = rc;
+			return;
+		}
+	} else if (buf[0] >= 'A' && buf[0] <= 'Z') {
+		rc = classify_http_start(buf, len);
+		if (rc == SL_PARSE_MORE)
+			return;
+		if (rc == SL_PARSE_OK) {
+			classify_http(buf, len, want_http_head, http_lim, out);
+			if (out->rc == SL_PARSE_MORE && len >= cap) {
+				out->rc = SL_PARSE_BAD;
+				out->err = "too_large";
+			}
+			return;
+		}
+	}
+	out->proto = SL_PROTO_OPAQUE;
+	out->rc = SL_PARSE_OK;
+}

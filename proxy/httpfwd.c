@@ -1,0 +1,988 @@
+/*
+ * httpfwd.c — plain HTTP/1.1 forwarding on bufferevents.
+ *
+ * One client connection, a sequence of requests.  Each request is decided
+ * on its own (host, port, URL), its head rewritten for the origin (origin
+ * form, hop-by-hop fields removed, Via), its body forwarded verbatim by
+ * its framing, and the response head rewritten the same way and its body
+ * forwarded verbatim.  Nothing is cached and no end-to-end header or body
+ * byte is changed (the vistime updater requirement).
+ *
+ * The server connection is kept for the next request to the same
+ * host:port and replaced otherwise.  Requests are handled one at a time:
+ * a pipelined request waits in the client's input buffer (bounded by the
+ * read high-watermark) until the previous response is complete.
+ *
+ *   request side:  HEAD -> (CONNECTING) -> BODY -> DONE
+ *   response side: IDLE -> HEAD -> BODY -> IDLE   (or TUNNEL after 101)
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../lib/alloc.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../policy/policy.h"
+#include "http.h"
+#include "httpfwd.h"
+#include "setup.h"
+#include "worker.h"
+
+#define HF_SCAN_MAX	(16 * 1024)	/* bytes linearised per chunk scan */
+
+enum hf_req {
+	RQ_HEAD = 0,
+	RQ_CONNECTING,
+	RQ_BODY,
+	RQ_DONE,
+};
+
+enum hf_rsp {
+	RS_IDLE = 0,
+	RS_HEAD,
+	RS_BODY,
+};
+
+struct sl_httpfwd {
+	struct bufferevent	*cbev, *sbev;	/* own their fds */
+	enum hf_req		 rq;
+	enum hf_rsp		 rs;
+	enum sl_http_method	 method;	/* of the current request */
+	enum sl_http_body	 req_body, rsp_body;
+	uint64_t		 req_left, rsp_left;
+	struct sl_http_chunked	 req_ch, rsp_ch;
+	char			*pending;	/* rewritten head awaiting connect */
+	size_t			 pending_len;
+	char			*srv_host;	/* key of the open server conn */
+	uint16_t		 srv_port;
+	char			*url_host;	/* current request, for policy */
+	char			*url_path;
+	unsigned		 requests;
+	unsigned		 client_close:1; /* close after this response */
+	unsigned		 client_eof:1;
+	unsigned		 server_eof:1;
+	unsigned		 upgrade:1;	/* websocket requested */
+	unsigned		 tunnel:1;	/* after 101 */
+	unsigned		 closing:1;	/* flushing, then close */
+	unsigned		 rsp_started:1;	/* response bytes sent to client */
+	unsigned		 shut_c:1, shut_s:1; /* tunnel half-closes */
+	unsigned		 lingering:1;	/* discarding input, then close */
+	unsigned		 linger_after:1; /* linger once the output is out */
+};
+
+static void	hf_next_request(struct sl_flow *flow);
+static void	hf_pump_req_body(struct sl_flow *flow);
+static void	hf_server_read_cb(struct bufferevent *bev, void *arg);
+static void	hf_server_write_cb(struct bufferevent *bev, void *arg);
+static void	hf_server_event_cb(struct bufferevent *bev, short what,
+		    void *arg);
+
+static struct sl_http_limits
+hf_limits(const struct sl_flow *flow)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct sl_http_limits lim = {
+		.request_line_max = set->request_line_max,
+		.header_max = set->header_max,
+		.header_count_max = set->header_count_max,
+	};
+
+	return lim;
+}
+
+void
+sl_httpfwd_free(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	if (hf == NULL)
+		return;
+	if (hf->cbev != NULL)
+		bufferevent_free(hf->cbev);
+	if (hf->sbev != NULL)
+		bufferevent_free(hf->sbev);
+	sl_free(hf->pending);
+	sl_free(hf->srv_host);
+	sl_free(hf->url_host);
+	sl_free(hf->url_path);
+	sl_free(hf);
+	flow->http = NULL;
+}
+
+static void
+hf_drop_server(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	if (hf->sbev != NULL) {
+		bufferevent_free(hf->sbev);
+		hf->sbev = NULL;
+	}
+	sl_free(hf->srv_host);
+	hf->srv_host = NULL;
+	hf->server_eof = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* ending                                                               */
+
+/* Close once the client's output has been written. */
+static void
+hf_close_after_flush(struct sl_flow *flow, char who, const char *reason)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	hf->closing = 1;
+	flow->term[0] = who;
+	if (reason != NULL)
+		flow->reason = reason;
+	bufferevent_disable(hf->cbev, EV_READ);
+	bufferevent_set_timeouts(hf->cbev, NULL, NULL);
+	if (hf->sbev != NULL)
+		bufferevent_disable(hf->sbev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(hf->cbev)) == 0)
+		sl_flow_close(flow, who, NULL);
+	/* else: hf_client_write_cb closes when drained */
+}
+
+static void
+hf_linger_end(struct sl_flow *flow)
+{
+	sl_flow_close(flow, flow->term[0] ? flow->term[0] : 'P', NULL);
+}
+
+/*
+ * After an error response: shut down our side and discard what the
+ * client still sends for a moment, so unread request bytes do not turn
+ * our close into a RST that destroys the response in flight.
+ */
+static void
+hf_linger(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	hf->lingering = 1;
+	if (shutdown(bufferevent_getfd(hf->cbev), SHUT_WR) == -1) {
+		hf_linger_end(flow);
+		return;
+	}
+	evbuffer_drain(bufferevent_get_input(hf->cbev),
+	    evbuffer_get_length(bufferevent_get_input(hf->cbev)));
+	bufferevent_setwatermark(hf->cbev, EV_READ, 0, 0);
+	bufferevent_enable(hf->cbev, EV_READ);
+	if (flow->setup->timer_set)
+		evtimer_del(&flow->setup->timer);
+	flow_setup_timer(flow, 2000, hf_linger_end);
+}
+
+/*
+ * Refuse the current request with an error response; the connection ends
+ * after it, as its framing can no longer be trusted or policy said no.
+ */
+static void
+hf_refuse(struct sl_flow *flow, unsigned status, const char *reason,
+    int blocked)
+{
+	struct sl_httpfwd *hf = flow->http;
+	char resp[1024];
+	int n;
+
+	if (hf->rsp_started) {
+		/* Mid-response: the only honest signal left is closing. */
+		flow->reason = reason;
+		sl_flow_log_event(flow, "flow.error");
+		sl_flow_close(flow, 'S', NULL);
+		return;
+	}
+	flow->status = status;
+	flow->reason = reason;
+	flow->blocked = blocked ? 1 : 0;
+	n = flow_http_error_text(flow, status, reason, blocked, resp,
+	    sizeof(resp));
+	sl_flow_log_event(flow, blocked ? "flow.blocked" : "flow.error");
+	hf_drop_server(flow);
+	if (n < 0 || bufferevent_write(hf->cbev, resp, (size_t)n) == -1) {
+		sl_flow_close(flow, 'R', NULL);
+		return;
+	}
+	flow->down += (uint64_t)n;
+	hf->linger_after = 1;
+	hf_close_after_flush(flow, blocked ? 'P' : 'C', NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* client side                                                          */
+
+static void	hf_tunnel_check(struct sl_flow *flow);
+
+static void
+hf_client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sl_flow *flow = arg;
+	struct sl_httpfwd *hf = flow->http;
+
+	(void)bev;
+	if (hf->closing && !hf->lingering &&
+	    evbuffer_get_length(bufferevent_get_output(hf->cbev)) == 0) {
+		if (hf->linger_after) {
+			hf_linger(flow);
+			return;
+		}
+		sl_flow_close(flow, flow->term[0] ? flow->term[0] : 'C', NULL);
+		return;
+	}
+	if (hf->tunnel) {
+		hf_tunnel_check(flow);
+		return;
+	}
+	/* Backpressure released: the server may be read again. */
+	if (hf->sbev != NULL && !hf->server_eof)
+		bufferevent_enable(hf->sbev, EV_READ);
+}
+
+static void
+hf_tunnel_move(struct sl_flow *flow, struct bufferevent *from,
+    struct bufferevent *to, uint64_t *count)
+{
+	struct evbuffer *in = bufferevent_get_input(from);
+	size_t n = evbuffer_get_length(in);
+
+	*count += n;
+	evbuffer_add_buffer(bufferevent_get_output(to), in);
+	/* Backpressure: stop reading until the other side drains. */
+	if (evbuffer_get_length(bufferevent_get_output(to)) >=
+	    flow->rt->set->relay_buffer)
+		bufferevent_disable(from, EV_READ);
+}
+
+/*
+ * Tunnel half-closes: a side's FIN is passed on (shutdown SHUT_WR) once
+ * everything it sent has been written to the other side; the flow ends
+ * when both FINs have been passed on.
+ */
+static void
+hf_tunnel_check(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+	struct evbuffer *cout = bufferevent_get_output(hf->cbev);
+	struct evbuffer *sout = bufferevent_get_output(hf->sbev);
+
+	if (hf->client_eof && !hf->shut_s && evbuffer_get_length(sout) == 0) {
+		hf->shut_s = 1;
+		(void)shutdown(bufferevent_getfd(hf->sbev), SHUT_WR);
+	}
+	if (hf->server_eof && !hf->shut_c && evbuffer_get_length(cout) == 0) {
+		hf->shut_c = 1;
+		(void)shutdown(bufferevent_getfd(hf->cbev), SHUT_WR);
+	}
+	if (hf->shut_c && hf->shut_s) {
+		sl_flow_close(flow, flow->term[0] ? flow->term[0] : 'C', NULL);
+		return;
+	}
+	if (!hf->client_eof && evbuffer_get_length(sout) <
+	    flow->rt->set->relay_buffer)
+		bufferevent_enable(hf->cbev, EV_READ);
+	if (!hf->server_eof && evbuffer_get_length(cout) <
+	    flow->rt->set->relay_buffer)
+		bufferevent_enable(hf->sbev, EV_READ);
+}
+
+static void
+hf_client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sl_flow *flow = arg;
+	struct sl_httpfwd *hf = flow->http;
+
+	(void)bev;
+	flow->last = sl_mono_ms();
+	if (hf->lingering) {
+		evbuffer_drain(bufferevent_get_input(hf->cbev),
+		    evbuffer_get_length(bufferevent_get_input(hf->cbev)));
+		return;
+	}
+	if (hf->tunnel) {
+		hf_tunnel_move(flow, hf->cbev, hf->sbev, &flow->up);
+		return;
+	}
+	switch (hf->rq) {
+	case RQ_HEAD:
+		hf_next_request(flow);
+		return;
+	case RQ_BODY:
+		hf_pump_req_body(flow);
+		return;
+	default:
+		return;		/* pipelined bytes wait in the buffer */
+	}
+}
+
+static void
+hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sl_flow *flow = arg;
+	struct sl_httpfwd *hf = flow->http;
+
+	(void)bev;
+	if (hf->lingering) {
+		hf_linger_end(flow);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		/* Kept-alive and silent for http-idle-timeout: a normal end. */
+		sl_flow_close(flow, 'T', NULL);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
+		    "client_error");
+		return;
+	}
+	if (!(what & BEV_EVENT_EOF))
+		return;
+	hf->client_eof = 1;
+	bufferevent_disable(hf->cbev, EV_READ);
+	if (hf->tunnel) {
+		if (flow->term[0] == '\0')
+			flow->term[0] = 'C';
+		hf_tunnel_check(flow);
+		return;
+	}
+	if (hf->rq == RQ_BODY) {
+		sl_flow_close(flow, 'C', "client_closed_in_body");
+		return;
+	}
+	if (hf->rs == RS_IDLE && hf->rq == RQ_HEAD) {
+		if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0) {
+			flow->reason = "incomplete_request";
+			sl_flow_log_event(flow, "flow.error");
+		}
+		sl_flow_close(flow, 'C', NULL);
+		return;
+	}
+	/* Half-closed after its request: deliver the response, then end. */
+	hf->client_close = 1;
+}
+
+/* Client read timeout only between requests (http-idle-timeout). */
+static void
+hf_client_idle_timer(struct sl_flow *flow, int on)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct timeval idle = { set->http_idle_timeout / 1000,
+	    (set->http_idle_timeout % 1000) * 1000 };
+
+	bufferevent_set_timeouts(flow->http->cbev, on ? &idle : NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* request bodies                                                       */
+
+/* Forward body bytes from `from` to `to` by framing; 1 when complete. */
+static int
+hf_move_body(struct evbuffer *from, struct evbuffer *to,
+    enum sl_http_body body, uint64_t *left, struct sl_http_chunked *ch,
+    uint64_t *count)
+{
+	size_t avail = evbuffer_get_length(from);
+
+	switch (body) {
+	case SL_HTTP_BODY_NONE:
+		return 1;
+	case SL_HTTP_BODY_LENGTH: {
+		size_t n = (uint64_t)avail < *left ? avail : (size_t)*left;
+
+		evbuffer_remove_buffer(from, to, n);
+		*left -= n;
+		*count += n;
+		return *left == 0;
+	}
+	case SL_HTTP_BODY_CHUNKED:
+		while (avail > 0) {
+			size_t scan = SL_MIN(avail, HF_SCAN_MAX);
+			const char *p = (const char *)evbuffer_pullup(from,
+			    (ssize_t)scan);
+			int done = 0;
+			ssize_t used;
+
+			if (p == NULL)
+				return -1;
+			used = sl_http_chunked_feed(ch, p, scan, &done);
+			if (used < 0)
+				return -1;
+			evbuffer_remove_buffer(from, to, (size_t)used);
+			*count += (uint64_t)used;
+			avail -= (size_t)used;
+			if (done)
+				return 1;
+			if ((size_t)used < scan)
+				return -1;	/* not done, yet stopped */
+		}
+		return 0;
+	case SL_HTTP_BODY_EOF:
+		*count += avail;
+		evbuffer_add_buffer(to, from);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+hf_pump_req_body(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+	struct evbuffer *out = bufferevent_get_output(hf->sbev);
+	int rc;
+
+	rc = hf_move_body(bufferevent_get_input(hf->cbev), out, hf->req_body,
+	    &hf->req_left, &hf->req_ch, &flow->up);
+	if (rc == -1) {
+		hf_refuse(flow, 400, "bad_chunked_body", 0);
+		return;
+	}
+	if (rc == 1) {
+		/* Pipelined bytes wait in the kernel until the response. */
+		hf->rq = RQ_DONE;
+		bufferevent_disable(hf->cbev, EV_READ);
+		return;
+	}
+	if (evbuffer_get_length(out) >= flow->rt->set->relay_buffer)
+		bufferevent_disable(hf->cbev, EV_READ);
+}
+
+/* ------------------------------------------------------------------ */
+/* starting a request                                                   */
+
+/* The server connection is there: send the head, then the body. */
+static void
+hf_send_request(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	if (bufferevent_write(hf->sbev, hf->pending, hf->pending_len) == -1) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	flow->up += hf->pending_len;
+	sl_free(hf->pending);
+	hf->pending = NULL;
+	hf->rq = RQ_BODY;
+	hf->rs = RS_HEAD;
+	hf->rsp_started = 0;
+	sl_flow_set_state(flow, SL_FLOW_RELAYING);
+	bufferevent_enable(hf->cbev, EV_READ);
+	bufferevent_enable(hf->sbev, EV_READ);
+	hf_pump_req_body(flow);
+}
+
+static void
+hf_connected(struct sl_flow *flow, int fd, const char *err, unsigned status)
+{
+	struct sl_httpfwd *hf = flow->http;
+	const struct sl_settings *set = flow->rt->set;
+	struct timeval rto = { set->idle_timeout / 1000,
+	    (set->idle_timeout % 1000) * 1000 };
+
+	if (fd == -1) {
+		hf_refuse(flow, status, err, 0);
+		return;
+	}
+	hf->sbev = bufferevent_socket_new(flow->wk->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (hf->sbev == NULL) {
+		evutil_closesocket(fd);
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	bufferevent_setcb(hf->sbev, hf_server_read_cb, hf_server_write_cb,
+	    hf_server_event_cb, flow);
+	bufferevent_setwatermark(hf->sbev, EV_WRITE,
+	    set->relay_buffer / 2, 0);
+	bufferevent_set_timeouts(hf->sbev, &rto, NULL);
+	hf->srv_host = sl_strdup(hf->url_host);
+	hf->srv_port = flow->dst_port;
+	if (hf->srv_host == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	hf_send_request(flow);
+}
+
+static void
+hf_go(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+	const struct sl_settings *set = flow->rt->set;
+
+	if (flow->dec.action == SL_ACT_DENY) {
+		hf_refuse(flow, 403, flow->dec.reason ? flow->dec.reason :
+		    "policy", 1);
+		return;
+	}
+	if (!sl_portset_has(set->http_ports, IPPROTO_TCP, flow->dst_port) &&
+	    !(flow->dec.flags & SL_DEC_PORT_EXPLICIT)) {
+		hf_refuse(flow, 403, "port_not_allowed", 1);
+		return;
+	}
+	/* Same origin as the open connection: reuse it. */
+	if (hf->sbev != NULL && !hf->server_eof && hf->srv_host != NULL &&
+	    strcmp(hf->srv_host, hf->url_host) == 0 &&
+	    hf->srv_port == flow->dst_port) {
+		hf_send_request(flow);
+		return;
+	}
+	hf_drop_server(flow);
+	if (flow->host == NULL) {
+		(void)flow_connect(flow, &flow->dst_ip, 1, hf_connected);
+		return;
+	}
+	(void)flow_connect(flow, flow->setup->res.addr, flow->setup->res.naddr,
+	    hf_connected);
+}
+
+static void
+hf_resolved(struct sl_flow *flow, const struct sl_dns_result *res)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	switch (res->status) {
+	case SL_DNS_OK:
+		break;
+	case SL_DNS_TIMEOUT:
+		hf_refuse(flow, 504, "dns_timeout", 0);
+		return;
+	case SL_DNS_NXDOMAIN:
+		hf_refuse(flow, 502, "dns_nxdomain", 0);
+		return;
+	default:
+		hf_refuse(flow, 502, "dns_failure", 0);
+		return;
+	}
+	flow->dst_ip = res->addr[0];
+	flow_decide_url(flow, hf->url_host, hf->url_path);
+	hf_go(flow);
+}
+
+/* Record this request's destination on the flow.  0, or -1 (refused). */
+static int
+hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
+{
+	struct sl_httpfwd *hf = flow->http;
+	char name[256], ipbuf[SL_IP_STRLEN];
+	struct sl_ip ip;
+	int lit;
+
+	lit = sl_ip_parse_host(&ip, buf + m->host.off, m->host.len);
+	if (lit == -1 || (lit == 0 && sl_name_normalise(buf + m->host.off,
+	    m->host.len, name, sizeof(name)) == -1)) {
+		hf_refuse(flow, 400, "bad_host", 0);
+		return -1;
+	}
+	sl_free(flow->host);
+	sl_free(hf->url_host);
+	sl_free(hf->url_path);
+	flow->host = NULL;
+	memset(&flow->dst_ip, 0, sizeof(flow->dst_ip));
+	if (lit == 1) {
+		flow->dst_ip = ip;
+		hf->url_host = sl_strdup(sl_ip_fmt(&ip, ipbuf, sizeof(ipbuf)));
+	} else {
+		flow->host = sl_strdup(name);
+		hf->url_host = sl_strdup(name);
+	}
+	hf->url_path = sl_strndup(buf + m->path.off, m->path.len);
+	flow->dst_port = m->port;
+	if (hf->url_host == NULL || hf->url_path == NULL ||
+	    (lit == 0 && flow->host == NULL)) {
+		sl_flow_close(flow, 'R', "oom");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+hf_method_name(enum sl_http_method m)
+{
+	static const char *const names[] = {
+		[SL_HTTP_M_OTHER] = "OTHER", [SL_HTTP_M_GET] = "GET",
+		[SL_HTTP_M_HEAD] = "HEAD", [SL_HTTP_M_POST] = "POST",
+		[SL_HTTP_M_PUT] = "PUT", [SL_HTTP_M_CONNECT] = "CONNECT",
+		[SL_HTTP_M_OPTIONS] = "OPTIONS",
+	};
+
+	return names[m];
+}
+
+/* A complete request head is at the front of the client's input. */
+static void
+hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
+{
+	struct sl_httpfwd *hf = flow->http;
+	size_t cap = m->head_len + 256;
+	ssize_t n;
+
+	if (m->form != SL_HTTP_FORM_ABSOLUTE) {
+		hf_refuse(flow, 400, m->method == SL_HTTP_M_CONNECT ?
+		    "connect_after_http" : "not_a_proxy_request", 0);
+		return;
+	}
+	flow->method = hf_method_name(m->method);
+	hf->method = m->method;
+	hf->requests++;
+	flow->status = 0;
+	flow->reason = NULL;
+	if (hf_target(flow, buf, m) == -1)
+		return;
+	if ((hf->pending = sl_alloc(cap)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	n = sl_http_rewrite_request(buf, m, flow->rt->set->via, hf->pending,
+	    cap);
+	if (n < 0) {
+		hf_refuse(flow, 431, "head_too_large", 0);
+		return;
+	}
+	hf->pending_len = (size_t)n;
+	evbuffer_drain(bufferevent_get_input(hf->cbev), m->head_len);
+	hf->req_body = m->body;
+	hf->req_left = m->content_length;
+	sl_http_chunked_init(&hf->req_ch);
+	hf->upgrade = (m->flags & SL_HTTP_F_UPGRADE_WS) != 0;
+	if (m->flags & SL_HTTP_F_CLOSE)
+		hf->client_close = 1;
+	hf->rq = RQ_CONNECTING;
+	/* Nothing more from the client until this request is under way. */
+	bufferevent_disable(hf->cbev, EV_READ);
+	hf_client_idle_timer(flow, 0);
+
+	flow_decide_url(flow, hf->url_host, hf->url_path);
+	if (flow->host != NULL && (flow->dec.need & SL_FACT_DST_IP ||
+	    flow->dec.action != SL_ACT_DENY)) {
+		/* Resolve: to connect, and to decide if an IP rule needs it. */
+		(void)flow_resolve(flow, hf_resolved);
+		return;
+	}
+	hf_go(flow);
+}
+
+static void
+hf_head_timeout(struct sl_flow *flow)
+{
+	flow->term[0] = 'T';
+	hf_refuse(flow, 408, "request_head_timeout", 0);
+}
+
+/* Parse the next request head from the client's input, if complete. */
+static void
+hf_next_request(struct sl_flow *flow)
+{
+	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
+	struct sl_httpfwd *hf = flow->http;
+	struct evbuffer *in = bufferevent_get_input(hf->cbev);
+	struct sl_http_limits lim = hf_limits(flow);
+	size_t len = evbuffer_get_length(in);
+	const char *p;
+
+	if (len == 0)
+		return;
+	len = SL_MIN(len, lim.header_max + 1024);
+	if ((p = (const char *)evbuffer_pullup(in, (ssize_t)len)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	switch (sl_http_parse_request(p, len, &lim, &msg)) {
+	case SL_HTTP_MORE:
+		/* Slowloris: the head must be complete within the limit. */
+		if (!flow->setup->timer_set)
+			flow_setup_timer(flow,
+			    flow->rt->set->client_header_timeout,
+			    hf_head_timeout);
+		return;
+	case SL_HTTP_BAD:
+		hf_refuse(flow, msg.err_status, msg.err_reason, 0);
+		return;
+	case SL_HTTP_OK:
+		break;
+	}
+	if (flow->setup->timer_set) {
+		evtimer_del(&flow->setup->timer);
+		flow->setup->timer_set = 0;
+	}
+	hf_request(flow, p, &msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* server side                                                          */
+
+/* The response is complete: next request, or the end. */
+static void
+hf_response_done(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	hf->rs = RS_IDLE;
+	if (hf->rq != RQ_DONE) {
+		/* Answered before the request body was sent (413, 401...):
+		 * the connection's framing is no longer in step. */
+		hf->client_close = 1;
+	}
+	if (hf->client_close || hf->client_eof) {
+		hf_close_after_flush(flow, hf->client_eof ? 'C' : 'S', NULL);
+		return;
+	}
+	if (hf->rsp_body == SL_HTTP_BODY_EOF || hf->server_eof)
+		hf_drop_server(flow);
+	hf->rq = RQ_HEAD;
+	hf_client_idle_timer(flow, 1);
+	bufferevent_enable(hf->cbev, EV_READ);
+	hf_next_request(flow);		/* a pipelined request may wait */
+}
+
+static void
+hf_start_tunnel(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	/* After "101 Switching Protocols" both sides speak WebSocket. */
+	hf->tunnel = 1;
+	hf->rs = RS_IDLE;
+	hf->rq = RQ_DONE;
+	bufferevent_set_timeouts(hf->cbev, NULL, NULL);
+	bufferevent_set_timeouts(hf->sbev, NULL, NULL);
+	bufferevent_enable(hf->cbev, EV_READ);
+	bufferevent_enable(hf->sbev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0)
+		hf_tunnel_move(flow, hf->cbev, hf->sbev, &flow->up);
+	if (evbuffer_get_length(bufferevent_get_input(hf->sbev)) > 0)
+		hf_tunnel_move(flow, hf->sbev, hf->cbev, &flow->down);
+}
+
+/* Parse and forward a response head; 1 if the body may follow now. */
+static int
+hf_response_head(struct sl_flow *flow)
+{
+	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
+	struct sl_httpfwd *hf = flow->http;
+	struct evbuffer *in = bufferevent_get_input(hf->sbev);
+	struct sl_http_limits lim = hf_limits(flow);
+	size_t len = SL_MIN(evbuffer_get_length(in), lim.header_max + 1024);
+	const char *p;
+	char *out;
+	ssize_t n;
+	int close;
+
+	if (len == 0)
+		return 0;
+	if ((p = (const char *)evbuffer_pullup(in, (ssize_t)len)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return -1;
+	}
+	switch (sl_http_parse_response(p, len, &lim, hf->method, &msg)) {
+	case SL_HTTP_MORE:
+		return 0;
+	case SL_HTTP_BAD:
+		sl_flow_log(flow, SL_LOG_INFO, "bad response from %s: %s",
+		    hf->url_host, msg.err_reason);
+		hf_refuse(flow, 502, "bad_response", 0);
+		return -1;
+	case SL_HTTP_OK:
+		break;
+	}
+	close = hf->client_close || hf->client_eof ||
+	    msg.body == SL_HTTP_BODY_EOF;
+	if ((out = sl_alloc(msg.head_len + 256)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return -1;
+	}
+	n = sl_http_rewrite_response(p, &msg, flow->rt->set->via,
+	    close && msg.status >= 200, out, msg.head_len + 256);
+	if (n < 0 || bufferevent_write(hf->cbev, out, (size_t)n) == -1) {
+		sl_free(out);
+		hf_refuse(flow, 502, "bad_response", 0);
+		return -1;
+	}
+	sl_free(out);
+	evbuffer_drain(in, msg.head_len);
+	flow->down += (uint64_t)n;
+	hf->rsp_started = 1;
+	if (msg.status >= 200 || msg.status == 101)
+		flow->status = msg.status;
+	if (msg.status == 101) {
+		if (!hf->upgrade) {
+			/* An upgrade nobody asked for cannot be relayed. */
+			sl_flow_close(flow, 'S', "unexpected_101");
+			return -1;
+		}
+		hf_start_tunnel(flow);
+		return -1;		/* no HTTP framing any more */
+	}
+	if (msg.status < 200) {
+		hf->rsp_started = 0;	/* 1xx: the final response follows */
+		return 1;
+	}
+	hf->rsp_body = msg.body;
+	hf->rsp_left = msg.content_length;
+	sl_http_chunked_init(&hf->rsp_ch);
+	if (msg.flags & SL_HTTP_F_CLOSE)
+		hf->client_close = hf->client_close || msg.body ==
+		    SL_HTTP_BODY_EOF;
+	if (msg.flags & SL_HTTP_F_CLOSE)
+		hf->server_eof = 1;	/* do not reuse this connection */
+	hf->rs = RS_BODY;
+	return 1;
+}
+
+static void
+hf_server_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sl_flow *flow = arg;
+	struct sl_httpfwd *hf = flow->http;
+	struct evbuffer *out = bufferevent_get_output(hf->cbev);
+	int rc;
+
+	(void)bev;
+	flow->last = sl_mono_ms();
+	if (hf->tunnel) {
+		hf_tunnel_move(flow, hf->sbev, hf->cbev, &flow->down);
+		return;
+	}
+	while (hf->rs == RS_HEAD) {
+		if ((rc = hf_response_head(flow)) <= 0)
+			return;		/* need more, or flow moved on */
+	}
+	if (hf->rs != RS_BODY) {
+		/* Bytes with no request outstanding: the server is broken. */
+		if (evbuffer_get_length(bufferevent_get_input(hf->sbev)) > 0)
+			hf_drop_server(flow);
+		return;
+	}
+	rc = hf_move_body(bufferevent_get_input(hf->sbev), out, hf->rsp_body,
+	    &hf->rsp_left, &hf->rsp_ch, &flow->down);
+	if (rc == -1) {
+		hf_refuse(flow, 502, "bad_response_body", 0);
+		return;
+	}
+	if (rc == 1) {
+		hf_response_done(flow);
+		return;
+	}
+	if (evbuffer_get_length(out) >= flow->rt->set->relay_buffer)
+		bufferevent_disable(hf->sbev, EV_READ);
+}
+
+static void
+hf_server_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sl_flow *flow = arg;
+	struct sl_httpfwd *hf = flow->http;
+
+	(void)bev;
+	if (hf->tunnel) {
+		hf_tunnel_check(flow);
+		return;
+	}
+	/* Backpressure released: read the client again for its body. */
+	if (hf->rq == RQ_BODY && !hf->client_eof)
+		bufferevent_enable(hf->cbev, EV_READ);
+}
+
+static void
+hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sl_flow *flow = arg;
+	struct sl_httpfwd *hf = flow->http;
+	int reset = (what & BEV_EVENT_ERROR) != 0;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		hf_refuse(flow, 504, "response_timeout", 0);
+		return;
+	}
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	hf->server_eof = 1;
+	if (hf->tunnel) {
+		if (reset) {
+			sl_flow_close(flow, 'S', "server_reset");
+			return;
+		}
+		if (flow->term[0] == '\0')
+			flow->term[0] = 'S';
+		bufferevent_disable(hf->sbev, EV_READ);
+		hf_tunnel_check(flow);
+		return;
+	}
+	switch (hf->rs) {
+	case RS_IDLE:
+		hf_drop_server(flow);	/* kept-alive connection went away */
+		return;
+	case RS_HEAD:
+		hf_refuse(flow, 502, reset ? "server_reset" :
+		    "server_closed_before_response", 0);
+		return;
+	case RS_BODY:
+		if (hf->rsp_body == SL_HTTP_BODY_EOF && !reset) {
+			hf->client_close = 1;
+			hf_response_done(flow);
+			return;
+		}
+		/* Truncated body: closing is the only way to say so. */
+		flow->reason = reset ? "server_reset" : "server_truncated";
+		sl_flow_log_event(flow, "flow.error");
+		hf_close_after_flush(flow, 'S', NULL);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+void
+sl_httpfwd_start(struct sl_flow *flow, const struct sl_http_msg *msg)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct flow_setup *s = flow->setup;
+	struct sl_httpfwd *hf;
+
+	if ((hf = sl_calloc(1, sizeof(*hf))) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	flow->http = hf;
+	event_del(&flow->ev_cr);
+	hf->cbev = bufferevent_socket_new(flow->wk->base, flow->cfd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (hf->cbev == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	flow->cfd = -1;			/* the bufferevent owns it now */
+	bufferevent_setcb(hf->cbev, hf_client_read_cb, hf_client_write_cb,
+	    hf_client_event_cb, flow);
+	/* Bound what a pipelining client can queue up while we work. */
+	bufferevent_setwatermark(hf->cbev, EV_READ, 0,
+	    set->header_max + set->relay_buffer);
+	bufferevent_setwatermark(hf->cbev, EV_WRITE, set->relay_buffer / 2, 0);
+	/* What was read with the head (body, pipelined requests) goes first. */
+	if (evbuffer_add(bufferevent_get_input(hf->cbev), s->buf, s->len)
+	    == -1) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	sl_free(s->buf);
+	s->buf = NULL;
+	s->len = s->cap = 0;
+	(void)msg;			/* re-parsed from the evbuffer */
+	hf->rq = RQ_HEAD;
+	bufferevent_enable(hf->cbev, EV_READ);
+	hf_next_request(flow);
+}
+
+int
+sl_httpfwd_is_tunnel(const struct sl_flow *flow)
+{
+	return flow->http != NULL && flow->http->tunnel;
+}

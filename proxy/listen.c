@@ -1,0 +1,64 @@
+/*
+ * listen.c — listening sockets.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "../policy/policy.h"
+#include "listen.h"
+
+#define LISTEN_BACKLOG	4096
+
+int
+sl_listen_open(const struct sl_listen *l)
+{
+	char name[SL_ADDR_STRLEN];
+	int fd, one = 1, zero = 0;
+	const char *what;
+
+	sl_sa_fmt((const struct sockaddr *)&l->addr, name, sizeof(name));
+	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd == -1) {
+		what = "socket";
+		goto fail;
+	}
+	what = "setsockopt";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		goto fail;
+	/* "*:port" is [::] serving both families; "[::1]" only IPv6. */
+	if (l->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)&l->addr;
+		int v6only = !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+		    v6only ? &one : &zero, sizeof(int)) == -1)
+			goto fail;
+	}
+	/* TPROXY: accept connections addressed to any destination. */
+	if (l->kind == SL_LISTEN_TPROXY) {
+		what = "IP_TRANSPARENT (needs CAP_NET_ADMIN)";
+		if (setsockopt(fd, l->addr.ss_family == AF_INET6 ? SOL_IPV6 :
+		    SOL_IP, l->addr.ss_family == AF_INET6 ? IPV6_TRANSPARENT :
+		    IP_TRANSPARENT, &one, sizeof(one)) == -1)
+			goto fail;
+	}
+	what = "bind";
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1)
+		goto fail;
+	what = "listen";
+	if (listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	return fd;
+fail:
+	sl_log(SL_LOG_ERR, "listen %s: %s: %s", name, what, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}

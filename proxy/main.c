@@ -1,0 +1,509 @@
+/*
+ * main.c — sluiced: load the configuration, bind, drop privileges, run
+ * the workers, and handle signals (SIGTERM/SIGINT drain and exit, SIGHUP
+ * reload, SIGUSR1 reopen the flow log files).
+ */
+#include <ares.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/alloc.h"
+#include "../lib/diag.h"
+#include "../lib/log.h"
+#include "../policy/policy.h"
+#include "flowlog.h"
+#include "listen.h"
+#include "worker.h"
+
+#define SLUICED_VERSION		"0.1.0"
+#define DEFAULT_CONF		"/etc/sluice/sluice.conf"
+#define MAX_OVERRIDES		64
+
+struct daemon {
+	const char		*conf_path;
+	struct sl_override	 ov[MAX_OVERRIDES];
+	size_t			 nov;
+	int			 foreground;
+	struct event_base	*base;
+	struct sl_rt		*rt;		/* current; main's reference */
+	struct sl_flowlog	*flowlog;
+	struct sl_worker	**wk;
+	unsigned		 nwk;
+	int			 draining;
+	struct event		*sig[5];
+	struct event		*wait_ev;	/* polls for drained workers */
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: sluiced [-f] [-t] [-c FILE] [-o NAME=VALUE]... [-d CATS]\n"
+"\n"
+"sluice gateway daemon: explicit and transparent forwarding proxy with\n"
+"per-destination TLS bypass, driven by one policy file.\n"
+"\n"
+"  -c FILE        configuration file (default " DEFAULT_CONF ")\n"
+"  -t             check the configuration, print every diagnostic, and exit\n"
+"                 (0: valid, 1: errors)\n"
+"  -f             stay in the foreground, log to stderr (else: daemon, syslog)\n"
+"  -o NAME=VALUE  override a `set` setting after the file (repeatable),\n"
+"                 e.g. -o user= -o log-dir=run\n"
+"  -d CATS        debug categories: flow,tls,dns,policy,stun,ctl,http or all\n"
+"  -V             print the version\n"
+"  -h             this help\n"
+"\n"
+"Signals: SIGTERM/SIGINT stop accepting and drain flows (drain-timeout),\n"
+"SIGHUP reloads the configuration (a bad file keeps the running one),\n"
+"SIGUSR1 reopens the flow log files.  See docs/deploy.md.\n");
+}
+
+static struct sl_config *
+load_config(struct daemon *d, int quiet_ok)
+{
+	struct sl_diags diags;
+	struct sl_config *cfg;
+
+	sl_diags_init(&diags);
+	cfg = sl_config_load(d->conf_path, d->ov, d->nov, &diags);
+	if (diags.n > 0 && (cfg == NULL || !quiet_ok)) {
+		char *txt = sl_diags_text(&diags);
+
+		if (txt != NULL) {
+			/* One log line per diagnostic line. */
+			for (char *save = NULL, *l = strtok_r(txt, "\n", &save);
+			    l != NULL; l = strtok_r(NULL, "\n", &save))
+				sl_log(cfg ? SL_LOG_WARN : SL_LOG_ERR, "%s", l);
+			sl_free(txt);
+		}
+	}
+	sl_diags_free(&diags);
+	return cfg;
+}
+
+static void
+apply_log_settings(const struct sl_settings *set)
+{
+	enum sl_log_level lvl;
+
+	if (sl_log_level_parse(set->log_level, &lvl) == 0)
+		sl_log_set_level(lvl);
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* Every tunnel is two fds, plus pipes while bytes are in flight. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int
+drop_privileges(const struct sl_settings *set)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	if (set->user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(set->user)) == NULL) {
+		sl_log(SL_LOG_ERR, "unknown user '%s' (setting user)",
+		    set->user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (set->group[0] != '\0') {
+		struct group *gr = getgrnam(set->group);
+
+		if (gr == NULL) {
+			sl_log(SL_LOG_ERR, "unknown group '%s' (setting group)",
+			    set->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (setgroups(0, NULL) == -1 || setgid(gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		sl_log(SL_LOG_ERR, "cannot drop privileges to %s: %s",
+		    set->user, strerror(errno));
+		return -1;
+	}
+	/* Make sure it cannot be undone. */
+	if (pw->pw_uid != 0 && setuid(0) != -1) {
+		sl_log(SL_LOG_ERR, "privileges could be regained: refusing to "
+		    "run");
+		return -1;
+	}
+	sl_log(SL_LOG_INFO, "running as %s (uid %d, gid %d)", set->user,
+	    (int)pw->pw_uid, (int)gid);
+	return 0;
+}
+
+static int
+daemonize(const struct sl_settings *set)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		return -1;
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (set->pid_file[0] != '\0') {
+		FILE *fp = fopen(set->pid_file, "w");
+
+		if (fp == NULL) {
+			sl_log(SL_LOG_ERR, "cannot write %s: %s", set->pid_file,
+			    strerror(errno));
+			return -1;
+		}
+		fprintf(fp, "%d\n", (int)getpid());
+		fclose(fp);
+	}
+	return 0;
+}
+
+/* Open every listener once per worker (SO_REUSEPORT) and start them. */
+static int
+start_workers(struct daemon *d)
+{
+	const struct sl_listen *ls;
+	size_t nl;
+	int *fds = NULL, *kinds = NULL;
+	int rc = -1;
+
+	ls = sl_config_listeners(d->rt->cfg, &nl);
+	if (nl == 0) {
+		sl_log(SL_LOG_ERR, "no listen statement: nothing to serve");
+		return -1;
+	}
+	d->wk = sl_calloc(d->nwk, sizeof(*d->wk));
+	fds = sl_calloc(nl, sizeof(*fds));
+	kinds = sl_calloc(nl, sizeof(*kinds));
+	if (d->wk == NULL || fds == NULL || kinds == NULL)
+		goto out;
+	for (unsigned w = 0; w < d->nwk; w++) {
+		for (size_t i = 0; i < nl; i++) {
+			kinds[i] = (int)ls[i].kind;
+			if ((fds[i] = sl_listen_open(&ls[i])) == -1) {
+				while (i-- > 0)
+					close(fds[i]);
+				goto out;
+			}
+		}
+		d->wk[w] = sl_worker_new(w, d->nwk, d->rt, d->flowlog, fds,
+		    kinds, nl);
+		if (d->wk[w] == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	sl_free(fds);
+	sl_free(kinds);
+	return rc;
+}
+
+static int
+same_listeners(const struct sl_config *a, const struct sl_config *b)
+{
+	const struct sl_listen *la, *lb;
+	size_t na, nb;
+
+	la = sl_config_listeners(a, &na);
+	lb = sl_config_listeners(b, &nb);
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (la[i].kind != lb[i].kind || la[i].addrlen != lb[i].addrlen ||
+		    memcmp(&la[i].addr, &lb[i].addr, la[i].addrlen) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct sl_config *cfg;
+	struct sl_rt *rt;
+
+	sl_log(SL_LOG_INFO, "reloading %s", d->conf_path);
+	if ((cfg = load_config(d, 0)) == NULL) {
+		sl_log(SL_LOG_ERR, "reload failed: keeping the running "
+		    "configuration");
+		return;
+	}
+	rt = sl_rt_new(cfg);
+	sl_config_unref(cfg);
+	if (rt == NULL) {
+		sl_log(SL_LOG_ERR, "reload failed (out of memory): keeping "
+		    "the running configuration");
+		return;
+	}
+	if (!same_listeners(rt->cfg, d->rt->cfg))
+		sl_log(SL_LOG_WARN, "listen statements changed: they take "
+		    "effect at the next restart; removed listeners refuse new "
+		    "connections");
+	sl_policy_inherit_hits(rt->pol, d->rt->pol);
+	apply_log_settings(rt->set);
+	for (unsigned w = 0; w < d->nwk; w++)
+		sl_worker_post_rt(d->wk[w], rt);
+	sl_rt_unref(d->rt);
+	d->rt = rt;
+	sl_log(SL_LOG_INFO, "configuration reloaded: %zu rule(s)",
+	    sl_policy_nrules(rt->pol));
+}
+
+static void
+drain_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { 0, 100 * 1000 };
+
+	(void)fd;
+	(void)what;
+	for (unsigned w = 0; w < d->nwk; w++) {
+		if (!__atomic_load_n(&d->wk[w]->done, __ATOMIC_ACQUIRE)) {
+			evtimer_add(d->wait_ev, &tv);
+			return;
+		}
+	}
+	event_base_loopbreak(d->base);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGHUP:
+		reload(d);
+		break;
+	case SIGUSR1:
+		sl_log(SL_LOG_INFO, "reopening flow log files");
+		sl_flowlog_reopen(d->flowlog);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (d->draining) {
+			sl_log(SL_LOG_WARN, "second signal: closing every flow");
+			for (unsigned w = 0; w < d->nwk; w++)
+				sl_worker_post_cmd(d->wk[w], SL_WK_STOP);
+			break;
+		}
+		d->draining = 1;
+		sl_log(SL_LOG_INFO, "%s: no new connections, draining (up to "
+		    "%ums)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+		    d->rt->set->drain_timeout);
+		for (unsigned w = 0; w < d->nwk; w++)
+			sl_worker_post_cmd(d->wk[w], SL_WK_DRAIN);
+		/* Main keeps handling signals until every worker is done. */
+		drain_wait_cb(-1, 0, d);
+		break;
+	}
+}
+
+static int
+parse_args(struct daemon *d, int argc, char **argv, int *check,
+    unsigned *dbg)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:d:fho:tV")) != -1) {
+		switch (ch) {
+		case 'c':
+			d->conf_path = optarg;
+			break;
+		case 'd':
+			if (sl_log_cats_parse(optarg, dbg) == -1) {
+				fprintf(stderr, "sluiced: unknown debug category "
+				    "in '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'f':
+			d->foreground = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'o': {
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL || d->nov == MAX_OVERRIDES) {
+				fprintf(stderr, "sluiced: -o wants NAME=VALUE "
+				    "(at most %d)\n", MAX_OVERRIDES);
+				return -1;
+			}
+			*eq = '\0';
+			d->ov[d->nov].name = optarg;
+			d->ov[d->nov].value = eq + 1;
+			d->nov++;
+			break;
+		}
+		case 't':
+			*check = 1;
+			break;
+		case 'V':
+			printf("sluiced %s\n", SLUICED_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run(struct daemon *d)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	const struct sl_settings *set = d->rt->set;
+	size_t nsinks;
+	const struct sl_sink *sinks = sl_config_sinks(d->rt->cfg, &nsinks);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	d->nwk = set->workers ? set->workers : (ncpu > 0 ? (unsigned)ncpu : 1);
+	d->flowlog = sl_flowlog_open(sinks, nsinks, set->log_dir);
+	if (d->flowlog == NULL)
+		return 1;
+	if (start_workers(d) == -1)
+		return 1;
+	if (!d->foreground && daemonize(set) == -1) {
+		sl_log(SL_LOG_ERR, "cannot become a daemon: %s",
+		    strerror(errno));
+		return 1;
+	}
+	if (drop_privileges(set) == -1)
+		return 1;
+	if ((d->base = event_base_new()) == NULL)
+		return 1;
+	if ((d->wait_ev = evtimer_new(d->base, drain_wait_cb, d)) == NULL)
+		return 1;
+	for (size_t i = 0; i < SL_NELEM(sigs); i++) {
+		d->sig[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
+		if (d->sig[i] == NULL || event_add(d->sig[i], NULL) == -1)
+			return 1;
+	}
+	for (unsigned w = 0; w < d->nwk; w++)
+		if (sl_worker_start(d->wk[w]) == -1)
+			return 1;
+	sl_log(SL_LOG_INFO, "sluiced %s: %u worker(s), %zu rule(s), ready",
+	    SLUICED_VERSION, d->nwk, sl_policy_nrules(d->rt->pol));
+	event_base_dispatch(d->base);
+	return 0;
+}
+
+static void
+shutdown_all(struct daemon *d)
+{
+	if (d->wk != NULL)
+		for (unsigned w = 0; w < d->nwk; w++)
+			sl_worker_join_free(d->wk[w]);
+	sl_free(d->wk);
+	sl_flowlog_close(d->flowlog);
+	for (size_t i = 0; i < SL_NELEM(d->sig); i++)
+		if (d->sig[i] != NULL)
+			event_free(d->sig[i]);
+	if (d->wait_ev != NULL)
+		event_free(d->wait_ev);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	sl_rt_unref(d->rt);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	struct sl_config *cfg;
+	unsigned dbg = 0;
+	int check = 0, rc;
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = DEFAULT_CONF;
+	if (parse_args(&d, argc, argv, &check, &dbg) == -1)
+		return 2;
+	sl_log_setup("sluiced", d.foreground || check ? SL_LOGDEST_STDERR :
+	    SL_LOGDEST_SYSLOG);
+	sl_log_set_debug(dbg);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (check) {
+		struct sl_diags diags;
+
+		sl_diags_init(&diags);
+		cfg = sl_config_load(d.conf_path, d.ov, d.nov, &diags);
+		sl_diags_print(&diags, stderr);
+		sl_diags_free(&diags);
+		if (cfg == NULL) {
+			fprintf(stderr, "%s: configuration has errors\n",
+			    d.conf_path);
+			return 1;
+		}
+		printf("%s: configuration ok (%zu rules)\n", d.conf_path,
+		    sl_policy_nrules(sl_config_policy(cfg)));
+		sl_config_unref(cfg);
+		return 0;
+	}
+
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+		sl_log(SL_LOG_ERR, "cannot initialise c-ares");
+		return 1;
+	}
+	if ((cfg = load_config(&d, 0)) == NULL) {
+		sl_log(SL_LOG_ERR, "%s: configuration has errors, not starting",
+		    d.conf_path);
+		return 1;
+	}
+	apply_log_settings(sl_config_settings(cfg));
+	d.rt = sl_rt_new(cfg);
+	sl_config_unref(cfg);
+	if (d.rt == NULL)
+		return 1;
+	raise_nofile();
+	rc = run(&d);
+	if (d.draining)
+		sl_log(SL_LOG_INFO, "waiting for the workers to drain");
+	shutdown_all(&d);
+	ares_library_cleanup();
+	if (rc == 0)
+		sl_log(SL_LOG_INFO, "exiting");
+	return rc;
+}

@@ -1,0 +1,214 @@
+/*
+ * tunnel.c — classify a tunnel's first client bytes and apply what they
+ * say to the decision, then splice.
+ *
+ * The bytes read here are not lost: they are the relay's prefix, sent to
+ * the server before any splice(2), so the server sees the client's bytes
+ * untouched.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <string.h>
+
+#include "../lib/alloc.h"
+#include "../lib/log.h"
+#include "../policy/policy.h"
+#include "classify.h"
+#include "setup.h"
+#include "tunnel.h"
+#include "worker.h"
+
+void
+sl_tunnel_note(struct sl_flow *flow, const struct sl_classify *c)
+{
+	char name[256];
+	const char *sni = c->hello.sni;
+
+	flow->proto = (uint8_t)c->proto;
+	if (c->proto != SL_PROTO_TLS || !c->hello.has_sni || flow->sni != NULL)
+		return;
+	/* An SNI that is no valid host name is logged as it is, escaped. */
+	if (sl_name_normalise(sni, strlen(sni), name, sizeof(name)) == 0)
+		sni = name;
+	flow->sni = sl_strdup(sni);
+}
+
+int
+sl_tunnel_apply(struct sl_flow *flow, const struct sl_classify *c)
+{
+	const struct sl_settings *set = flow->rt->set;
+	unsigned mods = flow->dec.mods;
+	int inspect;
+
+	sl_tunnel_note(flow, c);
+	if (flow->dec.action == SL_ACT_DENY) {
+		flow_tcp_refuse(flow, flow->sni_mismatch ? "sni_mismatch" :
+		    flow->dec.reason ? flow->dec.reason : "policy", 1, 1);
+		return -1;
+	}
+	if (c->proto == SL_PROTO_TLS && c->hello.has_ech &&
+	    (mods & SL_MOD_DENY_ECH)) {
+		flow_tcp_refuse(flow, "ech_refused", 1, 1);
+		return -1;
+	}
+	if ((c->proto == SL_PROTO_OPAQUE || c->proto == SL_PROTO_NONE) &&
+	    (mods & SL_MOD_DENY_OPAQUE)) {
+		flow_tcp_refuse(flow, "opaque_refused", 1, 1);
+		return -1;
+	}
+	/* A URL rule still undecided also needs inspection to be applied. */
+	inspect = flow->dec.action == SL_ACT_INSPECT ||
+	    (flow->dec.need & SL_FACT_URL);
+	if (inspect && c->proto == SL_PROTO_TLS) {
+		/*
+		 * TLS inspection is not in this build yet.  Never silently:
+		 * the checker warns, and the event says what happened.
+		 */
+		if (set->inspect_fallback == SL_FALLBACK_DENY) {
+			flow_tcp_refuse(flow, "inspect_unavailable", 1, 1);
+			return -1;
+		}
+		flow->inspect_fallback = 1;
+		flow->reason = "inspect_unavailable";
+	}
+	if (flow->sni_mismatch && flow->reason == NULL)
+		flow->reason = "sni_mismatch";
+	return 0;
+}
+
+void
+sl_tunnel_splice(struct sl_flow *flow)
+{
+	struct flow_setup *s = flow->setup;
+	int rc;
+
+	rc = sl_relay_start(flow, s->buf, s->len, NULL, 0);
+	if (rc == 0)
+		flow_setup_free(flow);
+}
+
+/* ------------------------------------------------------------------ */
+/* explicit CONNECT tunnels                                             */
+
+/*
+ * The CONNECT authority is what sluice resolved and connected to; a
+ * different SNI inside would reach another site behind the same address
+ * (domain fronting).  With no SNI there is nothing to front.
+ */
+static void
+tunnel_check_sni(struct sl_flow *flow)
+{
+	if (flow->sni == NULL || flow->host == NULL ||
+	    !(flow->dec.flags & SL_DEC_BY_NAME) ||
+	    !(flow->dec.mods & SL_MOD_SNI_CHECK) ||
+	    strcmp(flow->sni, flow->host) == 0)
+		return;
+	sl_flow_log(flow, SL_LOG_INFO, "sni '%s' does not match CONNECT '%s'"
+	    ": deciding without the name", flow->sni, flow->host);
+	flow->sni_mismatch = 1;
+	flow->name_untrusted = 1;
+	flow_decide(flow, 0);
+}
+
+static void
+tunnel_done(struct sl_flow *flow, struct sl_classify *c)
+{
+	event_del(&flow->ev_cr);
+	event_del(&flow->ev_sr);
+	sl_tunnel_note(flow, c);
+	tunnel_check_sni(flow);
+	if (sl_tunnel_apply(flow, c) == -1)
+		return;
+	sl_tunnel_splice(flow);
+}
+
+/* Returns 0 while more bytes are wanted, 1 once the flow moved on. */
+static int
+tunnel_try(struct sl_flow *flow, int eof)
+{
+	struct flow_setup *s = flow->setup;
+	struct sl_classify c;
+
+	sl_classify((const uint8_t *)s->buf, s->len, flow->rt->set->peek_max,
+	    0, NULL, &c);
+	if (c.rc == SL_PARSE_MORE && !eof)
+		return 0;
+	if (c.rc == SL_PARSE_BAD) {
+		sl_flow_log(flow, SL_LOG_INFO, "malformed %s from client: %s",
+		    c.proto == SL_PROTO_TLS ? "ClientHello" : "request",
+		    c.err ? c.err : "?");
+		flow->proto = (uint8_t)c.proto;
+		flow_tcp_refuse(flow, c.proto == SL_PROTO_TLS ?
+		    "bad_client_hello" : "bad_request", 0, 1);
+		return 1;
+	}
+	if (c.rc == SL_PARSE_MORE) {		/* EOF inside a hello */
+		c.proto = SL_PROTO_OPAQUE;
+		c.rc = SL_PARSE_OK;
+	}
+	tunnel_done(flow, &c);
+	return 1;
+}
+
+static void
+tunnel_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_flow *flow = arg;
+	ssize_t n;
+
+	(void)fd;
+	(void)what;
+	n = flow_setup_read(flow, flow->rt->set->peek_max);
+	if (n == -1)
+		return;
+	if (n == -2) {
+		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
+		    "client_error");
+		return;
+	}
+	(void)tunnel_try(flow, n == 0 || n == -3);
+}
+
+/* The server spoke first (SMTP, SSH...): nothing to classify. */
+static void
+tunnel_server_first_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_flow *flow = arg;
+	struct sl_classify c;
+
+	(void)fd;
+	(void)what;
+	memset(&c, 0, sizeof(c));
+	c.proto = SL_PROTO_NONE;
+	tunnel_done(flow, &c);
+}
+
+static void
+tunnel_timeout(struct sl_flow *flow)
+{
+	struct sl_classify c;
+
+	memset(&c, 0, sizeof(c));
+	c.proto = SL_PROTO_NONE;
+	tunnel_done(flow, &c);
+}
+
+void
+sl_tunnel_classify(struct sl_flow *flow)
+{
+	struct event_base *base = flow->wk->base;
+
+	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
+	if (flow->setup->len > 0 && tunnel_try(flow, 0) == 1)
+		return;				/* relaying, or closed */
+	event_assign(&flow->ev_cr, base, flow->cfd, EV_READ | EV_PERSIST,
+	    tunnel_read_cb, flow);
+	event_assign(&flow->ev_sr, base, flow->sfd, EV_READ,
+	    tunnel_server_first_cb, flow);
+	if (event_add(&flow->ev_cr, NULL) == -1 ||
+	    event_add(&flow->ev_sr, NULL) == -1) {
+		sl_flow_close(flow, 'R', "event_add");
+		return;
+	}
+	flow_setup_timer(flow, flow->rt->set->peek_timeout, tunnel_timeout);
+}

@@ -1,0 +1,427 @@
+/*
+ * worker.c — a worker thread: its loop, its listening sockets, its flows.
+ *
+ * Why SO_REUSEPORT sockets per worker rather than one accept loop handing
+ * out fds: the kernel spreads new connections across the workers' sockets
+ * with no cross-thread handoff, so a flow is born, lives and dies on one
+ * thread and the data path needs no lock or queue.  The price (a listener
+ * closed while draining drops its backlog) only matters at shutdown, when
+ * every worker closes its listeners anyway.  docs/design/process-model.md.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../lib/alloc.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../policy/policy.h"
+#include "dns.h"
+#include "explicit.h"
+#include "flow.h"
+#include "flowlog.h"
+#include "setup.h"
+#include "transparent.h"
+#include "worker.h"
+
+#define WK_ACCEPT_BURST	64	/* accepts per readiness event */
+#define WK_SWEEP_MS	1000
+#define WK_DRAIN_MS	100
+
+/* ------------------------------------------------------------------ */
+/* accepting                                                            */
+
+/* Find this socket's listener in the current configuration. */
+static void
+wk_listen_bind_conf(struct sl_wk_listener *l)
+{
+	const struct sl_listen *ls;
+	struct sl_ip a, b;
+	uint16_t pa, pb;
+	size_t n;
+
+	l->conf = NULL;
+	sl_ip_from_sa(&b, &pb, (const struct sockaddr *)&l->addr);
+	ls = sl_config_listeners(l->wk->rt->cfg, &n);
+	for (size_t i = 0; i < n; i++) {
+		if ((int)ls[i].kind != l->kind)
+			continue;
+		sl_ip_from_sa(&a, &pa, (const struct sockaddr *)&ls[i].addr);
+		if (pa == pb && sl_ip_equal(&a, &b)) {
+			l->conf = &ls[i];
+			return;
+		}
+	}
+}
+
+/* Refuse a connection we cannot or may not serve. */
+static void
+wk_refuse(struct sl_flow *flow, const char *reason)
+{
+	if (flow->mode == SL_MODE_EXPLICIT &&
+	    strcmp(reason, "client_not_allowed") == 0) {
+		sl_explicit_refuse_client(flow);
+		return;
+	}
+	flow_tcp_refuse(flow, reason, strcmp(reason, "client_not_allowed") == 0,
+	    1);
+}
+
+static void
+wk_accept_one(struct sl_wk_listener *l, int fd, struct sockaddr_storage *ss)
+{
+	struct sl_worker *wk = l->wk;
+	const struct sl_listen *conf;
+	enum sl_flow_mode mode = l->kind == SL_LISTEN_EXPLICIT ?
+	    SL_MODE_EXPLICIT : SL_MODE_TRANSPARENT;
+	struct sl_flow *flow;
+	struct sl_ip cli;
+
+	wk->st.accepted++;
+	if ((flow = sl_flow_new(wk, fd, (struct sockaddr *)ss, mode)) == NULL) {
+		sl_log(SL_LOG_ERR, "worker %u: out of memory accepting",
+		    wk->id);
+		return;
+	}
+	if (wk->nflows > wk->rt->set->max_connections) {
+		wk->st.refused++;
+		wk_refuse(flow, "max_connections");
+		return;
+	}
+	if ((conf = l->conf) == NULL) {
+		wk->st.refused++;
+		wk_refuse(flow, "listener_removed");
+		return;
+	}
+	sl_ip_from_sa(&cli, NULL, (struct sockaddr *)ss);
+	if (!sl_cidrset_has(conf->allow_from, &cli)) {
+		wk->st.refused++;
+		wk_refuse(flow, "client_not_allowed");
+		return;
+	}
+	if (mode == SL_MODE_EXPLICIT)
+		sl_explicit_start(flow);
+	else
+		sl_transparent_start(flow, l->kind);
+}
+
+static void
+wk_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct sl_wk_listener *l = arg;
+
+	(void)what;
+	for (int i = 0; i < WK_ACCEPT_BURST; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4((int)lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			if (errno == ECONNABORTED)
+				continue;
+			/* EMFILE & co: leave it in the backlog, say why. */
+			sl_log(SL_LOG_ERR, "worker %u: accept on %s: %s",
+			    l->wk->id, l->name, strerror(errno));
+			return;
+		}
+		wk_accept_one(l, fd, &ss);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* runtime snapshot                                                     */
+
+static void
+wk_close_listeners(struct sl_worker *wk)
+{
+	for (size_t i = 0; i < wk->nlst; i++) {
+		if (wk->lst[i].ev != NULL) {
+			event_free(wk->lst[i].ev);
+			wk->lst[i].ev = NULL;
+		}
+		if (wk->lst[i].fd != -1) {
+			close(wk->lst[i].fd);
+			wk->lst[i].fd = -1;
+		}
+	}
+}
+
+static void
+wk_adopt_rt(struct sl_worker *wk, struct sl_rt *rt)
+{
+	size_t nres;
+	const struct sl_resolver *res = sl_config_resolvers(rt->cfg, &nres);
+
+	sl_rt_unref(wk->rt);
+	wk->rt = rt;		/* the mailbox's reference becomes ours */
+	for (size_t i = 0; i < wk->nlst; i++)
+		wk_listen_bind_conf(&wk->lst[i]);
+	if (wk->dns != NULL && sl_dns_reconfigure(wk->dns, rt->set, res,
+	    nres) == -1)
+		sl_log(SL_LOG_ERR, "worker %u: keeping the old resolvers",
+		    wk->id);
+	sl_debug(SL_CAT_POLICY, "worker %u: new configuration in force",
+	    wk->id);
+}
+
+static void
+wk_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_worker *wk = arg;
+	struct sl_rt *rt;
+	uint64_t v;
+	int cmd;
+
+	(void)what;
+	if (read((int)fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		sl_log(SL_LOG_ERR, "worker %u: mailbox: %s", wk->id,
+		    strerror(errno));
+	rt = __atomic_exchange_n(&wk->pending_rt, NULL, __ATOMIC_ACQ_REL);
+	if (rt != NULL)
+		wk_adopt_rt(wk, rt);
+	cmd = __atomic_load_n(&wk->cmd, __ATOMIC_ACQUIRE);
+	if (cmd == SL_WK_DRAIN && wk->drain_deadline == 0) {
+		wk_close_listeners(wk);
+		wk->drain_deadline = sl_mono_ms() + wk->rt->set->drain_timeout;
+		sl_log(SL_LOG_INFO, "worker %u: draining %zu flow(s), up to "
+		    "%ums", wk->id, wk->nflows, wk->rt->set->drain_timeout);
+	} else if (cmd == SL_WK_STOP) {
+		wk_close_listeners(wk);
+		sl_flow_close_all(wk, 'A', "shutdown");
+		event_base_loopbreak(wk->base);
+	}
+}
+
+static void
+wk_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_worker *wk = arg;
+	uint64_t now = sl_mono_ms();
+	struct timeval tv = { 0, WK_DRAIN_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	sl_flow_sweep(wk, now);
+	if (wk->drain_deadline != 0) {
+		if (wk->nflows == 0) {
+			event_base_loopbreak(wk->base);
+			return;
+		}
+		if (now >= wk->drain_deadline) {
+			sl_log(SL_LOG_WARN, "worker %u: drain deadline passed, "
+			    "closing %zu flow(s)", wk->id, wk->nflows);
+			sl_flow_close_all(wk, 'A', "shutdown");
+			event_base_loopbreak(wk->base);
+			return;
+		}
+		evtimer_add(wk->sweep_ev, &tv);
+		return;
+	}
+	tv.tv_sec = WK_SWEEP_MS / 1000;
+	tv.tv_usec = 0;
+	evtimer_add(wk->sweep_ev, &tv);
+}
+
+/* ------------------------------------------------------------------ */
+/* pipes and logging                                                    */
+
+int
+sl_worker_pipe_get(struct sl_worker *wk, int p[2])
+{
+	if (wk->npipes > 0) {
+		wk->npipes--;
+		p[0] = wk->pipes[wk->npipes][0];
+		p[1] = wk->pipes[wk->npipes][1];
+		return 0;
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1) {
+		sl_log(SL_LOG_ERR, "worker %u: pipe: %s", wk->id,
+		    strerror(errno));
+		return -1;
+	}
+	/* The default (64 KiB) needs no syscall; a larger one helps bulk. */
+	if (wk->pipe_size != 0 && wk->pipe_size != 65536 &&
+	    fcntl(p[0], F_SETPIPE_SZ, (int)wk->pipe_size) == -1)
+		sl_debug(SL_CAT_FLOW, "worker %u: F_SETPIPE_SZ %u: %s", wk->id,
+		    wk->pipe_size, strerror(errno));
+	return 0;
+}
+
+void
+sl_worker_pipe_put(struct sl_worker *wk, int p[2])
+{
+	if (wk->npipes < SL_PIPE_POOL) {
+		wk->pipes[wk->npipes][0] = p[0];
+		wk->pipes[wk->npipes][1] = p[1];
+		wk->npipes++;
+		return;
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+void
+sl_worker_log(struct sl_worker *wk, const char *line, size_t len)
+{
+	sl_logq_put(wk->logq, line, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* lifecycle                                                            */
+
+struct sl_worker *
+sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
+    struct sl_flowlog *fl, const int *fds, const int *kinds, size_t nfds)
+{
+	struct sl_worker *wk;
+	size_t nres;
+	const struct sl_resolver *res;
+	struct event_config *ec;
+
+	if ((wk = sl_calloc(1, sizeof(*wk))) == NULL)
+		return NULL;
+	wk->id = id;
+	wk->nworkers = nworkers;
+	wk->rt = sl_rt_ref(rt);
+	wk->flowlog = fl;
+	wk->notify_fd = -1;
+	wk->pipe_size = rt->set->pipe_size;
+	/* One thread per loop: libevent's own locking is not needed. */
+	if ((ec = event_config_new()) == NULL)
+		goto fail;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
+	wk->base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (wk->base == NULL)
+		goto fail;
+	res = sl_config_resolvers(rt->cfg, &nres);
+	if ((wk->dns = sl_dns_new(wk->base, rt->set, res, nres)) == NULL)
+		goto fail;
+	if (fl != NULL && (wk->logq = sl_flowlog_queue(fl, 1 << 20)) == NULL)
+		goto fail;
+	wk->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (wk->notify_fd == -1)
+		goto fail;
+	wk->notify_ev = event_new(wk->base, wk->notify_fd, EV_READ | EV_PERSIST,
+	    wk_notify_cb, wk);
+	wk->sweep_ev = evtimer_new(wk->base, wk_sweep_cb, wk);
+	if (wk->notify_ev == NULL || wk->sweep_ev == NULL ||
+	    event_add(wk->notify_ev, NULL) == -1)
+		goto fail;
+
+	if ((wk->lst = sl_calloc(nfds ? nfds : 1, sizeof(*wk->lst))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < nfds; i++) {
+		struct sl_wk_listener *l = &wk->lst[i];
+		socklen_t len = sizeof(l->addr);
+
+		l->fd = fds[i];
+		l->kind = kinds[i];
+		l->wk = wk;
+		wk->nlst++;
+		if (getsockname(l->fd, (struct sockaddr *)&l->addr, &len) == 0)
+			sl_sa_fmt((struct sockaddr *)&l->addr, l->name,
+			    sizeof(l->name));
+		wk_listen_bind_conf(l);
+		l->ev = event_new(wk->base, l->fd, EV_READ | EV_PERSIST,
+		    wk_accept_cb, l);
+		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
+			goto fail;
+	}
+	return wk;
+fail:
+	sl_log(SL_LOG_ERR, "worker %u: cannot initialise: %s", id,
+	    strerror(errno));
+	sl_worker_join_free(wk);
+	return NULL;
+}
+
+static void *
+wk_main(void *arg)
+{
+	struct sl_worker *wk = arg;
+	struct timeval tv = { WK_SWEEP_MS / 1000, 0 };
+
+	evtimer_add(wk->sweep_ev, &tv);
+	event_base_dispatch(wk->base);
+	/* Leaving: flows first (they hold DNS requests), then the rest. */
+	sl_flow_close_all(wk, 'A', "shutdown");
+	__atomic_store_n(&wk->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int
+sl_worker_start(struct sl_worker *wk)
+{
+	if (pthread_create(&wk->thr, NULL, wk_main, wk) != 0) {
+		sl_log(SL_LOG_ERR, "worker %u: cannot start its thread",
+		    wk->id);
+		return -1;
+	}
+	wk->started = 1;
+	return 0;
+}
+
+static void
+wk_poke(struct sl_worker *wk)
+{
+	uint64_t one = 1;
+
+	if (write(wk->notify_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		sl_log(SL_LOG_ERR, "worker %u: cannot notify: %s", wk->id,
+		    strerror(errno));
+}
+
+void
+sl_worker_post_rt(struct sl_worker *wk, struct sl_rt *rt)
+{
+	struct sl_rt *old;
+
+	old = __atomic_exchange_n(&wk->pending_rt, sl_rt_ref(rt),
+	    __ATOMIC_ACQ_REL);
+	sl_rt_unref(old);	/* never adopted: superseded */
+	wk_poke(wk);
+}
+
+void
+sl_worker_post_cmd(struct sl_worker *wk, enum sl_wk_cmd cmd)
+{
+	__atomic_store_n(&wk->cmd, (int)cmd, __ATOMIC_RELEASE);
+	wk_poke(wk);
+}
+
+void
+sl_worker_join_free(struct sl_worker *wk)
+{
+	if (wk == NULL)
+		return;
+	if (wk->started)
+		pthread_join(wk->thr, NULL);
+	sl_flow_close_all(wk, 'A', "shutdown");
+	wk_close_listeners(wk);
+	sl_free(wk->lst);
+	sl_dns_free(wk->dns);
+	if (wk->notify_ev)
+		event_free(wk->notify_ev);
+	if (wk->sweep_ev)
+		event_free(wk->sweep_ev);
+	if (wk->notify_fd != -1)
+		close(wk->notify_fd);
+	for (unsigned i = 0; i < wk->npipes; i++) {
+		close(wk->pipes[i][0]);
+		close(wk->pipes[i][1]);
+	}
+	if (wk->base)
+		event_base_free(wk->base);
+	sl_rt_unref(__atomic_exchange_n(&wk->pending_rt, NULL,
+	    __ATOMIC_ACQ_REL));
+	sl_rt_unref(wk->rt);
+	sl_free(wk);
+}

@@ -1,0 +1,138 @@
+/*
+ * worker.h — sluiced's process model: one worker thread per core, each
+ * with its own event loop, SO_REUSEPORT listening sockets, c-ares channel,
+ * pipe pool and flow-log queue.  A flow lives and dies on one worker, so the
+ * data path takes no locks.  docs/design/process-model.md has the picture.
+ *
+ * What workers share is immutable and reference counted: the runtime
+ * snapshot (struct sl_rt: configuration, compiled policy, the appliance's
+ * own addresses).  A reload builds a new snapshot and hands it to every
+ * worker through its mailbox; flows keep the snapshot they started with.
+ */
+#ifndef SL_WORKER_H
+#define SL_WORKER_H
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/addr.h"
+#include "../lib/attr.h"
+
+struct event;
+struct event_base;
+struct sl_config;
+struct sl_policy;
+struct sl_settings;
+struct sl_listen;
+struct sl_dns;
+struct sl_flow;
+struct sl_flowlog;
+struct sl_logq;
+
+/* Runtime snapshot: everything a flow needs to be decided. */
+struct sl_rt {
+	int			 refs;		/* atomic */
+	struct sl_config	*cfg;		/* one reference */
+	const struct sl_settings *set;		/* borrowed from cfg */
+	struct sl_policy	*pol;		/* borrowed from cfg */
+	struct sl_ip		*locals;	/* the appliance's addresses */
+	size_t			 nlocals;
+	uint16_t		*lports;	/* our listening ports */
+	size_t			 nlports;
+};
+
+struct sl_rt	*sl_rt_new(struct sl_config *cfg) SL_NONNULL(1) SL_WUR;
+struct sl_rt	*sl_rt_ref(struct sl_rt *rt) SL_NONNULL(1);
+void		 sl_rt_unref(struct sl_rt *rt);
+/* Is ip one of the appliance's own addresses? */
+int		 sl_rt_is_local(const struct sl_rt *rt, const struct sl_ip *ip)
+		    SL_NONNULL(1, 2);
+
+/* A listening socket of one worker. */
+struct sl_wk_listener {
+	int			 fd;
+	struct event		*ev;
+	int			 kind;		/* enum sl_listen_kind */
+	struct sl_worker	*wk;		/* borrowed */
+	const struct sl_listen	*conf;		/* borrowed from wk->rt, or
+						   NULL if a reload removed it */
+	struct sockaddr_storage	 addr;
+	char			 name[SL_ADDR_STRLEN];
+};
+
+#define SL_PIPE_POOL	32		/* idle pipes kept per worker */
+
+enum sl_wk_cmd {
+	SL_WK_RUN = 0,
+	SL_WK_DRAIN,			/* stop accepting, finish flows */
+	SL_WK_STOP,			/* close everything now */
+};
+
+struct sl_worker_stats {
+	uint64_t	accepted;
+	uint64_t	refused;		/* max-connections, allow-from */
+	uint64_t	flows_active;
+};
+
+struct sl_worker {
+	unsigned		 id;
+	unsigned		 nworkers;
+	pthread_t		 thr;
+	int			 started;
+	int			 done;		/* atomic: loop has ended */
+	struct event_base	*base;
+	struct sl_rt		*rt;		/* worker's ref to the current */
+	struct sl_dns		*dns;
+	struct sl_flowlog	*flowlog;	/* borrowed, process-wide */
+	struct sl_logq		*logq;		/* this worker's queue */
+
+	/* mailbox from the main thread */
+	int			 notify_fd;	/* eventfd */
+	struct event		*notify_ev;
+	struct sl_rt		*pending_rt;	/* atomic exchange */
+	int			 cmd;		/* atomic: enum sl_wk_cmd */
+
+	struct sl_wk_listener	*lst;
+	size_t			 nlst;
+
+	struct sl_flow		*flows;		/* all live flows */
+	size_t			 nflows;
+	uint64_t		 next_id;
+	struct event		*sweep_ev;	/* idle timeouts, drain */
+	uint64_t		 drain_deadline; /* mono ms; 0 = not draining */
+
+	int			 pipes[SL_PIPE_POOL][2];
+	unsigned		 npipes;
+	unsigned		 pipe_size;	/* F_SETPIPE_SZ, 0 = default */
+
+	struct sl_worker_stats	 st;
+};
+
+/*
+ * Create a worker: its loop, DNS channel, log queue and the listening
+ * sockets given (fds owned by the worker from now on).  Not started yet.
+ */
+struct sl_worker *sl_worker_new(unsigned id, unsigned nworkers,
+	    struct sl_rt *rt, struct sl_flowlog *fl, const int *fds,
+	    const int *kinds, size_t nfds) SL_WUR;
+int	sl_worker_start(struct sl_worker *wk) SL_NONNULL(1);
+/* From the main thread: hand over a new snapshot (takes a reference). */
+void	sl_worker_post_rt(struct sl_worker *wk, struct sl_rt *rt)
+	    SL_NONNULL(1, 2);
+void	sl_worker_post_cmd(struct sl_worker *wk, enum sl_wk_cmd cmd)
+	    SL_NONNULL(1);
+/* Wait for the thread to end and free it.  NULL-safe. */
+void	sl_worker_join_free(struct sl_worker *wk);
+
+/* Pipe pool: 0 and two fds, or -1 (logged). */
+int	sl_worker_pipe_get(struct sl_worker *wk, int p[2]) SL_NONNULL(1, 2);
+/* Return an EMPTY pipe to the pool (closes it when the pool is full). */
+void	sl_worker_pipe_put(struct sl_worker *wk, int p[2]) SL_NONNULL(1, 2);
+
+/* Queue a flow-log line from this worker. */
+void	sl_worker_log(struct sl_worker *wk, const char *line, size_t len)
+	    SL_NONNULL(1, 2);
+
+#endif /* SL_WORKER_H */

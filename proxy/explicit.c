@@ -216,7 +216,7 @@ explicit_dispatch(struct sl_flow *flow, const struct sl_http_msg *msg)
 		explicit_connect(flow, s->buf, msg);
 		return;
 	case SL_HTTP_FORM_ABSOLUTE:
-		sl_httpfwd_start(flow, msg);
+		sl_httpfwd_start(flow);
 		return;
 	default:
 		/* An origin-form request is for a server, not for a proxy. */

@@ -257,6 +257,13 @@ hp_have(struct hp *h, size_t at)
 	return at < h->len ? SL_HTTP_OK : SL_HTTP_MORE;
 }
 
+/* Where a run scan must stop: the end of the input or of the head limit. */
+static inline size_t
+hp_end(const struct hp *h)
+{
+	return SL_MIN(h->len, h->head_max);
+}
+
 /* At a CR: OK if an LF follows (CRLF), BAD for a bare CR. */
 static enum sl_http_rc
 hp_crlf(struct hp *h, size_t at)
@@ -396,7 +403,7 @@ req_method_target(struct hp *h, size_t ls)
 	struct sl_http_msg *msg = h->msg;
 	enum sl_http_rc rc;
 	unsigned char c;
-	size_t ts;
+	size_t ts, end;
 
 	for (;;) {
 		if ((rc = sl_get(h, ls, &c)) != SL_HTTP_OK)
@@ -414,7 +421,15 @@ req_method_target(struct hp *h, size_t ls)
 	msg->method_s = span(ls, h->pos - ls);
 	msg->method = method_of(h->buf + ls, h->pos - ls);
 	ts = ++h->pos;
+	end = hp_end(h);
+	if (end - ls > h->line_max)
+		end = ls + h->line_max;
 	for (;;) {
+		/* the common bytes of a target, then the one that stops */
+		while (h->pos < end && (unsigned char)h->buf[h->pos] > 0x20 &&
+		    (unsigned char)h->buf[h->pos] < 0x7f &&
+		    h->buf[h->pos] != '#')
+			h->pos++;
 		if ((rc = sl_get(h, ls, &c)) != SL_HTTP_OK)
 			return rc;
 		if (c == ' ')
@@ -727,62 +742,72 @@ field_check(struct hp *h, const struct sl_http_hdr *f)
 	return SL_HTTP_OK;
 }
 
-/* field-name ":" OWS field-value OWS CRLF (RFC 9112 section 5). */
+/* HTAB, SP, VCHAR, obs-text: what a field value may hold (5.5). */
+static inline int
+is_value_char(unsigned char c)
+{
+	return (c >= 0x20 && c != 0x7f) || c == '\t';
+}
+
+/* The byte that ended a field value is not allowed there. */
+static enum sl_http_rc
+value_bad(struct hp *h, unsigned char c)
+{
+	if (c == '\n')
+		return hp_bad(h, 400, "bare_lf");
+	if (c == 0)
+		return hp_bad(h, 400, "nul_in_value");
+	if (c == 0x7f)
+		return hp_bad(h, 400, "del_in_value");
+	return hp_bad(h, 400, "ctl_in_value");
+}
+
+/*
+ * field-name ":" OWS field-value OWS CRLF (RFC 9112 section 5).  Runs of
+ * ordinary bytes are scanned in tight loops; the byte that stops a run
+ * decides (limit, MORE, separator or error), so the outcome is the same
+ * as walking byte by byte.
+ */
 static enum sl_http_rc
 field_line(struct hp *h, struct sl_http_hdr *f)
 {
+	const unsigned char *b = (const unsigned char *)h->buf;
+	size_t end = hp_end(h), p = h->pos, ns = h->pos, vs, ve;
 	enum sl_http_rc rc;
 	unsigned char c;
-	size_t ns = h->pos, vs = 0, ve = 0;
-	int seen = 0;
 
-	for (;; h->pos++) {
-		if ((rc = hp_have(h, h->pos)) != SL_HTTP_OK)
-			return rc;
-		c = (unsigned char)h->buf[h->pos];
-		if (c == ':')
-			break;
-		if (is_tchar(c))
-			continue;
+	while (p < end && is_tchar(b[p]))
+		p++;
+	if ((rc = hp_have(h, p)) != SL_HTTP_OK)
+		return rc;
+	if ((c = b[p]) != ':') {
 		if (is_ows(c))
 			return hp_bad(h, 400, "space_before_colon");
-		if (c == '\r' && (rc = hp_crlf(h, h->pos)) != SL_HTTP_OK)
+		if (c == '\r' && (rc = hp_crlf(h, p)) != SL_HTTP_OK)
 			return rc;
 		if (c == '\n')
 			return hp_bad(h, 400, "bare_lf");
 		return hp_bad(h, 400, c == '\r' ? "no_colon" :
 		    "bad_field_name");
 	}
-	if (h->pos == ns)
+	if (p == ns)
 		return hp_bad(h, 400, "empty_field_name");
-	f->name = span(ns, h->pos - ns);
-	for (h->pos++;; h->pos++) {
-		if ((rc = hp_have(h, h->pos)) != SL_HTTP_OK)
-			return rc;
-		c = (unsigned char)h->buf[h->pos];
-		if (c == '\r')
-			break;
-		if (is_ows(c))
-			continue;
-		if (c == '\n')
-			return hp_bad(h, 400, "bare_lf");
-		if (c == 0)
-			return hp_bad(h, 400, "nul_in_value");
-		if (c < 0x20)
-			return hp_bad(h, 400, "ctl_in_value");
-		if (c == 0x7f)
-			return hp_bad(h, 400, "del_in_value");
-		if (!seen)
-			vs = h->pos;
-		seen = 1;
-		ve = h->pos + 1;
-	}
-	if ((rc = hp_crlf(h, h->pos)) != SL_HTTP_OK)
+	f->name = span(ns, p - ns);
+	for (p++; p < end && is_ows(b[p]); p++)
+		;
+	vs = p;
+	while (p < end && is_value_char(b[p]))
+		p++;
+	if ((rc = hp_have(h, p)) != SL_HTTP_OK)
 		return rc;
-	if (!seen)
-		vs = ve = h->pos;
+	if (b[p] != '\r')
+		return value_bad(h, b[p]);
+	if ((rc = hp_crlf(h, p)) != SL_HTTP_OK)
+		return rc;
+	for (ve = p; ve > vs && is_ows(b[ve - 1]); ve--)
+		;
 	f->value = span(vs, ve - vs);
-	h->pos += 2;
+	h->pos = p + 2;
 	return SL_HTTP_OK;
 }
 

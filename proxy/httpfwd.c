@@ -62,6 +62,9 @@ struct sl_httpfwd {
 	char			*url_host;	/* current request, for policy */
 	char			*url_path;
 	unsigned		 requests;
+	struct sl_ip		 odst;		/* transparent: original dst */
+	uint16_t		 oport;
+	unsigned		 transparent:1;	/* origin-form, to odst */
 	unsigned		 client_close:1; /* close after this response */
 	unsigned		 client_eof:1;
 	unsigned		 server_eof:1;
@@ -529,18 +532,42 @@ hf_go(struct sl_flow *flow)
 	}
 	/* Same origin as the open connection: reuse it. */
 	if (hf->sbev != NULL && !hf->server_eof && hf->srv_host != NULL &&
-	    strcmp(hf->srv_host, hf->url_host) == 0 &&
-	    hf->srv_port == flow->dst_port) {
+	    (hf->transparent || (strcmp(hf->srv_host, hf->url_host) == 0 &&
+	    hf->srv_port == flow->dst_port))) {
 		hf_send_request(flow);
 		return;
 	}
 	hf_drop_server(flow);
-	if (flow->host == NULL) {
+	if (flow->host == NULL || hf->transparent) {
 		(void)flow_connect(flow, &flow->dst_ip, 1, hf_connected);
 		return;
 	}
 	(void)flow_connect(flow, flow->setup->res.addr, flow->setup->res.naddr,
 	    hf_connected);
+}
+
+/* Transparent: does the Host resolve to where the client is going? */
+static void
+hf_host_checked(struct sl_flow *flow, const struct sl_dns_result *res)
+{
+	struct sl_httpfwd *hf = flow->http;
+	int found = 0;
+
+	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
+		if (sl_ip_equal(&res->addr[i], &hf->odst))
+			found = 1;
+	if (!found) {
+		sl_flow_log(flow, SL_LOG_INFO, "Host '%s' does not resolve to "
+		    "the original destination: deciding without it",
+		    flow->host);
+		flow->sni_mismatch = 1;
+		flow->name_untrusted = 1;
+		flow_decide_url(flow, hf->url_host, hf->url_path);
+		flow->name_untrusted = 0;
+		if (flow->reason == NULL)
+			flow->reason = "sni_mismatch";
+	}
+	hf_go(flow);
 }
 
 static void
@@ -573,11 +600,23 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	struct sl_httpfwd *hf = flow->http;
 	char name[256], ipbuf[SL_IP_STRLEN];
 	struct sl_ip ip;
+	struct sl_http_span host = m->host;
 	int lit;
 
-	lit = sl_ip_parse_host(&ip, buf + m->host.off, m->host.len);
-	if (lit == -1 || (lit == 0 && sl_name_normalise(buf + m->host.off,
-	    m->host.len, name, sizeof(name)) == -1)) {
+	if (hf->transparent) {
+		/* Host names the site; the client chose the address. */
+		const char *h = buf + m->host_hdr.off;
+		const char *colon = memrchr(h, ':', m->host_hdr.len);
+
+		host = m->host_hdr;
+		if (colon != NULL && memchr(h, ']', m->host_hdr.len) == NULL)
+			host.len = (uint32_t)(colon - h);
+		else if (colon != NULL && h[m->host_hdr.len - 1] != ']')
+			host.len = (uint32_t)(colon - h);
+	}
+	lit = sl_ip_parse_host(&ip, buf + host.off, host.len);
+	if (lit == -1 || (lit == 0 && sl_name_normalise(buf + host.off,
+	    host.len, name, sizeof(name)) == -1)) {
 		hf_refuse(flow, 400, "bad_host", 0);
 		return -1;
 	}
@@ -595,6 +634,10 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	}
 	hf->url_path = sl_strndup(buf + m->path.off, m->path.len);
 	flow->dst_port = m->port;
+	if (hf->transparent) {
+		flow->dst_ip = hf->odst;
+		flow->dst_port = hf->oport;
+	}
 	if (hf->url_host == NULL || hf->url_path == NULL ||
 	    (lit == 0 && flow->host == NULL)) {
 		sl_flow_close(flow, 'R', "oom");
@@ -624,9 +667,11 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	size_t cap = m->head_len + 256;
 	ssize_t n;
 
-	if (m->form != SL_HTTP_FORM_ABSOLUTE) {
+	if (hf->transparent ? (m->form != SL_HTTP_FORM_ORIGIN ||
+	    m->host_hdr.len == 0) : m->form != SL_HTTP_FORM_ABSOLUTE) {
 		hf_refuse(flow, 400, m->method == SL_HTTP_M_CONNECT ?
-		    "connect_after_http" : "not_a_proxy_request", 0);
+		    "connect_after_http" : hf->transparent ? "not_origin_form" :
+		    "not_a_proxy_request", 0);
 		return;
 	}
 	flow->method = hf_method_name(m->method);
@@ -659,7 +704,17 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	bufferevent_disable(hf->cbev, EV_READ);
 	hf_client_idle_timer(flow, 0);
 
+	flow->sni_mismatch = 0;
 	flow_decide_url(flow, hf->url_host, hf->url_path);
+	if (hf->transparent) {
+		if (flow->host != NULL && (flow->dec.flags & SL_DEC_BY_NAME) &&
+		    (flow->dec.mods & SL_MOD_SNI_CHECK)) {
+			(void)flow_resolve(flow, hf_host_checked);
+			return;
+		}
+		hf_go(flow);
+		return;
+	}
 	if (flow->host != NULL && (flow->dec.need & SL_FACT_DST_IP ||
 	    flow->dec.action != SL_ACT_DENY)) {
 		/* Resolve: to connect, and to decide if an IP rule needs it. */
@@ -940,8 +995,8 @@ hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* ------------------------------------------------------------------ */
 
-void
-sl_httpfwd_start(struct sl_flow *flow, const struct sl_http_msg *msg)
+static void
+hf_start(struct sl_flow *flow, int transparent)
 {
 	const struct sl_settings *set = flow->rt->set;
 	struct flow_setup *s = flow->setup;
@@ -952,6 +1007,9 @@ sl_httpfwd_start(struct sl_flow *flow, const struct sl_http_msg *msg)
 		return;
 	}
 	flow->http = hf;
+	hf->transparent = transparent ? 1 : 0;
+	hf->odst = flow->dst_ip;
+	hf->oport = flow->dst_port;
 	event_del(&flow->ev_cr);
 	hf->cbev = bufferevent_socket_new(flow->wk->base, flow->cfd,
 	    BEV_OPT_CLOSE_ON_FREE);
@@ -975,10 +1033,21 @@ sl_httpfwd_start(struct sl_flow *flow, const struct sl_http_msg *msg)
 	sl_free(s->buf);
 	s->buf = NULL;
 	s->len = s->cap = 0;
-	(void)msg;			/* re-parsed from the evbuffer */
 	hf->rq = RQ_HEAD;
 	bufferevent_enable(hf->cbev, EV_READ);
-	hf_next_request(flow);
+	hf_next_request(flow);		/* the first head is complete */
+}
+
+void
+sl_httpfwd_start(struct sl_flow *flow)
+{
+	hf_start(flow, 0);
+}
+
+void
+sl_httpfwd_start_transparent(struct sl_flow *flow)
+{
+	hf_start(flow, 1);
 }
 
 int

@@ -11,14 +11,19 @@
 #include "../lib/attr.h"
 
 struct sl_flow;
-struct sl_http_msg;
 
 /*
- * Take over a flow whose first request head (msg, parsed from
- * flow->setup->buf) is complete.  The flow is closed on failure.
+ * Take over an explicit flow whose first request head, in
+ * flow->setup->buf, is complete (it is parsed again from there).  The
+ * flow is closed on failure.
  */
-void	sl_httpfwd_start(struct sl_flow *flow, const struct sl_http_msg *msg)
-	    SL_NONNULL(1, 2);
+void	sl_httpfwd_start(struct sl_flow *flow) SL_NONNULL(1);
+/*
+ * The same for a transparent flow: origin-form requests, decided by their
+ * Host (checked against the original destination like an SNI) and URL,
+ * always forwarded to the original destination (flow->dst_ip/dst_port).
+ */
+void	sl_httpfwd_start_transparent(struct sl_flow *flow) SL_NONNULL(1);
 /* Has the flow become a WebSocket tunnel (idle-timeout applies)? */
 int	sl_httpfwd_is_tunnel(const struct sl_flow *flow) SL_NONNULL(1);
 /* Part of sl_flow_close: free bufferevents and state.  NULL-safe. */

@@ -1,13 +1,273 @@
 /*
- * transparent.c — transparent flows (issue #4; being written).
+ * transparent.c — flows nftables redirected (or TPROXYed) to sluiced.
+ *
+ *   accept -> original destination -> first bytes (ClientHello: SNI;
+ *   HTTP: Host; STUN; opaque; nothing within peek-timeout) -> decide ->
+ *   SNI check (does the name resolve to the original destination?) ->
+ *   connect to the original destination -> splice, with the bytes read so
+ *   far sent first.  Plain HTTP whose rule inspects (or whose decision
+ *   waits on a URL rule) goes to the HTTP forwarder instead, per request.
+ *
+ * SNI spoofing: a client can put any name in its ClientHello and send it
+ * to any address.  A rule that matched on that name only holds if the name
+ * really resolves (with our resolver) to the address the client is going
+ * to; if not, the flow is decided again as if it had no name, and the log
+ * says sni_mismatch.  The same holds for the Host of plain HTTP.
  */
-#include "flow.h"
+#include <errno.h>
+#include <event2/event.h>
+#include <string.h>
+
+#include "../lib/alloc.h"
+#include "../lib/log.h"
+#include "../policy/policy.h"
+#include "classify.h"
+#include "httpfwd.h"
+#include "origdst.h"
 #include "setup.h"
 #include "transparent.h"
+#include "tunnel.h"
+#include "worker.h"
+
+static void	tp_decided(struct sl_flow *flow);
+
+/* Is dst one of our own listeners?  Connecting there would loop. */
+static int
+tp_is_loop(const struct sl_flow *flow)
+{
+	const struct sl_rt *rt = flow->rt;
+	int ours = sl_rt_is_local(rt, &flow->dst_ip) ||
+	    (flow->dst_ip.af == AF_INET && flow->dst_ip.b[0] == 127) ||
+	    (flow->dst_ip.af == AF_INET6 && flow->dst_ip.b[15] == 1 &&
+	    memcmp(flow->dst_ip.b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) == 0);
+
+	if (!ours)
+		return 0;
+	for (size_t i = 0; i < rt->nlports; i++)
+		if (rt->lports[i] == flow->dst_port)
+			return 1;
+	return 0;
+}
+
+static void
+tp_connected(struct sl_flow *flow, int fd, const char *err, unsigned status)
+{
+	(void)status;
+	if (fd == -1) {
+		/* Tell the client as the server would have: a reset. */
+		flow_tcp_refuse(flow, err, 0, 1);
+		return;
+	}
+	flow->sfd = fd;
+	sl_tunnel_splice(flow);
+}
+
+/* Refuse in the flow's own language: HTTP gets a response, others RST. */
+static void
+tp_refuse(struct sl_flow *flow, const char *reason)
+{
+	if (flow->proto == SL_PROTO_HTTP) {
+		flow_http_refuse(flow, 403, reason, 1);
+		return;
+	}
+	flow_tcp_refuse(flow, reason, 1, 1);
+}
+
+static void
+tp_apply(struct sl_flow *flow)
+{
+	struct flow_setup *s = flow->setup;
+	struct sl_classify c;
+
+	memset(&c, 0, sizeof(c));
+	c.proto = (enum sl_flow_proto)flow->proto;
+	c.hello = s->hello;
+	if (flow->dec.action == SL_ACT_DENY) {
+		tp_refuse(flow, flow->sni_mismatch ? "sni_mismatch" :
+		    flow->dec.reason ? flow->dec.reason : "policy");
+		return;
+	}
+	if (flow->proto == SL_PROTO_HTTP &&
+	    (flow->dec.action == SL_ACT_INSPECT ||
+	    (flow->dec.need & SL_FACT_URL))) {
+		/* Parsed per request: URL rules apply to each one. */
+		sl_httpfwd_start_transparent(flow);
+		return;
+	}
+	if (sl_tunnel_apply(flow, &c) == -1)
+		return;
+	(void)flow_connect(flow, &flow->dst_ip, 1, tp_connected);
+}
+
+static void
+tp_sni_checked(struct sl_flow *flow, const struct sl_dns_result *res)
+{
+	int found = 0;
+
+	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
+		if (sl_ip_equal(&res->addr[i], &flow->dst_ip))
+			found = 1;
+	if (!found) {
+		sl_flow_log(flow, SL_LOG_INFO, "name '%s' does not resolve to "
+		    "the original destination (%s): deciding without it",
+		    flow->host, sl_dns_status_str(res->status));
+		flow->sni_mismatch = 1;
+		flow->name_untrusted = 1;
+		flow_decide(flow, flow->proto == SL_PROTO_HTTP ? 0 :
+		    SL_FACT_URL);
+	}
+	tp_apply(flow);
+}
+
+static void
+tp_decided(struct sl_flow *flow)
+{
+	if (flow->host != NULL && (flow->dec.flags & SL_DEC_BY_NAME) &&
+	    (flow->dec.mods & SL_MOD_SNI_CHECK)) {
+		(void)flow_resolve(flow, tp_sni_checked);
+		return;
+	}
+	tp_apply(flow);
+}
+
+/* First bytes classified (or none came): take the name, decide. */
+static void
+tp_classified(struct sl_flow *flow, const struct sl_classify *c)
+{
+	struct flow_setup *s = flow->setup;
+	const char *name = NULL;
+	char buf[256];
+	size_t nlen = 0;
+
+	event_del(&flow->ev_cr);
+	if (s->timer_set) {
+		evtimer_del(&s->timer);
+		s->timer_set = 0;
+	}
+	sl_tunnel_note(flow, c);
+	s->hello = c->hello;
+	if (c->proto == SL_PROTO_TLS && c->hello.has_sni) {
+		name = c->hello.sni;
+		nlen = strlen(name);
+	} else if (c->proto == SL_PROTO_HTTP && c->host.len > 0) {
+		const char *h = s->buf + c->host.off;
+		const char *colon = memrchr(h, ':', c->host.len);
+
+		name = h;
+		nlen = c->host.len;
+		if (colon != NULL && memchr(h, ']', c->host.len) == NULL)
+			nlen = (size_t)(colon - h);	/* drop ":port" */
+	}
+	if (name != NULL && sl_name_normalise(name, nlen, buf, sizeof(buf)) == 0
+	    && (flow->host = sl_strdup(buf)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	/*
+	 * Only plain HTTP can ever show a URL; for everything else a URL
+	 * rule cannot match (it would need inspection, handled per flow).
+	 */
+	flow_decide(flow, c->proto == SL_PROTO_HTTP ? 0 : SL_FACT_URL);
+	tp_decided(flow);
+}
+
+static void
+tp_try(struct sl_flow *flow, int eof, int timeout)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct flow_setup *s = flow->setup;
+	struct sl_http_limits lim = {
+		.request_line_max = set->request_line_max,
+		.header_max = set->header_max,
+		.header_count_max = set->header_count_max,
+	};
+	struct sl_classify c;
+
+	sl_classify((const uint8_t *)s->buf, s->len, set->peek_max, 1, &lim,
+	    &c);
+	if (c.rc == SL_PARSE_MORE && !eof && !timeout)
+		return;
+	if (c.rc == SL_PARSE_MORE && c.proto == SL_PROTO_TLS) {
+		c.rc = SL_PARSE_BAD;	/* stalled or closed inside a hello */
+		c.err = timeout ? "truncated_timeout" : "truncated_eof";
+	}
+	if (c.rc == SL_PARSE_BAD) {
+		flow->proto = (uint8_t)c.proto;
+		sl_flow_log(flow, SL_LOG_INFO, "malformed %s: %s",
+		    c.proto == SL_PROTO_TLS ? "ClientHello" : "first bytes",
+		    c.err ? c.err : "?");
+		if (c.proto == SL_PROTO_HTTP) {
+			flow_http_refuse(flow, 400, c.err ? c.err :
+			    "bad_request", 0);
+			return;
+		}
+		flow_tcp_refuse(flow, c.proto == SL_PROTO_TLS ?
+		    "bad_client_hello" : "bad_request", 0, 1);
+		return;
+	}
+	if (c.rc == SL_PARSE_MORE) {
+		/* An incomplete HTTP head or STUN header: bytes, no name. */
+		memset(&c, 0, sizeof(c));
+		c.proto = s->len == 0 ? SL_PROTO_NONE : SL_PROTO_OPAQUE;
+	}
+	tp_classified(flow, &c);
+}
+
+static void
+tp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_flow *flow = arg;
+	ssize_t n;
+
+	(void)fd;
+	(void)what;
+	n = flow_setup_read(flow, flow->rt->set->peek_max);
+	if (n == -1)
+		return;
+	if (n == -2) {
+		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
+		    "client_error");
+		return;
+	}
+	tp_try(flow, n == 0, n == -3);
+}
+
+/* Nothing (more) within peek-timeout: a server-speaks-first protocol. */
+static void
+tp_timeout(struct sl_flow *flow)
+{
+	tp_try(flow, 0, 1);
+}
 
 void
 sl_transparent_start(struct sl_flow *flow, int kind)
 {
-	(void)kind;
-	flow_tcp_refuse(flow, "transparent_unavailable", 0, 1);
+	char a[SL_ADDR_STRLEN];
+
+	if (flow_setup_new(flow) == -1) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	if (sl_origdst(flow->cfd, kind == SL_LISTEN_TPROXY, &flow->dst_ip,
+	    &flow->dst_port) == -1) {
+		sl_flow_log(flow, SL_LOG_INFO, "no original destination: %s",
+		    strerror(errno));
+		flow_tcp_refuse(flow, "no_original_dst", 0, 1);
+		return;
+	}
+	if (tp_is_loop(flow)) {
+		sl_flow_log(flow, SL_LOG_INFO, "destination %s is sluiced "
+		    "itself", sl_ipport_fmt(&flow->dst_ip, flow->dst_port, a,
+		    sizeof(a)));
+		flow_tcp_refuse(flow, "loop", 1, 1);
+		return;
+	}
+	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
+	event_assign(&flow->ev_cr, flow->wk->base, flow->cfd,
+	    EV_READ | EV_PERSIST, tp_read_cb, flow);
+	if (event_add(&flow->ev_cr, NULL) == -1) {
+		sl_flow_close(flow, 'R', "event_add");
+		return;
+	}
+	flow_setup_timer(flow, flow->rt->set->peek_timeout, tp_timeout);
 }

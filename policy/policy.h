@@ -124,6 +124,46 @@ const char	*sl_action_name(enum sl_action a);	/* "splice", ... */
 char	*sl_policy_explain(const struct sl_policy *pol,
 	    const struct sl_facts *f) SL_NONNULL(1, 2);
 
+/*
+ * The steps behind a decision, for `sluicectl explain`: every rule before
+ * the winning one (and the winner), in file order.  Additive to the
+ * original contract.
+ */
+enum sl_trace_state {
+	SL_TRACE_NOMATCH = 0,	/* a known fact rules it out */
+	SL_TRACE_UNDETERMINED,	/* waits for facts in `need` */
+	SL_TRACE_DISABLED,	/* `disabled` in the file */
+	SL_TRACE_MATCH,		/* the winner */
+};
+
+struct sl_trace_step {
+	const struct sl_rule *rule;	/* borrowed */
+	enum sl_trace_state state;
+	unsigned	 need;		/* undetermined: SL_FACT_* */
+	char		 why[160];	/* no match: which matcher and fact */
+};
+
+/*
+ * Decide like sl_policy_decide (without counting a hit) and record up to
+ * cap steps; *total gets how many there were.  Returns the steps stored.
+ */
+size_t	sl_policy_trace(const struct sl_policy *pol, const struct sl_facts *f,
+	    struct sl_decision *out, struct sl_trace_step *steps, size_t cap,
+	    size_t *total) SL_NONNULL(1, 2, 3, 6);
+
+/* Extra rule accessors (additive). */
+int	sl_rule_disabled(const struct sl_rule *r);
+enum sl_action sl_rule_action(const struct sl_rule *r);
+unsigned sl_rule_mods(const struct sl_rule *r);	/* effective SL_MOD_* */
+/* Modifier names ("noauth sni-check") into buf; returns buf. */
+const char *sl_mods_fmt(unsigned mods, char *buf, size_t cap);
+/* Fact names ("ip,url") into buf; returns buf ("" for none). */
+const char *sl_facts_fmt(unsigned facts, char *buf, size_t cap);
+/* Named lists in the policy. */
+size_t	sl_policy_nlists(const struct sl_policy *pol);
+/* The default decision's hits (decisions with no rule). */
+uint64_t sl_policy_default_hits(const struct sl_policy *pol);
+
 /* Per-rule hit counters; copy by rule name from an older policy. */
 uint64_t sl_rule_hits(const struct sl_rule *r);
 void	 sl_policy_inherit_hits(struct sl_policy *newp,

@@ -1,0 +1,134 @@
+/*
+ * sluicectl.c — the admin CLI: command table and dispatch.
+ *
+ *   sluicectl check [-c] FILE
+ *   sluicectl explain -c FILE [--name N] [--ip IP] [--port P] ...
+ *   sluicectl profile generate VENDOR DOCUMENT
+ *   sluicectl import json IN.json OUT.list
+ *   sluicectl rule add|del|move|enable|disable ...
+ *
+ * Exit codes: 0 ok, 1 problems found, 2 usage error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/diag.h"
+#include "sluicectl.h"
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "check", ctl_check, "check a configuration file and print every "
+	    "diagnostic",
+	    "usage: sluicectl check [-q] [-c] FILE\n"
+	    "\n"
+	    "Parse FILE and everything it includes, print all errors and\n"
+	    "warnings as file:line:col, then a summary line.\n"
+	    "  -c FILE   the file (the -c is optional)\n"
+	    "  -q        print errors and the summary only\n"
+	    "Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage.\n" },
+	{ "explain", ctl_explain, "show how the policy decides a flow",
+	    "usage: sluicectl explain -c FILE [--src IP] [--ip IP] [--name NAME]\n"
+	    "           [--sni NAME] [--port N] [--udp] [--url HOST/PATH]\n"
+	    "           [--user U] [--country CC] [--asn N] [--local]\n"
+	    "           [--unknown FACT,...] [--json]\n"
+	    "\n"
+	    "Decide one flow with the policy of FILE and print the decision:\n"
+	    "action, modifiers, the rule with its citation and level, the\n"
+	    "facts still needed, and every earlier rule that was skipped.\n"
+	    "Facts not given are known to be absent, except those named by\n"
+	    "--unknown (name, ip, url, user, geo), which are not known yet.\n"
+	    "  --name    destination name (CONNECT authority or Host)\n"
+	    "  --sni     TLS server name; the name when --name is not given\n"
+	    "  --ip      destination address (resolved or original)\n"
+	    "  --port    destination port (default 443); --udp for UDP\n"
+	    "  --url     request host and path (plain HTTP or inspected)\n"
+	    "  --local   the destination is one of the appliance's addresses\n"
+	    "  --json    machine-readable output\n" },
+};
+
+static void
+main_usage(FILE *fp)
+{
+	fprintf(fp, "usage: sluicectl COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < SL_NELEM(ctl_cmds); i++)
+		fprintf(fp, "  %-9s %s\n", ctl_cmds[i].name,
+		    ctl_cmds[i].summary);
+	fprintf(fp, "\n`sluicectl COMMAND --help` describes one command.\n"
+	    "Exit status: 0 ok, 1 problems found, 2 usage error.\n");
+}
+
+int
+ctl_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+ctl_usage(const char *cmd, FILE *fp)
+{
+	for (size_t i = 0; i < SL_NELEM(ctl_cmds); i++) {
+		if (strcmp(ctl_cmds[i].name, cmd) == 0) {
+			fputs(ctl_cmds[i].usage, fp);
+			return;
+		}
+	}
+	main_usage(fp);
+}
+
+struct sl_config *
+ctl_load(const char *path, int quiet)
+{
+	struct sl_diags d;
+	struct sl_config *cfg;
+
+	sl_diags_init(&d);
+	cfg = sl_config_load(path, NULL, 0, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		struct sl_diags one = d;
+
+		if (quiet && d.v[i].sev != SL_DIAG_ERROR)
+			continue;
+		one.v = &d.v[i];
+		one.n = 1;
+		one.nerr = one.nwarn = 0;
+		sl_diags_print(&one, stderr);
+	}
+	sl_diags_free(&d);
+	return cfg;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stderr);
+		return CTL_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0)
+			ctl_usage(argv[2], stdout);
+		else
+			main_usage(stdout);
+		return CTL_OK;
+	}
+	for (size_t i = 0; i < SL_NELEM(ctl_cmds); i++) {
+		if (strcmp(ctl_cmds[i].name, argv[1]) == 0) {
+			if (ctl_wants_help(argc - 1, argv + 1)) {
+				fputs(ctl_cmds[i].usage, stdout);
+				return CTL_OK;
+			}
+			return ctl_cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "sluicectl: unknown command '%s'\n", argv[1]);
+	main_usage(stderr);
+	return CTL_USAGE;
+}

@@ -1,0 +1,41 @@
+/*
+ * sluicectl.h — the admin CLI's command table and shared helpers.
+ *
+ * Adding a subcommand: write `int ctl_NAME(int argc, char **argv)` in its
+ * own admin/NAME.c (argv[0] is the subcommand), declare it here, and add
+ * one line to ctl_cmds[] in sluicectl.c.  Exit codes: CTL_OK, CTL_PROBLEM
+ * (the command ran and found problems), CTL_USAGE.
+ */
+#ifndef SL_SLUICECTL_H
+#define SL_SLUICECTL_H
+
+#include <stdio.h>
+
+#include "../lib/diag.h"
+#include "../policy/policy.h"
+
+#define CTL_OK		0
+#define CTL_PROBLEM	1
+#define CTL_USAGE	2
+
+struct ctl_cmd {
+	const char	*name;
+	int		(*fn)(int argc, char **argv);
+	const char	*summary;	/* one line for `sluicectl --help` */
+	const char	*usage;		/* full text for `sluicectl CMD --help` */
+};
+
+/* Is argv asking for help (-h / --help anywhere)? */
+int	ctl_wants_help(int argc, char **argv);
+/* Print the usage of cmd to fp. */
+void	ctl_usage(const char *cmd, FILE *fp);
+/*
+ * Load a configuration for a subcommand; prints diagnostics to stderr
+ * (warnings too unless quiet).  NULL on errors.
+ */
+struct sl_config *ctl_load(const char *path, int quiet);
+
+int	ctl_check(int argc, char **argv);
+int	ctl_explain(int argc, char **argv);
+
+#endif /* SL_SLUICECTL_H */

@@ -1,0 +1,224 @@
+/*
+ * match.c — one rule against the facts, the way the language defines it.
+ *
+ * This is the definition of matching: the linear reference decision
+ * (ref.c), `sluicectl explain` and the differential test use it directly,
+ * and the compiled index (compile.c) must agree with it.
+ */
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policy_int.h"
+
+int
+pol_dom_match(const struct pol_dom *d, const char *name, size_t len)
+{
+	size_t dl = d->len;
+
+	if (!d->wild)
+		return len == dl && memcmp(name, d->name, dl) == 0;
+	/* "*.x.test": a strict subdomain at any depth, never x.test. */
+	return len > dl + 1 && name[len - dl - 1] == '.' &&
+	    memcmp(name + len - dl, d->name, dl) == 0;
+}
+
+int
+pol_cidr_match(const struct pol_cidr *c, const struct sl_ip *ip)
+{
+	return sl_ip_in_prefix(ip, &c->net, c->plen);
+}
+
+int
+pol_url_match(const struct pol_url *u, const char *host, size_t hlen,
+    const char *path)
+{
+	if (!pol_dom_match(&u->host, host, hlen))
+		return 0;
+	if (path == NULL)
+		path = "/";
+	return strncmp(path, u->path, u->pathlen) == 0;
+}
+
+/* Iterate a matcher's own values and those of the lists it names. */
+#define FOR_VALS(m, val, body) do {					\
+	for (size_t i_ = 0; i_ < (m)->vals.n; i_++) {			\
+		const union pol_val *val = &(m)->vals.v[i_];		\
+		body							\
+	}								\
+	for (size_t r_ = 0; r_ < (m)->nrefs; r_++) {			\
+		const struct pol_list *l_ = (m)->refs[r_].list;		\
+		if (l_ == NULL)						\
+			continue;					\
+		for (size_t i_ = 0; i_ < l_->vals.n; i_++) {		\
+			const union pol_val *val = &l_->vals.v[i_];	\
+			body						\
+		}							\
+	}								\
+} while (0)
+
+int
+pol_match_domain(const struct pol_match *m, const char *name, size_t len)
+{
+	FOR_VALS(m, v, {
+		if (pol_dom_match(&v->dom, name, len))
+			return 1;
+	});
+	return 0;
+}
+
+int
+pol_match_cidr(const struct pol_match *m, const struct sl_ip *ip)
+{
+	FOR_VALS(m, v, {
+		if (pol_cidr_match(&v->cidr, ip))
+			return 1;
+	});
+	return 0;
+}
+
+int
+pol_match_port(const struct pol_match *m, uint8_t proto, uint16_t port)
+{
+	FOR_VALS(m, v, {
+		if (v->port.proto == proto && v->port.lo <= port &&
+		    port <= v->port.hi)
+			return 1;
+	});
+	return 0;
+}
+
+int
+pol_match_url(const struct pol_match *m, const char *host, size_t hlen,
+    const char *path)
+{
+	FOR_VALS(m, v, {
+		if (pol_url_match(&v->url, host, hlen, path))
+			return 1;
+	});
+	return 0;
+}
+
+int
+pol_match_str(const struct pol_match *m, const char *s)
+{
+	FOR_VALS(m, v, {
+		if (strcmp(v->str, s) == 0)
+			return 1;
+	});
+	return 0;
+}
+
+int
+pol_match_asn(const struct pol_match *m, uint32_t asn)
+{
+	FOR_VALS(m, v, {
+		if (v->asn == asn)
+			return 1;
+	});
+	return 0;
+}
+
+/* Lowercase, cut one trailing dot; 0 if absent, empty or too long. */
+static size_t
+q_norm(const char *in, char *out, size_t cap)
+{
+	size_t len;
+
+	if (in == NULL)
+		return 0;
+	len = strlen(in);
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= cap || len > 253)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+
+		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+void
+pol_q_init(struct pol_q *q, const struct sl_facts *f)
+{
+	q->f = f;
+	q->namelen = q_norm((f->known & SL_FACT_NAME) ? f->name : NULL,
+	    q->name, sizeof(q->name));
+	q->has_name = q->namelen > 0;
+	q->hostlen = q_norm((f->known & SL_FACT_URL) ? f->url_host : NULL,
+	    q->host, sizeof(q->host));
+	q->has_url = q->hostlen > 0;
+}
+
+static int
+rule_key_match(const struct sl_rule *r, enum pol_key k, const struct pol_q *q)
+{
+	const struct sl_facts *f = q->f;
+	const struct pol_match *m = &r->m[k];
+
+	switch (k) {
+	case PK_DOMAIN:
+		return q->has_name && pol_match_domain(m, q->name, q->namelen);
+	case PK_IP:
+		return f->dst.af != 0 && pol_match_cidr(m, &f->dst);
+	case PK_PORT:
+		return pol_match_port(m, f->proto, f->port);
+	case PK_URL:
+		return q->has_url && pol_match_url(m, q->host, q->hostlen,
+		    f->url_path);
+	case PK_SRC:
+		return f->src.af != 0 && pol_match_cidr(m, &f->src);
+	case PK_USER:
+		return f->user != NULL && pol_match_str(m, f->user);
+	case PK_COUNTRY:
+		if (f->country == NULL)
+			return 0;
+		FOR_VALS(m, v, {
+			if (strcasecmp(v->str, f->country) == 0)
+				return 1;
+		});
+		return 0;
+	case PK_ASN:
+		return f->asn != 0 && pol_match_asn(m, f->asn);
+	case PK_NKEYS:
+		break;
+	}
+	return 0;
+}
+
+int
+pol_rule_eval(const struct sl_rule *r, const struct pol_q *q, unsigned *need,
+    enum pol_key *why)
+{
+	unsigned und = 0;
+
+	if (why != NULL)
+		*why = PK_NKEYS;
+	if (r->rmods & RM_DISABLED)
+		return 0;
+	for (unsigned k = 0; k < PK_NKEYS; k++) {
+		unsigned fact;
+
+		if ((r->keys & (1u << k)) == 0)
+			continue;
+		fact = pol_key_fact((enum pol_key)k);
+		if (fact != 0 && (q->f->known & fact) == 0) {
+			und |= fact;
+			continue;
+		}
+		/* A known fact that fails decides it, whatever is unknown. */
+		if (!rule_key_match(r, (enum pol_key)k, q)) {
+			if (why != NULL)
+				*why = (enum pol_key)k;
+			return 0;
+		}
+	}
+	if (und != 0) {
+		*need |= und;
+		return -1;
+	}
+	return 1;
+}

@@ -1,0 +1,502 @@
+/*
+ * decide_test.c — the decision semantics: first match, staged facts and
+ * `need`, guard rails, flags and modifiers, hit counters and reload.
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/alloc.h"
+#include "lib/diag.h"
+#include "policy/policy.h"
+#include "tests/unit/t.h"
+
+static struct sl_config *
+load(const char *text)
+{
+	struct sl_diags d;
+	struct sl_config *cfg;
+
+	sl_diags_init(&d);
+	cfg = sl_config_load_buf("t.conf", text, strlen(text), NULL, 0, &d);
+	if (cfg == NULL)
+		sl_diags_print(&d, stdout);
+	sl_diags_free(&d);
+	return cfg;
+}
+
+/* Facts with everything known and absent; port 443/tcp. */
+static void
+facts(struct sl_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->known = SL_FACT_ALL;
+	f->proto = IPPROTO_TCP;
+	f->port = 443;
+	sl_ip_parse(&f->src, "10.0.0.5");
+}
+
+static void
+dst(struct sl_facts *f, const char *ip)
+{
+	sl_ip_parse(&f->dst, ip);
+}
+
+static const char *const staged =
+    "rule ipr splice ip 192.0.2.0/24\n"
+    "rule dom inspect domain *.example.test\n"
+    "rule web splice noauth url www.example.test/app/\n"
+    "default deny\n";
+
+T_TEST(decide_first_match_wins_in_file_order)
+{
+	struct sl_config *cfg = load(
+	    "rule a deny domain x.test\n"
+	    "rule b splice domain x.test,y.test\n"
+	    "rule c inspect\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.name = "y.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "b");
+	T_EQ(d.action, SL_ACT_SPLICE);
+	T_EQ(d.rule_index, 1);
+	T_EQ(d.need, 0);
+	f.name = "x.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "a");
+	f.name = "z.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "c");
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_no_default_statement_denies)
+{
+	struct sl_config *cfg = load("rule a splice domain a.test\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.name = "b.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.action, SL_ACT_DENY);
+	T_EQ(d.flags, SL_DEC_DEFAULT);
+	T_STREQ(d.rule_name, "default");
+	T_ASSERT(d.rule == NULL);
+	T_EQ(d.rule_index, UINT32_MAX);
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_wildcard_any_depth_not_apex)
+{
+	struct sl_config *cfg = load("rule w splice domain *.example.test\n"
+	    "default inspect\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.name = "a.b.c.example.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "w");
+	f.name = "example.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	f.name = "badexample.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	/* Case and one trailing dot do not matter. */
+	f.name = "WWW.Example.TEST.";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "w");
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_unknown_ip_before_domain_rule_is_tentative)
+{
+	struct sl_config *cfg = load(staged);
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_NAME;		/* CONNECT by name, nothing else */
+	f.name = "www.example.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "dom");
+	T_EQ(d.action, SL_ACT_INSPECT);
+	T_EQ(d.need, SL_FACT_DST_IP);
+	/* Resolved outside the CIDR: now final. */
+	f.known |= SL_FACT_DST_IP;
+	dst(&f, "198.51.100.1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "dom");
+	T_EQ(d.need, 0);
+	/* Resolved into the whitelisted CIDR: the ip rule wins. */
+	dst(&f, "192.0.2.9");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "ipr");
+	T_EQ(d.action, SL_ACT_SPLICE);
+	T_EQ(d.need, 0);
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_url_rule_after_winner_needs_nothing)
+{
+	struct sl_config *cfg = load(staged);
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_NAME | SL_FACT_DST_IP;
+	f.name = "other.test";
+	dst(&f, "198.51.100.1");
+	/* url rule comes after nothing matched: default, needs url. */
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	T_EQ(d.need, SL_FACT_URL);
+	/* www.example.test matches `dom` first: the url rule is later. */
+	f.name = "www.example.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "dom");
+	T_EQ(d.need, 0);
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_known_absent_fact_does_not_match)
+{
+	struct sl_config *cfg = load(staged);
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);		/* everything known, nothing present */
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	T_EQ(d.need, 0);
+	/* url known: plain HTTP request to the path. */
+	f.url_host = "www.example.test";
+	f.url_path = "/app/x?y=1";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "web");
+	T_EQ(d.mods, SL_MOD_NOAUTH);
+	f.url_path = "/App/x";		/* paths are case-sensitive */
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_known_mismatch_beats_unknown_in_same_rule)
+{
+	struct sl_config *cfg = load(
+	    "rule both splice domain a.test ip 192.0.2.0/24\n"
+	    "rule rest inspect\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_NAME;
+	f.name = "b.test";	/* domain fails: ip no longer matters */
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "rest");
+	T_EQ(d.need, 0);
+	f.name = "a.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "rest");
+	T_EQ(d.need, SL_FACT_DST_IP);
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_need_is_union_of_earlier_undetermined)
+{
+	struct sl_config *cfg = load(
+	    "rule u deny user alice\n"
+	    "rule g deny country XX\n"
+	    "rule p splice port 443\n"
+	    "rule n deny domain late.test\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_NAME | SL_FACT_DST_IP;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "p");
+	T_EQ(d.need, SL_FACT_USER | SL_FACT_GEO);
+	f.known |= SL_FACT_USER;
+	f.user = "alice";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "u");
+	T_EQ(d.need, 0);
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_ports_and_protocols)
+{
+	struct sl_config *cfg = load(
+	    "rule t splice port 80,12000-12002\n"
+	    "rule u splice port udp/3478,udp/5349-5350\n"
+	    "default deny\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.port = 12001;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "t");
+	T_EQ(d.flags, SL_DEC_PORT_EXPLICIT);
+	f.port = 12003;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	f.port = 3478;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");	/* tcp/3478 not listed */
+	f.proto = IPPROTO_UDP;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "u");
+	f.port = 5350;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "u");
+	f.port = 80;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");	/* udp/80 is not tcp/80 */
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_src_and_ipv6)
+{
+	struct sl_config *cfg = load(
+	    "rule lab deny src 10.9.0.0/16\n"
+	    "rule v6 splice ip 2001:db8:1::/48\n"
+	    "default inspect\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	dst(&f, "2001:db8:1:ffff::1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "v6");
+	dst(&f, "2001:db8:2::1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	sl_ip_parse(&f.src, "10.9.3.3");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "lab");
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_disabled_rule_never_matches)
+{
+	struct sl_config *cfg = load("rule off splice disabled port 443\n"
+	    "rule on inspect port 443\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "on");
+	T_EQ(d.rule_index, 1);
+	T_ASSERT(sl_rule_disabled(sl_policy_rule(sl_config_policy(cfg), 0)));
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_sni_check_follows_setting_and_modifiers)
+{
+	struct sl_config *cfg = load(
+	    "rule a splice domain a.test\n"
+	    "rule b splice no-sni-check domain b.test\n"
+	    "rule c splice ip 192.0.2.1\n");
+	struct sl_config *off = load("set sni-check off\n"
+	    "rule a splice domain a.test\n"
+	    "rule s splice sni-check domain s.test\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL && off != NULL);
+	facts(&f);
+	f.name = "a.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.mods, SL_MOD_SNI_CHECK);
+	T_EQ(d.flags, SL_DEC_BY_NAME);
+	f.name = "b.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.mods, 0);
+	f.name = NULL;
+	dst(&f, "192.0.2.1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "c");
+	T_EQ(d.mods, 0);	/* not a domain rule */
+	T_EQ(d.flags, 0);
+	memset(&f.dst, 0, sizeof(f.dst));
+	f.name = "a.test";
+	sl_policy_decide(sl_config_policy(off), &f, &d);
+	T_EQ(d.mods, 0);
+	f.name = "s.test";
+	sl_policy_decide(sl_config_policy(off), &f, &d);
+	T_EQ(d.mods, SL_MOD_SNI_CHECK);
+	sl_config_unref(cfg);
+	sl_config_unref(off);
+}
+
+T_TEST(decide_guard_loopback_unless_named)
+{
+	struct sl_config *cfg = load(
+	    "rule any splice ip 0.0.0.0/0\n");
+	struct sl_config *named = load(
+	    "rule lo splice ip 127.0.0.0/8 port 8080\n"
+	    "rule any splice ip 0.0.0.0/0\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL && named != NULL);
+	facts(&f);
+	dst(&f, "127.0.0.1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.action, SL_ACT_DENY);
+	T_EQ(d.flags, SL_DEC_GUARD);
+	T_STREQ(d.rule_name, "guard:loopback");
+	T_STREQ(d.reason, "loopback");
+	T_ASSERT(d.rule == NULL);
+	f.port = 8080;
+	sl_policy_decide(sl_config_policy(named), &f, &d);
+	T_EQ(d.action, SL_ACT_SPLICE);
+	T_STREQ(d.rule_name, "lo");
+	f.port = 443;	/* `any` matches first but does not name it */
+	sl_policy_decide(sl_config_policy(named), &f, &d);
+	T_STREQ(d.rule_name, "guard:loopback");
+	sl_config_unref(cfg);
+	sl_config_unref(named);
+}
+
+T_TEST(decide_guard_every_range)
+{
+	static const struct {
+		const char *ip, *rule;
+	} cases[] = {
+		{ "169.254.169.254", "guard:link-local" },
+		{ "0.0.0.0", "guard:unspecified" },
+		{ "0.1.2.3", "guard:unspecified" },
+		{ "224.0.0.1", "guard:multicast" },
+		{ "239.255.255.250", "guard:multicast" },
+		{ "255.255.255.255", "guard:broadcast" },
+		{ "::1", "guard:loopback" },
+		{ "::", "guard:unspecified" },
+		{ "fe80::1", "guard:link-local" },
+		{ "ff02::1", "guard:multicast" },
+		{ "::ffff:127.0.0.2", "guard:loopback" },
+	};
+	struct sl_config *cfg = load("rule any splice\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		facts(&f);
+		dst(&f, cases[i].ip);
+		sl_policy_decide(sl_config_policy(cfg), &f, &d);
+		T_CHECK(strcmp(d.rule_name, cases[i].rule) == 0,
+		    "%s: got %s", cases[i].ip, d.rule_name);
+		T_EQ(d.action, SL_ACT_DENY);
+	}
+	facts(&f);
+	dst(&f, "192.0.2.1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "any");
+	/* Not applied while dst is unknown. */
+	facts(&f);
+	f.known &= ~(unsigned)SL_FACT_DST_IP;
+	dst(&f, "127.0.0.1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "any");
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_guard_local_needs_exact_address)
+{
+	struct sl_config *cfg = load(
+	    "rule net splice ip 192.0.2.0/24 port 80\n"
+	    "rule host splice ip 192.0.2.10 port 81\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	dst(&f, "192.0.2.10");
+	f.dst_local = 1;
+	f.port = 80;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "guard:local");
+	T_STREQ(d.reason, "local");
+	f.port = 81;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "host");
+	f.dst_local = 0;
+	f.port = 80;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "net");
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_hits_only_on_final_and_inherit_by_name)
+{
+	struct sl_config *a = load(staged), *b;
+	const struct sl_policy *pa;
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(a != NULL);
+	pa = sl_config_policy(a);
+	facts(&f);
+	f.known = SL_FACT_NAME;
+	f.name = "www.example.test";
+	sl_policy_decide(pa, &f, &d);		/* tentative: no hit */
+	T_EQ(sl_rule_hits(sl_policy_rule(pa, 1)), 0);
+	f.known = SL_FACT_ALL;
+	sl_policy_decide(pa, &f, &d);
+	sl_policy_decide(pa, &f, &d);
+	T_EQ(sl_rule_hits(sl_policy_rule(pa, 1)), 2);
+	dst(&f, "127.0.0.1");			/* guard: no rule hit */
+	sl_policy_decide(pa, &f, &d);
+	T_EQ(sl_rule_hits(sl_policy_rule(pa, 1)), 2);
+	/* New policy: `dom` moved to index 0; counts follow the name. */
+	b = load("rule dom inspect domain *.example.test\n"
+	    "rule ipr splice ip 192.0.2.0/24\n"
+	    "rule fresh deny\n");
+	T_ASSERT(b != NULL);
+	sl_policy_inherit_hits(sl_config_policy(b), pa);
+	T_EQ(sl_rule_hits(sl_policy_rule(sl_config_policy(b), 0)), 2);
+	T_EQ(sl_rule_hits(sl_policy_rule(sl_config_policy(b), 2)), 0);
+	sl_config_unref(a);
+	sl_config_unref(b);
+}
+
+T_TEST(decide_explain_names_rule_and_skips)
+{
+	struct sl_config *cfg = load(staged);
+	struct sl_facts f;
+	char *s;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_NAME;
+	f.name = "www.example.test";
+	s = sl_policy_explain(sl_config_policy(cfg), &f);
+	T_ASSERT(s != NULL);
+	T_STREQ(s, "decision: inspect (sni-check)\n"
+	    "rule: dom at t.conf:2\n"
+	    "final: no, still needed: ip (an earlier rule depends on it)\n"
+	    "skipped:\n"
+	    "  ipr at t.conf:1: undetermined, needs ip\n");
+	sl_free(s);
+	sl_config_unref(cfg);
+}

@@ -1,0 +1,387 @@
+#!/usr/bin/python3
+"""report.py — turn the load generator's JSON lines into the bench report.
+
+    report.py --raw RAW.jsonl --out DIR [--policy FILE] [--meta k=v]...
+    report.py --line < ONE.json      (one-line summary of one measurement)
+
+Each line of RAW.jsonl is one loadgen result labelled "FIGURE/PEER/RUN".
+For every figure and peer the median over the runs is reported, with the
+ratio of sluice's median to each peer's and a PASS/MISS per target of the
+issues.  Writes DIR/results.json and DIR/results.md and prints the table.
+Measurements that failed (any failed connection, no result) are left out
+of the medians and listed.
+"""
+import argparse
+import datetime
+import json
+import statistics
+import sys
+
+PEERS = ["sluice", "haproxy", "squid", "nginx"]
+
+
+def _div(a, b):
+    return a / b if b else None
+
+
+# figure -> list of (metric, label, unit, function of one record)
+def _bulk_metrics():
+    return [
+        ("gbps", "throughput", "GB/s",
+         lambda r: _div(r["bytes"], r["wall_us"] * 1e3)),
+        ("bpc", "bytes per proxy CPU-second", "GB/CPU-s",
+         lambda r: _div(r["bytes"], r["cpu_us"] * 1e3)),
+        ("bpcore", "bytes per busy second of core 0", "GB/core-s",
+         lambda r: _div(r["bytes"], r["core_busy_us"] * 1e3)),
+    ]
+
+
+def _cps_metrics(what):
+    return [
+        ("rate", what + " per second", "1/s",
+         lambda r: _div(r["done"], r["wall_us"] / 1e6)),
+        ("cpu1k", "proxy CPU per 1,000 " + what, "CPU-s",
+         lambda r: _div(r["cpu_us"] / 1e6 * 1000, r["done"])),
+        ("core1k", "core-0 busy time per 1,000 " + what, "core-s",
+         lambda r: _div(r["core_busy_us"] / 1e6 * 1000, r["done"])),
+    ]
+
+
+FIGURES = [
+    ("bulk1", "bulk, 1 tunnel", _bulk_metrics()),
+    ("bulk8", "bulk, 8 tunnels", _bulk_metrics()),
+    ("cps", "CONNECT/forwarded tunnels (64-byte echo)", _cps_metrics("tunnels")),
+    ("idle", "idle tunnels", [
+        ("anon", "userspace memory (RssAnon) per idle tunnel", "KiB",
+         lambda r: _div(r["anon_kb_open"] - r["anon_kb_before"], r["tunnels"])),
+        ("rss", "VmRSS per idle tunnel", "KiB",
+         lambda r: _div(r["rss_kb_open"] - r["rss_kb_before"], r["tunnels"])),
+        ("fds", "file descriptors per idle tunnel", "fds",
+         lambda r: _div(r["fds_open"] - r["fds_before"], r["tunnels"])),
+    ]),
+    ("rtt", "64-byte round trip on an open tunnel", [
+        ("p50", "p50 round trip", "us", lambda r: r["p50_ns"] / 1e3),
+        ("p99", "p99 round trip", "us", lambda r: r["p99_ns"] / 1e3),
+    ]),
+    ("t_bulk1", "transparent: ClientHello peek then bulk, 1 tunnel",
+     _bulk_metrics()),
+    ("t_bulk8", "transparent: ClientHello peek then bulk, 8 tunnels",
+     _bulk_metrics()),
+    ("t_cps", "transparent: new flows with a ClientHello peek",
+     _cps_metrics("flows")),
+]
+
+# (id, text, figure, metric, comparison, reference peer or None, limit)
+TARGETS = [
+    ("issue2.bulk1.haproxy", "spliced bytes/CPU-s >= 1.0x HAProxy (1 tunnel)",
+     "bulk1", "bpc", ">=", "haproxy", 1.0),
+    ("issue2.bulk1.squid", "spliced bytes/CPU-s >= 3x Squid (1 tunnel)",
+     "bulk1", "bpc", ">=", "squid", 3.0),
+    ("issue2.bulk8.haproxy", "spliced bytes/CPU-s >= 1.0x HAProxy (8 tunnels)",
+     "bulk8", "bpc", ">=", "haproxy", 1.0),
+    ("issue2.bulk8.squid", "spliced bytes/CPU-s >= 3x Squid (8 tunnels)",
+     "bulk8", "bpc", ">=", "squid", 3.0),
+    ("issue2.cps.haproxy", "CPU per 1,000 CONNECT tunnels <= 0.9x HAProxy",
+     "cps", "cpu1k", "<=", "haproxy", 0.9),
+    ("issue2.cps.squid", "CPU per 1,000 CONNECT tunnels <= 0.7x Squid",
+     "cps", "cpu1k", "<=", "squid", 0.7),
+    ("issue2.idle", "userspace memory per idle tunnel <= 2 KiB",
+     "idle", "anon", "<=", None, 2.0),
+    ("issue2.rtt", "p99 round trip <= 1.0x HAProxy",
+     "rtt", "p99", "<=", "haproxy", 1.0),
+    ("issue4.bulk1.haproxy",
+     "peeked+spliced bytes/CPU-s >= 1.0x HAProxy (1 tunnel)",
+     "t_bulk1", "bpc", ">=", "haproxy", 1.0),
+    ("issue4.bulk8.haproxy",
+     "peeked+spliced bytes/CPU-s >= 1.0x HAProxy (8 tunnels)",
+     "t_bulk8", "bpc", ">=", "haproxy", 1.0),
+    ("issue4.cps.haproxy", "CPU per 1,000 peeked flows <= 1.0x HAProxy",
+     "t_cps", "cpu1k", "<=", "haproxy", 1.0),
+    ("issue4.cps.nginx", "CPU per 1,000 peeked flows <= 1.0x nginx",
+     "t_cps", "cpu1k", "<=", "nginx", 1.0),
+]
+
+# Issue #3, read from JSON lines policy_bench may print:
+# {"rules": N, "ns_per_decision": X, "compile_ms": Y, ...}
+POLICY_TARGETS = [
+    ("issue3.decide", "<= 1 us per decision at 100,000 rules",
+     "ns_per_decision", 1000.0),
+    ("issue3.compile", "<= 1 s compile at 100,000 rules",
+     "compile_ms", 1000.0),
+]
+
+
+def metrics_of(fig):
+    for f, _, ms in FIGURES:
+        if f == fig:
+            return ms
+    return []
+
+
+def record_error(r):
+    """Why a measurement cannot be used, or None."""
+    if r.get("failed", 0):
+        return r.get("first_error", "failed connections")
+    if "wall_us" not in r and "tunnels" not in r:
+        return r.get("first_error", "no result")
+    return None
+
+
+def values(r, fig):
+    out = {}
+    for key, _, _, fn in metrics_of(fig):
+        try:
+            v = fn(r)
+        except (KeyError, TypeError, ZeroDivisionError):
+            v = None
+        if v is not None:
+            out[key] = v
+    return out
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if unit in ("1/s",):
+        return "%.0f" % v
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    return "%.3g" % v
+
+
+def one_line():
+    try:
+        r = json.loads(sys.stdin.read())
+    except ValueError:
+        print("no result")
+        return
+    fig = r.get("label", "?/?/?").split("/")[0]
+    err = record_error(r)
+    if err:
+        print("FAILED: %s" % err)
+        return
+    v = values(r, fig)
+    parts = []
+    for key, _, unit, _ in metrics_of(fig):
+        if key in v:
+            parts.append("%s %s" % (fmt(v[key], unit), unit))
+    extra = ""
+    if r.get("unfinished"):
+        extra = " (%d unfinished at the time limit)" % r["unfinished"]
+    print(", ".join(parts) + extra)
+
+
+def load(path):
+    data = {}       # (fig, peer) -> list of (run, values)
+    errors = []
+    with open(path) as fp:
+        for line in fp:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError:
+                errors.append(("?", "?", "?", "unparsable line"))
+                continue
+            fig, peer, run = (r.get("label", "?/?/?").split("/") + ["?"] * 3)[:3]
+            err = record_error(r)
+            if err:
+                errors.append((fig, peer, run, err))
+                continue
+            data.setdefault((fig, peer), []).append((run, values(r, fig)))
+    return data, errors
+
+
+def summarise(data):
+    """fig -> metric -> peer -> {median, runs}"""
+    out = {}
+    for (fig, peer), rows in data.items():
+        for key, _, _, _ in metrics_of(fig):
+            vs = [v[key] for _, v in rows if key in v]
+            if not vs:
+                continue
+            out.setdefault(fig, {}).setdefault(key, {})[peer] = {
+                "median": statistics.median(vs),
+                "runs": vs,
+            }
+    return out
+
+
+def evaluate(summary, policy_rows):
+    res = []
+    for tid, text, fig, key, cmp, ref, limit in TARGETS:
+        m = summary.get(fig, {}).get(key, {})
+        s = m.get("sluice", {}).get("median")
+        if ref is None:
+            value = s
+        else:
+            p = m.get(ref, {}).get("median")
+            value = _div(s, p) if s is not None and p else None
+        res.append(_verdict(tid, text, value, cmp, limit, ref is not None))
+    big = [r for r in policy_rows if r.get("rules") == 100000]
+    for tid, text, key, limit in POLICY_TARGETS:
+        value = big[0].get(key) if big else None
+        res.append(_verdict(tid, text, value, "<=", limit, False))
+    return res
+
+
+def _verdict(tid, text, value, cmp, limit, is_ratio):
+    if value is None:
+        status = "n/a"
+    elif cmp == ">=":
+        status = "PASS" if value >= limit else "MISS"
+    else:
+        status = "PASS" if value <= limit else "MISS"
+    return {"id": tid, "target": text, "value": value, "limit": limit,
+            "ratio": is_ratio, "status": status}
+
+
+def policy_lines(path):
+    rows, text = [], ""
+    if not path:
+        return rows, text
+    try:
+        with open(path) as fp:
+            text = fp.read()
+    except OSError:
+        return rows, text
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass
+    return rows, text
+
+
+def table_rows(summary):
+    """Rows: figure, metric label, unit, values per peer, ratios."""
+    rows = []
+    for fig, title, ms in FIGURES:
+        if fig not in summary:
+            continue
+        for key, label, unit, _ in ms:
+            m = summary[fig].get(key)
+            if not m:
+                continue
+            s = m.get("sluice", {}).get("median")
+            vals = [m.get(p, {}).get("median") for p in PEERS]
+            ratios = []
+            for p in PEERS[1:]:
+                pv = m.get(p, {}).get("median")
+                ratios.append(_div(s, pv) if s is not None and pv else None)
+            rows.append((title, label, unit, vals, ratios))
+    return rows
+
+
+def render_text(summary, targets, errors, meta):
+    lines = []
+    hdr = "%-44s %-10s" % ("figure", "unit") + "".join(
+        "%10s" % p for p in PEERS) + "".join(
+        "%11s" % ("x " + p) for p in PEERS[1:])
+    lines.append(hdr)
+    lines.append("-" * len(hdr))
+    last = None
+    for title, label, unit, vals, ratios in table_rows(summary):
+        if title != last:
+            lines.append(title + ":")
+            last = title
+        lines.append("  %-42s %-10s" % (label[:42], unit) + "".join(
+            "%10s" % fmt(v, unit) for v in vals) + "".join(
+            "%11s" % (fmt(r) if r is not None else "-") for r in ratios))
+    lines.append("")
+    lines.append("medians of %s runs; 'x peer' = sluice / peer" %
+                 meta.get("runs", "?"))
+    lines.append("")
+    lines.append("targets:")
+    for t in targets:
+        v = "-" if t["value"] is None else (
+            ("%.2fx" if t["ratio"] else "%.3g") % t["value"])
+        lines.append("  %-5s %-58s %s" % (t["status"], t["target"], v))
+    if errors:
+        lines.append("")
+        lines.append("measurements left out:")
+        for fig, peer, run, err in errors:
+            lines.append("  %s %s run %s: %s" % (fig, peer, run, err))
+    return "\n".join(lines)
+
+
+def render_md(summary, targets, errors, meta, policy_text):
+    md = ["# sluice benchmark results", ""]
+    md.append("- date: %s, %s s, %s runs per figure (medians)" % (
+        meta.get("started", "?"), meta.get("seconds", "?"),
+        meta.get("runs", "?")))
+    md.append("- machine: %s, %s cores, kernel %s; load average %s at the "
+              "start, %s at the end" % (
+                  meta.get("cpu", "?"), meta.get("cores", "?"),
+                  meta.get("kernel", "?"), meta.get("loadavg_start", "?"),
+                  meta.get("loadavg_end", "?")))
+    md.append("- peers: %s; %s; %s" % (meta.get("haproxy", "-"),
+                                       meta.get("squid", "-"),
+                                       meta.get("nginx", "-")))
+    if meta.get("sluice_available") != "1":
+        md.append("- sluiced not available: %s" % meta.get("sluice_why", ""))
+    md.append("")
+    md.append("| figure | metric | unit | " + " | ".join(PEERS) + " | " +
+              " | ".join("sluice/" + p for p in PEERS[1:]) + " |")
+    md.append("|" + "---|" * (3 + len(PEERS) + len(PEERS) - 1))
+    for title, label, unit, vals, ratios in table_rows(summary):
+        md.append("| %s | %s | %s | " % (title, label, unit) +
+                  " | ".join(fmt(v, unit) for v in vals) + " | " +
+                  " | ".join(fmt(r) if r is not None else "-"
+                             for r in ratios) + " |")
+    md.append("")
+    md.append("| target | value | status |")
+    md.append("|---|---|---|")
+    for t in targets:
+        v = "-" if t["value"] is None else (
+            ("%.2fx" if t["ratio"] else "%.3g") % t["value"])
+        md.append("| %s | %s | %s |" % (t["target"], v, t["status"]))
+    if errors:
+        md.append("")
+        md.append("Measurements left out: " + "; ".join(
+            "%s %s run %s: %s" % e for e in errors))
+    if policy_text.strip():
+        md += ["", "Policy engine (policy_bench):", "", "```",
+               policy_text.rstrip(), "```"]
+    return "\n".join(md) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--line", action="store_true")
+    ap.add_argument("--raw")
+    ap.add_argument("--out")
+    ap.add_argument("--policy")
+    ap.add_argument("--meta", action="append", default=[])
+    a = ap.parse_args()
+    if a.line:
+        one_line()
+        return 0
+    meta = dict(m.split("=", 1) for m in a.meta if "=" in m)
+    meta.setdefault("report_written",
+                    datetime.datetime.now(datetime.timezone.utc).isoformat())
+    data, errors = load(a.raw)
+    summary = summarise(data)
+    prow, ptext = policy_lines(a.policy)
+    targets = evaluate(summary, prow)
+    text = render_text(summary, targets, errors, meta)
+    print(text)
+    with open(a.out + "/results.json", "w") as fp:
+        json.dump({"meta": meta, "figures": summary, "targets": targets,
+                   "left_out": [dict(zip(("figure", "peer", "run", "why"), e))
+                                for e in errors],
+                   "policy": prow}, fp, indent=1, sort_keys=True)
+    with open(a.out + "/results.md", "w") as fp:
+        fp.write(render_md(summary, targets, errors, meta, ptext))
+    print("\nwritten: %s/results.json, %s/results.md, raw: %s" % (
+        a.out, a.out, a.raw))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

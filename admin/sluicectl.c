@@ -17,6 +17,16 @@
 #include "sluicectl.h"
 
 static const struct ctl_cmd ctl_cmds[] = {
+	{ "nft", ctl_nft, "print the nftables rules for transparent mode",
+	    "usage: sluicectl nft [-c FILE]\n"
+	    "\n"
+	    "Print the nftables ruleset that redirects (or TPROXYs) client TCP\n"
+	    "to the transparent listener of FILE (default\n"
+	    "/etc/sluice/sluice.conf): clients from nft-interfaces and\n"
+	    "nft-clients, ports from transparent-tcp-ports.  Traffic to the\n"
+	    "appliance itself and sluiced's own upstream connections are never\n"
+	    "redirected.  Load it with `sluicectl nft | nft -f -`.\n"
+	    "Exit status: 0 printed, 1 configuration problem, 2 usage.\n" },
 	{ "check", ctl_check, "check a configuration file and print every "
 	    "diagnostic",
 	    "usage: sluicectl check [-q] [-c] FILE\n"

@@ -37,5 +37,6 @@ struct sl_config *ctl_load(const char *path, int quiet);
 
 int	ctl_check(int argc, char **argv);
 int	ctl_explain(int argc, char **argv);
+int	ctl_nft(int argc, char **argv);		/* nft.c */
 
 #endif /* SL_SLUICECTL_H */

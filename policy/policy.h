@@ -183,6 +183,9 @@ struct sl_portset;			/* compiled port/proto interval set */
 /* Does the set contain this port?  proto is IPPROTO_TCP/UDP. */
 int	sl_portset_has(const struct sl_portset *ps, uint8_t proto,
 	    uint16_t port);
+/* The i-th merged range (proto, lo..hi), in order; -1 past the end. */
+int	sl_portset_range(const struct sl_portset *ps, size_t i, uint8_t *proto,
+	    uint16_t *lo, uint16_t *hi) SL_NONNULL(3, 4, 5);
 
 struct sl_cidrset;			/* compiled CIDR set */
 int	sl_cidrset_has(const struct sl_cidrset *cs, const struct sl_ip *ip);

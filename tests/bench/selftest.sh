@@ -1,0 +1,209 @@
+#!/bin/sh
+# tests/bench/selftest.sh — checks that the benchmark tools measure what
+# they claim: loadgen against echod directly (no proxy), and report.py on
+# synthetic results.  TAP output, "N passed, N failed" at the end.
+#
+#   BUILD=build sh tests/bench/selftest.sh      (or: make bench BENCH=selftest)
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 2
+BUILD=${BUILD:-build}
+LG=$BUILD/tools/loadgen
+ED=$BUILD/tools/echod
+PY=/usr/bin/python3
+HELLO=tests/bench/data/clienthello.hex
+tmp=$(mktemp -d /tmp/sluice-benchtest.XXXXXX)
+n=0
+fails=0
+pids=""
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n - $1"
+	[ -n "${2:-}" ] && echo "# $2"
+}
+# check DESC CONDITION-COMMAND...: ok if the command succeeds.
+check() {
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d" "result: $res"; fi
+}
+# jget FIELD: a field of the JSON object in $res.
+jget() {
+	echo "$res" | $PY -c 'import json,sys
+print(json.loads(sys.stdin.read()).get(sys.argv[1], ""))' "$1"
+}
+
+# Ports outside the usual ephemeral range, varied by PID.
+base=$((20000 + $$ % 300 * 20))
+E=$((base + 1)) S=$((base + 2)) K=$((base + 3)) E2=$((base + 4))
+NONE=$((base + 9))
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+$ED -T 300 echo:$E source:$S sink:$K >"$tmp/echod.out" 2>&1 &
+EP=$!
+pids="$pids $EP"
+i=0
+until grep -q ready "$tmp/echod.out" || [ $i -gt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+
+# --- cps
+res=$($LG cps -d 127.0.0.1:$E -n 2000 -c 16 -T 20)
+rc=$?
+check "cps_counts_every_echoed_connection" \
+    test "$rc:$(jget done):$(jget failed)" = "0:2000:0"
+
+res=$($LG cps -d 127.0.0.1:$E -n 500 -T 20 -H $HELLO)
+check "cps_echoes_the_clienthello" \
+    test "$(jget done):$(jget hello_bytes)" = "500:334"
+
+res=$($LG cps -d 127.0.0.1:$NONE -n 5 -c 1 -T 5 2>/dev/null)
+rc=$?
+check "cps_refused_connections_count_as_failed" \
+    test "$rc:$(jget done):$(jget failed)" = "1:0:5"
+
+# An echo server is not a proxy: the echoed "CONNECT" is not a 200.
+res=$($LG cps -x 127.0.0.1:$E -d 127.0.0.1:$E -n 3 -c 1 -T 5 2>/dev/null)
+case $(jget first_error) in
+*CONNECT*) ok "cps_rejects_a_non_200_proxy_answer" ;;
+*) not_ok "cps_rejects_a_non_200_proxy_answer" "$res" ;;
+esac
+
+# --- bulk
+res=$($LG bulk -d 127.0.0.1:$S -t 1 -b 64m -T 20 -p $EP)
+check "bulk_down_moves_the_requested_bytes" \
+    test "$(jget bytes):$(jget done)" = "$((64 << 20)):1"
+
+res=$($LG bulk -d 127.0.0.1:$S -t 8 -b 8m -T 20 -H $HELLO)
+check "bulk_down_after_clienthello_on_8_tunnels" \
+    test "$(jget bytes):$(jget done)" = "$((64 << 20)):8"
+
+res=$($LG bulk -d 127.0.0.1:$K -t 8 -b 8m -u -T 20)
+check "bulk_up_is_confirmed_by_the_sink_count" \
+    test "$(jget bytes):$(jget done):$(jget failed)" = "$((64 << 20)):8:0"
+
+res=$($LG bulk -d 127.0.0.1:$S -t 2 -b 512m -T 20 -p $EP -C 0)
+check "bulk_reads_the_cpu_time_of_the_process_under_test" \
+    test "$(jget cpu_us)" -gt 0 -a "$(jget core_busy_us)" -ge 0
+
+res=$($LG bulk -d 127.0.0.1:$S -t 1 -b 2g -T 0.3 2>/dev/null)
+check "bulk_stops_at_the_time_limit" \
+    test "$(jget unfinished)" = 1 -a "$(jget bytes)" -lt $((2 << 30)) \
+    -a "$(jget wall_us)" -lt 2000000
+
+# --- rtt
+res=$($LG rtt -d 127.0.0.1:$E -k 500 -T 20)
+p50=$(jget p50_ns) p99=$(jget p99_ns) max=$(jget max_ns)
+check "rtt_reports_ordered_percentiles" \
+    test "$(jget round_trips)" = 500 -a "$p50" -gt 0 -a "$p50" -le "$p99" \
+    -a "$p99" -le "$max"
+
+# --- idle: echod holds one descriptor and one echo buffer per tunnel.
+res=$($LG idle -d 127.0.0.1:$E -n 300 -T 20 -p $EP 2>/dev/null)
+fd_delta=$(($(jget fds_open) - $(jget fds_before)))
+anon_delta=$(($(jget anon_kb_open) - $(jget anon_kb_before)))
+check "idle_opens_and_verifies_every_tunnel" test "$(jget tunnels)" = 300
+check "idle_counts_the_descriptors_of_the_process_under_test" \
+    test "$fd_delta" = 300 -a "$(jget fds_closed)" = "$(jget fds_before)"
+check "idle_sees_the_memory_of_the_process_under_test" \
+    test "$anon_delta" -ge 1000
+
+$LG idle -d 127.0.0.1:$E -n 50 -w 30 >"$tmp/hold.json" 2>"$tmp/hold.err" &
+LP=$!
+pids="$pids $LP"
+i=0
+until grep -q ready "$tmp/hold.err" || [ $i -gt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+t0=$(date +%s)
+kill -USR1 $LP
+wait $LP
+res=$(cat "$tmp/hold.json")
+check "idle_hold_ends_on_sigusr1" \
+    test "$(jget tunnels)" = 50 -a $(($(date +%s) - t0)) -lt 5
+
+# A second echod that goes away while the tunnels are held.
+$ED -T 300 echo:$E2 >/dev/null 2>&1 &
+E2P=$!
+pids="$pids $E2P"
+sleep 0.3
+$LG idle -d 127.0.0.1:$E2 -n 10 -w 3 >"$tmp/drop.json" 2>"$tmp/drop.err" &
+LP=$!
+i=0
+until grep -q ready "$tmp/drop.err" || [ $i -gt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill $E2P
+wait $LP
+rc=$?
+res=$(cat "$tmp/drop.json")
+check "idle_notices_tunnels_closed_by_the_far_end" \
+    test "$rc:$(jget dropped)" = "1:10"
+
+# --- report.py on synthetic results: medians, ratios, verdicts.
+raw=$tmp/raw.jsonl
+for r in 1 2 3; do
+	# sluice: 1, 2, 3 GB per CPU-second; haproxy and squid 1.
+	echo "{\"label\":\"bulk1/sluice/$r\",\"bytes\":${r}000000000,\"wall_us\":1000000,\"cpu_us\":1000000,\"core_busy_us\":1000000,\"done\":1,\"failed\":0}"
+	echo "{\"label\":\"bulk1/haproxy/$r\",\"bytes\":1000000000,\"wall_us\":1000000,\"cpu_us\":1000000,\"core_busy_us\":1000000,\"done\":1,\"failed\":0}"
+	echo "{\"label\":\"bulk1/squid/$r\",\"bytes\":1000000000,\"wall_us\":1000000,\"cpu_us\":1000000,\"core_busy_us\":1000000,\"done\":1,\"failed\":0}"
+done >"$raw"
+# A failed measurement that must not count (it would move the median).
+echo '{"label":"bulk1/haproxy/4","bytes":9,"wall_us":1,"cpu_us":1,"done":0,"failed":1,"first_error":"x"}' >>"$raw"
+# Idle: 1.5 KiB per tunnel for sluice.
+echo '{"label":"idle/sluice/1","tunnels":1000,"anon_kb_before":100,"anon_kb_open":1600,"rss_kb_before":1,"rss_kb_open":2,"fds_before":1,"fds_open":2001,"failed":0}' >>"$raw"
+$PY tests/bench/report.py --raw "$raw" --out "$tmp" --meta runs=3 \
+    >"$tmp/report.txt" 2>&1
+res=$(cat "$tmp/results.json" 2>/dev/null || echo '{}')
+verdict() {
+	echo "$res" | $PY -c 'import json,sys
+r = json.loads(sys.stdin.read())
+t = {x["id"]: x for x in r["targets"]}[sys.argv[1]]
+print("%s %.2f" % (t["status"], t["value"] or 0))' "$1"
+}
+median() {
+	echo "$res" | $PY -c 'import json,sys
+r = json.loads(sys.stdin.read())
+print("%.2f" % r["figures"][sys.argv[1]][sys.argv[2]][sys.argv[3]]["median"])' \
+	    "$@"
+}
+check "report_takes_the_median_of_the_runs" \
+    test "$(median bulk1 bpc sluice)" = "2.00"
+check "report_leaves_failed_measurements_out" \
+    test "$(median bulk1 bpc haproxy)" = "1.00" -a \
+    "$(echo "$res" | $PY -c 'import json,sys
+print(len(json.loads(sys.stdin.read())["left_out"]))')" = 1
+check "report_ratio_target_pass" \
+    test "$(verdict issue2.bulk1.haproxy)" = "PASS 2.00"
+# 2x Squid where the target asks for 3x.
+check "report_ratio_target_miss" \
+    test "$(verdict issue2.bulk1.squid)" = "MISS 2.00"
+check "report_absolute_target" \
+    test "$(verdict issue2.idle)" = "PASS 1.50"
+check "report_without_sluice_figures_says_na" \
+    test "$(verdict issue2.cps.haproxy)" = "n/a 0.00"
+check "report_writes_markdown" grep -q '| bulk, 1 tunnel |' "$tmp/results.md"
+res=$(echo '{"label":"cps/x/1","failed":3,"first_error":"boom"}' |
+    $PY tests/bench/report.py --line)
+check "report_line_flags_failures" test "$res" = "FAILED: boom"
+
+echo "1..$n"
+echo "$((n - fails)) passed, $fails failed"
+[ $fails -eq 0 ]

@@ -193,6 +193,9 @@ sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 		flow->term[1] = state_letters[flow->state];
 	if (reason != NULL)
 		flow->reason = reason;
+	sl_debug(SL_CAT_FLOW, "flow=%llu close %c%c %s",
+	    (unsigned long long)flow->id, flow->term[0], flow->term[1],
+	    flow->reason ? flow->reason : "-");
 	sl_relay_release(flow);
 	sl_httpfwd_free(flow);
 	flow_setup_free(flow);

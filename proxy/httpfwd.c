@@ -1024,11 +1024,22 @@ hf_start(struct sl_flow *flow, int transparent)
 	bufferevent_setwatermark(hf->cbev, EV_READ, 0,
 	    set->header_max + set->relay_buffer);
 	bufferevent_setwatermark(hf->cbev, EV_WRITE, set->relay_buffer / 2, 0);
-	/* What was read with the head (body, pipelined requests) goes first. */
-	if (evbuffer_add(bufferevent_get_input(hf->cbev), s->buf, s->len)
-	    == -1) {
-		sl_flow_close(flow, 'R', "oom");
-		return;
+	/*
+	 * What was read with the head (body, pipelined requests) goes first.
+	 * A bufferevent keeps the end of its input frozen against outside
+	 * writers; we are the one legitimate exception.
+	 */
+	{
+		struct evbuffer *in = bufferevent_get_input(hf->cbev);
+		int rc;
+
+		evbuffer_unfreeze(in, 0);
+		rc = evbuffer_add(in, s->buf, s->len);
+		evbuffer_freeze(in, 0);
+		if (rc == -1) {
+			sl_flow_close(flow, 'R', "oom");
+			return;
+		}
 	}
 	sl_free(s->buf);
 	s->buf = NULL;

@@ -26,7 +26,8 @@
  * -p PID names the process under test: the utime+stime of it and its
  * descendants (/proc/PID/stat) is read around the measured phase; in idle
  * mode also VmRSS, RssAnon and open fds before, with all tunnels open and
- * after closing.  Every loop is bounded in count and time (-T, default
+ * after closing.  -C CORE also reads that core's busy time (/proc/stat),
+ * which includes the network stack's softirq work there.  Every loop is bounded in count and time (-T, default
  * 10 s).  The result is one JSON object on stdout (-l LABEL is copied into
  * it); exit status 0 if nothing failed, 1 otherwise, 2 on usage errors.
  */
@@ -119,6 +120,7 @@ struct lg_conn {
 
 struct lg_proc {
 	uint64_t	 cpu_us;
+	uint64_t	 core_us;	/* -C: busy time of that core */
 	uint64_t	 rss_kb, anon_kb, fds;
 };
 
@@ -142,6 +144,7 @@ struct lg {
 	unsigned	 rtts;
 	uint64_t	 hold_us;
 	pid_t		 pid;
+	int		 core;		/* -C: the proxy's core, or -1 */
 	const char	*label;
 
 	/* Run. */
@@ -264,6 +267,35 @@ proc_nfds(pid_t pid)
 	return n;
 }
 
+/*
+ * Busy time of one core from /proc/stat (user, nice, system, irq, softirq):
+ * unlike the process's utime+stime it includes the softirq work of the
+ * network stack done on that core, and anything else running there.
+ */
+static uint64_t
+proc_core_ticks(int core)
+{
+	unsigned long long v[7];
+	char line[512], key[16];
+	uint64_t busy = 0;
+	FILE *fp;
+
+	if (core < 0 || (fp = fopen("/proc/stat", "re")) == NULL)
+		return 0;
+	snprintf(key, sizeof(key), "cpu%d ", core);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, key, strlen(key)) != 0)
+			continue;
+		if (sscanf(line + strlen(key), "%llu %llu %llu %llu %llu %llu "
+		    "%llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		    &v[6]) == 7)
+			busy = v[0] + v[1] + v[2] + v[5] + v[6];
+		break;
+	}
+	fclose(fp);
+	return busy;
+}
+
 /* CPU (always) and memory (if mem) of the tree under lg->pid. */
 static void
 proc_sample(const struct lg *lg, struct lg_proc *p, int mem)
@@ -274,6 +306,8 @@ proc_sample(const struct lg *lg, struct lg_proc *p, int mem)
 	size_t n, i;
 
 	memset(p, 0, sizeof(*p));
+	p->core_us = proc_core_ticks(lg->core) * 1000000 /
+	    (uint64_t)(hz > 0 ? hz : 100);
 	if (lg->pid <= 0)
 		return;
 	n = proc_tree(lg->pid, tree, SL_NELEM(tree));
@@ -299,18 +333,27 @@ ping_len(const struct lg *lg)
 }
 
 /*
- * The echo message of connection seq: the hello, or 64 bytes numbered
- * after seq written into buf (which must hold LG_MSG).
+ * A 64-byte text message numbered after seq.  Text, because binary bytes
+ * that happen to begin like a TLS record (0x16 0x03) are rightly refused
+ * as a malformed ClientHello by a proxy that peeks into tunnels.
  */
+static void
+msg_text(uint64_t seq, uint8_t *buf)
+{
+	char tmp[LG_MSG * 2];
+
+	snprintf(tmp, sizeof(tmp), "loadgen %020llu "
+	    "abcdefghijklmnopqrstuvwxyz0123456789", (unsigned long long)seq);
+	memcpy(buf, tmp, LG_MSG);
+}
+
+/* The echo message of connection seq: the hello, or msg_text() in buf. */
 static const uint8_t *
 ping_bytes(const struct lg *lg, uint64_t seq, uint8_t *buf)
 {
-	size_t i;
-
 	if (lg->hello != NULL)
 		return lg->hello;
-	for (i = 0; i < LG_MSG; i++)
-		buf[i] = (uint8_t)(seq >> (8 * (i % 8)) ^ i);
+	msg_text(seq, buf);
 	return buf;
 }
 
@@ -862,6 +905,16 @@ jw_common(struct sl_jw *w, const struct lg *lg, const char *mode)
 }
 
 static void
+jw_cpu(struct sl_jw *w, const struct lg *lg, const struct lg_proc *p0,
+    const struct lg_proc *p1)
+{
+	if (lg->pid > 0)
+		sl_jw_u64(w, "cpu_us", p1->cpu_us - p0->cpu_us);
+	if (lg->core >= 0)
+		sl_jw_u64(w, "core_busy_us", p1->core_us - p0->core_us);
+}
+
+static void
 jw_counts(struct sl_jw *w, const struct lg *lg)
 {
 	sl_jw_u64(w, "done", lg->done);
@@ -917,8 +970,7 @@ mode_bulk(struct lg *lg, struct sl_jw *w)
 	sl_jw_u64(w, "bytes_per_tunnel", lg->bytes);
 	sl_jw_u64(w, "bytes", lg->moved);
 	sl_jw_u64(w, "wall_us", t1 - t0);
-	if (lg->pid > 0)
-		sl_jw_u64(w, "cpu_us", p1.cpu_us - p0.cpu_us);
+	jw_cpu(w, lg, &p0, &p1);
 	jw_counts(w, lg);
 	return lg->failed + lg->unfinished > 0 ? -1 : 0;
 }
@@ -942,8 +994,7 @@ mode_cps(struct lg *lg, struct sl_jw *w)
 	jw_common(w, lg, "cps");
 	sl_jw_u64(w, "concurrency", lg->conc);
 	sl_jw_u64(w, "wall_us", t1 - t0);
-	if (lg->pid > 0)
-		sl_jw_u64(w, "cpu_us", p1.cpu_us - p0.cpu_us);
+	jw_cpu(w, lg, &p0, &p1);
 	jw_counts(w, lg);
 	return lg->failed > 0 ? -1 : 0;
 }
@@ -986,13 +1037,7 @@ rtt_run(struct lg *lg, int fd, uint64_t *ns)
 	for (i = 0; i < LG_RTT_WARM + (size_t)lg->rtts; i++) {
 		if (tools_now_us() >= lg->deadline)
 			break;
-		(void)ping_bytes(lg, i, msg);
-		if (lg->hello != NULL) {
-			size_t k;
-
-			for (k = 0; k < LG_MSG; k++)	/* not the hello */
-				msg[k] = (uint8_t)(i + k);
-		}
+		msg_text(i, msg);	/* the hello, if any, went first */
 		t = tools_now_ns();
 		if (rtt_echo(fd, msg, LG_MSG) == -1) {
 			snprintf(lg->why, sizeof(lg->why),
@@ -1039,8 +1084,7 @@ mode_rtt(struct lg *lg, struct sl_jw *w)
 	qsort(ns, n, sizeof(*ns), cmp_u64);
 	sl_jw_u64(w, "round_trips", n);
 	sl_jw_u64(w, "wall_us", t1 - t0);
-	if (lg->pid > 0)
-		sl_jw_u64(w, "cpu_us", p1.cpu_us - p0.cpu_us);
+	jw_cpu(w, lg, &p0, &p1);
 	if (n > 0) {
 		sl_jw_u64(w, "p50_ns", ns[n / 2]);
 		sl_jw_u64(w, "p99_ns", ns[SL_MIN(n - 1, n * 99 / 100)]);
@@ -1212,7 +1256,7 @@ usage(void)
 "usage: loadgen bulk|cps|idle|rtt [-x PROXY] -d DEST[,DEST...] [-s SRCIP]\n"
 "         [-H HELLO.hex] [-t TUNNELS] [-b BYTES] [-u] [-n COUNT]\n"
 "         [-c CONCURRENCY] [-T SECS] [-k ROUNDTRIPS] [-w HOLDSECS]\n"
-"         [-p PID] [-l LABEL]\n");
+"         [-p PID] [-C CORE] [-l LABEL]\n");
 	exit(2);
 }
 
@@ -1250,7 +1294,7 @@ parse_opts(struct lg *lg, int argc, char **argv)
 	if (argc < 2 || parse_mode(lg, argv[1]) == -1)
 		usage();
 	optind = 2;
-	while ((ch = getopt(argc, argv, "x:d:s:H:t:b:un:c:T:k:w:p:l:")) != -1) {
+	while ((ch = getopt(argc, argv, "x:d:s:H:t:b:un:c:T:k:w:p:C:l:")) != -1) {
 		switch (ch) {
 		case 'x': bad |= parse_dest(&lg->proxy, optarg);
 			lg->have_proxy = 1; break;
@@ -1267,6 +1311,7 @@ parse_opts(struct lg *lg, int argc, char **argv)
 		case 'k': lg->rtts = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'w': lg->hold_us = parse_secs(optarg); break;
 		case 'p': lg->pid = (pid_t)strtol(optarg, NULL, 10); break;
+		case 'C': lg->core = atoi(optarg); break;
 		case 'l': lg->label = optarg; break;
 		default: usage();
 		}
@@ -1323,6 +1368,7 @@ main(int argc, char **argv)
 	lg.count = 10000;
 	lg.rtts = 10000;
 	lg.limit_us = 10 * 1000000ull;
+	lg.core = -1;
 	parse_opts(&lg, argc, argv);
 	if (lg_setup(&lg) == -1) {
 		perror("loadgen: setup");

@@ -182,6 +182,7 @@ explicit_connect(struct sl_flow *flow, const char *buf,
 		flow_http_refuse(flow, 400, "bad_authority", 0);
 		return;
 	}
+	flow->host_literal = lit == 1;
 	if (lit == 0 && (flow->host = sl_strdup(name)) == NULL) {
 		sl_flow_close(flow, 'R', "oom");
 		return;

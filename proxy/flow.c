@@ -119,6 +119,8 @@ sl_flow_log(const struct sl_flow *flow, int lvl, const char *fmt, ...)
 const char *
 flow_action_str(const struct sl_flow *flow)
 {
+	if (flow->blocked)
+		return "deny";	/* whatever the rule said, it was refused */
 	if (flow->dec.rule_name == NULL)
 		return NULL;
 	if (flow->inspect_fallback)
@@ -143,7 +145,10 @@ sl_flow_log_event(struct sl_flow *flow, const char *event)
 	sl_jw_str(&w, "cli", sl_ipport_fmt(&flow->cli_ip, flow->cli_port, a,
 	    sizeof(a)));
 	sl_jw_str(&w, "method", flow->method);
-	sl_jw_str(&w, "host", flow->host);
+	if (flow->host != NULL)
+		sl_jw_str(&w, "host", flow->host);
+	else if (flow->host_literal)	/* what the client asked for */
+		sl_jw_str(&w, "host", sl_ip_fmt(&flow->dst_ip, a, sizeof(a)));
 	if (flow->dst_ip.af != 0)
 		sl_jw_str(&w, "dst", sl_ipport_fmt(&flow->dst_ip,
 		    flow->dst_port, a, sizeof(a)));

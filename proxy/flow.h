@@ -102,6 +102,7 @@ struct sl_flow {
 	unsigned		 inspect_fallback:1; /* inspect -> splice */
 	unsigned		 sni_mismatch:1;
 	unsigned		 name_untrusted:1; /* decide as if no name */
+	unsigned		 host_literal:1; /* asked for dst_ip by literal */
 	struct event		 ev_cr, ev_cw, ev_sr, ev_sw;
 	struct sl_relay_dir	 dup, ddown;
 };

@@ -625,6 +625,7 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	sl_free(hf->url_path);
 	flow->host = NULL;
 	memset(&flow->dst_ip, 0, sizeof(flow->dst_ip));
+	flow->host_literal = lit == 1;
 	if (lit == 1) {
 		flow->dst_ip = ip;
 		hf->url_host = sl_strdup(sl_ip_fmt(&ip, ipbuf, sizeof(ipbuf)));

@@ -372,7 +372,10 @@ pid $d/nginx.pid;
 error_log $d/error.log warn;
 events { worker_connections 1024; }
 http {
-	access_log $d/access.log;
+	# \$connection: nginx's serial number of the client connection, so a
+	# test sees whether the proxy reused its upstream connection.
+	log_format sl '\$connection \$connection_requests \$remote_addr "\$request" \$status \$body_bytes_sent';
+	access_log $d/access.log sl;
 	client_body_temp_path $d/tmp/body;
 	proxy_temp_path $d/tmp/proxy;
 	fastcgi_temp_path $d/tmp/fastcgi;
@@ -577,9 +580,9 @@ sanitizer_check() {
 # ---------------------------------------------------------------------
 # Flow log (JSON lines, schema v1; see docs/logs.md)
 
-# flowlog_expect DESC SELECT CHECK...: wait (up to 5 s) for the last event
-# matching every key=value condition in SELECT (one word list), then
-# assert each CHECK: key=value (string compare, numbers as decimal),
+# flowlog_expect DESC SELECT CHECK...: wait (up to 5 s, or $FLOWLOG_WAIT)
+# for the last event matching every key=value condition in SELECT (one
+# word list), then assert each CHECK: key=value (string compare, numbers as decimal),
 # key!=value, key~ERE, key>=N, key<=N, key? (present and not empty).
 flowlog_expect() {
 	local desc=$1 sel=$2 out

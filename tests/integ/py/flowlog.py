@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """flowlog.py — read and check sluiced's JSON flow log (schema v1).
 
-  flowlog.py expect FILE SELECT CHECK...   wait up to 5 s for the last event
-                                           matching SELECT, assert CHECKs
+  flowlog.py expect FILE SELECT CHECK...   wait up to 5 s (FLOWLOG_WAIT) for
+                                           the last event matching SELECT,
+                                           assert CHECKs
   flowlog.py last FILE [SELECT]            print the last matching event
   flowlog.py grep FILE [SELECT]            print every matching event
   flowlog.py count FILE [SELECT]           print how many events match
@@ -15,6 +16,7 @@ key? (present and not empty/null).
 """
 
 import json
+import os
 import re
 import sys
 import time
@@ -101,7 +103,7 @@ def cmd_expect(path, sel_s, checks):
     sel = sel_s.split()
     for c in sel + checks:
         parse_cond(c)
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + float(os.environ.get("FLOWLOG_WAIT", "5"))
     while True:
         evs = select(path, sel)
         if evs:

@@ -11,7 +11,10 @@ Modes:
   headecho  read one HTTP/1.x request head (and a Content-Length body),
             answer 200 whose body is the exact bytes received; the
             response header X-Head-Sha256 is the sha256 of those bytes;
-            keep-alive
+            the response also carries hop-by-hop fields a proxy must drop
+            (Keep-Alive, and X-Resp-Hop named in Connection); keep-alive.
+            A path starting with /chunked gets the same body as a chunked
+            response (three chunks, a chunk extension, a trailer field).
 
 One process, one asyncio loop, every listener in it.  Runs until killed.
 """
@@ -65,6 +68,18 @@ async def h_sink(reader, writer):
         writer.close()
 
 
+def chunked(body):
+    """body as three chunks, one with an extension, and a trailer."""
+    a, b = len(body) // 3, 2 * len(body) // 3
+    out = b""
+    for i, part in enumerate((body[:a], body[a:b], body[b:])):
+        if part:
+            ext = b";sl-ext=%d" % i if i == 1 else b""
+            out += b"%x%s\r\n%s\r\n" % (len(part), ext, part)
+    return out + b"0\r\nX-Trailer-Sha256: " + \
+        hashlib.sha256(body).hexdigest().encode() + b"\r\n\r\n"
+
+
 async def h_headecho(reader, writer):
     try:
         while True:
@@ -81,11 +96,19 @@ async def h_headecho(reader, writer):
                     clen = int(value.strip())
             body = await reader.readexactly(clen) if clen else b""
             got = head + body
-            resp = (b"HTTP/1.1 200 OK\r\n"
-                    b"Content-Type: application/octet-stream\r\n"
-                    b"X-Head-Sha256: " + hashlib.sha256(got).hexdigest().encode()
-                    + b"\r\nContent-Length: " + str(len(got)).encode()
-                    + b"\r\n\r\n" + got)
+            path = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
+            hdr = (b"HTTP/1.1 200 OK\r\n"
+                   b"Content-Type: application/octet-stream\r\n"
+                   b"X-Head-Sha256: " + hashlib.sha256(got).hexdigest().encode()
+                   + b"\r\nConnection: X-Resp-Hop\r\n"
+                   b"X-Resp-Hop: must-not-reach-the-client\r\n"
+                   b"Keep-Alive: timeout=60\r\n")
+            if path.startswith(b"/chunked"):
+                resp = (hdr + b"Transfer-Encoding: chunked\r\n"
+                        b"Trailer: X-Trailer-Sha256\r\n\r\n" + chunked(got))
+            else:
+                resp = (hdr + b"Content-Length: " + str(len(got)).encode()
+                        + b"\r\n\r\n" + got)
             writer.write(resp)
             await writer.drain()
     except (ConnectionError, OSError, ValueError):

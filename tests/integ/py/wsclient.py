@@ -13,7 +13,8 @@ Without --proxy: a direct connection (to check the servers themselves).
 websockets 10.x has no proxy support: the socket is opened (and the CONNECT
 done) here and handed to websockets.client.connect(sock=...).  Sends N text
 and N binary messages (SIZE random bytes), checks every echo, prints
-"echoed N messages" and exits 0; on any failure prints why and exits 1.
+"echoed N messages" (and "local port N" of the connection to
+the proxy) and exits 0; on any failure prints why and exits 1.
 """
 
 import argparse
@@ -78,6 +79,7 @@ async def run(a):
         kw["ssl"] = ctx
         kw["server_hostname"] = host
     loop = asyncio.get_running_loop()
+    lport = None
     if a.proxy:
         sock = await loop.run_in_executor(None, proxy_socket, a.proxy, 10)
         if u.scheme == "wss":
@@ -86,6 +88,7 @@ async def run(a):
                                        "%s:%d" % (hp, port))
         else:
             kw["create_protocol"] = absolute_uri_protocol(a.url)
+        lport = sock.getsockname()[1]
         sock.settimeout(None)
         sock.setblocking(False)
         kw["sock"] = sock
@@ -103,6 +106,8 @@ async def run(a):
                 raise RuntimeError("binary echo %d differs (%d bytes back)"
                                    % (i, len(got)))
     print("echoed %d messages" % (2 * a.count))
+    if lport is not None:
+        print("local port %d" % lport)
 
 
 def main():

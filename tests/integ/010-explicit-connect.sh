@@ -25,7 +25,7 @@ is "$code" "200" "HTTPS GET through the tunnel answered 200"
 is "$(sha256_of "$T/big.out")" "$BIG_SHA" "20 MB body through the tunnel: sha256 matches"
 flowlog_expect "flow.end logged for the 20 MB tunnel" "cli=10.1.0.2:$port" \
     event=flow.end mode=explicit method=CONNECT host=www.example.test \
-    dst=10.2.0.2:443 action=splice rule=lab-names status=200 \
+    'dst~^(10\.2\.0\.2|\[fd00:2::2\]):443$' action=splice rule=lab-names status=200 \
     'down>=20971520' 'down<=21100000' 'up>=200' 'up<=20000' 'ms>=0' 'term~^[A-Z]{2}$'
 
 # --- the client sees the origin's certificate (splice, no inspection) ---

@@ -583,7 +583,8 @@ sanitizer_check() {
 # flowlog_expect DESC SELECT CHECK...: wait (up to 5 s, or $FLOWLOG_WAIT)
 # for the last event matching every key=value condition in SELECT (one
 # word list), then assert each CHECK: key=value (string compare, numbers as decimal),
-# key!=value, key~ERE, key>=N, key<=N, key? (present and not empty).
+# key!=value, key~ERE, key>=N, key<=N, key? (present and not empty);
+# 'A || B' passes if either does.
 flowlog_expect() {
 	local desc=$1 sel=$2 out
 	shift 2

@@ -12,7 +12,8 @@
 SELECT is one argument of blank-separated conditions; a CHECK is one
 condition.  Conditions: key=value (string compare; numbers as decimal,
 null as "null"), key!=value, key~ERE (re.search), key>=N, key<=N,
-key? (present and not empty/null).
+key? (present and not empty/null).  A CHECK may join alternatives with
+" || " (it passes if one does).
 """
 
 import json
@@ -22,7 +23,8 @@ import sys
 import time
 
 EVENTS = {"flow.end", "flow.blocked", "flow.error"}
-MODES = {"explicit", "transparent", "tproxy"}
+MODES = {"explicit", "transparent"}
+PROTOS = {"tls", "http", "stun", "opaque", "none"}
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 # "10.1.0.2:5000" or "[fd00:1::2]:5000"
 EP_RE = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]):\d{1,5}$")
@@ -67,6 +69,9 @@ def parse_cond(c):
 
 def test(ev, cond):
     """(passed, explanation) for one condition on one event."""
+    if " || " in cond:
+        res = [test(ev, c) for c in cond.split(" || ")]
+        return any(r[0] for r in res), " and ".join(r[1] for r in res)
     key, op, want = parse_cond(cond)
     present = key in ev
     got = ev.get(key)
@@ -102,7 +107,8 @@ def select(path, sel):
 def cmd_expect(path, sel_s, checks):
     sel = sel_s.split()
     for c in sel + checks:
-        parse_cond(c)
+        for alt in c.split(" || "):
+            parse_cond(alt)
     deadline = time.monotonic() + float(os.environ.get("FLOWLOG_WAIT", "5"))
     while True:
         evs = select(path, sel)
@@ -131,37 +137,54 @@ def cmd_expect(path, sel_s, checks):
 
 
 def check_event(ev):
-    """Problems with one event against schema v1 (empty list if none)."""
+    """Problems with one event against schema v1 (docs/logs.md); an empty
+    list if none."""
     p = []
     if ev.get("v") != 1:
         p.append("v is %r, not 1" % ev.get("v"))
     if not isinstance(ev.get("ts"), str) or not TS_RE.match(ev["ts"]):
         p.append("ts %r is not RFC 3339 UTC with ms" % ev.get("ts"))
+    if ev.get("event") == "log.dropped":
+        for k in ("dropped", "dropped_total"):
+            if not isinstance(ev.get(k), int) or isinstance(ev.get(k), bool):
+                p.append("log.dropped without an integer %s" % k)
+        return p
     if ev.get("event") not in EVENTS:
         p.append("event %r unknown" % ev.get("event"))
     fl = ev.get("flow")
-    if isinstance(fl, bool) or not isinstance(fl, (int, str)) or fl in ("", None):
-        p.append("flow id %r missing" % fl)
+    if isinstance(fl, bool) or not isinstance(fl, int) or fl < 0:
+        p.append("flow id %r is not a non-negative integer" % fl)
     if ev.get("mode") not in MODES:
         p.append("mode %r unknown" % ev.get("mode"))
     if not isinstance(ev.get("cli"), str) or not EP_RE.match(ev["cli"]):
         p.append("cli %r is not ip:port" % ev.get("cli"))
-    for k in ("dst",):
-        if ev.get(k) not in (None, "") and (
-                not isinstance(ev[k], str) or not EP_RE.match(ev[k])):
-            p.append("%s %r is not ip:port" % (k, ev[k]))
-    for k in ("up", "down", "ms", "status"):
-        if k in ev and ev[k] is not None and (
-                isinstance(ev[k], bool) or not isinstance(ev[k], int) or ev[k] < 0):
+    if "dst" in ev and (not isinstance(ev["dst"], str) or
+                        not EP_RE.match(ev["dst"])):
+        p.append("dst %r is not ip:port" % ev["dst"])
+    for k in ("up", "down", "ms", "status", "dst_port"):
+        if k in ev and (isinstance(ev[k], bool) or
+                        not isinstance(ev[k], int) or ev[k] < 0):
             p.append("%s %r is not a non-negative integer" % (k, ev[k]))
-    if "term" in ev and ev["term"] is not None and (
-            not isinstance(ev["term"], str) or not re.match(r"^[A-Z]{2}$", ev["term"])):
-        p.append("term %r is not a two-letter code" % ev["term"])
-    for k in ("method", "host", "sni", "action", "rule", "reason"):
-        if k in ev and ev[k] is not None and not isinstance(ev[k], str):
-            p.append("%s %r is not a string" % (k, ev[k]))
-    if ev.get("event") == "flow.blocked" and ev.get("action") not in (None, "deny"):
+    if "status" in ev and not 100 <= ev["status"] <= 599:
+        p.append("status %r is not an HTTP status" % ev["status"])
+    if "dst_port" in ev and not 0 < ev["dst_port"] < 65536:
+        p.append("dst_port %r out of range" % ev["dst_port"])
+    if "term" in ev and (not isinstance(ev["term"], str) or
+                         not re.match(r"^[CSPTRAI][AHPNCRD-]$", ev["term"])):
+        p.append("term %r is not a documented two-letter code" % ev["term"])
+    for k in ("method", "host", "sni", "action", "rule", "reason", "level"):
+        if k in ev and (not isinstance(ev[k], str) or ev[k] == ""):
+            p.append("%s %r is not a non-empty string" % (k, ev[k]))
+    if "action" in ev and ev["action"] not in ("splice", "inspect", "deny"):
+        p.append("action %r unknown" % ev["action"])
+    if "proto" in ev and ev["proto"] not in PROTOS:
+        p.append("proto %r unknown" % ev["proto"])
+    if "trunc" in ev and ev["trunc"] is not True:
+        p.append("trunc %r present but not true" % ev["trunc"])
+    if ev.get("event") == "flow.blocked" and ev.get("action") != "deny":
         p.append("flow.blocked with action %r" % ev.get("action"))
+    if ev.get("event") in ("flow.blocked", "flow.error") and "reason" not in ev:
+        p.append("%s without a reason" % ev.get("event"))
     return p
 
 

@@ -43,15 +43,42 @@
 #define CHUNK_LINE_MAX		4096	/* size or trailer line, CRLF included */
 #define CHUNK_TRAILER_MAX	16384	/* whole trailer section */
 
-/* RFC 9110 section 5.6.2 tchar, one bit per octet. */
-static const uint32_t tchar_map[8] = {
-	0x00000000, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff, 0, 0, 0, 0
+/*
+ * Octet classes: C_TCHAR is RFC 9110 section 5.6.2 tchar, C_VALUE what a
+ * field value may hold (HTAB, SP, VCHAR, obs-text; section 5.5).
+ */
+#define C_TCHAR		1
+#define C_VALUE		2
+static const uint8_t octet_class[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,	/* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x10 */
+	2, 3, 2, 3, 3, 3, 3, 3, 2, 2, 3, 3, 2, 3, 3, 2,	/* 0x20 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2,	/* 0x30 */
+	2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,	/* 0x40 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 3, 3,	/* 0x50 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,	/* 0x60 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 3, 0,	/* 0x70 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0x80 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0x90 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0xa0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0xb0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0xc0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0xd0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0xe0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,	/* 0xf0 */
 };
 
 static inline int
 is_tchar(unsigned char c)
 {
-	return (tchar_map[c >> 5] >> (c & 31)) & 1;
+	return octet_class[c] & C_TCHAR;
+}
+
+/* HTAB, SP, VCHAR, obs-text: what a field value may hold. */
+static inline int
+is_value_char(unsigned char c)
+{
+	return octet_class[c] & C_VALUE;
 }
 
 static inline int
@@ -101,6 +128,18 @@ mem_caseeq(const char *a, size_t n, const char *lit)
 			return 0;
 	}
 	return lit[n] == '\0';
+}
+
+/* Case-insensitive equality of two n-byte strings. */
+static int
+mem_caseeq2(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+			return 0;
+	return 1;
 }
 
 int
@@ -606,6 +645,59 @@ status_line(struct hp *h)
 
 /* ---- field semantics ---------------------------------------------------- */
 
+/* Fields the parser or the rewrite treats specially. */
+enum fld {
+	FLD_OTHER = 0,
+	FLD_CL,
+	FLD_TE,
+	FLD_HOST,
+	FLD_CONNECTION,
+	FLD_UPGRADE,
+	FLD_EXPECT,
+	FLD_VIA,
+	FLD_HOP,	/* any other hop-by-hop field (RFC 9110 7.6.1) */
+};
+
+/* Which special field a name is: dispatched on length, then compared. */
+static enum fld
+field_id(const char *buf, struct sl_http_span name)
+{
+	const char *n = buf + name.off;
+
+#define IS(lit)	mem_caseeq2(n, lit, sizeof(lit) - 1)
+	switch (name.len) {
+	case 2:
+		return IS("te") ? FLD_HOP : FLD_OTHER;
+	case 3:
+		return IS("via") ? FLD_VIA : FLD_OTHER;
+	case 4:
+		return IS("host") ? FLD_HOST : FLD_OTHER;
+	case 6:
+		return IS("expect") ? FLD_EXPECT : FLD_OTHER;
+	case 7:
+		if (IS("upgrade"))
+			return FLD_UPGRADE;
+		return IS("trailer") ? FLD_HOP : FLD_OTHER;
+	case 10:
+		if (IS("connection"))
+			return FLD_CONNECTION;
+		return IS("keep-alive") ? FLD_HOP : FLD_OTHER;
+	case 14:
+		return IS("content-length") ? FLD_CL : FLD_OTHER;
+	case 16:
+		return IS("proxy-connection") ? FLD_HOP : FLD_OTHER;
+	case 17:
+		return IS("transfer-encoding") ? FLD_TE : FLD_OTHER;
+	case 18:
+		return IS("proxy-authenticate") ? FLD_HOP : FLD_OTHER;
+	case 19:
+		return IS("proxy-authorization") ? FLD_HOP : FLD_OTHER;
+	default:
+		return FLD_OTHER;
+	}
+#undef IS
+}
+
 /* Content-Length = 1*DIGIT, at most 2^63 - 1 (RFC 9110 section 8.6). */
 static const char *
 cl_parse(const char *p, size_t n, uint64_t *out)
@@ -715,38 +807,40 @@ field_check(struct hp *h, const struct sl_http_hdr *f)
 	int port;
 	struct sl_http_span hs;
 
-	if (sl_http_span_eq(h->buf, f->name, "content-length")) {
+	switch (field_id(h->buf, f->name)) {
+	case FLD_CL:
 		if (++h->ncl > 1)
 			return hp_bad(h, 400, "multiple_cl");
 		if ((why = cl_parse(v, n, &msg->content_length)) != NULL)
 			return hp_bad(h, 400, why);
-	} else if (sl_http_span_eq(h->buf, f->name, "transfer-encoding")) {
+		break;
+	case FLD_TE:
 		h->nte++;
 		if (n == 0)
 			return hp_bad(h, 400, "bad_te");
 		return te_parse(h, v, n);
-	} else if (sl_http_span_eq(h->buf, f->name, "connection")) {
+	case FLD_CONNECTION:
 		return conn_parse(h, v, n);
-	} else if (sl_http_span_eq(h->buf, f->name, "upgrade")) {
+	case FLD_UPGRADE:
 		upgrade_parse(h, v, n);
-	} else if (sl_http_span_eq(h->buf, f->name, "expect")) {
+		break;
+	case FLD_EXPECT:
 		if (mem_caseeq(v, n, "100-continue"))
 			h->expect_100 = 1;
-	} else if (!h->resp && sl_http_span_eq(h->buf, f->name, "host")) {
+		break;
+	case FLD_HOST:
+		if (h->resp)
+			break;
 		if (++h->nhost > 1)
 			return hp_bad(h, 400, "multiple_host");
 		if (n > 0 && authority_parse(v, n, 0, &hs, &port) != NULL)
 			return hp_bad(h, 400, "bad_host");
 		msg->host_hdr = f->value;
+		break;
+	default:
+		break;
 	}
 	return SL_HTTP_OK;
-}
-
-/* HTAB, SP, VCHAR, obs-text: what a field value may hold (5.5). */
-static inline int
-is_value_char(unsigned char c)
-{
-	return (c >= 0x20 && c != 0x7f) || c == '\t';
 }
 
 /* The byte that ended a field value is not allowed there. */
@@ -1071,9 +1165,9 @@ chunk_ext_byte(struct sl_http_chunked *c, unsigned char b)
 			return c->state = CH_EXT_VAL_END, 0;
 		if (b == '\\')
 			return c->state = CH_EXT_QS_ESC, 0;
-		return (b == '\t' || (b >= 0x20 && b != 0x7f)) ? 0 : -1;
+		return is_value_char(b) ? 0 : -1;
 	case CH_EXT_QS_ESC:
-		if (b == '\t' || (b >= 0x20 && b != 0x7f))
+		if (is_value_char(b))
 			return c->state = CH_EXT_QS, 0;
 		return -1;
 	default:
@@ -1137,7 +1231,7 @@ chunk_trailer_byte(struct sl_http_chunked *c, unsigned char b)
 	case CH_TR_VALUE:
 		if (b == '\r')
 			return c->state = CH_TR_LF, 0;
-		return (b == '\t' || (b >= 0x20 && b != 0x7f)) ? 0 : -1;
+		return is_value_char(b) ? 0 : -1;
 	case CH_TR_LF:
 		if (b != '\n')
 			return -1;
@@ -1240,88 +1334,57 @@ wr_field_line(struct wr *w, const char *buf, const struct sl_http_hdr *f)
 	wr_put(w, buf + f->name.off, e + 1 - f->name.off);
 }
 
-static int
-name_is(const char *buf, const struct sl_http_hdr *f, const char *lit)
+/*
+ * What forwarding does with each field: ids[i] is its field_id, drop[i]
+ * whether it is hop-by-hop (RFC 9110 section 7.6.1): a fixed list plus
+ * every field a Connection option names.  A WebSocket upgrade keeps
+ * Upgrade (Connection is rewritten, not copied).  Framing and routing
+ * fields stay even when Connection names them: dropping Content-Length
+ * while forwarding the body would desync the next hop.
+ */
+static void
+rw_plan(const char *buf, const struct sl_http_msg *msg, uint8_t *ids,
+    uint8_t *drop)
 {
-	return sl_http_span_eq(buf, f->name, lit);
-}
+	int ws = (msg->flags & SL_HTTP_F_UPGRADE_WS) != 0;
+	unsigned i, j;
+	size_t k, eo, el;
 
-/* Is field name `name` listed as an option in a Connection field? */
-static int
-conn_lists(const char *buf, const struct sl_http_msg *msg,
-    struct sl_http_span name)
-{
-	unsigned i;
-	size_t k, eo, el, j;
-
+	for (i = 0; i < msg->nhdr; i++) {
+		ids[i] = (uint8_t)field_id(buf, msg->hdr[i].name);
+		drop[i] = ids[i] == FLD_CONNECTION || ids[i] == FLD_HOP ||
+		    (ids[i] == FLD_UPGRADE && !ws);
+	}
 	for (i = 0; i < msg->nhdr; i++) {
 		const char *v = buf + msg->hdr[i].value.off;
 		size_t n = msg->hdr[i].value.len;
 
-		if (!name_is(buf, &msg->hdr[i], "connection"))
+		if (ids[i] != FLD_CONNECTION)
 			continue;
 		k = 0;
 		while (list_next(v, n, &k, &eo, &el)) {
-			if (el != name.len)
-				continue;
-			for (j = 0; j < el; j++)
-				if (lower((unsigned char)v[eo + j]) !=
-				    lower((unsigned char)buf[name.off + j]))
-					break;
-			if (j == el)
-				return 1;
+			for (j = 0; el > 0 && j < msg->nhdr; j++) {
+				const struct sl_http_span *nm =
+				    &msg->hdr[j].name;
+
+				if (drop[j] || ids[j] == FLD_CL ||
+				    ids[j] == FLD_TE || ids[j] == FLD_HOST ||
+				    (ws && ids[j] == FLD_UPGRADE) ||
+				    nm->len != el)
+					continue;
+				if (mem_caseeq2(buf + nm->off, v + eo, el))
+					drop[j] = 1;
+			}
 		}
 	}
-	return 0;
-}
-
-static int
-has_field(const char *buf, const struct sl_http_msg *msg, const char *lit)
-{
-	unsigned i;
-
-	for (i = 0; i < msg->nhdr; i++)
-		if (name_is(buf, &msg->hdr[i], lit))
-			return 1;
-	return 0;
-}
-
-/* Hop-by-hop: dropped when forwarding (RFC 9110 section 7.6.1). */
-static int
-field_is_hop(const char *buf, const struct sl_http_msg *msg,
-    const struct sl_http_hdr *f)
-{
-	static const char *const hop[] = {
-		"connection", "proxy-connection", "keep-alive", "te",
-		"trailer", "upgrade", "proxy-authorization",
-		"proxy-authenticate",
-	};
-	/*
-	 * Framing and routing fields stay even when Connection names them:
-	 * dropping Content-Length while forwarding the body is a desync.
-	 */
-	static const char *const keep[] = {
-		"content-length", "transfer-encoding", "host",
-	};
-	size_t i;
-
-	if ((msg->flags & SL_HTTP_F_UPGRADE_WS) && name_is(buf, f, "upgrade"))
-		return 0;
-	for (i = 0; i < SL_NELEM(hop); i++)
-		if (name_is(buf, f, hop[i]))
-			return 1;
-	for (i = 0; i < SL_NELEM(keep); i++)
-		if (name_is(buf, f, keep[i]))
-			return 0;
-	return conn_lists(buf, msg, f->name);
 }
 
 /*
  * The URI authority of an absolute-form target: host and the port as the
  * client wrote it, if it did.
  */
-static struct sl_http_span
-uri_authority(const char *buf, const struct sl_http_msg *msg)
+static void
+wr_host(struct wr *w, const char *buf, const struct sl_http_msg *msg)
 {
 	size_t e = (size_t)msg->host.off + msg->host.len;
 	size_t end = (size_t)msg->target.off + msg->target.len;
@@ -1329,48 +1392,40 @@ uri_authority(const char *buf, const struct sl_http_msg *msg)
 	if (e < end && buf[e] == ':')
 		for (e++; e < end && is_digit((unsigned char)buf[e]); e++)
 			;
-	return span(msg->host.off, e - msg->host.off);
-}
-
-static void
-wr_host(struct wr *w, const char *buf, const struct sl_http_msg *msg)
-{
-	struct sl_http_span a = uri_authority(buf, msg);
-
 	wr_str(w, "Host: ");
-	wr_put(w, buf + a.off, a.len);
+	wr_put(w, buf + msg->host.off, e - msg->host.off);
 	wr_str(w, "\r\n");
 }
 
 /*
  * Every field in order: hop-by-hop ones dropped, a WebSocket upgrade's
  * Connection normalised to "Upgrade", Host replaced when host is set, and
- * "1.x sluice" appended to the last Via when via is set.  Returns whether
- * a Via was appended to.
+ * "1.x sluice" appended to the last Via (or a Via added) when via is set.
  */
-static int
+static void
 wr_fields(struct wr *w, const char *buf, const struct sl_http_msg *msg,
     int via, int host)
 {
 	const char *vp = msg->version == 10 ? "1.0 sluice" : "1.1 sluice";
 	int ws = (msg->flags & SL_HTTP_F_UPGRADE_WS) != 0, conn_done = 0;
+	uint8_t ids[SL_HTTP_MAX_HEADERS], drop[SL_HTTP_MAX_HEADERS];
 	int via_at = -1;
 	unsigned i;
 
+	rw_plan(buf, msg, ids, drop);
 	for (i = 0; via && i < msg->nhdr; i++)
-		if (name_is(buf, &msg->hdr[i], "via") &&
-		    !field_is_hop(buf, msg, &msg->hdr[i]))
+		if (ids[i] == FLD_VIA && !drop[i])
 			via_at = (int)i;
 	for (i = 0; i < msg->nhdr; i++) {
 		const struct sl_http_hdr *f = &msg->hdr[i];
 
-		if (ws && name_is(buf, f, "connection")) {
+		if (ws && ids[i] == FLD_CONNECTION) {
 			if (!conn_done)
 				wr_str(w, "Connection: Upgrade\r\n");
 			conn_done = 1;
-		} else if (field_is_hop(buf, msg, f)) {
+		} else if (drop[i]) {
 			continue;
-		} else if (host && name_is(buf, f, "host")) {
+		} else if (host && ids[i] == FLD_HOST) {
 			wr_host(w, buf, msg);
 		} else if ((int)i == via_at) {
 			wr_put(w, buf + f->name.off, f->name.len);
@@ -1388,7 +1443,6 @@ wr_fields(struct wr *w, const char *buf, const struct sl_http_msg *msg,
 		wr_str(w, vp);
 		wr_str(w, "\r\n");
 	}
-	return via_at >= 0;
 }
 
 ssize_t
@@ -1398,6 +1452,7 @@ sl_http_rewrite_request(const char *buf, const struct sl_http_msg *msg,
 	struct wr w = { out, cap, 0, 0 };
 	int abs = msg->form == SL_HTTP_FORM_ABSOLUTE;
 	const struct sl_http_span *t = abs ? &msg->path : &msg->target;
+	unsigned i;
 
 	wr_put(&w, buf + msg->method_s.off, msg->method_s.len);
 	wr_str(&w, " ");
@@ -1412,7 +1467,10 @@ sl_http_rewrite_request(const char *buf, const struct sl_http_msg *msg,
 	wr_put(&w, buf + t->off, t->len);
 	wr_str(&w, msg->version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
 	/* A Host-less HTTP/1.0 request gets one, first (RFC 9110 7.2). */
-	if (abs && !has_field(buf, msg, "host"))
+	for (i = 0; abs && i < msg->nhdr; i++)
+		if (field_id(buf, msg->hdr[i].name) == FLD_HOST)
+			break;
+	if (abs && i == msg->nhdr)
 		wr_host(&w, buf, msg);
 	wr_fields(&w, buf, msg, via, abs);
 	wr_str(&w, "\r\n");

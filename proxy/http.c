@@ -40,6 +40,12 @@
 #define HTTP_HEAD_MAX_DEF	65536
 #define HTTP_COUNT_MAX_DEF	100
 #define HTTP_METHOD_MAX		32
+/*
+ * Leading empty lines skipped before a request line.  Bounded because each
+ * is an LF, and a caller re-parses at every LF (sl_http_need_parse): an
+ * unbounded run would make a trickled head quadratic again.
+ */
+#define HTTP_EMPTY_LINES_MAX	8
 #define CHUNK_LINE_MAX		4096	/* size or trailer line, CRLF included */
 #define CHUNK_TRAILER_MAX	16384	/* whole trailer section */
 
@@ -572,13 +578,14 @@ req_target(struct hp *h)
 
 /*
  * Leading empty lines (RFC 9112 section 2.2: at least one may be ignored;
- * any number are, within the head limit) and the request line.
+ * up to HTTP_EMPTY_LINES_MAX are) and the request line.
  */
 static enum sl_http_rc
 req_line(struct hp *h)
 {
 	enum sl_http_rc rc;
 	size_t ls;
+	unsigned empty = 0;
 
 	for (;;) {
 		if ((rc = hp_have(h, h->pos)) != SL_HTTP_OK)
@@ -589,6 +596,8 @@ req_line(struct hp *h)
 			break;
 		if ((rc = hp_crlf(h, h->pos)) != SL_HTTP_OK)
 			return rc;
+		if (++empty > HTTP_EMPTY_LINES_MAX)
+			return hp_bad(h, 400, "too_many_empty_lines");
 		h->pos += 2;
 	}
 	ls = h->pos;
@@ -1069,6 +1078,40 @@ sl_http_parse_response(const char *buf, size_t len,
 	    (rc = hp_fields(&h)) != SL_HTTP_OK)
 		return rc;
 	return resp_finish(&h, req_method);
+}
+
+/*
+ * The answer for buf[0..len) can differ from the one for buf[0..old_len)
+ * only through a byte that completes a line (an LF), the first byte of a
+ * new line (too many fields, obs-fold) or a limit being crossed.  Any
+ * other byte can only turn MORE into BAD, and the next of those events
+ * reports it: an error is seen at most one line late, a complete head
+ * never late.
+ */
+int
+sl_http_need_parse(const char *buf, size_t old_len, size_t len,
+    const struct sl_http_limits *lim)
+{
+	size_t line_max = lim->request_line_max ? lim->request_line_max :
+	    HTTP_LINE_MAX_DEF;
+	size_t head_max = lim->header_max ? lim->header_max :
+	    HTTP_HEAD_MAX_DEF;
+	size_t ls = 0, t;
+
+	if (len <= old_len)
+		return 0;
+	if (old_len == 0 || buf[old_len - 1] == '\n' ||
+	    memchr(buf + old_len, '\n', len - old_len) != NULL)
+		return 1;
+	/* 431 shows once head_max bytes are in and the head is not done */
+	if (old_len < head_max && len >= head_max)
+		return 1;
+	/* 414 shows with the first byte past the request line limit */
+	while (ls + 1 < old_len && ls < 2 * HTTP_EMPTY_LINES_MAX &&
+	    buf[ls] == '\r' && buf[ls + 1] == '\n')
+		ls += 2;
+	t = line_max > SIZE_MAX - ls - 1 ? SIZE_MAX : ls + line_max + 1;
+	return old_len < t && len >= t;
 }
 
 /* ---- chunked transfer coding (RFC 9112 section 7.1) -------------------- */

@@ -142,6 +142,19 @@ enum sl_http_rc sl_http_parse_response(const char *buf, size_t len,
 	    struct sl_http_msg *msg) SL_NONNULL(1, 3, 5);
 
 /*
+ * Whether a head that was SL_HTTP_MORE at old_len bytes is worth parsing
+ * again now that len bytes are buffered (1 or 0).  Re-parsing from the
+ * first byte on every read makes a head trickled in one byte at a time
+ * quadratic (about 1.7 s of CPU for a 64 KiB head); parsing only when this
+ * says so keeps it linear.  A complete head is found at exactly the same
+ * byte; an error may be reported up to one line later (it is still
+ * reported before the head could complete), limits are reported as they
+ * are crossed.  For requests and responses alike.
+ */
+int	sl_http_need_parse(const char *buf, size_t old_len, size_t len,
+	    const struct sl_http_limits *lim) SL_NONNULL(1, 4);
+
+/*
  * Chunked transfer-coding tracker.  The proxy forwards chunked bodies
  * verbatim; this only finds where the body ends and validates framing
  * (hex size without overflow, CRLF after data, trailer fields).

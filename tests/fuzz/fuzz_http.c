@@ -6,7 +6,9 @@
  *   - a prefix of the input is MORE, or fails exactly like the input;
  *   - an accepted head is accepted again when cut at head_len;
  *   - a rewritten head parses again, with the same framing and method;
- *   - the chunked tracker gives the same answer fed whole or in pieces.
+ *   - the chunked tracker gives the same answer fed whole or in pieces;
+ *   - parsing a head fed byte by byte only when sl_http_need_parse says so
+ *     agrees with parsing it whole.
  * The split point and the request method for the response come from a
  * hash of the input, so corpus files are plain HTTP.  A broken property
  * aborts.
@@ -129,6 +131,31 @@ fz_rewrite(const char *buf, size_t n, int meth)
 	free(out);
 }
 
+/* Byte by byte, parsing only when needed, against the whole input. */
+static void
+fz_lazy(const char *buf, size_t n, int meth)
+{
+	enum sl_http_rc whole = fz_parse(buf, n, meth, &fz_lim, &fz_msg);
+	enum sl_http_rc rc = SL_HTTP_MORE;
+	size_t k, last = 0, at = 0;
+
+	for (k = 1; k <= n && rc == SL_HTTP_MORE; k++) {
+		if (!sl_http_need_parse(buf, last, k, &fz_lim))
+			continue;
+		last = at = k;
+		rc = fz_parse(buf, k, meth, &fz_lim, &fz_msg2);
+	}
+	if (rc == SL_HTTP_OK)
+		FZ_CHECK(whole == SL_HTTP_OK && fz_msg.head_len == at &&
+		    fz_msg2.head_len == at);
+	if (rc == SL_HTTP_BAD)
+		FZ_CHECK(whole == SL_HTTP_BAD &&
+		    fz_msg.err_status == fz_msg2.err_status &&
+		    strcmp(fz_msg.err_reason, fz_msg2.err_reason) == 0);
+	if (rc == SL_HTTP_MORE)
+		FZ_CHECK(whole != SL_HTTP_OK);
+}
+
 /* Whole versus two pieces: the same bytes consumed, the same end. */
 static void
 fz_chunked(const char *buf, size_t n, size_t cut)
@@ -168,6 +195,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_rewrite(buf, size, -1);
 	fz_head(buf, size, meth, cut);
 	fz_rewrite(buf, size, meth);
+	fz_lazy(buf, size, (h & 1) ? -1 : meth);
 	fz_chunked(buf, size, cut);
 	return 0;
 }

@@ -126,6 +126,8 @@ static const struct bad_case bad_requests[] = {
 	BAD("GET / HTTP/1.1\r\nHost: a.test\n\r\n", 400, "bare_lf"),
 	BAD("GET / HTTP/1.1\r\nHost: a.test\r\n\n", 400, "bare_lf"),
 	BAD("\nGET / HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bare_lf"),
+	BAD("\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n"
+	    "Host: a.test\r\n\r\n", 400, "too_many_empty_lines"),
 	BAD(H("X-A: a\0b\r\n"), 400, "nul_in_value"),
 	BAD(H("X-A: a\x01\r\n"), 400, "ctl_in_value"),
 	BAD(H("X-A: a\x1b[31m\r\n"), 400, "ctl_in_value"),
@@ -167,6 +169,7 @@ static const struct bad_case bad_requests[] = {
 	    "bad_target"),
 	BAD("GET /a\x7f HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_target"),
 	BAD("GET /a\tb HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_target"),
+	BAD("GET /\0 HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_target"),
 	BAD("GET /#frag HTTP/1.1\r\nHost: a.test\r\n\r\n", 400,
 	    "fragment_in_target"),
 	BAD("GET * HTTP/1.1\r\nHost: a.test\r\n\r\n", 400,
@@ -611,6 +614,7 @@ static const char *const valid_heads[] = {
 	"GET http://a.test:8080/p?q HTTP/1.1\r\nHost: a.test\r\n"
 	    "Proxy-Connection: keep-alive\r\nAccept: */*\r\n\r\n",
 	"\r\nGET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
+	"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
 	"OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\n",
 	"POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n"
 	    "Expect: 100-continue\r\n\r\n",
@@ -1176,4 +1180,134 @@ T_TEST(reason_phrases_for_every_code_the_proxy_uses)
 	T_STREQ(sl_http_reason(407), "Proxy Authentication Required");
 	T_STREQ(sl_http_reason(431), "Request Header Fields Too Large");
 	T_STREQ(sl_http_reason(299), "");
+}
+
+/* ---- parsing only when sl_http_need_parse says so ------------------- */
+
+struct feed_result {
+	enum sl_http_rc	 rc;
+	size_t		 at;		/* bytes buffered when rc was seen */
+	unsigned	 status;
+	const char	*reason;
+	unsigned	 parses;
+};
+
+/*
+ * Feed s one byte at a time like a proxy reading a slow client: parse on
+ * every byte (lazy 0) or only when sl_http_need_parse says so (lazy 1).
+ */
+static void
+feed_bytes(const char *s, size_t n, const struct sl_http_limits *l,
+    int meth, int lazy, struct feed_result *fr)
+{
+	static struct sl_http_msg m;
+	size_t k, last = 0;
+
+	memset(fr, 0, sizeof(*fr));
+	fr->rc = SL_HTTP_MORE;
+	for (k = 1; k <= n && fr->rc == SL_HTTP_MORE; k++) {
+		if (lazy && !sl_http_need_parse(s, last, k, l))
+			continue;
+		last = k;
+		fr->parses++;
+		fr->rc = meth < 0 ? req(s, k, l, &m) :
+		    (enum sl_http_rc)sl_http_parse_response(s, k, l,
+		    (enum sl_http_method)meth, &m);
+		fr->at = k;
+	}
+	if (fr->rc == SL_HTTP_BAD) {
+		fr->status = m.err_status;
+		fr->reason = m.err_reason;
+	}
+}
+
+/*
+ * Lazy parsing gives the same verdict: OK and limits at the same byte,
+ * other errors by the next LF.
+ */
+static int
+lazy_agrees(const char *s, size_t n, const struct sl_http_limits *l, int meth)
+{
+	struct feed_result e, z;
+	const char *lf;
+
+	feed_bytes(s, n, l, meth, 0, &e);
+	feed_bytes(s, n, l, meth, 1, &z);
+	lf = e.rc == SL_HTTP_BAD ? memchr(s + e.at - 1, '\n', n - (e.at - 1)) :
+	    NULL;
+	/* an error with no LF after it yet is still pending, not missed */
+	if (e.rc == SL_HTTP_BAD && z.rc == SL_HTTP_MORE && lf == NULL &&
+	    e.status != 414 && e.status != 431)
+		return 1;
+	if (e.rc != z.rc)
+		return 0;
+	if (e.rc == SL_HTTP_OK)
+		return e.at == z.at;
+	if (e.rc == SL_HTTP_MORE)
+		return 1;
+	if (e.status != z.status || strcmp(e.reason, z.reason) != 0)
+		return 0;
+	if (e.status == 414 || e.status == 431)
+		return e.at == z.at;
+	return z.at >= e.at && z.at <= (lf ? (size_t)(lf - s) + 1 : n);
+}
+
+T_TEST(need_parse_gives_the_same_verdicts)
+{
+	struct sl_http_limits small = { 24, 96, 3 };
+	size_t i;
+
+	for (i = 0; i < SL_NELEM(bad_requests); i++) {
+		const struct bad_case *bc = &bad_requests[i];
+
+		T_CHECK(lazy_agrees(bc->head, bc->len, &lim, -1),
+		    "bad case %zu (%s)", i, bc->reason);
+		T_CHECK(lazy_agrees(bc->head, bc->len, &small, -1),
+		    "bad case %zu (%s), small limits", i, bc->reason);
+	}
+	for (i = 0; i < SL_NELEM(valid_heads); i++) {
+		size_t n = strlen(valid_heads[i]);
+
+		T_CHECK(lazy_agrees(valid_heads[i], n, &lim, -1),
+		    "valid head %zu", i);
+		T_CHECK(lazy_agrees(valid_heads[i], n, &small, -1),
+		    "valid head %zu, small limits", i);
+	}
+	for (i = 0; i < SL_NELEM(resp_cases); i++) {
+		const char *h = resp_cases[i].head;
+
+		T_CHECK(lazy_agrees(h, strlen(h), &lim, resp_cases[i].meth),
+		    "response %zu", i);
+		T_CHECK(lazy_agrees(h, strlen(h), &small,
+		    resp_cases[i].meth), "response %zu, small limits", i);
+	}
+}
+
+T_TEST(need_parse_keeps_a_trickled_head_linear)
+{
+	struct sl_http_limits l = { 8192, 65536, 100 };
+	struct feed_result z;
+	static char buf[65536 + 64];
+	size_t n;
+
+	/* one long value: the only parses are at line ends and the limit */
+	n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+	memset(buf + n, 'a', sizeof(buf) - n);
+	feed_bytes(buf, sizeof(buf), &l, -1, 1, &z);
+	T_EQ(z.rc, SL_HTTP_BAD);
+	T_EQ(z.status, 431);
+	T_EQ(z.at, 65536);
+	/*
+	 * First byte, two line ends, the bytes after them, the request line
+	 * limit crossed (its line is long done, but the helper does not know)
+	 * and the head limit: 7 parses instead of 65536.
+	 */
+	T_EQ(z.parses, 7);
+	/* a request line trickled past its limit */
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf, "GET /", 5);
+	feed_bytes(buf, sizeof(buf), &l, -1, 1, &z);
+	T_EQ(z.status, 414);
+	T_EQ(z.at, 8193);
+	T_EQ(z.parses, 2);
 }

@@ -506,8 +506,10 @@ sluiced_start() {
 	    "$(cat -n "$SLUICED_CONF")"
 	SLUICED_RC=""
 	# shellcheck disable=SC2046
-	in_gw "$BUILD/sluiced" -f -c "$SLUICED_CONF" $(_sluiced_opts) \
-	    >"$T/sluiced.out" 2>"$T/sluiced.err" &
+	# Not through the in_gw function: a backgrounded function is a bash
+	# subshell, and its PID would get our signals instead of sluiced.
+	ip netns exec "$GW" "$BUILD/sluiced" -f -c "$SLUICED_CONF" \
+	    $(_sluiced_opts) >"$T/sluiced.out" 2>>"$T/sluiced.err" &
 	SLUICED_PID=$!
 	while IFS= read -r l; do
 		case "$l" in
@@ -640,3 +642,39 @@ http_status() {
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# tunnel_open NAME AUTHORITY [PROXY]: a CONNECT tunnel held open by
+# py/tunnel.py in cli, driven with tunnel_cmd; sets TUNNEL to its first
+# line ("ready" or "fail CONNECT 403").  Do not call it in $(...): the
+# FIFO must stay open in this shell.
+tunnel_open() {
+	local name=$1 fd
+	mkfifo "$T/$name.in" || setup_fail "mkfifo"
+	: >"$T/$name.out"
+	ip netns exec "$CLI" "$PY" "$PYDIR/tunnel.py" --proxy "${3:-10.1.0.1:3128}" \
+	    "$2" <"$T/$name.in" >"$T/$name.out" 2>&1 &
+	PIDS="$PIDS $!"
+	# Holding the FIFO open keeps the client's stdin from reaching EOF.
+	exec {fd}>"$T/$name.in"
+	eval "_TUN_FD_$name=$fd"
+	TUNNEL=$(_tunnel_line "$name" 1)
+}
+
+# _tunnel_line NAME N: wait (10 s) for line N of the output, print it.
+_tunnel_line() {
+	local n=200
+	while [ "$n" -gt 0 ] && [ "$(wc -l <"$T/$1.out")" -lt "$2" ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+	sed -n "${2}p" "$T/$1.out"
+}
+
+# tunnel_cmd NAME COMMAND: send one command, print its result line.
+tunnel_cmd() {
+	local fd n
+	eval "fd=\${_TUN_FD_$1}"
+	n=$(($(wc -l <"$T/$1.out") + 1))
+	printf '%s\n' "$2" >&"$fd"
+	_tunnel_line "$1" "$n"
+}

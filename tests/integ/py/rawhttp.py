@@ -38,9 +38,10 @@ def endpoint(s):
     return host.strip("[]"), int(port)
 
 
-def read_response(s, deadline):
+def read_response(s, deadline, connect=False):
     """(status, raw bytes): the head and a Content-Length body (or what
-    arrives until close when there is no length)."""
+    arrives until close when there is no length; nothing after a 2xx to
+    CONNECT, a 1xx, 204 or 304)."""
     buf = b""
     while b"\r\n\r\n" not in buf:
         s.settimeout(max(0.01, deadline - time.monotonic()))
@@ -63,6 +64,9 @@ def read_response(s, deadline):
         k, _, v = line.partition(b":")
         if k.strip().lower() == b"content-length":
             clen = int(v.strip())
+    if (connect and status[0] == "2") or status[0] == "1" or \
+            status in ("204", "304"):
+        return status, head + b"\r\n\r\n" + body
     want = clen if clen is not None else 1 << 20
     while len(body) < want:
         s.settimeout(max(0.01, deadline - time.monotonic()))
@@ -92,8 +96,10 @@ def closed_after(s, secs):
 def cmd_one(a):
     s = socket.create_connection(endpoint(a.proxy), a.timeout)
     port = s.getsockname()[1]
-    s.sendall(expand(a.request))
-    st, raw = read_response(s, time.monotonic() + a.timeout)
+    req = expand(a.request)
+    s.sendall(req)
+    st, raw = read_response(s, time.monotonic() + a.timeout,
+                            req.startswith(b"CONNECT "))
     s.close()
     sys.stdout.write("%s %d\n" % (st, port))
     sys.stdout.write(raw.decode("latin-1"))

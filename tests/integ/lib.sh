@@ -535,6 +535,26 @@ EOF
 	[ "$n" -gt 0 ] || setup_fail "no listen line in the sluiced header"
 }
 
+# transparent_start CONFIGTEXT: sluiced with transparent listeners
+# 10.1.0.1:3129 and [fd00:1::1]:3129 (and the explicit 10.1.0.1:3128),
+# clients on gw's interface g0; then the nftables ruleset printed by
+# `sluicectl nft` for that configuration, loaded in gw as is.
+transparent_start() {
+	local out
+	SLUICED_HEADER='listen transparent 10.1.0.1:3129
+listen transparent [fd00:1::1]:3129
+listen explicit 10.1.0.1:3128
+resolver 10.2.0.53
+set nft-interfaces g0'
+	sluiced_start "$1"
+	[ -x "$BUILD/sluicectl" ] || setup_fail "$BUILD/sluicectl does not exist"
+	"$BUILD/sluicectl" nft -c "$SLUICED_CONF" >"$T/sluice.nft" 2>"$T/nft.err" ||
+	    setup_fail "sluicectl nft failed" "$(cat "$T/nft.err")"
+	out=$(in_gw nft -f "$T/sluice.nft" 2>&1) ||
+	    setup_fail "nft -f rejects the output of sluicectl nft" "$out" \
+	    "$(cat -n "$T/sluice.nft")"
+}
+
 # sluiced_stop [SECONDS]: SIGTERM, wait (bounded), remember the status.
 sluiced_stop() {
 	[ -n "$SLUICED_PID" ] || return 0

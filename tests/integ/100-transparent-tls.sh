@@ -1,0 +1,106 @@
+#!/bin/bash
+# 100-transparent-tls: TLS through the transparent gateway (issue #4).  The
+# client routes through gw, whose nftables rules come from `sluicectl nft`.
+# A whitelisted SNI is spliced (the client sees the origin's certificate,
+# 20 MB arrive intact, IPv4 and IPv6); a denied SNI is refused and logged;
+# a whitelisted SNI sent to another address is not spliced (SNI spoofing);
+# an inspect decision is never silently spliced; in explicit mode the SNI
+# inside CONNECT must match the CONNECT authority.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+servers_up
+transparent_start '
+set transparent-tcp-ports 443
+set peek-timeout 2s
+set log-allowed on
+rule deny-denied deny domain denied.example.test
+rule lab-inspect inspect domain other.example.test port 443
+rule lab-tls splice domain www.example.test,echo.example.test port 443
+default deny
+'
+
+# hello ARGS...: py/tlshello.py in cli; sets RES (result) and PORT.
+hello() {
+	local out
+	out=$(in_cli timeout 30 "$PY" "$PYDIR/tlshello.py" "$@" 2>&1)
+	RES=${out% port=*}
+	PORT=${out##* port=}
+}
+
+# --- a whitelisted SNI is spliced ------------------------------------------
+out=$(in_cli timeout 20 openssl s_client -connect 10.2.0.2:443 \
+    -servername www.example.test -CAfile "$CA" -verify_return_error </dev/null 2>&1)
+like "$out" 'Verify return code: 0 \(ok\)' "openssl s_client through the gateway verifies against the test CA"
+like "$out" 'issuer=CN ?= ?sluice integration test CA' "openssl s_client sees the origin's own certificate"
+flowlog_expect "flow.end for the s_client flow" "sni=www.example.test dst=10.2.0.2:443" \
+    event=flow.end mode=transparent proto=tls action=splice rule=lab-tls
+
+out=$(in_cli curl -sS --max-time 30 --cacert "$CA" \
+    --resolve www.example.test:443:10.2.0.2 -o "$T/big.out" \
+    -w '%{http_code} %{local_port}' https://www.example.test/big.bin)
+read -r code port <<<"$out"
+is "$code" "200" "curl HTTPS through the gateway: 200"
+is "$(sha256_of "$T/big.out")" "$BIG_SHA" "20 MB through the transparent splice: sha256 matches"
+flowlog_expect "flow.end for the 20 MB flow" "cli=10.1.0.2:$port" \
+    event=flow.end mode=transparent sni=www.example.test dst=10.2.0.2:443 \
+    proto=tls action=splice rule=lab-tls 'down>=20971520' 'down<=21100000'
+
+out=$(in_cli curl -sS --max-time 30 --cacert "$CA" -g \
+    --resolve 'www.example.test:443:[fd00:2::2]' -o "$T/v6.out" \
+    -w '%{http_code} %{local_port}' https://www.example.test/hello)
+read -r code port <<<"$out"
+is "$code $(cat "$T/v6.out")" "200 hello from www.example.test" "curl HTTPS over IPv6 through the gateway"
+flowlog_expect "the IPv6 flow went through sluiced (IP6T_SO_ORIGINAL_DST)" \
+    "cli=[fd00:1::2]:$port" event=flow.end mode=transparent \
+    sni=www.example.test 'dst=[fd00:2::2]:443' rule=lab-tls
+
+hello --sni www.example.test --cafile "$CA" --then tls 10.2.0.2:443
+is "$RES" "tls-ok HTTP/1.1 200 OK" "TLS client to the whitelisted SNI at its own address: handshake and GET"
+
+# --- a denied SNI -------------------------------------------------------------
+hello --sni denied.example.test --cafile "$CA" --then tls 10.2.0.3:443
+like "$RES" '^(reset|tls-fail (closed|timeout) in handshake)' "a denied SNI gets no handshake ($RES)"
+flowlog_expect "flow.blocked names SNI, destination and rule" "cli=10.1.0.2:$PORT" \
+    event=flow.blocked mode=transparent sni=denied.example.test dst=10.2.0.3:443 \
+    rule=deny-denied action=deny reason=policy proto=tls
+out=$(in_cli timeout 20 openssl s_client -connect 10.2.0.3:443 \
+    -servername denied.example.test -CAfile "$CA" </dev/null 2>&1)
+unlike "$out" 'BEGIN CERTIFICATE|issuer=' "openssl s_client to the denied SNI sees no certificate"
+
+# --- SNI spoofing: a whitelisted SNI to another address -----------------
+hello --sni www.example.test --cafile "$CA" --then tls 10.2.0.3:443
+like "$RES" '^(reset|tls-fail (closed|timeout) in handshake)' \
+    "www.example.test's SNI sent to 10.2.0.3 (not its address) is not spliced ($RES)"
+flowlog_expect "the spoofed SNI is logged with sni_mismatch" "cli=10.1.0.2:$PORT" \
+    event=flow.blocked mode=transparent sni=www.example.test dst=10.2.0.3:443 \
+    reason=sni_mismatch action=deny
+hello --sni echo.example.test --then echo 10.2.0.2:443
+unlike "$RES" '^echo-ok' "echo.example.test's SNI sent to www's address is not spliced ($RES)"
+flowlog_expect "the second spoof is logged with sni_mismatch" "cli=10.1.0.2:$PORT" \
+    sni=echo.example.test dst=10.2.0.2:443 reason=sni_mismatch
+
+# --- inspect is never a silent splice ----------------------------------------
+hello --sni other.example.test --cafile "$CA" --then tls 10.2.0.3:443
+out=$(flowlog_last "cli=10.1.0.2:$PORT")
+if [ "$RES" = "tls-ok HTTP/1.1 200 OK" ]; then
+	ok "inspect rule, no inspection engine: the flow went through (inspect-fallback splice)"
+	flowlog_expect "the fallback splice says inspect_unavailable" "cli=10.1.0.2:$PORT" \
+	    event=flow.end rule=lab-inspect action=splice reason=inspect_unavailable
+else
+	not_ok "inspect rule, no inspection engine: the flow went through (inspect-fallback splice)" \
+	    "got: $RES" "log: $out"
+fi
+
+# --- explicit mode: the SNI inside CONNECT must match the authority -----------
+hello --proxy 10.1.0.1:3128 --sni www.example.test --cafile "$CA" --then tls www.example.test:443
+is "$RES" "tls-ok HTTP/1.1 200 OK" "explicit CONNECT www.example.test with the same SNI: works"
+hello --proxy 10.1.0.1:3128 --sni echo.example.test --cafile "$CA" --then tls www.example.test:443
+like "$RES" '^(reset|tls-fail (closed|timeout) in handshake)' \
+    "explicit CONNECT www.example.test with SNI echo.example.test is not spliced ($RES)"
+flowlog_expect "the CONNECT/SNI mismatch is logged" "cli=10.1.0.2:$PORT" \
+    mode=explicit method=CONNECT host=www.example.test sni=echo.example.test \
+    reason=sni_mismatch 'event~^flow\.(blocked|end)$'
+
+flowlog_valid
+done_testing

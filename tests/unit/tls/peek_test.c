@@ -15,6 +15,7 @@
 
 #define CAP	(64 * 1024)
 #define MSG_MAX	(80 * 1024)
+#define PEEK_REC_HDR_T	5	/* bytes in a record header */
 
 static char why[512];		/* what a helper found wrong */
 
@@ -442,6 +443,35 @@ T_TEST(peek_openssl_hello_every_byte_corruption_is_bounded)
 				T_ASSERT(strlen(h.sni) <= SL_TLS_SNI_MAX);
 				T_ASSERT(h.nalpn <= SL_TLS_ALPN_MAX);
 			}
+		}
+	}
+	free(b);
+}
+
+/*
+ * The same corruptions fed as a growing buffer: whatever the verdict, it
+ * is given once and never changes as more bytes arrive.
+ */
+T_TEST(peek_openssl_hello_corrupted_verdicts_are_stable)
+{
+	struct sl_tls_hello h;
+	size_t n;
+	uint8_t *b = (uint8_t *)t_slurp(captures[1], &n);
+
+	T_ASSERT(b != NULL);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t orig = b[i];
+		const uint8_t vals[] = { 0x00, 0xff, (uint8_t)(orig + 1),
+		    (uint8_t)(orig - 1) };
+
+		for (size_t v = 0; v < sizeof(vals); v++) {
+			if (vals[v] == orig)
+				continue;
+			b[i] = vals[v];
+			T_CHECK(verdict_is_stable(b, n, CAP,
+			    parse(b, n, CAP, &h), &h) == 0,
+			    "byte %zu=0x%02x: %s", i, vals[v], why);
+			b[i] = orig;
 		}
 	}
 	free(b);
@@ -1042,10 +1072,19 @@ two_records(void (*fn)(uint8_t *, size_t *), struct sl_tls_hello *h)
 	static uint8_t out[MSG_MAX + 64];
 	size_t frag[1] = { 50 }, o;
 
+	struct sl_tls_hello tmp;
+	enum sl_parse_rc rc;
+
 	hello_basic(&m, "two.example.test");
 	o = records(&m, frag, 1, out);
 	fn(out, &o);
-	return parse(out, o, CAP, h);
+	rc = parse(out, o, CAP, h);
+	/* Fed segment by segment, the verdict comes once and stays. */
+	if (verdict_is_stable(out, o, CAP, rc, &tmp) == -1) {
+		printf("# %s\n", why);
+		return (enum sl_parse_rc)99;
+	}
+	return rc;
 }
 
 /* Second record header starts at 5 + 50. */
@@ -1152,4 +1191,129 @@ T_TEST(peek_handshake_length_beyond_cap_is_bad_early)
 	/* A record past the cap is refused from its header. */
 	T_EQ(parse(b, 5, 0x4000, &h), SL_PARSE_BAD);
 	T_STREQ(h.err, "too_large");
+}
+
+T_TEST(peek_bytes_past_cap_do_not_matter_when_hello_fits)
+{
+	static struct msg m;
+	static uint8_t out[MSG_MAX];
+	struct sl_tls_hello a, b;
+	size_t o;
+
+	hello_basic(&m, "fits.example.test");
+	o = one_record(&m, out);
+	T_EQ(parse(out, o, o, &a), SL_PARSE_OK);
+	memset(out + o, 0xee, 100);		/* garbage the proxy peeked too */
+	T_EQ(parse(out, o + 100, o, &b), SL_PARSE_OK);
+	T_ASSERT(memcmp(&a, &b, sizeof(a)) == 0);
+}
+
+T_TEST(peek_20k_hello_split_anywhere_equals_unsplit)
+{
+	static struct msg m;
+	static uint8_t pad[20 * 1024], out[MSG_MAX + 4096];
+	struct sl_tls_hello a, b;
+	size_t frag[3], o;
+
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = (uint8_t)i;
+	hello_begin(&m, 0);
+	ext_raw(&m, 21, pad, sizeof(pad));
+	ext_sni(&m, "late.example.test", 17);	/* after the padding */
+	hello_end(&m);
+	frag[0] = 16384;
+	o = records(&m, frag, 1, out);
+	T_EQ(parse(out, o, CAP, &a), SL_PARSE_OK);
+	T_STREQ(a.sni, "late.example.test");
+	for (size_t k = 1; k < 16384; k += 997) {
+		frag[0] = k;
+		frag[1] = 16384;
+		frag[2] = 3;
+		o = records(&m, frag, 3, out);
+		T_CHECK(parse(out, o, CAP, &b) == SL_PARSE_OK, "k=%zu: %s", k,
+		    b.err ? b.err : "?");
+		T_EQ(b.consumed, o);
+		T_ASSERT(same_hello(&a, &b));
+	}
+}
+
+T_TEST(peek_sni_non_ascii_bytes_kept_as_sent)
+{
+	static struct msg m;
+	static uint8_t out[MSG_MAX];
+	struct sl_tls_hello h;
+
+	hello_begin(&m, 0);
+	ext_sni(&m, "\xc3\x84Xn.Test", 9);
+	hello_end(&m);
+	T_EQ(parse(out, one_record(&m, out), CAP, &h), SL_PARSE_OK);
+	T_STREQ(h.sni, "\xc3\x84xn.test");
+}
+
+T_TEST(peek_alpn_name_with_nul_is_skipped)
+{
+	static struct msg m;
+	static uint8_t out[MSG_MAX];
+	static const uint8_t alpn[] = { 0, 8, 3, 'a', 0, 'b', 3, 'h', '/', '3' };
+	struct sl_tls_hello h;
+
+	hello_begin(&m, 0);
+	ext_raw(&m, 16, alpn, sizeof(alpn));
+	hello_end(&m);
+	T_EQ(parse(out, one_record(&m, out), CAP, &h), SL_PARSE_OK);
+	T_EQ(h.nalpn, 1);
+	T_STREQ(h.alpn[0], "h/3");
+	T_STREQ(h.alpn[1], "");
+}
+
+T_TEST(peek_record_versions_ssl3_to_tls13_accepted)
+{
+	static struct msg m;
+	static uint8_t out[MSG_MAX];
+	struct sl_tls_hello h;
+	size_t o;
+
+	hello_basic(&m, "v.test");
+	o = one_record(&m, out);
+	for (unsigned v = 0; v <= 4; v++) {
+		out[2] = (uint8_t)v;
+		T_EQ(parse(out, o, CAP, &h), SL_PARSE_OK);
+		T_EQ(h.record_version, 0x0300 | v);
+	}
+	out[2] = 5;
+	T_EQ(parse(out, o, CAP, &h), SL_PARSE_NOT_MINE);
+}
+
+/*
+ * A proxy that stops peeking at cap bytes must hear what it would have
+ * heard with more bytes in hand: for every cap, the verdict and reason on
+ * the first cap bytes equal those on the whole buffer.
+ */
+T_TEST(peek_verdict_at_cap_equals_verdict_beyond_it)
+{
+	static uint8_t b[MSG_MAX + 64];
+	static struct msg m;
+	struct sl_tls_hello x, y;
+	/* Cut inside the handshake header, and after it. */
+	static const size_t cuts[] = { 2, 50 };
+
+	hello_basic(&m, "cut.example.test");
+	for (size_t c = 0; c < SL_NELEM(cuts); c++) {
+		size_t frag[1] = { cuts[c] }, o = records(&m, frag, 1, b);
+		size_t second = PEEK_REC_HDR_T + cuts[c];
+
+		b[second] = 21;		/* the second record is an alert */
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t cap = PEEK_REC_HDR_T; cap <= o; cap++) {
+				enum sl_parse_rc rx = parse(b, cap, cap, &x);
+				enum sl_parse_rc ry = parse(b, o, cap, &y);
+
+				T_CHECK(rx == ry && x.err == y.err, "cut %zu "
+				    "cap %zu: %d %s vs %d %s", cuts[c], cap, rx,
+				    x.err ? x.err : "-", ry,
+				    y.err ? y.err : "-");
+			}
+			b[second] = 22;	/* and then a fine hello */
+		}
+	}
 }

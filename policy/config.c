@@ -295,6 +295,15 @@ warn_unused_lists(struct parser *p)
 }
 
 static int
+pol_has_errors(const struct parser *p)
+{
+	for (size_t i = 0; i < p->nd; i++)
+		if (p->dv[i].sev == SL_DIAG_ERROR)
+			return 1;
+	return 0;
+}
+
+static int
 pdiag_cmp(const void *a, const void *b)
 {
 	const struct pdiag *x = a, *y = b;
@@ -374,6 +383,11 @@ config_load(const char *path, const char *buf, size_t len,
 	else
 		(void)load_buf(&p, cfg->path, NULL, 0, NULL, 0, 0, NULL);
 	if (!p.oom && finish(&p, cfg, ov, nov) == -1)
+		p.oom = 1;
+	/* Compile only what will be used: a configuration with errors is
+	 * thrown away anyway. */
+	if (!p.oom && diags->nerr == nerr && !pol_has_errors(&p) &&
+	    pol_compile(p.pol, NULL) == -1)
 		p.oom = 1;
 out:
 	flush_diags(&p, diags);

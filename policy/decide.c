@@ -147,7 +147,8 @@ sl_policy_decide(const struct sl_policy *pol, const struct sl_facts *f,
 	uint32_t win;
 
 	pol_q_init(&q, f);
-	win = pol_ref_first(pol, &q, &need);
+	win = pol->idx != NULL ? pol_idx_first(pol, &q, &need) :
+	    pol_ref_first(pol, &q, &need);
 	pol_finish(pol, f, win, need, out);
 	if (out->need != 0 || (out->flags & SL_DEC_GUARD))
 		return;

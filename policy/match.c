@@ -40,6 +40,28 @@ pol_url_match(const struct pol_url *u, const char *host, size_t hlen,
 	return strncmp(path, u->path, u->pathlen) == 0;
 }
 
+const union pol_val *
+pol_vit_next(struct pol_vit *it)
+{
+	const struct pol_match *m = it->m;
+
+	if (it->r == 0 && it->i < m->vals.n)
+		return &m->vals.v[it->i++];
+	if (it->r == 0) {
+		it->r = 1;
+		it->i = 0;
+	}
+	while (it->r - 1 < m->nrefs) {
+		const struct pol_list *l = m->refs[it->r - 1].list;
+
+		if (l != NULL && it->i < l->vals.n)
+			return &l->vals.v[it->i++];
+		it->r++;
+		it->i = 0;
+	}
+	return NULL;
+}
+
 /* Iterate a matcher's own values and those of the lists it names. */
 #define FOR_VALS(m, val, body) do {					\
 	for (size_t i_ = 0; i_ < (m)->vals.n; i_++) {			\
@@ -135,6 +157,10 @@ q_norm(const char *in, char *out, size_t cap)
 	for (size_t i = 0; i < len; i++) {
 		char c = in[i];
 
+		/* An empty label (".x", "a..b") is no host name: treat the
+		 * fact as absent rather than let it match a wildcard. */
+		if (c == '.' && (i == 0 || in[i - 1] == '.'))
+			return 0;
 		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 	}
 	out[len] = '\0';

@@ -211,6 +211,13 @@ int	pol_cidr_match(const struct pol_cidr *c, const struct sl_ip *ip);
 int	pol_url_match(const struct pol_url *u, const char *host,
 	    size_t hlen, const char *path);
 
+/* Iterate a matcher's own values, then those of the lists it names. */
+struct pol_vit {
+	const struct pol_match *m;
+	size_t		 i, r;
+};
+const union pol_val *pol_vit_next(struct pol_vit *it);
+
 /* Does one matcher (all its values and lists) match this fact? */
 int	pol_match_domain(const struct pol_match *m, const char *name,
 	    size_t len);

@@ -1,0 +1,690 @@
+/*
+ * compile.c — build the per-dimension indexes of a policy (index.h).
+ *
+ * Every enabled rule contributes its values (inline and from the lists it
+ * names) to the index of their dimension; each index maps a fact to the
+ * sorted array of rules whose matcher on that dimension accepts it.  The
+ * rules without a matcher on a dimension form that dimension's "without"
+ * array.  Temporary build state uses sl_alloc; results live in the arena.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/alloc.h"
+#include "index.h"
+
+/* A growable array of rule indexes, appended in increasing order. */
+struct tvec {
+	uint32_t	*v;
+	uint32_t	 n, cap;
+};
+
+static int
+tvec_add(struct tvec *t, uint32_t rid)
+{
+	if (t->n > 0 && t->v[t->n - 1] == rid)
+		return 0;	/* the same rule twice: keep it once */
+	if (t->n == t->cap) {
+		uint32_t ncap = t->cap ? t->cap * 2 : 4;
+		uint32_t *nv = sl_realloc(t->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		t->v = nv;
+		t->cap = ncap;
+	}
+	t->v[t->n++] = rid;
+	return 0;
+}
+
+static int
+ridv_copy(struct pol_arena *a, const uint32_t *v, uint32_t n,
+    struct ridv *out)
+{
+	uint32_t *c;
+
+	out->v = NULL;
+	out->n = n;
+	if (n == 0)
+		return 0;
+	if ((c = pa_alloc(a, n * sizeof(*c))) == NULL)
+		return -1;
+	memcpy(c, v, n * sizeof(*c));
+	out->v = c;
+	return 0;
+}
+
+/* Sorted union of two sorted arrays, in the arena. */
+static int
+ridv_union(struct pol_arena *a, const struct ridv *x, const struct ridv *y,
+    struct ridv *out)
+{
+	uint32_t i = 0, j = 0, n = 0, *v;
+
+	if (y->n == 0) {
+		*out = *x;
+		return 0;
+	}
+	if (x->n == 0) {
+		*out = *y;
+		return 0;
+	}
+	if ((v = pa_alloc(a, (x->n + y->n) * sizeof(*v))) == NULL)
+		return -1;
+	while (i < x->n || j < y->n) {
+		uint32_t p = i < x->n ? x->v[i] : RID_NONE;
+		uint32_t q = j < y->n ? y->v[j] : RID_NONE;
+
+		if (p <= q)
+			i++;
+		if (q <= p)
+			j++;
+		v[n++] = p < q ? p : q;
+	}
+	out->v = v;
+	out->n = n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Prefix index
+ */
+
+struct ent {
+	pol_u128	 lo, hi;
+	uint32_t	 rid;
+};
+
+struct entv {
+	struct ent	*v;
+	size_t		 n, cap;
+};
+
+static int
+ent_add(struct entv *e, pol_u128 lo, pol_u128 hi, uint32_t rid)
+{
+	if (e->n == e->cap) {
+		size_t ncap = e->cap ? e->cap * 2 : 64;
+		struct ent *nv = sl_realloc(e->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		e->v = nv;
+		e->cap = ncap;
+	}
+	e->v[e->n].lo = lo;
+	e->v[e->n].hi = hi;
+	e->v[e->n].rid = rid;
+	e->n++;
+	return 0;
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct ent *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi > y->hi ? -1 : 1;	/* wider first: parents */
+	return x->rid < y->rid ? -1 : x->rid > y->rid;
+}
+
+/* Merge small ancestor arrays into a node's, up to this many rules. */
+#define PFX_ACC_MAX	64
+
+struct pfx_tmp {
+	pol_u128	 lo, hi;
+	int32_t		 parent;
+};
+
+static int
+pfx_flatten(struct pol_arena *a, struct pfx *x, const struct pfx_tmp *t,
+    uint32_t n)
+{
+	int32_t *stack = sl_alloc((n + 1) * sizeof(*stack));
+	size_t sp = 0, m = 0;
+	pol_u128 *lo = pa_alloc(a, (2 * (size_t)n + 1) * sizeof(*lo));
+	int32_t *node = pa_alloc(a, (2 * (size_t)n + 1) * sizeof(*node));
+
+	if (stack == NULL || lo == NULL || node == NULL) {
+		sl_free(stack);
+		return -1;
+	}
+	/* An interval starts where a prefix starts or one ends; a later
+	 * start at the same key (a deeper prefix) replaces the earlier. */
+#define EMIT(k, nd) do {						\
+	if (m > 0 && lo[m - 1] == (k))					\
+		node[m - 1] = (nd);					\
+	else if (m == 0 || node[m - 1] != (nd)) {			\
+		lo[m] = (k);						\
+		node[m] = (nd);						\
+		m++;							\
+	}								\
+	if (m > 1 && node[m - 1] == node[m - 2])			\
+		m--;							\
+} while (0)
+	EMIT((pol_u128)0, -1);
+	for (uint32_t i = 0; i < n; i++) {
+		while (sp > 0 && t[stack[sp - 1]].hi < t[i].lo) {
+			int32_t top = stack[--sp];
+
+			if (t[top].hi != ~(pol_u128)0)
+				EMIT(t[top].hi + 1, sp ? stack[sp - 1] : -1);
+		}
+		EMIT(t[i].lo, (int32_t)i);
+		stack[sp++] = (int32_t)i;
+	}
+	while (sp > 0) {
+		int32_t top = stack[--sp];
+
+		if (t[top].hi != ~(pol_u128)0)
+			EMIT(t[top].hi + 1, sp ? stack[sp - 1] : -1);
+	}
+#undef EMIT
+	sl_free(stack);
+	x->ivlo = lo;
+	x->ivnode = node;
+	x->niv = (uint32_t)m;
+	return 0;
+}
+
+static int
+pfx_build(struct pol_arena *a, struct entv *e, struct pfx *x)
+{
+	struct pfx_tmp *t = NULL;
+	int32_t *stack = NULL;
+	uint32_t n = 0;
+	size_t sp = 0;
+	int rc = -1;
+
+	memset(x, 0, sizeof(*x));
+	if (e->n == 0)
+		return pfx_flatten(a, x, NULL, 0);
+	qsort(e->v, e->n, sizeof(*e->v), ent_cmp);
+	for (size_t i = 0; i < e->n; i++)
+		if (i == 0 || e->v[i].lo != e->v[i - 1].lo ||
+		    e->v[i].hi != e->v[i - 1].hi)
+			n++;
+	t = sl_alloc(n * sizeof(*t));
+	stack = sl_alloc(n * sizeof(*stack));
+	x->nodes = pa_alloc(a, n * sizeof(*x->nodes));
+	if (t == NULL || stack == NULL || x->nodes == NULL)
+		goto out;
+	x->nnodes = n;
+	for (size_t i = 0, k = 0; i < e->n; k++) {
+		size_t j = i, c = 0;
+		uint32_t *own;
+		struct ridv ov;
+		int32_t par;
+
+		while (j < e->n && e->v[j].lo == e->v[i].lo &&
+		    e->v[j].hi == e->v[i].hi)
+			j++;
+		if ((own = pa_alloc(a, (j - i) * sizeof(*own))) == NULL)
+			goto out;
+		for (size_t q = i; q < j; q++)
+			if (c == 0 || own[c - 1] != e->v[q].rid)
+				own[c++] = e->v[q].rid;
+		ov.v = own;
+		ov.n = (uint32_t)c;
+		/* Sorted by start, widest first: the enclosing prefix is on
+		 * the stack once the ones that ended are popped. */
+		while (sp > 0 && t[stack[sp - 1]].hi < e->v[i].lo)
+			sp--;
+		par = sp > 0 ? stack[sp - 1] : -1;
+		t[k].lo = e->v[i].lo;
+		t[k].hi = e->v[i].hi;
+		t[k].parent = par;
+		stack[sp++] = (int32_t)k;
+		if (par >= 0 && ov.n + x->nodes[par].acc.n <= PFX_ACC_MAX) {
+			if (ridv_union(a, &ov, &x->nodes[par].acc,
+			    &x->nodes[k].acc) == -1)
+				goto out;
+			x->nodes[k].cont = x->nodes[par].cont;
+		} else {
+			x->nodes[k].acc = ov;
+			x->nodes[k].cont = par;
+		}
+		i = j;
+	}
+	rc = pfx_flatten(a, x, t, n);
+out:
+	sl_free(t);
+	sl_free(stack);
+	return rc;
+}
+
+pol_u128
+pol_port_key(uint8_t proto, uint16_t port)
+{
+	uint32_t k = (uint32_t)(proto == IPPROTO_UDP) << 16 | port;
+
+	return (pol_u128)k << 111;
+}
+
+/* A port range as aligned power-of-two blocks: a laminar family. */
+static int
+port_blocks(struct entv *e, const struct pol_port *p, uint32_t rid)
+{
+	uint32_t base = (uint32_t)(p->proto == IPPROTO_UDP) << 16;
+	uint32_t lo = base | p->lo, hi = base | p->hi;
+
+	while (lo <= hi) {
+		uint32_t size = 1;
+
+		while ((lo & (size * 2 - 1)) == 0 && lo + size * 2 - 1 <= hi &&
+		    size < (1u << 16))
+			size *= 2;
+		if (ent_add(e, (pol_u128)lo << 111,
+		    (((pol_u128)(lo + size)) << 111) - 1, rid) == -1)
+			return -1;
+		lo += size;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Suffix trie
+ */
+
+struct trie_tmp {
+	struct trie	 t;
+	uint32_t	 cap;		/* nodes allocated */
+	struct tvec	*exact, *wild;
+};
+
+static int
+trie_rehash(struct trie_tmp *b, uint32_t nslots)
+{
+	struct trie_slot *ns = sl_calloc(nslots, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (uint32_t i = 0; b->t.slots != NULL && i <= b->t.mask; i++) {
+		uint32_t j;
+
+		if (b->t.slots[i].node == 0)
+			continue;
+		j = (uint32_t)b->t.slots[i].hash & (nslots - 1);
+		while (ns[j].node != 0)
+			j = (j + 1) & (nslots - 1);
+		ns[j] = b->t.slots[i];
+	}
+	sl_free(b->t.slots);
+	b->t.slots = ns;
+	b->t.mask = nslots - 1;
+	return 0;
+}
+
+static int
+trie_init(struct trie_tmp *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = 64;
+	b->t.nodes = sl_calloc(b->cap, sizeof(*b->t.nodes));
+	b->exact = sl_calloc(b->cap, sizeof(*b->exact));
+	b->wild = sl_calloc(b->cap, sizeof(*b->wild));
+	if (b->t.nodes == NULL || b->exact == NULL || b->wild == NULL)
+		return -1;
+	b->t.nnodes = 1;		/* the root: the empty name */
+	return trie_rehash(b, 128);
+}
+
+static void
+trie_tmp_free(struct trie_tmp *b)
+{
+	for (uint32_t i = 0; i < b->t.nnodes && b->exact && b->wild; i++) {
+		sl_free(b->exact[i].v);
+		sl_free(b->wild[i].v);
+	}
+	sl_free(b->exact);
+	sl_free(b->wild);
+	sl_free(b->t.nodes);
+	sl_free(b->t.slots);
+}
+
+/* Child of parent with this label, created if missing; 0 on OOM. */
+static uint32_t
+trie_child(struct trie_tmp *b, uint32_t parent, const char *label,
+    size_t len)
+{
+	uint64_t h = trie_hash(parent, label, len);
+	uint32_t j, id;
+
+	for (j = (uint32_t)h & b->t.mask; b->t.slots[j].node != 0;
+	    j = (j + 1) & b->t.mask) {
+		const struct trie_node *n = &b->t.nodes[b->t.slots[j].node];
+
+		if (b->t.slots[j].hash == h && n->parent == parent &&
+		    n->len == len && memcmp(n->label, label, len) == 0)
+			return b->t.slots[j].node;
+	}
+	if (b->t.nnodes == b->cap) {
+		uint32_t ncap = b->cap * 2;
+		struct trie_node *nn = sl_realloc(b->t.nodes,
+		    ncap * sizeof(*nn));
+		struct tvec *ne, *nw;
+
+		if (nn == NULL)
+			return 0;
+		b->t.nodes = nn;
+		if ((ne = sl_realloc(b->exact, ncap * sizeof(*ne))) == NULL)
+			return 0;
+		b->exact = ne;
+		if ((nw = sl_realloc(b->wild, ncap * sizeof(*nw))) == NULL)
+			return 0;
+		b->wild = nw;
+		memset(b->exact + b->cap, 0, (ncap - b->cap) * sizeof(*ne));
+		memset(b->wild + b->cap, 0, (ncap - b->cap) * sizeof(*nw));
+		b->cap = ncap;
+	}
+	id = b->t.nnodes++;
+	memset(&b->t.nodes[id], 0, sizeof(b->t.nodes[id]));
+	b->t.nodes[id].parent = parent;
+	b->t.nodes[id].label = label;	/* borrowed from the rule's value */
+	b->t.nodes[id].len = (uint16_t)len;
+	b->t.slots[j].hash = h;
+	b->t.slots[j].node = id;
+	if ((uint64_t)b->t.nnodes * 2 > (uint64_t)b->t.mask + 1 &&
+	    trie_rehash(b, (b->t.mask + 1) * 2) == -1)
+		return 0;
+	return id;
+}
+
+static int
+trie_add(struct trie_tmp *b, const struct pol_dom *d, uint32_t rid)
+{
+	const char *name = d->name;
+	size_t end = d->len;
+	uint32_t node = 0;
+
+	/* Labels from the right: "a.b.test" -> test, b, a. */
+	while (end > 0) {
+		size_t start = end;
+
+		while (start > 0 && name[start - 1] != '.')
+			start--;
+		if ((node = trie_child(b, node, name + start, end - start))
+		    == 0)
+			return -1;
+		end = start > 0 ? start - 1 : 0;
+	}
+	return tvec_add(d->wild ? &b->wild[node] : &b->exact[node], rid);
+}
+
+/*
+ * Per node: hit = its exact rules + every strict ancestor's wildcards;
+ * sub = its own wildcards + the same.  Parents have smaller ids.
+ */
+static int
+trie_finish(struct pol_arena *a, struct trie_tmp *b, struct trie *out)
+{
+	struct trie_node *nodes = pa_alloc(a, b->t.nnodes * sizeof(*nodes));
+	struct trie_slot *slots = pa_alloc(a, ((size_t)b->t.mask + 1) *
+	    sizeof(*slots));
+
+	if (nodes == NULL || slots == NULL)
+		return -1;
+	memcpy(nodes, b->t.nodes, b->t.nnodes * sizeof(*nodes));
+	memcpy(slots, b->t.slots, ((size_t)b->t.mask + 1) * sizeof(*slots));
+	for (uint32_t i = 1; i < b->t.nnodes; i++) {
+		struct ridv own, up = nodes[nodes[i].parent].sub;
+
+		if (ridv_copy(a, b->exact[i].v, b->exact[i].n, &own) == -1 ||
+		    ridv_union(a, &own, &up, &nodes[i].hit) == -1 ||
+		    ridv_copy(a, b->wild[i].v, b->wild[i].n, &own) == -1 ||
+		    ridv_union(a, &own, &up, &nodes[i].sub) == -1)
+			return -1;
+	}
+	out->nodes = nodes;
+	out->nnodes = b->t.nnodes;
+	out->slots = slots;
+	out->mask = b->t.mask;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Exact-value maps: user, country, asn
+ */
+
+static int
+map_add(struct pol_arena *a, struct pol_map *m, const char *key,
+    uint32_t rid)
+{
+	struct tvec *t = pol_map_get(m, key);
+
+	if (t == NULL) {
+		const char *k = pa_strdup(a, key);
+
+		if (k == NULL || (t = pa_alloc(a, sizeof(*t))) == NULL ||
+		    pol_map_put(m, k, t) == -1)
+			return -1;
+	}
+	return tvec_add(t, rid);
+}
+
+/*
+ * Turn each entry's struct tvec into a struct ridv in the arena.  All
+ * arrays are copied before any entry changes, so on failure the map still
+ * holds only tvecs for map_abort().
+ */
+static int
+map_finish(struct pol_arena *a, struct pol_map *m)
+{
+	struct ridv *r;
+	size_t k = 0;
+
+	if (m->n == 0)
+		return 0;
+	if ((r = pa_alloc(a, m->n * sizeof(*r))) == NULL)
+		return -1;
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct tvec *t = m->v[i].val;
+
+		if (m->v[i].key != NULL &&
+		    ridv_copy(a, t->v, t->n, &r[k++]) == -1)
+			return -1;
+	}
+	k = 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		struct tvec *t = m->v[i].val;
+
+		if (m->v[i].key == NULL)
+			continue;
+		sl_free(t->v);
+		m->v[i].val = &r[k++];
+	}
+	return 0;
+}
+
+static void
+map_abort(struct pol_map *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		struct tvec *t = m->v[i].val;
+
+		if (m->v[i].key != NULL && t != NULL)
+			sl_free(t->v);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Building
+ */
+
+struct build {
+	struct pol_arena *a;
+	struct pol_index *x;
+	struct entv	 ip4, ip6, src4, src6, port;
+	struct trie_tmp	 dom, url;
+	struct tvec	 enabled, without[PK_NKEYS];
+	struct tvec	 fhas[POL_NFACTS], ffree[POL_NFACTS];
+	int		 maps_done;	/* maps already holding ridvs */
+};
+
+static int
+add_cidrs(struct build *b, const struct pol_match *m, struct entv *v4,
+    struct entv *v6, uint32_t rid)
+{
+	struct pol_vit it = { m, 0, 0 };
+	const union pol_val *v;
+
+	while ((v = pol_vit_next(&it)) != NULL) {
+		pol_u128 lo, hi;
+
+		pol_cidr_range(&v->cidr, &lo, &hi);
+		if (ent_add(v->cidr.net.af == AF_INET ? v4 : v6, lo, hi, rid)
+		    == -1)
+			return -1;
+	}
+	(void)b;
+	return 0;
+}
+
+static int
+add_rule(struct build *b, const struct sl_rule *r, uint32_t rid)
+{
+	struct pol_vit it;
+	const union pol_val *v;
+	char num[16];
+
+	if (tvec_add(&b->enabled, rid) == -1)
+		return -1;
+	for (unsigned k = 0; k < PK_NKEYS; k++)
+		if ((r->keys & (1u << k)) == 0 &&
+		    tvec_add(&b->without[k], rid) == -1)
+			return -1;
+	for (unsigned f = 0; f < POL_NFACTS; f++)
+		if (tvec_add((r->facts & (1u << f)) ? &b->fhas[f] :
+		    &b->ffree[f], rid) == -1)
+			return -1;
+	b->x->used_keys |= r->keys;
+	if (add_cidrs(b, &r->m[PK_IP], &b->ip4, &b->ip6, rid) == -1 ||
+	    add_cidrs(b, &r->m[PK_SRC], &b->src4, &b->src6, rid) == -1)
+		return -1;
+	for (it = (struct pol_vit){ &r->m[PK_PORT], 0, 0 };
+	    (v = pol_vit_next(&it)) != NULL;)
+		if (port_blocks(&b->port, &v->port, rid) == -1)
+			return -1;
+	for (it = (struct pol_vit){ &r->m[PK_DOMAIN], 0, 0 };
+	    (v = pol_vit_next(&it)) != NULL;)
+		if (trie_add(&b->dom, &v->dom, rid) == -1)
+			return -1;
+	for (it = (struct pol_vit){ &r->m[PK_URL], 0, 0 };
+	    (v = pol_vit_next(&it)) != NULL;)
+		if (trie_add(&b->url, &v->url.host, rid) == -1)
+			return -1;
+	for (it = (struct pol_vit){ &r->m[PK_USER], 0, 0 };
+	    (v = pol_vit_next(&it)) != NULL;)
+		if (map_add(b->a, &b->x->users, v->str, rid) == -1)
+			return -1;
+	for (it = (struct pol_vit){ &r->m[PK_COUNTRY], 0, 0 };
+	    (v = pol_vit_next(&it)) != NULL;)
+		if (map_add(b->a, &b->x->countries, v->str, rid) == -1)
+			return -1;
+	for (it = (struct pol_vit){ &r->m[PK_ASN], 0, 0 };
+	    (v = pol_vit_next(&it)) != NULL;) {
+		snprintf(num, sizeof(num), "%u", (unsigned)v->asn);
+		if (map_add(b->a, &b->x->asns, num, rid) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+build_free(struct build *b)
+{
+	sl_free(b->ip4.v);
+	sl_free(b->ip6.v);
+	sl_free(b->src4.v);
+	sl_free(b->src6.v);
+	sl_free(b->port.v);
+	trie_tmp_free(&b->dom);
+	trie_tmp_free(&b->url);
+	sl_free(b->enabled.v);
+	for (unsigned k = 0; k < PK_NKEYS; k++)
+		sl_free(b->without[k].v);
+	for (unsigned f = 0; f < POL_NFACTS; f++) {
+		sl_free(b->fhas[f].v);
+		sl_free(b->ffree[f].v);
+	}
+}
+
+static int
+build_finish(struct build *b)
+{
+	struct pol_index *x = b->x;
+
+	if (ridv_copy(b->a, b->enabled.v, b->enabled.n, &x->enabled) == -1)
+		return -1;
+	for (unsigned k = 0; k < PK_NKEYS; k++)
+		if (ridv_copy(b->a, b->without[k].v, b->without[k].n,
+		    &x->without[k]) == -1)
+			return -1;
+	for (unsigned f = 0; f < POL_NFACTS; f++)
+		if (ridv_copy(b->a, b->fhas[f].v, b->fhas[f].n,
+		    &x->fact_has[f]) == -1 ||
+		    ridv_copy(b->a, b->ffree[f].v, b->ffree[f].n,
+		    &x->fact_free[f]) == -1)
+			return -1;
+	if (pfx_build(b->a, &b->ip4, &x->ip4) == -1 ||
+	    pfx_build(b->a, &b->ip6, &x->ip6) == -1 ||
+	    pfx_build(b->a, &b->src4, &x->src4) == -1 ||
+	    pfx_build(b->a, &b->src6, &x->src6) == -1 ||
+	    pfx_build(b->a, &b->port, &x->port) == -1 ||
+	    trie_finish(b->a, &b->dom, &x->dom) == -1 ||
+	    trie_finish(b->a, &b->url, &x->urlhost) == -1)
+		return -1;
+	if (map_finish(b->a, &x->users) == -1)
+		return -1;
+	b->maps_done = 1;
+	if (map_finish(b->a, &x->countries) == -1)
+		return -1;
+	b->maps_done = 2;
+	if (map_finish(b->a, &x->asns) == -1)
+		return -1;
+	b->maps_done = 3;
+	return 0;
+}
+
+int
+pol_compile(struct sl_policy *pol, struct sl_diags *diags)
+{
+	struct build b;
+	int rc = -1;
+
+	(void)diags;
+	memset(&b, 0, sizeof(b));
+	b.a = pol->arena;
+	if ((b.x = pa_alloc(b.a, sizeof(*b.x))) == NULL)
+		return -1;
+	b.x->nrules = (uint32_t)pol->nrules;
+	b.x->users.a = b.x->countries.a = b.x->asns.a = b.a;
+	if (trie_init(&b.dom) == -1 || trie_init(&b.url) == -1)
+		goto out;
+	for (size_t i = 0; i < pol->nrules; i++) {
+		if (pol->rules[i]->rmods & RM_DISABLED)
+			continue;
+		if (add_rule(&b, pol->rules[i], (uint32_t)i) == -1)
+			goto out;
+	}
+	if (build_finish(&b) == -1)
+		goto out;
+	pol->idx = b.x;
+	rc = 0;
+out:
+	if (rc == -1) {
+		if (b.maps_done < 1)
+			map_abort(&b.x->users);
+		if (b.maps_done < 2)
+			map_abort(&b.x->countries);
+		if (b.maps_done < 3)
+			map_abort(&b.x->asns);
+	}
+	build_free(&b);
+	return rc;
+}

@@ -73,6 +73,14 @@ if [ "$mode" = all ] || [ "$mode" = unit ] || [ "$mode" = oom ]; then
 	done
 fi
 
+if [ "$mode" = all ] || [ "$mode" = unit ]; then
+	# Fuzz targets replay their committed corpora (make fuzz explores).
+	for t in $(find "$BUILD/fuzz" -type f -name 'fuzz_*' 2>/dev/null | sort); do
+		selected "$t" || continue
+		run_suite "fuzz-replay:$(basename "$t")" "$t"
+	done
+fi
+
 if [ "$mode" = all ] || [ "$mode" = integ ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "FAIL integration: needs root (network namespaces)"

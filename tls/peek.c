@@ -90,6 +90,13 @@ static void
 hs_take(struct hs_rd *r, uint8_t *dst, size_t n)
 {
 	r->len -= n;
+	if (SL_LIKELY(n <= r->frag)) {	/* the usual case: one record */
+		if (dst != NULL)
+			memcpy(dst, r->p, n);
+		r->p += n;
+		r->frag -= n;
+		return;
+	}
 	while (n > 0) {
 		size_t k;
 
@@ -137,6 +144,13 @@ hs_be16(struct hs_rd *r, uint16_t *v)
 {
 	uint8_t b[2];
 
+	if (SL_LIKELY(r->len >= 2 && r->frag >= 2)) {
+		*v = (uint16_t)(r->p[0] << 8 | r->p[1]);
+		r->p += 2;
+		r->frag -= 2;
+		r->len -= 2;
+		return 0;
+	}
 	if (hs_copy(r, b, 2) == -1)
 		return -1;
 	*v = (uint16_t)(b[0] << 8 | b[1]);

@@ -61,8 +61,8 @@ check_hello(const struct sl_tls_hello *h, size_t size, size_t cap)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sl_tls_hello h, p;
-	enum sl_parse_rc rc, prc;
+	struct sl_tls_hello h, h2, p;
+	enum sl_parse_rc rc, rc2, prc;
 	const size_t cuts[] = { 1, 5, 9, size / 2, size > 0 ? size - 1 : 0 };
 
 	rc = sl_tls_peek_parse(data, size, FUZZ_CAP, &h);
@@ -91,6 +91,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	default:
 		abort();
+	}
+	/*
+	 * A proxy that stops at a smaller cap hears what it would have heard
+	 * with more bytes in hand (caps from a record header up).
+	 */
+	if (size >= 5) {
+		size_t cap = 5 + (size - 5) / 2;
+
+		prc = parse_prefix(data, cap, cap, &p);
+		rc2 = parse_prefix(data, size, cap, &h2);
+		CHECK(prc == rc2 && p.err == h2.err);
+		CHECK(prc != SL_PARSE_MORE);
+		if (rc == SL_PARSE_OK && h.consumed <= cap)
+			CHECK(rc2 == SL_PARSE_OK &&
+			    memcmp(&h, &h2, sizeof(h)) == 0);
+		if (rc2 == SL_PARSE_OK)
+			CHECK(rc == SL_PARSE_OK && h.consumed <= cap);
 	}
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		if (cuts[i] >= size)

@@ -85,6 +85,12 @@ def tls_seeds():
     write(TLS, "synth-early-data-after", records(m) +
           bytes.fromhex("140303000101") + bytes.fromhex("1703030003") + b"xyz")
     write(TLS, "synth-sslv2", bytes.fromhex("802e0103010015000000100100800300800700c0"))
+    write(TLS, "synth-many-extensions", records(hello(
+        [ext(1000 + t, b"") for t in range(24)] + [sni(b"many.test")])))
+    write(TLS, "synth-sni-255", records(hello([sni(b"a" * 255)]), (40, 100)))
+    write(TLS, "synth-alpn-nul-overlong", records(hello(
+        [ext(16, bytes.fromhex("002a") + b"\x03a\x00b" + b"\x21" + b"x" * 33 +
+             b"\x03h/3")])))
     write(TLS, "other-http", b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
     for f in sorted(os.listdir(os.path.join(TOP, "tests/data/tls"))):
         if f.endswith(".bin"):

@@ -65,16 +65,6 @@ sl_explicit_start(struct sl_flow *flow)
 	flow_setup_timer(flow, set->client_header_timeout, head_timeout);
 }
 
-void
-sl_explicit_refuse_client(struct sl_flow *flow)
-{
-	if (flow_setup_new(flow) == -1) {
-		sl_flow_close(flow, 'R', "oom");
-		return;
-	}
-	flow_http_refuse(flow, 403, "client_not_allowed", 1);
-}
-
 /* ------------------------------------------------------------------ */
 /* CONNECT                                                              */
 

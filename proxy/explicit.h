@@ -9,7 +9,5 @@ struct sl_flow;
 
 /* A new flow on an explicit listener: read and act on its request. */
 void	sl_explicit_start(struct sl_flow *flow);
-/* A client outside allow-from: 403 and a flow.blocked event. */
-void	sl_explicit_refuse_client(struct sl_flow *flow);
 
 #endif /* SL_EXPLICIT_H */

@@ -4,7 +4,9 @@
  * chunked body tracker and the rewrite towards the next hop.
  *
  * The head parser re-scans from the first byte on every call (heads are
- * small, and the caller keeps no parser state).  It walks the bytes in
+ * small, and the caller keeps no parser state; sl_http_need_parse tells
+ * it when a re-scan is worth it, so a trickled head stays linear).  It
+ * walks the bytes in
  * order and stops at the first one that makes the head invalid, so a
  * prefix of any input is either SL_HTTP_MORE or fails with exactly the
  * error the whole input fails with; checks that need a whole line (the
@@ -23,7 +25,8 @@
  *     (502) instead of letting chunked win (section 6.3 item 3);
  *   - a CONNECT request with content is refused (RFC 9110 section 9.3.6
  *     gives it no meaning; a proxy would take it for tunnel data);
- *   - a fragment ('#') in the request target is refused.
+ *   - a fragment ('#') in the request target is refused;
+ *   - at most 8 empty lines before a request line are skipped.
  * One leniency: a response status line without a reason phrase, and
  * without the SP before it, is accepted (common, and not framing).
  */
@@ -46,7 +49,7 @@
  * unbounded run would make a trickled head quadratic again.
  */
 #define HTTP_EMPTY_LINES_MAX	8
-#define CHUNK_LINE_MAX		4096	/* size or trailer line, CRLF included */
+#define CHUNK_LINE_MAX		4096	/* size or trailer line, with CRLF */
 #define CHUNK_TRAILER_MAX	16384	/* whole trailer section */
 
 /*
@@ -324,7 +327,7 @@ hp_crlf(struct hp *h, size_t at)
 
 /* Next start-line byte at h->pos, under both the line and head limits. */
 static enum sl_http_rc
-sl_get(struct hp *h, size_t ls, unsigned char *c)
+stl_get(struct hp *h, size_t ls, unsigned char *c)
 {
 	enum sl_http_rc rc = hp_have(h, h->pos);
 
@@ -342,7 +345,7 @@ sl_get(struct hp *h, size_t ls, unsigned char *c)
  * or else the caller's reason.
  */
 static enum sl_http_rc
-sl_unexpected(struct hp *h, unsigned char c, const char *reason)
+stl_unexpected(struct hp *h, unsigned char c, const char *reason)
 {
 	enum sl_http_rc rc;
 
@@ -359,15 +362,15 @@ sl_unexpected(struct hp *h, unsigned char c, const char *reason)
 
 /* Expect byte `want` next on the start line. */
 static enum sl_http_rc
-sl_expect(struct hp *h, size_t ls, unsigned char want, const char *reason)
+stl_expect(struct hp *h, size_t ls, unsigned char want, const char *reason)
 {
 	enum sl_http_rc rc;
 	unsigned char c;
 
-	if ((rc = sl_get(h, ls, &c)) != SL_HTTP_OK)
+	if ((rc = stl_get(h, ls, &c)) != SL_HTTP_OK)
 		return rc;
 	if (c != want)
-		return sl_unexpected(h, c, reason);
+		return stl_unexpected(h, c, reason);
 	h->pos++;
 	return SL_HTTP_OK;
 }
@@ -382,17 +385,17 @@ hp_version(struct hp *h, size_t ls)
 	size_t i;
 
 	for (i = 0; i < sizeof(name) - 1; i++)
-		if ((rc = sl_expect(h, ls, (unsigned char)name[i],
+		if ((rc = stl_expect(h, ls, (unsigned char)name[i],
 		    "bad_version")) != SL_HTTP_OK)
 			return rc;
 	for (i = 0; i < 2; i++) {
-		if (i == 1 && (rc = sl_expect(h, ls, '.', "bad_version")) !=
+		if (i == 1 && (rc = stl_expect(h, ls, '.', "bad_version")) !=
 		    SL_HTTP_OK)
 			return rc;
-		if ((rc = sl_get(h, ls, &c)) != SL_HTTP_OK)
+		if ((rc = stl_get(h, ls, &c)) != SL_HTTP_OK)
 			return rc;
 		if (!is_digit(c))
-			return sl_unexpected(h, c, "bad_version");
+			return stl_unexpected(h, c, "bad_version");
 		d[i] = c;
 		h->pos++;
 	}
@@ -404,15 +407,15 @@ hp_version(struct hp *h, size_t ls)
 
 /* The CRLF that ends the start line. */
 static enum sl_http_rc
-sl_end(struct hp *h, size_t ls)
+stl_end(struct hp *h, size_t ls)
 {
 	enum sl_http_rc rc;
 	unsigned char c;
 
-	if ((rc = sl_get(h, ls, &c)) != SL_HTTP_OK)
+	if ((rc = stl_get(h, ls, &c)) != SL_HTTP_OK)
 		return rc;
 	if (c != '\r')
-		return sl_unexpected(h, c, h->resp ? "bad_status_line" :
+		return stl_unexpected(h, c, h->resp ? "bad_status_line" :
 		    "bad_request_line");
 	if ((rc = hp_crlf(h, h->pos)) != SL_HTTP_OK)
 		return rc;
@@ -451,12 +454,12 @@ req_method_target(struct hp *h, size_t ls)
 	size_t ts, end;
 
 	for (;;) {
-		if ((rc = sl_get(h, ls, &c)) != SL_HTTP_OK)
+		if ((rc = stl_get(h, ls, &c)) != SL_HTTP_OK)
 			return rc;
 		if (c == ' ')
 			break;
 		if (!is_tchar(c))
-			return sl_unexpected(h, c, "bad_method");
+			return stl_unexpected(h, c, "bad_method");
 		if (h->pos - ls == HTTP_METHOD_MAX)
 			return hp_bad(h, 400, "method_too_long");
 		h->pos++;
@@ -475,14 +478,14 @@ req_method_target(struct hp *h, size_t ls)
 		    (unsigned char)h->buf[h->pos] < 0x7f &&
 		    h->buf[h->pos] != '#')
 			h->pos++;
-		if ((rc = sl_get(h, ls, &c)) != SL_HTTP_OK)
+		if ((rc = stl_get(h, ls, &c)) != SL_HTTP_OK)
 			return rc;
 		if (c == ' ')
 			break;
 		if (c == '#')
 			return hp_bad(h, 400, "fragment_in_target");
 		if (c < 0x21 || c > 0x7e)
-			return sl_unexpected(h, c, "bad_target");
+			return stl_unexpected(h, c, "bad_target");
 		h->pos++;
 	}
 	if (h->pos == ts)
@@ -603,7 +606,7 @@ req_line(struct hp *h)
 	ls = h->pos;
 	if ((rc = req_method_target(h, ls)) != SL_HTTP_OK ||
 	    (rc = hp_version(h, ls)) != SL_HTTP_OK ||
-	    (rc = sl_end(h, ls)) != SL_HTTP_OK)
+	    (rc = stl_end(h, ls)) != SL_HTTP_OK)
 		return rc;
 	return req_target(h);
 }
@@ -619,37 +622,37 @@ status_line(struct hp *h)
 	size_t i, rs;
 
 	if ((rc = hp_version(h, 0)) != SL_HTTP_OK ||
-	    (rc = sl_expect(h, 0, ' ', "bad_status_line")) != SL_HTTP_OK)
+	    (rc = stl_expect(h, 0, ' ', "bad_status_line")) != SL_HTTP_OK)
 		return rc;
 	for (i = 0; i < 3; i++) {
-		if ((rc = sl_get(h, 0, &c)) != SL_HTTP_OK)
+		if ((rc = stl_get(h, 0, &c)) != SL_HTTP_OK)
 			return rc;
 		if (!is_digit(c))
-			return sl_unexpected(h, c, "bad_status");
+			return stl_unexpected(h, c, "bad_status");
 		st = st * 10 + (unsigned)(c - '0');
 		h->pos++;
 	}
 	if (st < 100 || st > 599)
 		return hp_bad(h, 502, "bad_status");
 	msg->status = st;
-	if ((rc = sl_get(h, 0, &c)) != SL_HTTP_OK)
+	if ((rc = stl_get(h, 0, &c)) != SL_HTTP_OK)
 		return rc;
 	if (c != ' ' && c != '\r')
-		return sl_unexpected(h, c, "bad_status");
+		return stl_unexpected(h, c, "bad_status");
 	if (c == ' ')
 		h->pos++;
 	rs = h->pos;
 	for (;;) {
-		if ((rc = sl_get(h, 0, &c)) != SL_HTTP_OK)
+		if ((rc = stl_get(h, 0, &c)) != SL_HTTP_OK)
 			return rc;
 		if (c == '\r')
 			break;
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return sl_unexpected(h, c, "bad_reason");
+			return stl_unexpected(h, c, "bad_reason");
 		h->pos++;
 	}
 	msg->reason_s = span(rs, h->pos - rs);
-	return sl_end(h, 0);
+	return stl_end(h, 0);
 }
 
 /* ---- field semantics ---------------------------------------------------- */

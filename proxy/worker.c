@@ -62,13 +62,18 @@ wk_listen_bind_conf(struct sl_wk_listener *l)
 static void
 wk_refuse(struct sl_flow *flow, const char *reason)
 {
-	if (flow->mode == SL_MODE_EXPLICIT &&
-	    strcmp(reason, "client_not_allowed") == 0) {
-		sl_explicit_refuse_client(flow);
+	int blocked = strcmp(reason, "client_not_allowed") == 0;
+
+	if (flow->mode == SL_MODE_EXPLICIT) {
+		/* An HTTP client deserves an answer it can show. */
+		if (flow_setup_new(flow) == -1) {
+			sl_flow_close(flow, 'R', "oom");
+			return;
+		}
+		flow_http_refuse(flow, blocked ? 403 : 503, reason, blocked);
 		return;
 	}
-	flow_tcp_refuse(flow, reason, strcmp(reason, "client_not_allowed") == 0,
-	    1);
+	flow_tcp_refuse(flow, reason, blocked, 1);
 }
 
 static void

@@ -274,7 +274,8 @@ def table_rows(summary):
             for p in PEERS[1:]:
                 pv = m.get(p, {}).get("median")
                 ratios.append(_div(s, pv) if s is not None and pv else None)
-            rows.append((title, label, unit, vals, ratios))
+            nruns = max(len(x["runs"]) for x in m.values())
+            rows.append((title, label, unit, vals, ratios, nruns))
     return rows
 
 
@@ -286,16 +287,16 @@ def render_text(summary, targets, errors, meta):
     lines.append(hdr)
     lines.append("-" * len(hdr))
     last = None
-    for title, label, unit, vals, ratios in table_rows(summary):
+    for title, label, unit, vals, ratios, nruns in table_rows(summary):
         if title != last:
-            lines.append(title + ":")
+            lines.append("%s (%d run%s):" % (title, nruns,
+                                             "" if nruns == 1 else "s"))
             last = title
         lines.append("  %-42s %-10s" % (label[:42], unit) + "".join(
             "%10s" % fmt(v, unit) for v in vals) + "".join(
             "%11s" % (fmt(r) if r is not None else "-") for r in ratios))
     lines.append("")
-    lines.append("medians of %s runs; 'x peer' = sluice / peer" %
-                 meta.get("runs", "?"))
+    lines.append("medians over the runs; 'x peer' = sluice / peer")
     lines.append("")
     lines.append("targets:")
     for t in targets:
@@ -312,7 +313,7 @@ def render_text(summary, targets, errors, meta):
 
 def render_md(summary, targets, errors, meta, policy_text):
     md = ["# sluice benchmark results", ""]
-    md.append("- date: %s, %s s, %s runs per figure (medians)" % (
+    md.append("- date: %s, %s s, up to %s runs per figure (medians)" % (
         meta.get("started", "?"), meta.get("seconds", "?"),
         meta.get("runs", "?")))
     md.append("- machine: %s, %s cores, kernel %s; load average %s at the "
@@ -326,11 +327,11 @@ def render_md(summary, targets, errors, meta, policy_text):
     if meta.get("sluice_available") != "1":
         md.append("- sluiced not available: %s" % meta.get("sluice_why", ""))
     md.append("")
-    md.append("| figure | metric | unit | " + " | ".join(PEERS) + " | " +
-              " | ".join("sluice/" + p for p in PEERS[1:]) + " |")
-    md.append("|" + "---|" * (3 + len(PEERS) + len(PEERS) - 1))
-    for title, label, unit, vals, ratios in table_rows(summary):
-        md.append("| %s | %s | %s | " % (title, label, unit) +
+    md.append("| figure | runs | metric | unit | " + " | ".join(PEERS) +
+              " | " + " | ".join("sluice/" + p for p in PEERS[1:]) + " |")
+    md.append("|" + "---|" * (4 + len(PEERS) + len(PEERS) - 1))
+    for title, label, unit, vals, ratios, nruns in table_rows(summary):
+        md.append("| %s | %d | %s | %s | " % (title, nruns, label, unit) +
                   " | ".join(fmt(v, unit) for v in vals) + " | " +
                   " | ".join(fmt(r) if r is not None else "-"
                              for r in ratios) + " |")

@@ -9,12 +9,15 @@
 # GROUP: bulk cps rtt idle transparent policy (default: all of them), or
 # selftest (checks of the tools themselves, TAP).  Environment:
 #   BUILD            build directory (build)
-#   BENCH_RUNS       runs per figure; medians are reported (5)
-#   BENCH_BULK_MB    MiB moved per bulk measurement, split over the tunnels (2048)
-#   BENCH_CPS        tunnels per connection-rate measurement (20000)
+#   BENCH_RUNS       runs per figure; medians are reported (3)
+#   BENCH_BULK_MB    MiB moved per bulk measurement, split over the tunnels (1024)
+#   BENCH_CPS        tunnels per connection-rate measurement (10000)
 #   BENCH_IDLE       idle tunnels (5000)
 #   BENCH_RTT        round trips (10000)
 #   BENCH_LIMIT      seconds one measurement may take (8)
+#   BENCH_BUDGET     seconds for the whole run (540): a section that has used
+#                    its share stops after its current run (every figure still
+#                    gets one run)
 #
 # As root it runs in a network namespace of its own (loopback only), so
 # ports, TIME_WAIT sockets and the nftables redirect stay private.  Results:
@@ -58,12 +61,13 @@ want() {
 	return 1
 }
 
-RUNS=${BENCH_RUNS:-5}
-BULK_MB=${BENCH_BULK_MB:-2048}
-CPS=${BENCH_CPS:-20000}
+RUNS=${BENCH_RUNS:-3}
+BULK_MB=${BENCH_BULK_MB:-1024}
+CPS=${BENCH_CPS:-10000}
 IDLE=${BENCH_IDLE:-5000}
 RTT=${BENCH_RTT:-10000}
 LIMIT=${BENCH_LIMIT:-8}
+BUDGET=${BENCH_BUDGET:-540}
 HELLO=$top/tests/bench/data/clienthello.hex
 PY=/usr/bin/python3
 out=$BUILD/bench
@@ -130,6 +134,31 @@ raw=$out/raw.jsonl
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The time budget is shared by the sections in proportion to their usual
+# length (idle 1, explicit 3, transparent 2) and re-divided as they end.
+weights_left=0
+want idle && weights_left=$((weights_left + 1))
+{ want bulk || want cps || want rtt; } && weights_left=$((weights_left + 3))
+want transparent && weights_left=$((weights_left + 2))
+sec_deadline=0
+
+section_begin() {
+	now=$(date +%s)
+	left=$((BUDGET - (now - t_start)))
+	[ $left -gt 0 ] || left=0
+	sec_deadline=$((now + left * $1 / weights_left))
+	weights_left=$((weights_left - $1))
+}
+
+# more_runs R: is there to be a run R?  The first always is.
+more_runs() {
+	[ "$1" -le "$RUNS" ] || return 1
+	[ "$1" -eq 1 ] && return 0
+	[ "$(date +%s)" -lt $sec_deadline ] && return 0
+	echo "  time budget reached: no run $1 in this section (BENCH_BUDGET)"
+	return 1
+}
 
 # ------------------------------------------------------------------
 # Which peers are there?
@@ -241,8 +270,9 @@ sluice_gone() {
 
 if want idle; then
 	echo "== idle tunnels: $IDLE per run, memory of the proxy process"
+	section_begin 1
 	r=1
-	while [ $r -le "$RUNS" ]; do
+	while more_runs $r; do
 		for peer in $peers_main; do
 			start_peer $peer
 			pid=$(pid_of $peer)
@@ -265,11 +295,12 @@ fi
 if want bulk || want cps || want rtt; then
 	echo "== explicit/forward: sluiced (CONNECT), HAProxy (TCP forward," \
 	    "splice), Squid (CONNECT)"
+	section_begin 3
 	for peer in $peers_main; do
 		start_peer $peer
 	done
 	r=1
-	while [ $r -le "$RUNS" ]; do
+	while more_runs $r; do
 		for fig in bulk1 bulk8 cps rtt; do
 			case $fig in bulk*) g=bulk ;; *) g=$fig ;; esac
 			want $g || continue
@@ -309,8 +340,9 @@ if want transparent; then
 			    "a redirected ClientHello was not echoed"
 			stop_peer sluice
 		fi
+		section_begin 2
 		r=1
-		while [ $r -le "$RUNS" ]; do
+		while more_runs $r; do
 			for fig in t_bulk1 t_bulk8 t_cps; do
 				for peer in $peers_trans; do
 					[ $peer = sluice ] && sluice_gone &&

@@ -199,7 +199,7 @@ check "report_absolute_target" \
     test "$(verdict issue2.idle)" = "PASS 1.50"
 check "report_without_sluice_figures_says_na" \
     test "$(verdict issue2.cps.haproxy)" = "n/a 0.00"
-check "report_writes_markdown" grep -q '| bulk, 1 tunnel |' "$tmp/results.md"
+check "report_writes_markdown" grep -q '| bulk, 1 tunnel | 3 |' "$tmp/results.md"
 res=$(echo '{"label":"cps/x/1","failed":3,"first_error":"boom"}' |
     $PY tests/bench/report.py --line)
 check "report_line_flags_failures" test "$res" = "FAILED: boom"

@@ -101,13 +101,14 @@ TARGETS = [
      "t_cps", "cpu1k", "<=", "nginx", 1.0),
 ]
 
-# Issue #3, read from JSON lines policy_bench may print:
-# {"rules": N, "ns_per_decision": X, "compile_ms": Y, ...}
+# Issue #3, from `policy_bench --json FILE`:
+# {"bench": "policy", "results": [{"rules": N, "load_ms": parse + compile,
+#  "ns_per_decision": X, "rss_mib": M, "linear_ns": L}, ...]}
 POLICY_TARGETS = [
-    ("issue3.decide", "<= 1 us per decision at 100,000 rules",
+    ("issue3.decide", "<= 1 us per decision at 100,000 rules (ns)",
      "ns_per_decision", 1000.0),
-    ("issue3.compile", "<= 1 s compile at 100,000 rules",
-     "compile_ms", 1000.0),
+    ("issue3.compile", "<= 1 s parse+compile at 100,000 rules (ms)",
+     "load_ms", 1000.0),
 ]
 
 
@@ -239,22 +240,21 @@ def _verdict(tid, text, value, cmp, limit, is_ratio):
             "ratio": is_ratio, "status": status}
 
 
-def policy_lines(path):
+def policy_results(text_path, json_path):
+    """policy_bench's rows (from its --json file) and its printed table."""
     rows, text = [], ""
-    if not path:
-        return rows, text
-    try:
-        with open(path) as fp:
-            text = fp.read()
-    except OSError:
-        return rows, text
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                pass
+    if text_path:
+        try:
+            with open(text_path) as fp:
+                text = fp.read()
+        except OSError:
+            pass
+    if json_path:
+        try:
+            with open(json_path) as fp:
+                rows = json.load(fp).get("results", [])
+        except (OSError, ValueError, AttributeError):
+            rows = []
     return rows, text
 
 
@@ -358,6 +358,7 @@ def main():
     ap.add_argument("--raw")
     ap.add_argument("--out")
     ap.add_argument("--policy")
+    ap.add_argument("--policy-json")
     ap.add_argument("--meta", action="append", default=[])
     a = ap.parse_args()
     if a.line:
@@ -368,7 +369,7 @@ def main():
                     datetime.datetime.now(datetime.timezone.utc).isoformat())
     data, errors = load(a.raw)
     summary = summarise(data)
-    prow, ptext = policy_lines(a.policy)
+    prow, ptext = policy_results(a.policy, a.policy_json)
     targets = evaluate(summary, prow)
     text = render_text(summary, targets, errors, meta)
     print(text)

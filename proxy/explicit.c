@@ -27,7 +27,7 @@
 #include "tunnel.h"
 #include "worker.h"
 
-static void	explicit_read_cb(evutil_socket_t fd, short what, void *arg);
+static void	explicit_read(struct sl_flow *flow);
 static void	connect_resolved(struct sl_flow *flow,
 		    const struct sl_dns_result *res);
 static void	connect_connected(struct sl_flow *flow, int fd,
@@ -55,12 +55,8 @@ sl_explicit_start(struct sl_flow *flow)
 		return;
 	}
 	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
-	event_assign(&flow->ev_cr, flow->wk->base, flow->cfd,
-	    EV_READ | EV_PERSIST, explicit_read_cb, flow);
-	if (event_add(&flow->ev_cr, NULL) == -1) {
-		sl_flow_close(flow, 'R', "event_add");
+	if (sl_flow_watch_cli(flow, explicit_read) == -1)
 		return;
-	}
 	/* Slowloris: the whole head must arrive within this time. */
 	flow_setup_timer(flow, set->client_header_timeout, head_timeout);
 }
@@ -75,8 +71,7 @@ connect_check(struct sl_flow *flow)
 	const struct sl_settings *set = flow->rt->set;
 
 	if (flow->dec.action == SL_ACT_DENY) {
-		flow_http_refuse(flow, 403, flow->dec.reason ? flow->dec.reason
-		    : "policy", 1);
+		flow_http_refuse(flow, 403, flow_deny_reason(flow), 1);
 		return -1;
 	}
 	/*
@@ -141,7 +136,7 @@ connect_connected(struct sl_flow *flow, int fd, const char *err,
 		flow_http_refuse(flow, status, err, 0);
 		return;
 	}
-	flow->sfd = fd;
+	sl_flow_set_srv(flow, fd);
 	flow->status = 200;
 	/* A fresh socket's send buffer is empty: 39 bytes always fit. */
 	if (send(flow->cfd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
@@ -198,12 +193,14 @@ explicit_dispatch(struct sl_flow *flow, const struct sl_http_msg *msg)
 {
 	struct flow_setup *s = flow->setup;
 
-	event_del(&flow->ev_cr);
 	evtimer_del(&s->timer);
 	s->timer_set = 0;
 	s->head_len = msg->head_len;
 	switch (msg->form) {
 	case SL_HTTP_FORM_AUTHORITY:
+		/* Early tunnel bytes are kept while we resolve and connect. */
+		if (flow_setup_hold(flow) == -1)
+			return;
 		explicit_connect(flow, s->buf, msg);
 		return;
 	case SL_HTTP_FORM_ABSOLUTE:
@@ -217,10 +214,9 @@ explicit_dispatch(struct sl_flow *flow, const struct sl_http_msg *msg)
 }
 
 static void
-explicit_read_cb(evutil_socket_t fd, short what, void *arg)
+explicit_read(struct sl_flow *flow)
 {
 	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
-	struct sl_flow *flow = arg;
 	const struct sl_settings *set = flow->rt->set;
 	struct sl_http_limits lim = {
 		.request_line_max = set->request_line_max,
@@ -230,8 +226,6 @@ explicit_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct flow_setup *s = flow->setup;
 	ssize_t n;
 
-	(void)fd;
-	(void)what;
 	/* Read a little past header_max so an oversized head is seen. */
 	n = flow_setup_read(flow, set->header_max + 1024);
 	if (n == -1)

@@ -50,6 +50,73 @@ flow_noop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 }
 
+static void
+flow_cr_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_flow *flow = arg;
+
+	(void)fd;
+	(void)what;
+	flow->on_cr(flow);
+}
+
+static void
+flow_sr_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_flow *flow = arg;
+
+	(void)fd;
+	(void)what;
+	flow->on_sr(flow);
+}
+
+static int
+flow_watch(struct sl_flow *flow, struct event *ev)
+{
+	if (event_pending(ev, EV_READ, NULL))
+		return 0;
+	if (event_add(ev, NULL) == -1) {
+		sl_flow_close(flow, 'R', "event_add");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sl_flow_watch_cli(struct sl_flow *flow, sl_flow_fn fn)
+{
+	flow->on_cr = fn;
+	return flow_watch(flow, &flow->ev_cr);
+}
+
+int
+sl_flow_watch_srv(struct sl_flow *flow, sl_flow_fn fn)
+{
+	flow->on_sr = fn;
+	return flow_watch(flow, &flow->ev_sr);
+}
+
+void
+sl_flow_unwatch_cli(struct sl_flow *flow)
+{
+	event_del(&flow->ev_cr);
+}
+
+void
+sl_flow_unwatch_srv(struct sl_flow *flow)
+{
+	event_del(&flow->ev_sr);
+}
+
+void
+sl_flow_set_srv(struct sl_flow *flow, int fd)
+{
+	event_del(&flow->ev_sr);
+	flow->sfd = fd;
+	event_assign(&flow->ev_sr, flow->wk->base, fd, EV_READ | EV_PERSIST,
+	    flow_sr_cb, flow);
+}
+
 struct sl_flow *
 sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
     enum sl_flow_mode mode)
@@ -73,8 +140,9 @@ sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
 	flow->dec.rule_index = UINT32_MAX;
 	flow->dup.pipe[0] = flow->dup.pipe[1] = -1;
 	flow->ddown.pipe[0] = flow->ddown.pipe[1] = -1;
-	/* Assigned once so event_del() is always safe; phases re-assign. */
-	event_assign(&flow->ev_cr, wk->base, -1, 0, flow_noop_cb, flow);
+	/* Assigned now so event_del() is always safe. */
+	event_assign(&flow->ev_cr, wk->base, fd, EV_READ | EV_PERSIST,
+	    flow_cr_cb, flow);
 	event_assign(&flow->ev_cw, wk->base, -1, 0, flow_noop_cb, flow);
 	event_assign(&flow->ev_sr, wk->base, -1, 0, flow_noop_cb, flow);
 	event_assign(&flow->ev_sw, wk->base, -1, 0, flow_noop_cb, flow);

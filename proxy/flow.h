@@ -103,7 +103,14 @@ struct sl_flow {
 	unsigned		 sni_mismatch:1;
 	unsigned		 name_untrusted:1; /* decide as if no name */
 	unsigned		 host_literal:1; /* asked for dst_ip by literal */
+	/*
+	 * One read event per socket for the flow's whole life: phases change
+	 * the handler, not the registration, so a tunnel costs one epoll ADD
+	 * and one DEL per socket instead of one pair per phase.
+	 */
 	struct event		 ev_cr, ev_cw, ev_sr, ev_sw;
+	void			(*on_cr)(struct sl_flow *);	/* cfd readable */
+	void			(*on_sr)(struct sl_flow *);	/* sfd readable */
 	struct sl_relay_dir	 dup, ddown;
 };
 
@@ -132,6 +139,20 @@ void	sl_flow_log_event(struct sl_flow *flow, const char *event)
 /* Debug/info line prefixed with flow=<id>. */
 void	sl_flow_log(const struct sl_flow *flow, int lvl, const char *fmt, ...)
 	    SL_PRINTF(3, 4);
+
+typedef void (*sl_flow_fn)(struct sl_flow *);
+
+/*
+ * Read readiness of the client (server) socket calls fn from now on; the
+ * event is added if it is not already.  0, or -1 after closing the flow.
+ */
+int	sl_flow_watch_cli(struct sl_flow *flow, sl_flow_fn fn) SL_NONNULL(1, 2);
+int	sl_flow_watch_srv(struct sl_flow *flow, sl_flow_fn fn) SL_NONNULL(1, 2);
+/* Stop watching (the handler stays).  Idempotent. */
+void	sl_flow_unwatch_cli(struct sl_flow *flow) SL_NONNULL(1);
+void	sl_flow_unwatch_srv(struct sl_flow *flow) SL_NONNULL(1);
+/* The upstream socket is connected: the flow owns fd from now on. */
+void	sl_flow_set_srv(struct sl_flow *flow, int fd) SL_NONNULL(1);
 
 /* Close every flow of a worker (shutdown).  */
 void	sl_flow_close_all(struct sl_worker *wk, char who, const char *reason)

@@ -521,8 +521,7 @@ hf_go(struct sl_flow *flow)
 	const struct sl_settings *set = flow->rt->set;
 
 	if (flow->dec.action == SL_ACT_DENY) {
-		hf_refuse(flow, 403, flow->dec.reason ? flow->dec.reason :
-		    "policy", 1);
+		hf_refuse(flow, 403, flow_deny_reason(flow), 1);
 		return;
 	}
 	if (!sl_portset_has(set->http_ports, IPPROTO_TCP, flow->dst_port) &&
@@ -1011,7 +1010,7 @@ hf_start(struct sl_flow *flow, int transparent)
 	hf->transparent = transparent ? 1 : 0;
 	hf->odst = flow->dst_ip;
 	hf->oport = flow->dst_port;
-	event_del(&flow->ev_cr);
+	sl_flow_unwatch_cli(flow);	/* the bufferevent reads from now on */
 	hf->cbev = bufferevent_socket_new(flow->wk->base, flow->cfd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (hf->cbev == NULL) {

@@ -100,7 +100,10 @@ dir_shutdown(struct sl_relay_dir *d)
 		/* The first side to close names the end: "CR" / "SR". */
 		if (flow->term[0] == '\0')
 			flow->term[0] = d->up ? 'C' : 'S';
-		if (shutdown(dir_dst(d), SHUT_WR) == -1 && errno != ENOTCONN)
+		/* The last direction to end is followed by close(), which
+		 * sends the FIN anyway: save the syscall. */
+		if (!(d->up ? flow->ddown.shut : flow->dup.shut) &&
+		    shutdown(dir_dst(d), SHUT_WR) == -1 && errno != ENOTCONN)
 			sl_flow_log(flow, SL_LOG_DEBUG, "relay: shutdown: %s",
 			    strerror(errno));
 		if (!flow->dup.shut || !flow->ddown.shut)
@@ -157,13 +160,12 @@ block:
 
 /* Read from src into the pipe and flush it; loop a few times. */
 static void
-relay_rd_cb(evutil_socket_t fd, short what, void *arg)
+relay_read(struct sl_relay_dir *d)
 {
-	struct sl_relay_dir *d = arg;
 	struct sl_flow *flow = d->flow;
 	size_t want = flow->rt->set->relay_buffer;
+	int fd = dir_src(d);
 
-	(void)what;
 	flow->last = sl_mono_ms();
 	for (int i = 0; i < RELAY_BURST; i++) {
 		ssize_t n;
@@ -174,7 +176,7 @@ relay_rd_cb(evutil_socket_t fd, short what, void *arg)
 			sl_flow_close(flow, 'R', "no_pipe");
 			return;
 		}
-		n = splice((int)fd, NULL, d->pipe[1], NULL, want,
+		n = splice(fd, NULL, d->pipe[1], NULL, want,
 		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n == 0) {
 			d->eof = 1;
@@ -199,6 +201,18 @@ relay_rd_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void
+relay_cli_read(struct sl_flow *flow)
+{
+	relay_read(&flow->dup);
+}
+
+static void
+relay_srv_read(struct sl_flow *flow)
+{
+	relay_read(&flow->ddown);
+}
+
 /* dst can take more: flush, then resume reading src (or finish). */
 static void
 relay_wr_cb(evutil_socket_t fd, short what, void *arg)
@@ -216,7 +230,7 @@ relay_wr_cb(evutil_socket_t fd, short what, void *arg)
 		(void)dir_shutdown(d);
 		return;
 	}
-	if (event_add(d->rd, NULL) == -1)
+	if (!event_pending(d->rd, EV_READ, NULL) && event_add(d->rd, NULL) == -1)
 		sl_flow_close(d->flow, 'R', "event_add");
 }
 
@@ -233,9 +247,13 @@ dir_init(struct sl_flow *flow, struct sl_relay_dir *d, int up,
 	d->rd = rd;
 	d->wr = wr;
 	d->pipe[0] = d->pipe[1] = -1;
-	if (event_assign(rd, base, dir_src(d), EV_READ | EV_PERSIST,
-	    relay_rd_cb, d) == -1 ||
-	    event_assign(wr, base, dir_dst(d), EV_WRITE | EV_PERSIST,
+	/* The read event is the flow's own (see flow.h); only the handler
+	 * changes.  The write event is ours and armed only when blocked. */
+	if (up)
+		flow->on_cr = relay_cli_read;
+	else
+		flow->on_sr = relay_srv_read;
+	if (event_assign(wr, base, dir_dst(d), EV_WRITE | EV_PERSIST,
 	    relay_wr_cb, d) == -1)
 		return -1;
 	if (npre > 0) {
@@ -258,7 +276,8 @@ dir_arm(struct sl_relay_dir *d)
 		if ((rc = dir_flush(d)) <= 0)
 			return rc == 0 ? 0 : -1;
 	}
-	if (event_add(d->rd, NULL) == -1) {
+	if (!event_pending(d->rd, EV_READ, NULL) &&
+	    event_add(d->rd, NULL) == -1) {
 		sl_flow_close(d->flow, 'R', "event_add");
 		return -1;
 	}
@@ -269,10 +288,9 @@ int
 sl_relay_start(struct sl_flow *flow, const char *pre_up, size_t nup,
     const char *pre_down, size_t ndown)
 {
-	/* Events inside the flow are reused: clear what setup left armed. */
-	event_del(&flow->ev_cr);
+	/* The read events stay as setup left them (flow.h); the write events
+	 * are assigned afresh below and must not be pending. */
 	event_del(&flow->ev_cw);
-	event_del(&flow->ev_sr);
 	event_del(&flow->ev_sw);
 	if (dir_init(flow, &flow->dup, 1, pre_up, nup) == -1 ||
 	    dir_init(flow, &flow->ddown, 0, pre_down, ndown) == -1) {

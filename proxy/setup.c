@@ -133,6 +133,27 @@ decide_run(struct sl_flow *flow, const struct sl_facts *f)
 	    flow->dec.need);
 }
 
+static void
+setup_hold_read(struct sl_flow *flow)
+{
+	struct flow_setup *s = flow->setup;
+	ssize_t n = flow_setup_read(flow, s->head_len + flow->rt->set->peek_max);
+
+	if (n > 0 || n == -1)
+		return;
+	if (n == -3) {
+		sl_flow_unwatch_cli(flow);	/* full: resumes when relaying */
+		return;
+	}
+	sl_flow_close(flow, 'C', n == 0 ? "client_closed" : "client_error");
+}
+
+int
+flow_setup_hold(struct sl_flow *flow)
+{
+	return sl_flow_watch_cli(flow, setup_hold_read);
+}
+
 void
 flow_decide(struct sl_flow *flow, unsigned known_extra)
 {
@@ -272,14 +293,12 @@ linger_end(struct sl_flow *flow)
 }
 
 static void
-linger_read_cb(evutil_socket_t fd, short what, void *arg)
+linger_read(struct sl_flow *flow)
 {
-	struct sl_flow *flow = arg;
 	char sink[4096];
 	ssize_t n;
 
-	(void)what;
-	n = recv((int)fd, sink, sizeof(sink), 0);
+	n = recv(flow->cfd, sink, sizeof(sink), 0);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
 		linger_end(flow);
 }
@@ -369,13 +388,8 @@ flow_linger_close(struct sl_flow *flow, char who)
 		linger_end(flow);
 		return;
 	}
-	event_del(&flow->ev_cr);
-	event_assign(&flow->ev_cr, flow->wk->base, flow->cfd,
-	    EV_READ | EV_PERSIST, linger_read_cb, flow);
-	if (event_add(&flow->ev_cr, NULL) == -1) {
-		linger_end(flow);
+	if (sl_flow_watch_cli(flow, linger_read) == -1)
 		return;
-	}
 	flow_setup_timer(flow, LINGER_MS, linger_end);
 }
 
@@ -393,4 +407,13 @@ flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
 		    sizeof(lg));
 	}
 	sl_flow_close(flow, blocked ? 'P' : 'S', NULL);
+}
+
+const char *
+flow_deny_reason(const struct sl_flow *flow)
+{
+	/* Guard rails say which one; rules and the default are "policy". */
+	if ((flow->dec.flags & SL_DEC_GUARD) && flow->dec.reason != NULL)
+		return flow->dec.reason;
+	return "policy";
 }

@@ -59,6 +59,14 @@ void	flow_setup_timer(struct sl_flow *flow, unsigned ms, flow_timeout_fn fn)
 ssize_t	flow_setup_read(struct sl_flow *flow, size_t max) SL_NONNULL(1);
 
 /*
+ * While resolving and connecting: keep reading what the client sends
+ * into setup->buf (it becomes the relay's prefix), up to peek-max past
+ * the request head; a client that closes meanwhile ends the flow.
+ * 0, or -1 if the flow was closed.
+ */
+int	flow_setup_hold(struct sl_flow *flow) SL_NONNULL(1);
+
+/*
  * Fill the facts the flow already has (client, port, dst if known, name,
  * SNI-derived name) and decide into flow->dec.  known_extra: fact bits to
  * mark final in addition (e.g. SL_FACT_URL when no URL can ever be known).
@@ -117,6 +125,9 @@ void	flow_linger_close(struct sl_flow *flow, char who) SL_NONNULL(1);
  */
 void	flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
 	    int reset) SL_NONNULL(1, 2);
+
+/* The reason logged for a deny decision: "policy" or the guard rail. */
+const char *flow_deny_reason(const struct sl_flow *flow) SL_NONNULL(1);
 
 /* Action name as logged, including the inspect fallback. */
 const char *flow_action_str(const struct sl_flow *flow) SL_NONNULL(1);

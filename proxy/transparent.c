@@ -58,7 +58,7 @@ tp_connected(struct sl_flow *flow, int fd, const char *err, unsigned status)
 		flow_tcp_refuse(flow, err, 0, 1);
 		return;
 	}
-	flow->sfd = fd;
+	sl_flow_set_srv(flow, fd);
 	sl_tunnel_splice(flow);
 }
 
@@ -84,7 +84,7 @@ tp_apply(struct sl_flow *flow)
 	c.hello = s->hello;
 	if (flow->dec.action == SL_ACT_DENY) {
 		tp_refuse(flow, flow->sni_mismatch ? "sni_mismatch" :
-		    flow->dec.reason ? flow->dec.reason : "policy");
+		    flow_deny_reason(flow));
 		return;
 	}
 	if (flow->proto == SL_PROTO_HTTP &&
@@ -139,11 +139,13 @@ tp_classified(struct sl_flow *flow, const struct sl_classify *c)
 	char buf[256];
 	size_t nlen = 0;
 
-	event_del(&flow->ev_cr);
 	if (s->timer_set) {
 		evtimer_del(&s->timer);
 		s->timer_set = 0;
 	}
+	/* Bytes sent meanwhile join the prefix for the server. */
+	if (flow_setup_hold(flow) == -1)
+		return;
 	sl_tunnel_note(flow, c);
 	s->hello = c->hello;
 	if (c->proto == SL_PROTO_TLS && c->hello.has_sni) {
@@ -214,13 +216,10 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 }
 
 static void
-tp_read_cb(evutil_socket_t fd, short what, void *arg)
+tp_read(struct sl_flow *flow)
 {
-	struct sl_flow *flow = arg;
 	ssize_t n;
 
-	(void)fd;
-	(void)what;
 	n = flow_setup_read(flow, flow->rt->set->peek_max);
 	if (n == -1)
 		return;
@@ -263,11 +262,7 @@ sl_transparent_start(struct sl_flow *flow, int kind)
 		return;
 	}
 	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
-	event_assign(&flow->ev_cr, flow->wk->base, flow->cfd,
-	    EV_READ | EV_PERSIST, tp_read_cb, flow);
-	if (event_add(&flow->ev_cr, NULL) == -1) {
-		sl_flow_close(flow, 'R', "event_add");
+	if (sl_flow_watch_cli(flow, tp_read) == -1)
 		return;
-	}
 	flow_setup_timer(flow, flow->rt->set->peek_timeout, tp_timeout);
 }

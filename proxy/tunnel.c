@@ -7,7 +7,6 @@
  * untouched.
  */
 #include <errno.h>
-#include <event2/event.h>
 #include <string.h>
 
 #include "../lib/alloc.h"
@@ -43,7 +42,7 @@ sl_tunnel_apply(struct sl_flow *flow, const struct sl_classify *c)
 	sl_tunnel_note(flow, c);
 	if (flow->dec.action == SL_ACT_DENY) {
 		flow_tcp_refuse(flow, flow->sni_mismatch ? "sni_mismatch" :
-		    flow->dec.reason ? flow->dec.reason : "policy", 1, 1);
+		    flow_deny_reason(flow), 1, 1);
 		return -1;
 	}
 	if (c->proto == SL_PROTO_TLS && c->hello.has_ech &&
@@ -113,8 +112,6 @@ tunnel_check_sni(struct sl_flow *flow)
 static void
 tunnel_done(struct sl_flow *flow, struct sl_classify *c)
 {
-	event_del(&flow->ev_cr);
-	event_del(&flow->ev_sr);
 	sl_tunnel_note(flow, c);
 	tunnel_check_sni(flow);
 	if (sl_tunnel_apply(flow, c) == -1)
@@ -151,13 +148,10 @@ tunnel_try(struct sl_flow *flow, int eof)
 }
 
 static void
-tunnel_read_cb(evutil_socket_t fd, short what, void *arg)
+tunnel_read(struct sl_flow *flow)
 {
-	struct sl_flow *flow = arg;
 	ssize_t n;
 
-	(void)fd;
-	(void)what;
 	n = flow_setup_read(flow, flow->rt->set->peek_max);
 	if (n == -1)
 		return;
@@ -171,13 +165,10 @@ tunnel_read_cb(evutil_socket_t fd, short what, void *arg)
 
 /* The server spoke first (SMTP, SSH...): nothing to classify. */
 static void
-tunnel_server_first_cb(evutil_socket_t fd, short what, void *arg)
+tunnel_server_first(struct sl_flow *flow)
 {
-	struct sl_flow *flow = arg;
 	struct sl_classify c;
 
-	(void)fd;
-	(void)what;
 	memset(&c, 0, sizeof(c));
 	c.proto = SL_PROTO_NONE;
 	tunnel_done(flow, &c);
@@ -196,19 +187,11 @@ tunnel_timeout(struct sl_flow *flow)
 void
 sl_tunnel_classify(struct sl_flow *flow)
 {
-	struct event_base *base = flow->wk->base;
-
 	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
 	if (flow->setup->len > 0 && tunnel_try(flow, 0) == 1)
 		return;				/* relaying, or closed */
-	event_assign(&flow->ev_cr, base, flow->cfd, EV_READ | EV_PERSIST,
-	    tunnel_read_cb, flow);
-	event_assign(&flow->ev_sr, base, flow->sfd, EV_READ,
-	    tunnel_server_first_cb, flow);
-	if (event_add(&flow->ev_cr, NULL) == -1 ||
-	    event_add(&flow->ev_sr, NULL) == -1) {
-		sl_flow_close(flow, 'R', "event_add");
+	if (sl_flow_watch_cli(flow, tunnel_read) == -1 ||
+	    sl_flow_watch_srv(flow, tunnel_server_first) == -1)
 		return;
-	}
 	flow_setup_timer(flow, flow->rt->set->peek_timeout, tunnel_timeout);
 }

@@ -3,6 +3,7 @@
 
   rawc.py [--timeout S] [--proxy HOST:PORT --connect AUTHORITY] HOST:PORT
   rawc.py --probe [--timeout S] HOST:PORT
+  rawc.py --silent [--timeout S] HOST:PORT
 
 Sends all of stdin (binary), half-closes (SHUT_WR), copies everything the
 peer sends to stdout until it closes.  Sending and receiving run at the
@@ -13,6 +14,9 @@ same time, so a large payload to an echo server cannot deadlock.
   ("CONNECT 403") and the exit status is 3.
 --probe: only connect; print connected | refused | timeout | unreachable |
   reset | error:<errno name>.
+--silent: connect and send nothing (a server-speaks-first protocol); print
+  "data after MS ms: FIRST-LINE", "closed after MS ms", "reset after MS ms"
+  or "timeout", then " port=N".
 Exit status: 0 on a clean end, 1 on a connection error (reset, timeout),
 reported on stderr.
 """
@@ -22,6 +26,7 @@ import errno
 import socket
 import sys
 import threading
+import time
 
 
 def endpoint(s):
@@ -46,6 +51,23 @@ def probe(ep, timeout):
         return "error:" + errno.errorcode.get(e.errno, str(e.errno))
 
 
+def silent(s, timeout):
+    tag = " port=%d" % s.getsockname()[1]
+    t0 = time.monotonic()
+    s.settimeout(timeout)
+    try:
+        b = s.recv(4096)
+    except socket.timeout:
+        return "timeout" + tag
+    except ConnectionResetError:
+        return "reset after %d ms%s" % ((time.monotonic() - t0) * 1000, tag)
+    ms = (time.monotonic() - t0) * 1000
+    if not b:
+        return "closed after %d ms%s" % (ms, tag)
+    line = b.split(b"\r\n")[0].decode("latin-1")
+    return "data after %d ms: %s%s" % (ms, line, tag)
+
+
 def do_connect(s, authority):
     s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
                % (authority, authority)).encode())
@@ -63,6 +85,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=20)
     ap.add_argument("--probe", action="store_true")
+    ap.add_argument("--silent", action="store_true")
     ap.add_argument("--proxy")
     ap.add_argument("--connect")
     ap.add_argument("target")
@@ -73,6 +96,9 @@ def main():
         return 0
     s = socket.create_connection(endpoint(a.proxy) if a.proxy else ep,
                                  a.timeout)
+    if a.silent:
+        print(silent(s, a.timeout))
+        return 0
     if a.proxy:
         st = do_connect(s, a.connect or a.target)
         if st != "200":

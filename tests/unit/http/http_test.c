@@ -47,7 +47,8 @@ resp(const char *s, size_t n, enum sl_http_method meth,
 static int
 span_is(const char *buf, struct sl_http_span sp, const char *want)
 {
-	return sp.len == strlen(want) && memcmp(buf + sp.off, want, sp.len) == 0;
+	return sp.len == strlen(want) &&
+	    memcmp(buf + sp.off, want, sp.len) == 0;
 }
 
 /* ---- malformed and smuggling requests ------------------------------- */
@@ -332,7 +333,8 @@ T_TEST(too_many_fields_is_431_before_the_end)
 {
 	struct sl_http_limits l = { 1024, 4096, 3 };
 	static struct sl_http_msg m;
-	const char three[] = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
+	const char three[] = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n"
+	    "\r\n";
 	const char four[] = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC";
 
 	T_EQ(req(S(three), &l, &m), SL_HTTP_OK);

@@ -40,7 +40,7 @@ sl_stun_peek(const uint8_t *buf, size_t len, struct sl_stun_hdr *out)
 	    sl_rd_be16(&r, &out->length) == -1 ||
 	    sl_rd_be32(&r, &magic) == -1 || magic != SL_STUN_MAGIC ||
 	    sl_rd_bytes(&r, sizeof(out->txid), &txid) == -1)
-		return SL_PARSE_NOT_MINE;	/* unreachable: checked above */
+		return SL_PARSE_NOT_MINE;	/* not reached: checked above */
 	memcpy(out->txid, txid, sizeof(out->txid));
 	return SL_PARSE_OK;
 }

@@ -28,6 +28,15 @@
  * SSLv2-compatible hellos (RFC 5246 appendix E.2) are BAD, not NOT_MINE:
  * they cannot carry SNI, and treating them as opaque would let a client
  * that still speaks them past an inspect rule untouched.
+ *
+ * Reasons for BAD (out->err), by layer:
+ *   records    too_large record_type record_version empty_record
+ *              record_overflow trailing_data not_client_hello sslv2_hello
+ *   hello      short_hello hello_version session_id cipher_suites
+ *              compression_methods extensions_length extension_length
+ *              extension_duplicate psk_not_last
+ *   SNI        sni_list sni_entry sni_duplicate sni_empty sni_too_long sni_nul
+ *   others     alpn_list alpn_entry alpn_empty supported_versions
  */
 #include <string.h>
 
@@ -68,7 +77,7 @@ struct hs_rd {
 struct ext_seen {
 	uint16_t	 few[16];
 	unsigned	 n;
-	uint8_t		 bits[65536 / 8];	/* cleared when first needed */
+	uint8_t		 bits[65536 / 8]; /* cleared when first needed */
 };
 
 static enum sl_parse_rc
@@ -187,7 +196,8 @@ ext_seen_add(struct ext_seen *s, uint16_t type)
 		   to the bitmap rather than scan quadratically. */
 		memset(s->bits, 0, sizeof(s->bits));
 		for (i = 0; i < s->n; i++)
-			s->bits[s->few[i] >> 3] |= (uint8_t)(1u << (s->few[i] & 7));
+			s->bits[s->few[i] >> 3] |=
+			    (uint8_t)(1u << (s->few[i] & 7));
 	}
 	s->n++;
 	if (s->bits[type >> 3] & (1u << (type & 7)))
@@ -215,7 +225,7 @@ peek_rec_hdr(const uint8_t *h, size_t n, int first, struct sl_tls_hello *out)
 	if (n < PEEK_REC_HDR)
 		return -1;
 	rlen = (size_t)h[3] << 8 | h[4];
-	if (rlen == 0)		/* RFC 8446 5.1: no empty handshake records */
+	if (rlen == 0)		/* RFC 8446 5.1: no empty handshake */
 		return peek_bad(out, "empty_record");
 	if (rlen > PEEK_REC_MAX)
 		return peek_bad(out, "record_overflow");

@@ -138,7 +138,8 @@ main(int argc, char **argv)
 		else
 			n = replay_dir(arg);
 		if (n > 0) {
-			printf("ok %d - replayed %ld inputs from %s\n", t, n, arg);
+			printf("ok %d - replayed %ld inputs from %s\n", t, n,
+			    arg);
 		} else {
 			printf("not ok %d - %s from %s\n", t,
 			    n == 0 ? "no inputs" : "cannot replay", arg);

@@ -83,8 +83,8 @@ for src in $srcs; do
 	rc=$?
 	execs=$(grep -h 'stat::number_of_executed_units' "$log" fuzz-*.log \
 	    2>/dev/null | awk '{s += $2} END {print s + 0}')
-	kept=$(ls "$OUT/new/$name" | wc -l)
-	if [ "$rc" -eq 0 ] && [ -z "$(ls "$OUT/crash/$name")" ]; then
+	kept=$(find "$OUT/new/$name" -type f | wc -l)
+	if [ "$rc" -eq 0 ] && [ -z "$(find "$OUT/crash/$name" -type f)" ]; then
 		echo "PASS $t: ${SECONDS_EACH}s, $execs runs, $kept inputs in $OUT/new/$name"
 		passed=$((passed + 1))
 	else

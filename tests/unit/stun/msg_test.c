@@ -179,8 +179,8 @@ T_TEST(stun_length_not_multiple_of_4_is_not_mine)
 
 T_TEST(stun_top_bits_set_is_not_mine_from_first_byte)
 {
-	static const uint8_t chan[] = { 0x40, 0x00, 0x00, 0x04 }; /* TURN
-								     ChannelData */
+	/* TURN ChannelData (RFC 8656 12.4) starts with 0b01. */
+	static const uint8_t chan[] = { 0x40, 0x00, 0x00, 0x04 };
 	struct sl_stun_hdr h;
 
 	T_EQ(sl_stun_peek(chan, 1, &h), SL_PARSE_NOT_MINE);

@@ -111,7 +111,7 @@ struct msg {
 	size_t	n;
 	size_t	hs_at;		/* 24-bit handshake length */
 	size_t	ext_at;		/* 16-bit extensions length */
-	size_t	sni_at;		/* server_name extension header, if any */
+	size_t	sni_at;		/* server_name extension, if any */
 };
 
 static void
@@ -485,13 +485,13 @@ T_TEST(peek_outer_length_off_by_one)
 	uint8_t *b = (uint8_t *)t_slurp(captures[0], &n);
 
 	T_ASSERT(b != NULL);
-	b[4]++;			/* record claims one byte past the hello */
+	b[4]++;			/* record: one byte past the hello */
 	T_EQ(parse(b, n, CAP, &h), SL_PARSE_BAD);
 	T_STREQ(h.err, "trailing_data");
 	b[4] -= 2;		/* last hello byte read as a record header */
 	T_EQ(parse(b, n, CAP, &h), SL_PARSE_BAD);
 	b[4]++;
-	b[8]++;			/* hello claims one byte more: wait for it */
+	b[8]++;			/* hello: one byte more, wait for it */
 	T_EQ(parse(b, n, CAP, &h), SL_PARSE_MORE);
 	b[8] -= 2;		/* hello ends before its record does */
 	T_EQ(parse(b, n, CAP, &h), SL_PARSE_BAD);
@@ -685,7 +685,7 @@ T_TEST(peek_not_mine_decided_from_first_bytes)
 		const char	*what;
 		const char	*b;
 		size_t		 n;
-		size_t		 decided;	/* bytes needed to say so */
+		size_t		 decided; /* bytes needed to say so */
 	} cases[] = {
 		{ "http", "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", 32, 1 },
 		{ "connect", "CONNECT a.test:443 HTTP/1.1\r\n\r\n", 31, 1 },
@@ -891,7 +891,7 @@ T_MALFORMED(sni_name_past_list, "sni_entry", {
 	hello_begin(m, 0);
 	ext_sni(m, "a.test", 6);
 	hello_end(m);
-	m->b[m->sni_at + 8]++;			/* name 7 bytes in a 6 list */
+	m->b[m->sni_at + 8]++;		/* name 7 bytes in a 6 list */
 })
 
 T_MALFORMED(alpn_empty_protocol, "alpn_empty", {
@@ -1203,7 +1203,7 @@ T_TEST(peek_bytes_past_cap_do_not_matter_when_hello_fits)
 	hello_basic(&m, "fits.example.test");
 	o = one_record(&m, out);
 	T_EQ(parse(out, o, o, &a), SL_PARSE_OK);
-	memset(out + o, 0xee, 100);		/* garbage the proxy peeked too */
+	memset(out + o, 0xee, 100);	/* the proxy peeked more */
 	T_EQ(parse(out, o + 100, o, &b), SL_PARSE_OK);
 	T_ASSERT(memcmp(&a, &b, sizeof(a)) == 0);
 }
@@ -1254,7 +1254,8 @@ T_TEST(peek_alpn_name_with_nul_is_skipped)
 {
 	static struct msg m;
 	static uint8_t out[MSG_MAX];
-	static const uint8_t alpn[] = { 0, 8, 3, 'a', 0, 'b', 3, 'h', '/', '3' };
+	static const uint8_t alpn[] = { 0, 8, 3, 'a', 0, 'b', 3, 'h', '/',
+	    '3' };
 	struct sl_tls_hello h;
 
 	hello_begin(&m, 0);
@@ -1302,7 +1303,7 @@ T_TEST(peek_verdict_at_cap_equals_verdict_beyond_it)
 		size_t frag[1] = { cuts[c] }, o = records(&m, frag, 1, b);
 		size_t second = PEEK_REC_HDR_T + cuts[c];
 
-		b[second] = 21;		/* the second record is an alert */
+		b[second] = 21;		/* second record: an alert */
 		for (int pass = 0; pass < 2; pass++) {
 			for (size_t cap = PEEK_REC_HDR_T; cap <= o; cap++) {
 				enum sl_parse_rc rx = parse(b, cap, cap, &x);

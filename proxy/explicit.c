@@ -59,6 +59,8 @@ sl_explicit_start(struct sl_flow *flow)
 		return;
 	/* Slowloris: the whole head must arrive within this time. */
 	flow_setup_timer(flow, set->client_header_timeout, head_timeout);
+	/* With TCP_DEFER_ACCEPT the request is usually there already. */
+	explicit_read(flow);
 }
 
 /* ------------------------------------------------------------------ */
@@ -235,6 +237,12 @@ explicit_read(struct sl_flow *flow)
 		    "client_error");
 		return;
 	}
+	/* Only re-parse when the new bytes can change the answer: a head
+	 * trickled in byte by byte must not cost quadratic time. */
+	if (n > 0 && s->parsed_len > 0 &&
+	    !sl_http_need_parse(s->buf, s->parsed_len, s->len, &lim))
+		return;
+	s->parsed_len = s->len;
 	switch (sl_http_parse_request(s->buf, s->len, &lim, &msg)) {
 	case SL_HTTP_OK:
 		explicit_dispatch(flow, &msg);

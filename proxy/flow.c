@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,7 +121,6 @@ sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
     enum sl_flow_mode mode)
 {
 	struct sl_flow *flow;
-	int one = 1;
 
 	if ((flow = sl_calloc(1, sizeof(*flow))) == NULL) {
 		close(fd);
@@ -146,7 +144,6 @@ sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
 	event_assign(&flow->ev_cw, wk->base, -1, 0, flow_noop_cb, flow);
 	event_assign(&flow->ev_sr, wk->base, -1, 0, flow_noop_cb, flow);
 	event_assign(&flow->ev_sw, wk->base, -1, 0, flow_noop_cb, flow);
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	flow->next = wk->flows;
 	if (wk->flows)

@@ -62,6 +62,8 @@ struct sl_httpfwd {
 	char			*url_host;	/* current request, for policy */
 	char			*url_path;
 	unsigned		 requests;
+	size_t			 req_parsed;	/* bytes the last MORE parse saw */
+	size_t			 rsp_parsed;
 	struct sl_ip		 odst;		/* transparent: original dst */
 	uint16_t		 oport;
 	unsigned		 transparent:1;	/* origin-form, to odst */
@@ -632,7 +634,18 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 		flow->host = sl_strdup(name);
 		hf->url_host = sl_strdup(name);
 	}
-	hf->url_path = sl_strndup(buf + m->path.off, m->path.len);
+	/* "http://a.test" and "http://a.test?q" mean "/" and "/?q". */
+	if (m->path.len == 0 || buf[m->path.off] != '/') {
+		size_t n = m->path.len;
+
+		if ((hf->url_path = sl_alloc(n + 2)) != NULL) {
+			hf->url_path[0] = '/';
+			memcpy(hf->url_path + 1, buf + m->path.off, n);
+			hf->url_path[n + 1] = '\0';
+		}
+	} else {
+		hf->url_path = sl_strndup(buf + m->path.off, m->path.len);
+	}
 	flow->dst_port = m->port;
 	if (hf->transparent) {
 		flow->dst_ip = hf->odst;
@@ -749,6 +762,11 @@ hf_next_request(struct sl_flow *flow)
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
+	/* Only re-parse when the new bytes can change the answer. */
+	if (hf->req_parsed > 0 && len > hf->req_parsed &&
+	    !sl_http_need_parse(p, hf->req_parsed, len, &lim))
+		return;
+	hf->req_parsed = len;
 	switch (sl_http_parse_request(p, len, &lim, &msg)) {
 	case SL_HTTP_MORE:
 		/* Slowloris: the head must be complete within the limit. */
@@ -767,6 +785,7 @@ hf_next_request(struct sl_flow *flow)
 		evtimer_del(&flow->setup->timer);
 		flow->setup->timer_set = 0;
 	}
+	hf->req_parsed = 0;
 	hf_request(flow, p, &msg);
 }
 
@@ -836,6 +855,10 @@ hf_response_head(struct sl_flow *flow)
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
+	if (hf->rsp_parsed > 0 && len > hf->rsp_parsed &&
+	    !sl_http_need_parse(p, hf->rsp_parsed, len, &lim))
+		return 0;
+	hf->rsp_parsed = len;
 	switch (sl_http_parse_response(p, len, &lim, hf->method, &msg)) {
 	case SL_HTTP_MORE:
 		return 0;
@@ -862,6 +885,7 @@ hf_response_head(struct sl_flow *flow)
 	}
 	sl_free(out);
 	evbuffer_drain(in, msg.head_len);
+	hf->rsp_parsed = 0;
 	flow->down += (uint64_t)n;
 	hf->rsp_started = 1;
 	if (msg.status >= 200 || msg.status == 101)

@@ -31,6 +31,7 @@ struct flow_setup {
 	char			*buf;		/* client bytes read so far */
 	size_t			 len, cap;
 	size_t			 head_len;	/* explicit: request head bytes */
+	size_t			 parsed_len;	/* bytes the last MORE parse saw */
 	struct sl_dns_req	*dns;		/* lookup in flight */
 	flow_resolved_fn	 on_resolved;
 	struct sl_upstream	*up;		/* connect in flight */

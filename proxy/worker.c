@@ -298,10 +298,18 @@ sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
 	wk->flowlog = fl;
 	wk->notify_fd = -1;
 	wk->pipe_size = rt->set->pipe_size;
-	/* One thread per loop: libevent's own locking is not needed. */
+	/*
+	 * One thread per loop: libevent's own locking is not needed.  The
+	 * epoll changelist folds the add/del pairs of one loop iteration
+	 * into one epoll_ctl (a connect's EPOLLOUT becoming the relay's
+	 * EPOLLIN is one MOD).  Its documented hazard is dup()ed fds, which
+	 * sluiced never creates; a closed and reused fd number is handled by
+	 * libevent's MOD-then-ADD retry.
+	 */
 	if ((ec = event_config_new()) == NULL)
 		goto fail;
-	event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
+	event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK |
+	    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	wk->base = event_base_new_with_config(ec);
 	event_config_free(ec);
 	if (wk->base == NULL)

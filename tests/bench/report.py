@@ -301,7 +301,7 @@ def render_text(summary, targets, errors, meta):
     lines.append("targets:")
     for t in targets:
         v = "-" if t["value"] is None else (
-            ("%.2fx" if t["ratio"] else "%.3g") % t["value"])
+            "%.2fx" % t["value"] if t["ratio"] else fmt(t["value"]))
         lines.append("  %-5s %-58s %s" % (t["status"], t["target"], v))
     if errors:
         lines.append("")
@@ -340,7 +340,7 @@ def render_md(summary, targets, errors, meta, policy_text):
     md.append("|---|---|---|")
     for t in targets:
         v = "-" if t["value"] is None else (
-            ("%.2fx" if t["ratio"] else "%.3g") % t["value"])
+            "%.2fx" % t["value"] if t["ratio"] else fmt(t["value"]))
         md.append("| %s | %s | %s |" % (t["target"], v, t["status"]))
     if errors:
         md.append("")

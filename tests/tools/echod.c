@@ -136,12 +136,12 @@ echo_io(struct srv *s, struct srv_conn *c)
 	ssize_t n;
 	int i;
 
-	/* Bounded so one busy peer cannot starve the others. */
+	/*
+	 * Bounded so one busy peer cannot starve the others; every read is
+	 * flushed before the next, so nothing is left behind when the loop
+	 * ends (level-triggered EPOLLIN brings us back for more).
+	 */
 	for (i = 0; i < 16; i++) {
-		if (c->blen > 0 && echo_flush(s, c) == -1)
-			return;
-		if (c->blen > 0)
-			return;			/* waiting for EPOLLOUT */
 		n = read(c->o.fd, c->buf, ECHOD_ECHOBUF);
 		if (n == -1 && errno == EAGAIN)
 			return;
@@ -150,6 +150,9 @@ echo_io(struct srv *s, struct srv_conn *c)
 			return;
 		}
 		c->blen = (size_t)n;
+		c->boff = 0;
+		if (echo_flush(s, c) == -1 || c->blen > 0)
+			return;			/* gone, or waiting for EPOLLOUT */
 	}
 }
 
@@ -246,18 +249,16 @@ source_head(struct srv *s, struct srv_conn *c)
 
 /*
  * Read and drop everything available; returns 0 at EOF, -1 on error, 1 if
- * the socket is drained for now.  recv(MSG_TRUNC) on TCP discards without
- * copying (tcp(7)), the buffer is never written.
+ * the socket is drained for now (no copy: tools_discard).
  */
 static int
 discard(struct srv_conn *c)
 {
-	static char dummy[1];
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < 64; i++) {
-		n = recv(c->o.fd, dummy, TOOLS_CHUNK, MSG_TRUNC);
+		n = tools_discard(c->o.fd, TOOLS_CHUNK);
 		if (n == -1 && errno == EAGAIN)
 			return 1;
 		if (n == -1)
@@ -291,8 +292,8 @@ conn_io(struct srv *s, struct srv_conn *c, uint32_t events)
 {
 	switch (c->st) {
 	case ST_ECHO:
-		if (c->blen > 0 && (events & EPOLLOUT)) {
-			if (echo_flush(s, c) == -1)
+		if (c->blen > 0) {
+			if (echo_flush(s, c) == -1 || c->blen > 0)
 				return;
 		}
 		echo_io(s, c);

@@ -556,13 +556,11 @@ step_bulk_req(struct lg *lg, struct lg_conn *c)
 static enum lg_step
 step_bulk_down(struct lg *lg, struct lg_conn *c)
 {
-	static char dummy[1];
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < 64; i++) {
-		/* MSG_TRUNC: TCP discards without copying (tcp(7)). */
-		n = recv(c->fd, dummy, TOOLS_CHUNK, MSG_TRUNC);
+		n = tools_discard(c->fd, TOOLS_CHUNK);
 		if (n == -1 && errno == EAGAIN)
 			return STEP_IN;
 		if (n == -1) {

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -94,6 +95,19 @@ tools_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	if (strncmp(s, "*:", 2) == 0)
 		return -1;	/* a peer, not a wildcard listener */
 	return sl_endpoint_parse(s, ss, len);
+}
+
+/*
+ * Receive and drop up to len bytes without copying them: on TCP, MSG_TRUNC
+ * discards (tcp(7)).  A raw syscall, because sanitizer interceptors of
+ * recv(2) take its return value as bytes written into the buffer, which
+ * MSG_TRUNC never writes.
+ */
+static inline ssize_t
+tools_discard(int fd, size_t len)
+{
+	return (ssize_t)syscall(SYS_recvfrom, fd, NULL, len, MSG_TRUNC, NULL,
+	    NULL);
 }
 
 static inline void

@@ -24,8 +24,14 @@
 #include "flow.h"
 #include "worker.h"
 
-/* Reads per callback before going back to the loop (fairness). */
-#define RELAY_BURST	4
+/*
+ * Reads per callback before going back to the loop.  A short read does
+ * not mean the socket is drained (the sender keeps writing while we
+ * splice), so keep going until EAGAIN: returning to epoll_wait after
+ * every read costs a wakeup per 64 KiB.  Bounded so that one busy tunnel
+ * cannot starve the others on the worker.
+ */
+#define RELAY_BURST	16
 
 static int
 dir_src(const struct sl_relay_dir *d)
@@ -163,7 +169,8 @@ static void
 relay_read(struct sl_relay_dir *d)
 {
 	struct sl_flow *flow = d->flow;
-	size_t want = flow->rt->set->relay_buffer;
+	/* As much as the pipe holds: fewer splices per byte for bulk. */
+	size_t want = flow->wk->pipe_size ? flow->wk->pipe_size : 65536;
 	int fd = dir_src(d);
 
 	flow->last = sl_mono_ms();
@@ -196,8 +203,6 @@ relay_read(struct sl_relay_dir *d)
 		*dir_bytes(d) += (uint64_t)n;
 		if ((rc = dir_flush(d)) <= 0)
 			return;			/* blocked or gone */
-		if ((size_t)n < want)
-			return;			/* drained for now */
 	}
 }
 

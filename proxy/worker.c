@@ -251,11 +251,20 @@ sl_worker_pipe_get(struct sl_worker *wk, int p[2])
 		    strerror(errno));
 		return -1;
 	}
-	/* The default (64 KiB) needs no syscall; a larger one helps bulk. */
-	if (wk->pipe_size != 0 && wk->pipe_size != 65536 &&
-	    fcntl(p[0], F_SETPIPE_SZ, (int)wk->pipe_size) == -1)
-		sl_debug(SL_CAT_FLOW, "worker %u: F_SETPIPE_SZ %u: %s", wk->id,
-		    wk->pipe_size, strerror(errno));
+	/*
+	 * A larger pipe moves more per splice.  Past the kernel's per-user
+	 * pipe budget (fs.pipe-user-pages-soft) this fails: the pipe keeps
+	 * the default 64 KiB and the relay splices that much at a time.
+	 */
+	if (wk->pipe_size != 0 && wk->pipe_size != 65536) {
+		int got = fcntl(p[0], F_SETPIPE_SZ, (int)wk->pipe_size);
+
+		if (got == -1) {
+			sl_debug(SL_CAT_FLOW, "worker %u: F_SETPIPE_SZ %u: %s",
+			    wk->id, wk->pipe_size, strerror(errno));
+			wk->pipe_size = 65536;	/* stop asking */
+		}
+	}
 	return 0;
 }
 

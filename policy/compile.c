@@ -3,9 +3,9 @@
  *
  * Every enabled rule contributes its values (inline and from the lists it
  * names) to the index of their dimension; each index maps a fact to the
- * sorted array of rules whose matcher on that dimension accepts it.  The
- * rules without a matcher on a dimension form that dimension's "without"
- * array.  Temporary build state uses sl_alloc; results live in the arena.
+ * sorted array of rules (by gid, see index.h) whose matcher on that
+ * dimension accepts it.  Temporary build state uses sl_alloc; results live
+ * in the arena.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -141,17 +141,60 @@ struct pfx_tmp {
 	int32_t		 parent;
 };
 
+/* The search structure over interval starts lo[0..m) (see index.h). */
+static int
+pfx_keys(struct pol_arena *a, struct pfx *x, const pol_u128 *lo, size_t m)
+{
+	x->ntop = (uint32_t)((m + PFX_BLOCK - 1) / PFX_BLOCK);
+	if (x->kind == PFX_PORT) {
+		/* 2 x 65536 keys: a table is one memory access. */
+		uint32_t nkeys = 2u << 16;
+
+		if ((x->direct = pa_alloc(a, nkeys * sizeof(int32_t))) == NULL)
+			return -1;
+		for (size_t i = 0; i < m; i++) {
+			uint32_t from = (uint32_t)(lo[i] >> 111);
+			uint32_t to = i + 1 < m ? (uint32_t)(lo[i + 1] >> 111) :
+			    nkeys;
+
+			for (uint32_t k = from; k < to && k < nkeys; k++)
+				x->direct[k] = x->ivnode[i];
+		}
+		return 0;
+	}
+	if (x->kind == PFX_V4) {
+		if ((x->k32 = pa_alloc(a, m * sizeof(uint32_t))) == NULL ||
+		    (x->top32 = pa_alloc(a, x->ntop * sizeof(uint32_t)))
+		    == NULL)
+			return -1;
+		for (size_t i = 0; i < m; i++)
+			x->k32[i] = (uint32_t)(lo[i] >> 96);
+		for (uint32_t t = 0; t < x->ntop; t++)
+			x->top32[t] = x->k32[(size_t)t * PFX_BLOCK];
+		return 0;
+	}
+	if ((x->k128 = pa_alloc(a, m * sizeof(pol_u128))) == NULL ||
+	    (x->top128 = pa_alloc(a, x->ntop * sizeof(pol_u128))) == NULL)
+		return -1;
+	memcpy(x->k128, lo, m * sizeof(pol_u128));
+	for (uint32_t t = 0; t < x->ntop; t++)
+		x->top128[t] = x->k128[(size_t)t * PFX_BLOCK];
+	return 0;
+}
+
 static int
 pfx_flatten(struct pol_arena *a, struct pfx *x, const struct pfx_tmp *t,
     uint32_t n)
 {
 	int32_t *stack = sl_alloc((n + 1) * sizeof(*stack));
-	size_t sp = 0, m = 0;
-	pol_u128 *lo = pa_alloc(a, (2 * (size_t)n + 1) * sizeof(*lo));
+	pol_u128 *lo = sl_alloc((2 * (size_t)n + 1) * sizeof(*lo));
 	int32_t *node = pa_alloc(a, (2 * (size_t)n + 1) * sizeof(*node));
+	size_t sp = 0, m = 0;
+	int rc;
 
 	if (stack == NULL || lo == NULL || node == NULL) {
 		sl_free(stack);
+		sl_free(lo);
 		return -1;
 	}
 	/* An interval starts where a prefix starts or one ends; a later
@@ -186,14 +229,16 @@ pfx_flatten(struct pol_arena *a, struct pfx *x, const struct pfx_tmp *t,
 	}
 #undef EMIT
 	sl_free(stack);
-	x->ivlo = lo;
 	x->ivnode = node;
 	x->niv = (uint32_t)m;
-	return 0;
+	rc = pfx_keys(a, x, lo, m);
+	sl_free(lo);
+	return rc;
 }
 
 static int
-pfx_build(struct pol_arena *a, struct entv *e, struct pfx *x)
+pfx_build(struct pol_arena *a, struct entv *e, struct pfx *x,
+    enum pfx_kind kind)
 {
 	struct pfx_tmp *t = NULL;
 	int32_t *stack = NULL;
@@ -202,6 +247,7 @@ pfx_build(struct pol_arena *a, struct entv *e, struct pfx *x)
 	int rc = -1;
 
 	memset(x, 0, sizeof(*x));
+	x->kind = kind;
 	if (e->n == 0)
 		return pfx_flatten(a, x, NULL, 0);
 	qsort(e->v, e->n, sizeof(*e->v), ent_cmp);
@@ -347,20 +393,21 @@ trie_tmp_free(struct trie_tmp *b)
 	sl_free(b->t.slots);
 }
 
-/* Child of parent with this label, created if missing; 0 on OOM. */
+/* The node of suffix name[0..len), created (under parent) if missing;
+ * 0 when out of memory. */
 static uint32_t
-trie_child(struct trie_tmp *b, uint32_t parent, const char *label,
+trie_child(struct trie_tmp *b, uint32_t parent, const char *name,
     size_t len)
 {
-	uint64_t h = trie_hash(parent, label, len);
+	uint64_t h = trie_hash(name, len);
 	uint32_t j, id;
 
 	for (j = (uint32_t)h & b->t.mask; b->t.slots[j].node != 0;
 	    j = (j + 1) & b->t.mask) {
 		const struct trie_node *n = &b->t.nodes[b->t.slots[j].node];
 
-		if (b->t.slots[j].hash == h && n->parent == parent &&
-		    n->len == len && memcmp(n->label, label, len) == 0)
+		if (b->t.slots[j].hash == h && n->len == len &&
+		    memcmp(n->name, name, len) == 0)
 			return b->t.slots[j].node;
 	}
 	if (b->t.nnodes == b->cap) {
@@ -385,7 +432,7 @@ trie_child(struct trie_tmp *b, uint32_t parent, const char *label,
 	id = b->t.nnodes++;
 	memset(&b->t.nodes[id], 0, sizeof(b->t.nodes[id]));
 	b->t.nodes[id].parent = parent;
-	b->t.nodes[id].label = label;	/* borrowed from the rule's value */
+	b->t.nodes[id].name = name;	/* borrowed from the rule's value */
 	b->t.nodes[id].len = (uint16_t)len;
 	b->t.slots[j].hash = h;
 	b->t.slots[j].node = id;
@@ -399,19 +446,19 @@ static int
 trie_add(struct trie_tmp *b, const struct pol_dom *d, uint32_t rid)
 {
 	const char *name = d->name;
-	size_t end = d->len;
+	size_t start = d->len;
 	uint32_t node = 0;
 
-	/* Labels from the right: "a.b.test" -> test, b, a. */
-	while (end > 0) {
-		size_t start = end;
-
+	/* Suffixes from the right: "a.b.test" -> test, b.test, a.b.test. */
+	while (start > 0) {
+		start--;
 		while (start > 0 && name[start - 1] != '.')
 			start--;
-		if ((node = trie_child(b, node, name + start, end - start))
+		if ((node = trie_child(b, node, name + start, d->len - start))
 		    == 0)
 			return -1;
-		end = start > 0 ? start - 1 : 0;
+		if (start > 0)
+			start--;	/* the dot */
 	}
 	return tvec_add(d->wild ? &b->wild[node] : &b->exact[node], rid);
 }
@@ -521,14 +568,12 @@ struct build {
 	struct pol_index *x;
 	struct entv	 ip4, ip6, src4, src6, port;
 	struct trie_tmp	 dom, url;
-	struct tvec	 enabled, without[PK_NKEYS];
-	struct tvec	 fhas[POL_NFACTS], ffree[POL_NFACTS];
 	int		 maps_done;	/* maps already holding ridvs */
 };
 
 static int
-add_cidrs(struct build *b, const struct pol_match *m, struct entv *v4,
-    struct entv *v6, uint32_t rid)
+add_cidrs(const struct pol_match *m, struct entv *v4, struct entv *v6,
+    uint32_t gid)
 {
 	struct pol_vit it = { m, 0, 0 };
 	const union pol_val *v;
@@ -537,59 +582,49 @@ add_cidrs(struct build *b, const struct pol_match *m, struct entv *v4,
 		pol_u128 lo, hi;
 
 		pol_cidr_range(&v->cidr, &lo, &hi);
-		if (ent_add(v->cidr.net.af == AF_INET ? v4 : v6, lo, hi, rid)
+		if (ent_add(v->cidr.net.af == AF_INET ? v4 : v6, lo, hi, gid)
 		    == -1)
 			return -1;
 	}
-	(void)b;
 	return 0;
 }
 
+/* Index one rule's values under its gid.  Called in gid order. */
 static int
-add_rule(struct build *b, const struct sl_rule *r, uint32_t rid)
+add_rule(struct build *b, const struct sl_rule *r, uint32_t gid)
 {
 	struct pol_vit it;
 	const union pol_val *v;
 	char num[16];
 
-	if (tvec_add(&b->enabled, rid) == -1)
-		return -1;
-	for (unsigned k = 0; k < PK_NKEYS; k++)
-		if ((r->keys & (1u << k)) == 0 &&
-		    tvec_add(&b->without[k], rid) == -1)
-			return -1;
-	for (unsigned f = 0; f < POL_NFACTS; f++)
-		if (tvec_add((r->facts & (1u << f)) ? &b->fhas[f] :
-		    &b->ffree[f], rid) == -1)
-			return -1;
 	b->x->used_keys |= r->keys;
-	if (add_cidrs(b, &r->m[PK_IP], &b->ip4, &b->ip6, rid) == -1 ||
-	    add_cidrs(b, &r->m[PK_SRC], &b->src4, &b->src6, rid) == -1)
+	if (add_cidrs(&r->m[PK_IP], &b->ip4, &b->ip6, gid) == -1 ||
+	    add_cidrs(&r->m[PK_SRC], &b->src4, &b->src6, gid) == -1)
 		return -1;
 	for (it = (struct pol_vit){ &r->m[PK_PORT], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
-		if (port_blocks(&b->port, &v->port, rid) == -1)
+		if (port_blocks(&b->port, &v->port, gid) == -1)
 			return -1;
 	for (it = (struct pol_vit){ &r->m[PK_DOMAIN], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
-		if (trie_add(&b->dom, &v->dom, rid) == -1)
+		if (trie_add(&b->dom, &v->dom, gid) == -1)
 			return -1;
 	for (it = (struct pol_vit){ &r->m[PK_URL], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
-		if (trie_add(&b->url, &v->url.host, rid) == -1)
+		if (trie_add(&b->url, &v->url.host, gid) == -1)
 			return -1;
 	for (it = (struct pol_vit){ &r->m[PK_USER], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
-		if (map_add(b->a, &b->x->users, v->str, rid) == -1)
+		if (map_add(b->a, &b->x->users, v->str, gid) == -1)
 			return -1;
 	for (it = (struct pol_vit){ &r->m[PK_COUNTRY], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
-		if (map_add(b->a, &b->x->countries, v->str, rid) == -1)
+		if (map_add(b->a, &b->x->countries, v->str, gid) == -1)
 			return -1;
 	for (it = (struct pol_vit){ &r->m[PK_ASN], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;) {
 		snprintf(num, sizeof(num), "%u", (unsigned)v->asn);
-		if (map_add(b->a, &b->x->asns, num, rid) == -1)
+		if (map_add(b->a, &b->x->asns, num, gid) == -1)
 			return -1;
 	}
 	return 0;
@@ -605,13 +640,6 @@ build_free(struct build *b)
 	sl_free(b->port.v);
 	trie_tmp_free(&b->dom);
 	trie_tmp_free(&b->url);
-	sl_free(b->enabled.v);
-	for (unsigned k = 0; k < PK_NKEYS; k++)
-		sl_free(b->without[k].v);
-	for (unsigned f = 0; f < POL_NFACTS; f++) {
-		sl_free(b->fhas[f].v);
-		sl_free(b->ffree[f].v);
-	}
 }
 
 static int
@@ -619,23 +647,11 @@ build_finish(struct build *b)
 {
 	struct pol_index *x = b->x;
 
-	if (ridv_copy(b->a, b->enabled.v, b->enabled.n, &x->enabled) == -1)
-		return -1;
-	for (unsigned k = 0; k < PK_NKEYS; k++)
-		if (ridv_copy(b->a, b->without[k].v, b->without[k].n,
-		    &x->without[k]) == -1)
-			return -1;
-	for (unsigned f = 0; f < POL_NFACTS; f++)
-		if (ridv_copy(b->a, b->fhas[f].v, b->fhas[f].n,
-		    &x->fact_has[f]) == -1 ||
-		    ridv_copy(b->a, b->ffree[f].v, b->ffree[f].n,
-		    &x->fact_free[f]) == -1)
-			return -1;
-	if (pfx_build(b->a, &b->ip4, &x->ip4) == -1 ||
-	    pfx_build(b->a, &b->ip6, &x->ip6) == -1 ||
-	    pfx_build(b->a, &b->src4, &x->src4) == -1 ||
-	    pfx_build(b->a, &b->src6, &x->src6) == -1 ||
-	    pfx_build(b->a, &b->port, &x->port) == -1 ||
+	if (pfx_build(b->a, &b->ip4, &x->ip4, PFX_V4) == -1 ||
+	    pfx_build(b->a, &b->ip6, &x->ip6, PFX_V6) == -1 ||
+	    pfx_build(b->a, &b->src4, &x->src4, PFX_V4) == -1 ||
+	    pfx_build(b->a, &b->src6, &x->src6, PFX_V6) == -1 ||
+	    pfx_build(b->a, &b->port, &x->port, PFX_PORT) == -1 ||
 	    trie_finish(b->a, &b->dom, &x->dom) == -1 ||
 	    trie_finish(b->a, &b->url, &x->urlhost) == -1)
 		return -1;
@@ -651,6 +667,70 @@ build_finish(struct build *b)
 	return 0;
 }
 
+static int
+group_cmp(const void *a, const void *b)
+{
+	const struct pol_group *x = a, *y = b;
+
+	return x->minrid < y->minrid ? -1 : x->minrid > y->minrid;
+}
+
+/*
+ * Group the enabled rules by signature and number them group by group:
+ * gid2rid[] lists the rules of group 0 in file order, then group 1...
+ */
+static int
+make_groups(struct pol_arena *a, const struct sl_policy *pol,
+    struct pol_index *x)
+{
+	uint32_t count[256] = { 0 }, next[256], slot[256];
+	uint32_t ng = 0, gid = 0;
+
+	for (size_t i = 0; i < pol->nrules; i++)
+		if (!(pol->rules[i]->rmods & RM_DISABLED))
+			count[pol->rules[i]->keys & 0xff]++;
+	for (unsigned k = 0; k < 256; k++)
+		ng += count[k] > 0;
+	x->ngroups = ng;
+	if (ng == 0)
+		return 0;
+	if ((x->groups = pa_alloc(a, ng * sizeof(*x->groups))) == NULL ||
+	    (x->gid2rid = pa_alloc(a, (size_t)x->nen * sizeof(uint32_t)))
+	    == NULL)
+		return -1;
+	ng = 0;
+	for (unsigned k = 0; k < 256; k++) {
+		if (count[k] == 0)
+			continue;
+		slot[k] = ng;
+		next[k] = gid;
+		x->groups[ng].start = gid;
+		x->groups[ng].end = gid + count[k];
+		x->groups[ng].keys = k;
+		x->groups[ng].minrid = UINT32_MAX;
+		for (unsigned j = 0; j < PK_NKEYS; j++)
+			if (k & (1u << j))
+				x->groups[ng].facts |=
+				    pol_key_fact((enum pol_key)j);
+		gid += count[k];
+		ng++;
+	}
+	for (size_t i = 0; i < pol->nrules; i++) {
+		const struct sl_rule *r = pol->rules[i];
+		unsigned k = r->keys & 0xff;
+
+		if (r->rmods & RM_DISABLED)
+			continue;
+		if (x->groups[slot[k]].minrid == UINT32_MAX)
+			x->groups[slot[k]].minrid = (uint32_t)i;
+		x->gid2rid[next[k]++] = (uint32_t)i;
+	}
+	/* Visit groups by their first rule: the search for a winner stops
+	 * at the first group that starts after the best so far. */
+	qsort(x->groups, ng, sizeof(*x->groups), group_cmp);
+	return 0;
+}
+
 int
 pol_compile(struct sl_policy *pol, struct sl_diags *diags)
 {
@@ -662,16 +742,16 @@ pol_compile(struct sl_policy *pol, struct sl_diags *diags)
 	b.a = pol->arena;
 	if ((b.x = pa_alloc(b.a, sizeof(*b.x))) == NULL)
 		return -1;
-	b.x->nrules = (uint32_t)pol->nrules;
 	b.x->users.a = b.x->countries.a = b.x->asns.a = b.a;
-	if (trie_init(&b.dom) == -1 || trie_init(&b.url) == -1)
+	for (size_t i = 0; i < pol->nrules; i++)
+		b.x->nen += !(pol->rules[i]->rmods & RM_DISABLED);
+	if (make_groups(b.a, pol, b.x) == -1 ||
+	    trie_init(&b.dom) == -1 || trie_init(&b.url) == -1)
 		goto out;
-	for (size_t i = 0; i < pol->nrules; i++) {
-		if (pol->rules[i]->rmods & RM_DISABLED)
-			continue;
-		if (add_rule(&b, pol->rules[i], (uint32_t)i) == -1)
+	/* gid order, so every array is appended in increasing order. */
+	for (uint32_t gid = 0; gid < b.x->nen; gid++)
+		if (add_rule(&b, pol->rules[b.x->gid2rid[gid]], gid) == -1)
 			goto out;
-	}
 	if (build_finish(&b) == -1)
 		goto out;
 	pol->idx = b.x;

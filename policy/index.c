@@ -1,12 +1,13 @@
 /*
  * index.c — deciding through the compiled index: look each known fact up
- * in its dimension, then find the smallest rule index present in every
- * dimension's (matching ∪ without-matcher) set with a leapfrog join.
+ * once in its dimension, then, group by group (rules with the same keys),
+ * find the first rule present in the matching array of every one of the
+ * group's keys with a leapfrog join over those sparse arrays.
  *
- * Unknown facts: the definite winner must not depend on any of them (it
- * comes from the rules free of those facts); an unknown fact F goes into
- * `need` when some rule before the winner passes every known dimension
- * and depends on F.  That is exactly the linear reference (ref.c).
+ * Unknown facts: the definite winner comes from groups whose keys are all
+ * known; an unknown fact F goes into `need` when a rule before the winner
+ * depends on F and passes every known key of its group.  That is exactly
+ * the linear reference (ref.c).
  *
  * Everything lives on the stack: no allocation, no shared writes.
  */
@@ -16,88 +17,122 @@
 
 #include "index.h"
 
+/* Index of the last start <= key in k[0..n), n > 0 and k[0] == 0. */
+#define PFX_SEARCH(k, top, ntop, n, key, out) do {			\
+	uint32_t lo_ = 0, hi_ = (ntop), b_, e_;				\
+	while (hi_ - lo_ > 1) {						\
+		uint32_t mid_ = lo_ + (hi_ - lo_) / 2;			\
+		if ((top)[mid_] <= (key))				\
+			lo_ = mid_;					\
+		else							\
+			hi_ = mid_;					\
+	}								\
+	b_ = lo_ * PFX_BLOCK;						\
+	e_ = b_ + PFX_BLOCK < (n) ? b_ + PFX_BLOCK : (n);		\
+	while (e_ - b_ > 1) {						\
+		uint32_t mid_ = b_ + (e_ - b_) / 2;			\
+		if ((k)[mid_] <= (key))					\
+			b_ = mid_;					\
+		else							\
+			e_ = mid_;					\
+	}								\
+	(out) = b_;							\
+} while (0)
+
 void
 pfx_lookup(const struct pfx *x, pol_u128 key, struct ridv *out,
     unsigned *nout, unsigned cap)
 {
-	uint32_t lo = 0, hi = x->niv;
+	uint32_t i;
 	int32_t node;
 
-	/* The last interval starting at or before key (ivlo[0] == 0). */
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	if (x->niv == 0)
+		return;
+	if (x->kind == PFX_PORT) {
+		node = x->direct[(uint32_t)(key >> 111)];
+	} else if (x->kind == PFX_V4) {
+		uint32_t k = (uint32_t)(key >> 96);
 
-		if (x->ivlo[mid] <= key)
-			lo = mid;
-		else
-			hi = mid;
+		PFX_SEARCH(x->k32, x->top32, x->ntop, x->niv, k, i);
+		node = x->ivnode[i];
+	} else {
+		PFX_SEARCH(x->k128, x->top128, x->ntop, x->niv, key, i);
+		node = x->ivnode[i];
 	}
-	for (node = x->niv ? x->ivnode[lo] : -1; node >= 0 && *nout < cap;
-	    node = x->nodes[node].cont)
+	for (; node >= 0 && *nout < cap; node = x->nodes[node].cont)
 		out[(*nout)++] = x->nodes[node].acc;
 }
 
+static uint32_t
+trie_find(const struct trie *t, const char *name, size_t len)
+{
+	uint64_t h = trie_hash(name, len);
+
+	for (uint32_t j = (uint32_t)h & t->mask; t->slots[j].node != 0;
+	    j = (j + 1) & t->mask) {
+		const struct trie_node *n = &t->nodes[t->slots[j].node];
+
+		if (t->slots[j].hash == h && n->len == len &&
+		    memcmp(n->name, name, len) == 0)
+			return t->slots[j].node;
+	}
+	return 0;
+}
+
+/*
+ * Rules whose domain values match name: the node of the name itself
+ * (exact values, and wildcards above it), or else of its longest listed
+ * suffix (wildcards at or above that suffix).  Longest suffix first: a
+ * listed name is found with one probe.
+ */
 const struct ridv *
 trie_lookup(const struct trie *t, const char *name, size_t len)
 {
-	uint32_t node = 0;
-	size_t end = len;
+	size_t off = 0;
+	uint32_t node;
 
 	if (t->nnodes <= 1)
 		return NULL;
-	while (end > 0) {
-		size_t start = end, l;
-		uint64_t h;
-		uint32_t j, child = 0;
+	if ((node = trie_find(t, name, len)) != 0)
+		return &t->nodes[node].hit;
+	for (;;) {
+		const char *dot = memchr(name + off, '.', len - off);
 
-		while (start > 0 && name[start - 1] != '.')
-			start--;
-		l = end - start;
-		h = trie_hash(node, name + start, l);
-		for (j = (uint32_t)h & t->mask; t->slots[j].node != 0;
-		    j = (j + 1) & t->mask) {
-			const struct trie_node *n = &t->nodes[t->slots[j].node];
-
-			if (t->slots[j].hash == h && n->parent == node &&
-			    n->len == l && memcmp(n->label, name + start, l)
-			    == 0) {
-				child = t->slots[j].node;
-				break;
-			}
-		}
-		if (child == 0)		/* a strict subdomain of node */
-			return node ? &t->nodes[node].sub : NULL;
-		node = child;
-		end = start > 0 ? start - 1 : 0;
+		if (dot == NULL)
+			return NULL;
+		off = (size_t)(dot - name) + 1;
+		if ((node = trie_find(t, name + off, len - off)) != 0)
+			return &t->nodes[node].sub;
 	}
-	return &t->nodes[node].hit;
 }
 
 /* ---------------------------------------------------------------------
- * Leapfrog join
+ * Per-group leapfrog join
  */
 
 #define LF_POOL		320	/* arrays: ip/src chains <= 130 each */
-#define LF_DIMS		16
 
 struct lf_arr {
 	const uint32_t	*v;
 	uint32_t	 n, pos;
 };
 
-struct lf_dim {
-	uint16_t	 first, count;	/* arrays in the pool */
-	uint8_t		 url;		/* also check url candidates */
+/* The arrays one key's lookup produced (several for a prefix chain). */
+struct lf_key {
+	uint16_t	 first, count;
 };
 
 struct lf {
 	struct lf_arr	 a[LF_POOL];
-	struct lf_dim	 d[LF_DIMS];
-	unsigned	 na, nd;
-	struct lf_arr	 urlcand;	/* rules whose url host matches */
+	struct lf_key	 k[PK_NKEYS];
+	unsigned	 na;
+	unsigned	 known;		/* 1 << PK_* the facts know */
+	unsigned	 looked;	/* 1 << PK_* looked up so far */
 	const struct sl_policy *pol;
 	const struct pol_q *q;
 };
+
+static void lf_lookup(struct lf *L, unsigned k);
 
 /* First element >= x from the cursor on (galloping); RID_NONE if none. */
 static uint32_t
@@ -127,84 +162,102 @@ arr_seek(struct lf_arr *a, uint32_t x)
 	return p < n ? a->v[p] : RID_NONE;
 }
 
+/* The smallest gid >= x that key k accepts; RID_NONE if none. */
 static uint32_t
-dim_seek(struct lf *L, const struct lf_dim *d, uint32_t x)
+key_seek(struct lf *L, unsigned k, uint32_t x)
 {
-	uint32_t best = RID_NONE;
+	const struct lf_key *lk = &L->k[k];
 
-	for (unsigned i = 0; i < d->count; i++) {
-		uint32_t y = arr_seek(&L->a[d->first + i], x);
+	for (;;) {
+		uint32_t best = RID_NONE;
+		const struct sl_rule *r;
 
-		if (y < best)
-			best = y;
-	}
-	if (d->url) {
-		/* Rules whose url host matches still need their path
-		 * checked; there are few of them per host. */
-		const struct sl_facts *f = L->q->f;
-		uint32_t c;
+		for (unsigned i = 0; i < lk->count; i++) {
+			uint32_t y = arr_seek(&L->a[lk->first + i], x);
 
-		while ((c = arr_seek(&L->urlcand, x)) < best) {
-			const struct sl_rule *r = L->pol->rules[c];
-
-			if (pol_match_url(&r->m[PK_URL], L->q->host,
-			    L->q->hostlen, f->url_path))
-				return c;
-			L->urlcand.pos++;
+			if (y < best)
+				best = y;
 		}
+		if (k != PK_URL || best == RID_NONE)
+			return best;
+		/* The url index matched the host; the path prefix is
+		 * checked here, on the few rules for that host. */
+		r = L->pol->rules[L->pol->idx->gid2rid[best]];
+		if (pol_match_url(&r->m[PK_URL], L->q->host, L->q->hostlen,
+		    L->q->f->url_path))
+			return best;
+		x = best + 1;
 	}
-	return best;
+}
+
+/*
+ * The first rule of group g that every known key of g accepts (all of
+ * g's rules have the same keys).  RID_NONE if none.
+ */
+static uint32_t
+group_first(struct lf *L, const struct pol_group *g)
+{
+	unsigned keys[PK_NKEYS], nk = 0, agree = 0, i = 0;
+	uint32_t x = g->start;
+
+	for (unsigned k = 0; k < PK_NKEYS; k++) {
+		if (!(g->keys & L->known & (1u << k)))
+			continue;
+		/* Looked up on first use: a winner found early spares the
+		 * lookups of keys only later groups have. */
+		if (!(L->looked & (1u << k)))
+			lf_lookup(L, k);
+		keys[nk++] = k;
+		for (unsigned j = 0; j < L->k[k].count; j++)
+			L->a[L->k[k].first + j].pos = 0;
+	}
+	if (nk == 0)
+		return x;
+	for (;;) {
+		uint32_t y = key_seek(L, keys[i], x);
+
+		if (y >= g->end)
+			return RID_NONE;
+		if (y != x) {
+			x = y;
+			agree = 0;
+		}
+		if (++agree == nk)
+			return x;
+		i = (i + 1) % nk;
+	}
 }
 
 static void
-lf_add(struct lf *L, const struct ridv *r)
+lf_add(struct lf *L, unsigned k, const struct ridv *r)
 {
 	if (L->na < LF_POOL && r != NULL && r->n > 0) {
 		L->a[L->na].v = r->v;
 		L->a[L->na].n = r->n;
 		L->a[L->na].pos = 0;
 		L->na++;
-		L->d[L->nd].count++;
+		L->k[k].count++;
 	}
 }
 
 static void
-lf_begin(struct lf *L)
+lf_key(struct lf *L, unsigned k)
 {
-	L->d[L->nd].first = (uint16_t)L->na;
-	L->d[L->nd].count = 0;
-	L->d[L->nd].url = 0;
+	L->k[k].first = (uint16_t)L->na;
+	L->k[k].count = 0;
+	L->looked |= 1u << k;
 }
 
 static void
-lf_end(struct lf *L)
+lf_pfx(struct lf *L, unsigned k, const struct pfx *x, pol_u128 key)
 {
-	L->nd++;
-}
+	struct ridv chain[132];
+	unsigned n = 0;
 
-/* Smallest rule index in every dimension, below limit; else RID_NONE. */
-static uint32_t
-lf_run(struct lf *L, uint32_t limit)
-{
-	uint32_t x = 0;
-	unsigned agree = 0, i = 0;
-
-	for (unsigned k = 0; k < L->na; k++)
-		L->a[k].pos = 0;
-	L->urlcand.pos = 0;
-	for (;;) {
-		uint32_t y = dim_seek(L, &L->d[i], x);
-
-		if (y >= limit)
-			return RID_NONE;
-		if (y != x) {
-			x = y;
-			agree = 0;
-		}
-		if (++agree == L->nd)
-			return x;
-		i = (i + 1) % L->nd;
-	}
+	lf_key(L, k);
+	pfx_lookup(x, key, chain, &n, 132);
+	for (unsigned i = 0; i < n; i++)
+		lf_add(L, k, &chain[i]);
 }
 
 static const struct ridv *
@@ -213,92 +266,89 @@ map_lookup(const struct pol_map *m, const char *key)
 	return key != NULL ? pol_map_get(m, key) : NULL;
 }
 
-/* One dimension per key the policy uses and the facts know. */
-static void
-lf_known(struct lf *L, const struct pol_index *x, const struct pol_q *q)
+/* Which keys the facts know (port and src always). */
+static unsigned
+lf_known_keys(const struct sl_facts *f)
 {
+	unsigned k = 1u << PK_PORT | 1u << PK_SRC;
+
+	if (f->known & SL_FACT_NAME)
+		k |= 1u << PK_DOMAIN;
+	if (f->known & SL_FACT_DST_IP)
+		k |= 1u << PK_IP;
+	if (f->known & SL_FACT_URL)
+		k |= 1u << PK_URL;
+	if (f->known & SL_FACT_USER)
+		k |= 1u << PK_USER;
+	if (f->known & SL_FACT_GEO)
+		k |= 1u << PK_COUNTRY | 1u << PK_ASN;
+	return k;
+}
+
+/*
+ * Look a known key up in its index.  A key whose fact is known but
+ * absent gets no arrays: nothing accepts it.
+ */
+static void
+lf_lookup(struct lf *L, unsigned k)
+{
+	const struct pol_index *x = L->pol->idx;
+	const struct pol_q *q = L->q;
 	const struct sl_facts *f = q->f;
-	struct ridv chain[132];
-	unsigned n;
+	char buf[16];
 
-	if (x->used_keys & (1u << PK_PORT)) {
-		lf_begin(L);
-		n = 0;
+	switch (k) {
+	case PK_PORT:
 		if (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP)
-			pfx_lookup(&x->port, pol_port_key(f->proto, f->port),
-			    chain, &n, 132);
-		for (unsigned i = 0; i < n; i++)
-			lf_add(L, &chain[i]);
-		lf_add(L, &x->without[PK_PORT]);
-		lf_end(L);
-	}
-	if (x->used_keys & (1u << PK_SRC)) {
-		lf_begin(L);
-		n = 0;
+			lf_pfx(L, k, &x->port, pol_port_key(f->proto, f->port));
+		else
+			lf_key(L, k);
+		return;
+	case PK_SRC:
 		if (f->src.af != 0)
-			pfx_lookup(f->src.af == AF_INET ? &x->src4 : &x->src6,
-			    pol_ip_key(&f->src), chain, &n, 132);
-		for (unsigned i = 0; i < n; i++)
-			lf_add(L, &chain[i]);
-		lf_add(L, &x->without[PK_SRC]);
-		lf_end(L);
-	}
-	if ((x->used_keys & (1u << PK_DOMAIN)) && (f->known & SL_FACT_NAME)) {
-		lf_begin(L);
-		if (q->has_name)
-			lf_add(L, trie_lookup(&x->dom, q->name, q->namelen));
-		lf_add(L, &x->without[PK_DOMAIN]);
-		lf_end(L);
-	}
-	if ((x->used_keys & (1u << PK_IP)) && (f->known & SL_FACT_DST_IP)) {
-		lf_begin(L);
-		n = 0;
+			lf_pfx(L, k, f->src.af == AF_INET ? &x->src4 : &x->src6,
+			    pol_ip_key(&f->src));
+		else
+			lf_key(L, k);
+		return;
+	case PK_IP:
 		if (f->dst.af != 0)
-			pfx_lookup(f->dst.af == AF_INET ? &x->ip4 : &x->ip6,
-			    pol_ip_key(&f->dst), chain, &n, 132);
-		for (unsigned i = 0; i < n; i++)
-			lf_add(L, &chain[i]);
-		lf_add(L, &x->without[PK_IP]);
-		lf_end(L);
-	}
-	if ((x->used_keys & (1u << PK_URL)) && (f->known & SL_FACT_URL)) {
-		const struct ridv *c = q->has_url ?
-		    trie_lookup(&x->urlhost, q->host, q->hostlen) : NULL;
-
-		lf_begin(L);
-		lf_add(L, &x->without[PK_URL]);
-		L->d[L->nd].url = 1;
-		L->urlcand.v = c ? c->v : NULL;
-		L->urlcand.n = c ? c->n : 0;
-		lf_end(L);
-	}
-	if ((x->used_keys & (1u << PK_USER)) && (f->known & SL_FACT_USER)) {
-		lf_begin(L);
-		lf_add(L, map_lookup(&x->users, f->user));
-		lf_add(L, &x->without[PK_USER]);
-		lf_end(L);
-	}
-	if ((x->used_keys & (1u << PK_COUNTRY)) && (f->known & SL_FACT_GEO)) {
-		char cc[3] = "";
-
+			lf_pfx(L, k, f->dst.af == AF_INET ? &x->ip4 : &x->ip6,
+			    pol_ip_key(&f->dst));
+		else
+			lf_key(L, k);
+		return;
+	case PK_DOMAIN:
+		lf_key(L, k);
+		if (q->has_name)
+			lf_add(L, k, trie_lookup(&x->dom, q->name, q->namelen));
+		return;
+	case PK_URL:
+		lf_key(L, k);
+		if (q->has_url)
+			lf_add(L, k, trie_lookup(&x->urlhost, q->host,
+			    q->hostlen));
+		return;
+	case PK_USER:
+		lf_key(L, k);
+		lf_add(L, k, map_lookup(&x->users, f->user));
+		return;
+	case PK_COUNTRY:
+		buf[0] = '\0';
 		/* Facts carry upper case; be lenient like the reference. */
 		if (f->country != NULL && strlen(f->country) == 2) {
-			cc[0] = (char)(f->country[0] & ~0x20);
-			cc[1] = (char)(f->country[1] & ~0x20);
+			buf[0] = (char)(f->country[0] & ~0x20);
+			buf[1] = (char)(f->country[1] & ~0x20);
+			buf[2] = '\0';
 		}
-		lf_begin(L);
-		lf_add(L, map_lookup(&x->countries, cc[0] ? cc : NULL));
-		lf_add(L, &x->without[PK_COUNTRY]);
-		lf_end(L);
-	}
-	if ((x->used_keys & (1u << PK_ASN)) && (f->known & SL_FACT_GEO)) {
-		char num[16];
-
-		snprintf(num, sizeof(num), "%u", (unsigned)f->asn);
-		lf_begin(L);
-		lf_add(L, map_lookup(&x->asns, f->asn ? num : NULL));
-		lf_add(L, &x->without[PK_ASN]);
-		lf_end(L);
+		lf_key(L, k);
+		lf_add(L, k, map_lookup(&x->countries, buf[0] ? buf : NULL));
+		return;
+	case PK_ASN:
+		snprintf(buf, sizeof(buf), "%u", (unsigned)f->asn);
+		lf_key(L, k);
+		lf_add(L, k, map_lookup(&x->asns, f->asn ? buf : NULL));
+		return;
 	}
 }
 
@@ -307,43 +357,44 @@ pol_idx_first(const struct sl_policy *pol, const struct pol_q *q,
     unsigned *need)
 {
 	const struct pol_index *x = pol->idx;
-	unsigned unknown = ~q->f->known & SL_FACT_ALL, base;
-	uint32_t win;
+	unsigned unknown = ~q->f->known & SL_FACT_ALL;
+	uint32_t win = RID_NONE;
 	struct lf L;
 
 	*need = 0;
-	L.na = L.nd = 0;
+	L.na = 0;
+	L.known = lf_known_keys(q->f);
+	L.looked = 0;
 	L.pol = pol;
 	L.q = q;
-	L.urlcand.v = NULL;
-	L.urlcand.n = L.urlcand.pos = 0;
-	lf_known(&L, x, q);
-	if (L.nd == 0) {
-		lf_begin(&L);
-		lf_add(&L, &x->enabled);
-		lf_end(&L);
-	}
-	base = L.nd;
-	/* The winner depends on no unknown fact. */
-	for (unsigned f = 0; f < POL_NFACTS; f++) {
-		if ((unknown & (1u << f)) && x->fact_has[f].n > 0) {
-			lf_begin(&L);
-			lf_add(&L, &x->fact_free[f]);
-			lf_end(&L);
-		}
-	}
-	win = lf_run(&L, RID_NONE);
-	/* An unknown fact is needed if an earlier rule that passes every
-	 * known dimension depends on it. */
-	for (unsigned f = 0; f < POL_NFACTS; f++) {
-		if (!(unknown & (1u << f)) || x->fact_has[f].n == 0)
+	/* The winner: the first rule of a group whose keys are all known
+	 * that passes them.  Groups are visited by their first rule. */
+	for (uint32_t i = 0; i < x->ngroups; i++) {
+		const struct pol_group *g = &x->groups[i];
+		uint32_t gid;
+
+		if (g->minrid >= win)
+			break;
+		if (g->facts & unknown)
 			continue;
-		L.nd = base;
-		lf_begin(&L);
-		lf_add(&L, &x->fact_has[f]);
-		lf_end(&L);
-		if (lf_run(&L, win) != RID_NONE)
-			*need |= 1u << f;
+		if ((gid = group_first(&L, g)) != RID_NONE &&
+		    x->gid2rid[gid] < win)
+			win = x->gid2rid[gid];
+	}
+	/* An unknown fact is needed if a rule before the winner depends on
+	 * it and passes every known key. */
+	for (uint32_t i = 0; i < x->ngroups; i++) {
+		const struct pol_group *g = &x->groups[i];
+		uint32_t gid;
+
+		if (g->minrid >= win)
+			break;
+		if ((g->facts & unknown) == 0 ||
+		    (g->facts & unknown & ~*need) == 0)
+			continue;
+		if ((gid = group_first(&L, g)) != RID_NONE &&
+		    x->gid2rid[gid] < win)
+			*need |= g->facts & unknown;
 	}
 	return win;
 }

@@ -11,7 +11,7 @@
 
 #define RID_NONE	UINT32_MAX
 
-/* A sorted, duplicate-free array of rule indexes. */
+/* A sorted, duplicate-free array of rule ids (gids, see below). */
 struct ridv {
 	const uint32_t	*v;
 	uint32_t	 n;
@@ -31,18 +31,38 @@ struct pfx_node {
 	int32_t		 cont;	/* next ancestor to visit, or -1 */
 };
 
-struct pfx {
-	struct pfx_node	*nodes;
-	pol_u128	*ivlo;	/* interval starts, ascending; ivlo[0] = 0 */
-	int32_t		*ivnode; /* deepest node of each interval, or -1 */
-	uint32_t	 nnodes, niv;
+enum pfx_kind {
+	PFX_V4 = 0,		/* 32-bit keys */
+	PFX_V6,			/* 128-bit keys */
+	PFX_PORT,		/* 17-bit keys: a direct table */
 };
 
-/* Reversed-label suffix trie of names (domains, url hosts). */
+#define PFX_BLOCK	32	/* keys per block of the two-level search */
+
+struct pfx {
+	struct pfx_node	*nodes;
+	int32_t		*ivnode; /* deepest node of each interval, or -1 */
+	uint32_t	 nnodes, niv;
+	enum pfx_kind	 kind;
+	/* Interval starts, ascending, the first is 0.  Searched in two
+	 * levels: top[] holds every PFX_BLOCK-th start and stays in cache,
+	 * then one block of starts is searched. */
+	uint32_t	*k32, *top32;
+	pol_u128	*k128, *top128;
+	uint32_t	 ntop;
+	int32_t		*direct;	/* PFX_PORT: node of every key */
+};
+
+/*
+ * Suffix trie of names (domains, url hosts): one node per name suffix
+ * that some value ends with ("test", "b.test", "a.b.test").  Nodes are
+ * found by hashing the whole suffix, so a lookup probes the longest
+ * suffix first and usually ends after one probe.
+ */
 struct trie_node {
-	uint32_t	 parent;
+	uint32_t	 parent;	/* the suffix one label shorter */
 	uint16_t	 len;
-	const char	*label;
+	const char	*name;		/* the suffix (borrowed), len bytes */
 	struct ridv	 hit;	/* rules matching exactly this name */
 	struct ridv	 sub;	/* rules matching its strict subdomains */
 };
@@ -59,25 +79,36 @@ struct trie {
 	uint32_t	 mask;	/* slots - 1 */
 };
 
-#define POL_NFACTS	5	/* SL_FACT_NAME .. SL_FACT_GEO */
+/*
+ * Rules are grouped by signature: the set of keys they have (tuple space
+ * search).  Within a group a rule matches iff it is in the matching array
+ * of every one of those keys, so only sparse arrays are intersected.  The
+ * enabled rules are renumbered group by group ("gid"); index arrays hold
+ * gids, so a group is a contiguous range of every array, and within a
+ * group gid order is file order.
+ */
+struct pol_group {
+	uint32_t	 start, end;	/* gid range */
+	uint32_t	 minrid;	/* its first rule in file order */
+	unsigned	 keys;		/* 1 << PK_* */
+	unsigned	 facts;		/* SL_FACT_* the keys depend on */
+};
 
 struct pol_index {
-	uint32_t	 nrules;
+	uint32_t	 nen;		/* enabled rules */
+	uint32_t	*gid2rid;
+	struct pol_group *groups;	/* by minrid */
+	uint32_t	 ngroups;
 	unsigned	 used_keys;	/* 1 << PK_* of keys some rule has */
-	struct ridv	 enabled;
-	struct ridv	 without[PK_NKEYS];	/* enabled rules lacking key */
-	struct ridv	 fact_has[POL_NFACTS];	/* rules depending on fact */
-	struct ridv	 fact_free[POL_NFACTS];	/* rules not depending on it */
 	struct trie	 dom, urlhost;
 	struct pfx	 ip4, ip6, src4, src6, port;
 	struct pol_map	 users, countries, asns; /* -> struct ridv */
 };
 
 static inline uint64_t
-trie_hash(uint32_t parent, const char *label, size_t len)
+trie_hash(const char *name, size_t len)
 {
-	return pol_hash(label, len, POL_HASH_INIT ^
-	    ((uint64_t)parent * 0x9e3779b97f4a7c15ULL));
+	return pol_hash(name, len, POL_HASH_INIT);
 }
 
 /* Lookups (index.c). */

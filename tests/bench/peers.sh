@@ -229,59 +229,76 @@ start_nginx() {
 }
 
 # ------------------------------------------------------------------
-# sluiced: explicit and transparent listeners, one worker, no flow log.
-# Loopback destinations are refused by the guard rails unless a rule names
-# them, so both rules name 127.0.0.1.  The first rule needs the SNI, so a
-# transparent flow is decided only after its ClientHello is peeked (the
-# name is not resolved: no-sni-check); a CONNECT to an IP literal has no
-# name and falls through to the second rule.
+# sluiced, one worker, no flow log.  Loopback destinations are refused by
+# the guard rails unless a rule names them, so the rules name 127.0.0.1.
+#   explicit:     the one rule the comparison needs (CONNECT to an IP
+#                 literal), as HAProxy and Squid get no rules either.
+#   transparent:  a rule that needs the SNI, so every flow is decided only
+#                 after its ClientHello is peeked, as HAProxy's req.ssl_sni
+#                 and nginx's ssl_preread do; no-sni-check: the name is not
+#                 resolved (bench.test has no address).
 
+# write_sluiced explicit|transparent
 write_sluiced() {
-	cat >"$tmp/sluiced.conf" <<EOF
-# sluice benchmark configuration (tests/bench/peers.sh)
-set workers 1
-set log-level warn
-set log-allowed off
-set connect-ports 1-65535
-listen explicit 127.0.0.1:$S_EXPL
-listen transparent 127.0.0.1:$S_TRANS
-rule bench-sni splice no-sni-check domain bench.test ip 127.0.0.1 port 1-65535
-rule bench splice ip 127.0.0.1 port 1-65535
-default deny
-EOF
+	{
+		echo "# sluice benchmark configuration ($1; tests/bench/peers.sh)"
+		echo "set workers 1"
+		echo "set log-level warn"
+		echo "set log-allowed off"
+		echo "set connect-ports 1-65535"
+		if [ "$1" = explicit ]; then
+			echo "listen explicit 127.0.0.1:$S_EXPL"
+			echo "rule bench splice ip 127.0.0.1 port 1-65535"
+		else
+			echo "listen transparent 127.0.0.1:$S_TRANS"
+			echo "rule bench-sni splice no-sni-check domain bench.test" \
+			    "ip 127.0.0.1 port 1-65535"
+		fi
+		echo "default deny"
+	} >"$tmp/sluiced-$1.conf"
 }
 
 SLUICED_OPTS="-o user= -o pid-file="
 
-# sluiced_check: is there a sluiced that accepts the configuration?
+# sluiced_check: is there a sluiced that accepts both configurations?
 # Sets SLUICE_WHY when not.
 sluiced_check() {
 	if [ ! -x "$BUILD/sluiced" ]; then
 		SLUICE_WHY="$BUILD/sluiced is not built"
 		return 1
 	fi
-	write_sluiced
-	if ! "$BUILD/sluiced" -t -c "$tmp/sluiced.conf" $SLUICED_OPTS \
-	    -o state-dir="$tmp" -o log-dir="$tmp" >"$tmp/sluiced-t.out" 2>&1
-	then
-		SLUICE_WHY="sluiced -t rejects the benchmark configuration: \
-$(head -n 1 "$tmp/sluiced-t.out")"
-		return 1
-	fi
+	for m in explicit transparent; do
+		write_sluiced $m
+		if ! "$BUILD/sluiced" -t -c "$tmp/sluiced-$m.conf" \
+		    $SLUICED_OPTS -o state-dir="$tmp" -o log-dir="$tmp" \
+		    >"$tmp/sluiced-t.out" 2>&1; then
+			SLUICE_WHY="sluiced -t rejects the $m benchmark \
+configuration: $(head -n 1 "$tmp/sluiced-t.out")"
+			return 1
+		fi
+	done
 }
 
+# start_sluiced explicit|transparent: the transparent one is probed through
+# the nftables redirect, which must be loaded first (nft_on).
 start_sluiced() {
-	write_sluiced
-	$PIN_PROXY "$BUILD/sluiced" -f -c "$tmp/sluiced.conf" $SLUICED_OPTS \
-	    -o state-dir="$tmp" -o log-dir="$tmp" >>"$tmp/sluiced.log" 2>&1 &
+	write_sluiced $1
+	echo "--- $1" >>"$tmp/sluiced.log"
+	$PIN_PROXY "$BUILD/sluiced" -f -c "$tmp/sluiced-$1.conf" \
+	    $SLUICED_OPTS -o state-dir="$tmp" -o log-dir="$tmp" \
+	    >>"$tmp/sluiced.log" 2>&1 &
 	SLUICED_PID=$!
 	remember $SLUICED_PID
-	wait_probe sluiced $SLUICED_PID 50 -x 127.0.0.1:$S_EXPL \
-	    -d 127.0.0.1:$E_ECHO || {
-		SLUICE_WHY="no echo through a CONNECT tunnel \
-($(tail -n 1 "$tmp/sluiced.log"))"
-		return 1
-	}
+	if [ "$1" = explicit ]; then
+		set -- -x 127.0.0.1:$S_EXPL -d 127.0.0.1:$E_ECHO
+	else
+		set -- -d 127.0.0.1:$E_ECHO -s 127.0.0.2 -H "$HELLO"
+	fi
+	wait_probe sluiced $SLUICED_PID 50 "$@" && return 0
+	SLUICE_WHY="no echo through it ($(tail -n 1 "$tmp/sluiced.log"))"
+	stop_pid $SLUICED_PID
+	SLUICED_PID=""
+	return 1
 }
 
 # ------------------------------------------------------------------

@@ -122,6 +122,7 @@ cleanup() {
 	stop_all
 	nft_off
 	mkdir -p "$out/logs"
+	rm -f "$out/logs/"*
 	cp "$tmp"/*.log "$tmp"/*.out "$tmp"/*.conf "$tmp"/*.cfg \
 	    "$out/logs/" 2>/dev/null
 	rm -rf "$tmp"
@@ -236,9 +237,19 @@ measure() {
 peers_main="sluice haproxy squid"
 peers_trans="sluice haproxy nginx"
 
+# start_peer NAME [explicit|transparent]
 start_peer() {
 	case $1 in
-	sluice) [ $SLUICE_OK -eq 1 ] && { start_sluiced || SLUICE_OK=0; } ;;
+	sluice)
+		[ $SLUICE_OK -eq 1 ] || return 0
+		if [ "${2:-explicit}" = explicit ]; then
+			start_sluiced explicit || SLUICE_OK=0
+		elif ! start_sluiced transparent; then
+			echo "  sluiced transparent mode not available:" \
+			    "$SLUICE_WHY"
+			SLUICE_WHY=""
+		fi
+		;;
 	haproxy) have haproxy && start_haproxy ;;
 	squid) have squid && start_squid ;;
 	nginx) have nginx && start_nginx ;;
@@ -333,15 +344,8 @@ if want transparent; then
 		    "$tmp/nft.out")"
 	else
 		for peer in $peers_trans; do
-			start_peer $peer
+			start_peer $peer transparent
 		done
-		if [ -n "${SLUICED_PID:-}" ] && ! wait_probe sluiced-transparent \
-		    "$SLUICED_PID" 10 -d 127.0.0.1:$E_ECHO -s 127.0.0.2 \
-		    -H "$HELLO"; then
-			echo "  sluiced transparent listener not available:" \
-			    "a redirected ClientHello was not echoed"
-			stop_peer sluice
-		fi
 		section_begin 2
 		r=1
 		while more_runs $r; do

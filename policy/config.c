@@ -325,6 +325,8 @@ flush_diags(struct parser *p, struct sl_diags *diags)
 	}
 }
 
+static int pol_has_errors(const struct parser *p);
+
 static int
 finish(struct parser *p, struct sl_config *cfg, const struct sl_override *ov,
     size_t nov)
@@ -341,6 +343,9 @@ finish(struct parser *p, struct sl_config *cfg, const struct sl_override *ov,
 	warn_unused_lists(p);
 	if (finish_listeners(p, cfg) == -1 || finish_sinks(p, cfg) == -1)
 		return -1;
+	/* The checker's warnings would only add noise to errors. */
+	if (!pol_has_errors(p))
+		pol_check(p);
 	cfg->rs = p->rs;
 	cfg->nrs = p->nrs;
 	return 0;

@@ -674,6 +674,7 @@ st_default(struct parser *p, const struct lex_stmt *st)
 	d->mods = mods & (SL_MOD_NOAUTH | SL_MOD_LOG | SL_MOD_DENY_OPAQUE |
 	    SL_MOD_DENY_ECH);
 	d->loc = tloc(p, &st->t[0]);
+	d->seq = p->seq;
 }
 
 /* ---------------------------------------------------------------------

@@ -93,6 +93,9 @@ void	parse_stmt(struct parser *p, const struct lex_stmt *st);
 void	parse_list_stmt(struct parser *p, struct pol_list *l,
 	    const struct lex_stmt *st);
 
+/* check.c: warnings about a policy that loaded without errors. */
+void	pol_check(struct parser *p);
+
 /* load.c: read and parse a file or buffer as a new frame. */
 int	load_file(struct parser *p, const char *path, const struct sl_loc *inc,
 	    int must_only);

@@ -185,6 +185,7 @@ struct pol_default {
 	enum sl_action	 action;
 	unsigned	 mods;		/* SL_MOD_* */
 	struct sl_loc	 loc;		/* line 0 when implicit */
+	unsigned	 seq;
 	int		 present;
 };
 

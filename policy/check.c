@@ -1,0 +1,480 @@
+/*
+ * check.c — warnings about policies that load but probably do not do
+ * what their author meant.  They know TLS semantics: a spliced TLS flow
+ * is never decrypted, so nothing below the host name of it is ever seen.
+ *
+ *  - a url matcher on a splice rule (enforceable on plain HTTP only);
+ *  - a url matcher on a host an earlier rule splices (never reached for
+ *    TLS), and a splice rule after a url rule for the same host (those
+ *    flows must be inspected to be decided, so they are not spliced);
+ *  - shadowed rules: an earlier rule accepts every flow this one could
+ *    (the cheap exact cases: domain, ip, src and port sets, no other keys);
+ *  - duplicate values in a list or a matcher;
+ *  - overlapping CIDRs in rules with different actions;
+ *  - inspect decisions while this build has no TLS inspection.
+ * Mangled wildcards and suspicious names are reported by the parser.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/alloc.h"
+#include "parse.h"
+
+/*
+ * The TLS inspection engine is a later part of sluice (tls/); until it is
+ * built in, an inspect decision on a TLS flow follows inspect-fallback.
+ */
+#ifndef SL_INSPECT_AVAILABLE
+#define SL_INSPECT_AVAILABLE	0
+#endif
+
+/* Work bound of the pairwise shadow analysis (rule-pair comparisons). */
+#define SHADOW_BUDGET		(20u * 1000 * 1000)
+/* At most this many warnings of one kind per rule. */
+#define PER_RULE_MAX		3
+
+/* A value as the admin would write it, for messages and duplicates. */
+static const char *
+val_fmt(enum pol_key k, const union pol_val *v, char *buf, size_t cap)
+{
+	char a[SL_IP_STRLEN];
+
+	switch (k) {
+	case PK_DOMAIN:
+		snprintf(buf, cap, "%s%s", v->dom.wild ? "*." : "",
+		    v->dom.name);
+		break;
+	case PK_IP:
+	case PK_SRC:
+		snprintf(buf, cap, "%s/%u", sl_ip_fmt(&v->cidr.net, a,
+		    sizeof(a)), v->cidr.plen);
+		break;
+	case PK_PORT:
+		if (v->port.lo == v->port.hi)
+			snprintf(buf, cap, "%s/%u", v->port.proto ==
+			    IPPROTO_UDP ? "udp" : "tcp", v->port.lo);
+		else
+			snprintf(buf, cap, "%s/%u-%u", v->port.proto ==
+			    IPPROTO_UDP ? "udp" : "tcp", v->port.lo,
+			    v->port.hi);
+		break;
+	case PK_URL:
+		snprintf(buf, cap, "%s%s%.*s", v->url.host.wild ? "*." : "",
+		    v->url.host.name, (int)v->url.pathlen, v->url.path);
+		break;
+	case PK_USER:
+	case PK_COUNTRY:
+		snprintf(buf, cap, "%s", v->str);
+		break;
+	case PK_ASN:
+		snprintf(buf, cap, "%u", (unsigned)v->asn);
+		break;
+	case PK_NKEYS:
+		buf[0] = '\0';
+		break;
+	}
+	return buf;
+}
+
+/* ---------------------------------------------------------------------
+ * Duplicate values
+ */
+
+static void
+dup_values(struct parser *p, enum pol_key k, const struct pol_vals *vv,
+    unsigned seq, const char *where)
+{
+	struct pol_map seen = { p->a, NULL, 0, 0 };
+
+	for (size_t i = 0; i < vv->n; i++) {
+		char buf[600];
+		const struct sl_loc *first;
+		const char *key;
+
+		val_fmt(k, &vv->v[i], buf, sizeof(buf));
+		if ((first = pol_map_get(&seen, buf)) != NULL) {
+			pdiag(p, SL_DIAG_WARNING, seq, &vv->loc[i], "duplicate "
+			    "value '%s' in %s (first at line %u)", buf, where,
+			    first->line);
+			continue;
+		}
+		if ((key = pa_strdup(p->a, buf)) == NULL ||
+		    pol_map_put(&seen, key, &vv->loc[i]) == -1) {
+			p->oom = 1;
+			return;
+		}
+	}
+}
+
+static enum pol_key
+ltype_key(enum pol_ltype t)
+{
+	static const enum pol_key map[PL_NTYPES] = {
+		PK_DOMAIN, PK_IP, PK_PORT, PK_USER, PK_URL,
+	};
+
+	return map[t];
+}
+
+static void
+check_duplicates(struct parser *p)
+{
+	for (size_t i = 0; i < p->pol->nlists; i++) {
+		const struct pol_list *l = p->pol->lists[i];
+		char where[POL_NAME_MAX + 16];
+
+		snprintf(where, sizeof(where), "list '%s'", l->name);
+		dup_values(p, ltype_key(l->type), &l->vals, l->seq, where);
+	}
+	for (size_t i = 0; i < p->pol->nrules; i++) {
+		const struct sl_rule *r = p->pol->rules[i];
+		char where[POL_NAME_MAX + 16];
+
+		snprintf(where, sizeof(where), "rule '%s'", r->name);
+		for (unsigned k = 0; k < PK_NKEYS; k++)
+			if (r->keys & (1u << k))
+				dup_values(p, (enum pol_key)k, &r->m[k].vals,
+				    r->seq, where);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Coverage: does one set of values accept everything another does?
+ */
+
+/* Does domain pattern a accept every name pattern b accepts? */
+static int
+dom_covers(const struct pol_dom *a, const struct pol_dom *b)
+{
+	if (!a->wild)
+		return !b->wild && a->len == b->len &&
+		    memcmp(a->name, b->name, a->len) == 0;
+	/* *.x covers y and *.y when y is x or below x; not x itself. */
+	if (b->len == a->len)
+		return b->wild && memcmp(a->name, b->name, a->len) == 0;
+	return pol_dom_match(a, b->name, b->len);
+}
+
+static int
+cidr_covers(const struct pol_cidr *a, const struct pol_cidr *b)
+{
+	return a->net.af == b->net.af && a->plen <= b->plen &&
+	    sl_ip_in_prefix(&b->net, &a->net, a->plen);
+}
+
+static int
+val_covers(enum pol_key k, const union pol_val *a, const union pol_val *b)
+{
+	switch (k) {
+	case PK_DOMAIN:
+		return dom_covers(&a->dom, &b->dom);
+	case PK_IP:
+	case PK_SRC:
+		return cidr_covers(&a->cidr, &b->cidr);
+	case PK_PORT:
+		return a->port.proto == b->port.proto &&
+		    a->port.lo <= b->port.lo && b->port.hi <= a->port.hi;
+	default:
+		return 0;
+	}
+}
+
+/* Every value of matcher mb is covered by one value of ma. */
+static int
+match_covers(enum pol_key k, const struct pol_match *ma,
+    const struct pol_match *mb)
+{
+	struct pol_vit ib = { mb, 0, 0 };
+	const union pol_val *b;
+
+	while ((b = pol_vit_next(&ib)) != NULL) {
+		struct pol_vit ia = { ma, 0, 0 };
+		const union pol_val *a;
+		int ok = 0;
+
+		while (!ok && (a = pol_vit_next(&ia)) != NULL)
+			ok = val_covers(k, a, b);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+#define SHADOW_KEYS	(1u << PK_DOMAIN | 1u << PK_IP | 1u << PK_PORT | \
+			 1u << PK_SRC)
+
+/* Does rule a accept every flow rule b accepts (cheap exact cases)? */
+static int
+rule_covers(const struct sl_rule *a, const struct sl_rule *b)
+{
+	if ((a->keys & ~b->keys) != 0 || (a->keys & ~SHADOW_KEYS) != 0)
+		return 0;
+	for (unsigned k = 0; k < PK_NKEYS; k++)
+		if ((a->keys & (1u << k)) &&
+		    !match_covers((enum pol_key)k, &a->m[k], &b->m[k]))
+			return 0;
+	return 1;
+}
+
+static void
+check_shadowed(struct parser *p)
+{
+	struct sl_rule **rules = p->pol->rules;
+	size_t n = p->pol->nrules, work = 0;
+
+	for (size_t j = 1; j < n; j++) {
+		const struct sl_rule *b = rules[j];
+
+		if (b->rmods & RM_DISABLED)
+			continue;
+		for (size_t i = 0; i < j; i++) {
+			const struct sl_rule *a = rules[i];
+
+			if (a->rmods & RM_DISABLED)
+				continue;
+			if (++work > SHADOW_BUDGET) {
+				pdiag(p, SL_DIAG_NOTE, b->seq, &b->loc,
+				    "shadowed-rule analysis stops here: too "
+				    "many rules to compare pairwise");
+				return;
+			}
+			if (!rule_covers(a, b))
+				continue;
+			pdiag(p, SL_DIAG_WARNING, b->seq, &b->loc, "rule '%s' "
+			    "is shadowed by rule '%s' (line %u), which "
+			    "matches every flow it could match; it never "
+			    "applies", b->name, a->name, a->loc.line);
+			break;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * url matchers and TLS
+ */
+
+/* Does splice rule a decide flows to host pattern h before any url? */
+static int
+splices_host(const struct sl_rule *a, const struct pol_dom *h)
+{
+	struct pol_vit it = { &a->m[PK_DOMAIN], 0, 0 };
+	const union pol_val *v;
+
+	if (a->action != SL_ACT_SPLICE || (a->rmods & RM_DISABLED) ||
+	    !(a->keys & (1u << PK_DOMAIN)) ||
+	    (a->keys & ~(1u << PK_DOMAIN | 1u << PK_PORT)) != 0)
+		return 0;
+	while ((v = pol_vit_next(&it)) != NULL)
+		if (dom_covers(&v->dom, h))
+			return 1;
+	return 0;
+}
+
+static void
+check_urls(struct parser *p)
+{
+	struct sl_rule **rules = p->pol->rules;
+	size_t n = p->pol->nrules;
+
+	for (size_t j = 0; j < n; j++) {
+		const struct sl_rule *b = rules[j];
+		struct pol_vit it = { &b->m[PK_URL], 0, 0 };
+		const union pol_val *v;
+		unsigned said = 0;
+
+		if (!(b->keys & (1u << PK_URL)) || (b->rmods & RM_DISABLED))
+			continue;
+		if (b->action == SL_ACT_SPLICE)
+			pdiag(p, SL_DIAG_WARNING, b->seq, &b->m[PK_URL].loc,
+			    "url matcher on splice rule '%s': a spliced TLS "
+			    "flow is never decrypted, so its path is only "
+			    "seen on plain HTTP (use inspect to enforce it "
+			    "on HTTPS)", b->name);
+		while ((v = pol_vit_next(&it)) != NULL && said < PER_RULE_MAX) {
+			char buf[600];
+
+			for (size_t i = 0; i < j; i++) {
+				if (!splices_host(rules[i], &v->url.host))
+					continue;
+				pdiag(p, SL_DIAG_WARNING, b->seq,
+				    &b->m[PK_URL].loc, "url '%s' in rule '%s' "
+				    "is never checked on HTTPS: rule '%s' "
+				    "(line %u) splices that host first",
+				    val_fmt(PK_URL, v, buf, sizeof(buf)),
+				    b->name, rules[i]->name,
+				    rules[i]->loc.line);
+				said++;
+				break;
+			}
+			/* The other order: later splice rules for the same
+			 * host wait for the url, so they inspect. */
+			for (size_t i = j + 1; i < n && said < PER_RULE_MAX;
+			    i++) {
+				const struct sl_rule *a = rules[i];
+
+				if (!splices_host(a, &v->url.host))
+					continue;
+				pdiag(p, SL_DIAG_WARNING, a->seq, &a->loc,
+				    "HTTPS flows to '%s%s' that rule '%s' "
+				    "splices are inspected instead: url rule "
+				    "'%s' (line %u) comes first and needs the "
+				    "path to be decided", v->url.host.wild ?
+				    "*." : "", v->url.host.name, a->name,
+				    b->name, b->loc.line);
+				said++;
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Overlapping CIDRs with different actions
+ */
+
+struct cent {
+	pol_u128	 lo, hi;
+	uint8_t		 af;
+	uint32_t	 rule;
+	const union pol_val *v;
+};
+
+static int
+cent_cmp(const void *x, const void *y)
+{
+	const struct cent *a = x, *b = y;
+
+	if (a->af != b->af)
+		return a->af < b->af ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (a->hi != b->hi)
+		return a->hi > b->hi ? -1 : 1;
+	return a->rule < b->rule ? -1 : a->rule > b->rule;
+}
+
+static void
+check_overlaps(struct parser *p)
+{
+	struct sl_rule **rules = p->pol->rules;
+	size_t n = 0, cap = 0, sp = 0;
+	struct cent *e = NULL;
+	size_t *stack = NULL;
+	unsigned *said = NULL;
+
+	for (size_t i = 0; i < p->pol->nrules; i++) {
+		struct pol_vit it = { &rules[i]->m[PK_IP], 0, 0 };
+		const union pol_val *v;
+
+		if (rules[i]->rmods & RM_DISABLED)
+			continue;
+		while ((v = pol_vit_next(&it)) != NULL) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct cent *ne = sl_realloc(e,
+				    ncap * sizeof(*ne));
+
+				if (ne == NULL)
+					goto out;
+				e = ne;
+				cap = ncap;
+			}
+			pol_cidr_range(&v->cidr, &e[n].lo, &e[n].hi);
+			e[n].af = v->cidr.net.af;
+			e[n].rule = (uint32_t)i;
+			e[n].v = v;
+			n++;
+		}
+	}
+	if (n < 2)
+		goto out;
+	qsort(e, n, sizeof(*e), cent_cmp);
+	stack = sl_alloc(n * sizeof(*stack));
+	said = sl_calloc(p->pol->nrules, sizeof(*said));
+	if (stack == NULL || said == NULL)
+		goto out;
+	/* CIDRs nest or are disjoint: a stack holds the ones containing
+	 * the current one. */
+	for (size_t i = 0; i < n; i++) {
+		while (sp > 0 && (e[stack[sp - 1]].af != e[i].af ||
+		    e[stack[sp - 1]].hi < e[i].lo))
+			sp--;
+		for (size_t s = sp; s-- > 0;) {
+			const struct cent *c = &e[stack[s]];
+			const struct sl_rule *ra = rules[c->rule < e[i].rule ?
+			    c->rule : e[i].rule];
+			const struct sl_rule *rb = rules[c->rule < e[i].rule ?
+			    e[i].rule : c->rule];
+			const union pol_val *va = c->rule < e[i].rule ? c->v :
+			    e[i].v;
+			const union pol_val *vb = c->rule < e[i].rule ? e[i].v :
+			    c->v;
+			char x[64], y[64];
+
+			if (c->rule == e[i].rule || ra->action == rb->action ||
+			    said[rb->index] >= PER_RULE_MAX)
+				continue;
+			said[rb->index]++;
+			pdiag(p, SL_DIAG_WARNING, rb->seq, &rb->m[PK_IP].loc,
+			    "%s in rule '%s' (%s) overlaps %s in rule '%s' "
+			    "(line %u, %s): for addresses in both, the "
+			    "earlier rule decides", val_fmt(PK_IP, vb, y,
+			    sizeof(y)), rb->name, sl_action_name(rb->action),
+			    val_fmt(PK_IP, va, x, sizeof(x)), ra->name,
+			    ra->loc.line, sl_action_name(ra->action));
+		}
+		stack[sp++] = i;
+	}
+out:
+	sl_free(e);
+	sl_free(stack);
+	sl_free(said);
+}
+
+/* ---------------------------------------------------------------------
+ * inspect without an inspection engine
+ */
+
+static void
+check_inspect(struct parser *p)
+{
+	const struct sl_policy *pol = p->pol;
+	const char *fb = p->set->inspect_fallback == SL_FALLBACK_DENY ?
+	    "refused (inspect-fallback deny)" :
+	    "spliced and logged (inspect-fallback splice)";
+	size_t n = 0, first = SIZE_MAX;
+
+	if (SL_INSPECT_AVAILABLE)
+		return;
+	for (size_t i = 0; i < pol->nrules; i++) {
+		if (pol->rules[i]->action == SL_ACT_INSPECT &&
+		    !(pol->rules[i]->rmods & RM_DISABLED)) {
+			if (first == SIZE_MAX)
+				first = i;
+			n++;
+		}
+	}
+	if (first != SIZE_MAX) {
+		const struct sl_rule *r = pol->rules[first];
+
+		pdiag(p, SL_DIAG_WARNING, r->seq, &r->loc, "%zu %s inspect, "
+		    "but this build has no TLS inspection: their TLS flows "
+		    "are %s; plain HTTP is still parsed", n, n == 1 ? "rule" :
+		    "rules", fb);
+	}
+	if (pol->def.present && pol->def.action == SL_ACT_INSPECT)
+		pdiag(p, SL_DIAG_WARNING, pol->def.seq, &pol->def.loc, "default "
+		    "inspect, but this build has no TLS inspection: TLS flows "
+		    "that reach the default are %s", fb);
+}
+
+void
+pol_check(struct parser *p)
+{
+	check_duplicates(p);
+	check_urls(p);
+	check_shadowed(p);
+	check_overlaps(p);
+	check_inspect(p);
+}

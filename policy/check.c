@@ -219,7 +219,7 @@ rule_covers(const struct sl_rule *a, const struct sl_rule *b)
 }
 
 static void
-check_shadowed(struct parser *p)
+check_shadowed(struct parser *p, unsigned char *shadowed)
 {
 	struct sl_rule **rules = p->pol->rules;
 	size_t n = p->pol->nrules, work = 0;
@@ -246,6 +246,7 @@ check_shadowed(struct parser *p)
 			    "is shadowed by rule '%s' (line %u), which "
 			    "matches every flow it could match; it never "
 			    "applies", b->name, a->name, a->loc.line);
+			shadowed[j] = 1;
 			break;
 		}
 	}
@@ -355,7 +356,7 @@ cent_cmp(const void *x, const void *y)
 }
 
 static void
-check_overlaps(struct parser *p)
+check_overlaps(struct parser *p, const unsigned char *shadowed)
 {
 	struct sl_rule **rules = p->pol->rules;
 	size_t n = 0, cap = 0, sp = 0;
@@ -412,8 +413,10 @@ check_overlaps(struct parser *p)
 			    c->v;
 			char x[64], y[64];
 
+			/* A shadowed rule was reported already. */
 			if (c->rule == e[i].rule || ra->action == rb->action ||
-			    said[rb->index] >= PER_RULE_MAX)
+			    said[rb->index] >= PER_RULE_MAX ||
+			    shadowed[rb->index])
 				continue;
 			said[rb->index]++;
 			pdiag(p, SL_DIAG_WARNING, rb->seq, &rb->m[PK_IP].loc,
@@ -472,9 +475,16 @@ check_inspect(struct parser *p)
 void
 pol_check(struct parser *p)
 {
+	unsigned char *shadowed = sl_calloc(p->pol->nrules + 1, 1);
+
+	if (shadowed == NULL) {
+		p->oom = 1;
+		return;
+	}
 	check_duplicates(p);
 	check_urls(p);
-	check_shadowed(p);
-	check_overlaps(p);
+	check_shadowed(p, shadowed);
+	check_overlaps(p, shadowed);
 	check_inspect(p);
+	sl_free(shadowed);
 }

@@ -340,12 +340,14 @@ finish(struct parser *p, struct sl_config *cfg, const struct sl_override *ov,
 			return -1;
 	if (!pol->def.present)
 		pol->def.action = SL_ACT_DENY;
-	warn_unused_lists(p);
 	if (finish_listeners(p, cfg) == -1 || finish_sinks(p, cfg) == -1)
 		return -1;
-	/* The checker's warnings would only add noise to errors. */
-	if (!pol_has_errors(p))
+	/* The checker's warnings would only add noise to errors (an
+	 * unknown '@ofice' also leaves 'office' unused). */
+	if (!pol_has_errors(p)) {
+		warn_unused_lists(p);
 		pol_check(p);
+	}
 	cfg->rs = p->rs;
 	cfg->nrs = p->nrs;
 	return 0;

@@ -473,8 +473,12 @@ rule_level(struct cur *c, struct sl_rule *r)
 		r->level = PLV_MUST;
 	else if (is_word(v, "should"))
 		r->level = PLV_SHOULD;
-	else {
-		loc = v ? tloc(c->p, v) : eloc(c->p, c->st);
+	else if (v != NULL) {
+		loc = tloc(c->p, v);
+		return perr(c->p, &loc, "unknown level '%s' (expected must or "
+		    "should)", v->s);
+	} else {
+		loc = eloc(c->p, c->st);
 		return perr(c->p, &loc, "expected must or should after "
 		    "'level'");
 	}
@@ -575,7 +579,7 @@ parse_action(struct parser *p, const struct lex_stmt *st, size_t i,
 
 	if (t == NULL) {
 		loc = eloc(p, st);
-		return perr(p, &loc, "expected an action after %s (expected "
+		return perr(p, &loc, "missing action after %s (expected "
 		    "splice, inspect, deny)", after);
 	}
 	loc = tloc(p, t);
@@ -715,9 +719,9 @@ st_list(struct parser *p, const struct lex_stmt *st)
 	loc = tloc(p, t);
 	if ((l = pol_map_get(&p->pol->lists_byname, t->s)) != NULL) {
 		if (l->type != (enum pol_ltype)type) {
-			perr(p, &loc, "list '%s' is a %s list (defined at "
-			    "%s:%u)", t->s, pol_ltype_name(l->type),
-			    l->loc.file, l->loc.line);
+			perr(p, &loc, "list '%s' holds %s values (defined at "
+			    "%s:%u), not %s", t->s, pol_ltype_name(l->type),
+			    l->loc.file, l->loc.line, ty->s);
 			return;
 		}
 	} else {
@@ -798,10 +802,16 @@ st_include(struct parser *p, const struct lex_stmt *st)
 			    st->t[2].s);
 			return;
 		}
-		if (st->n < 4 || (!is_word(&st->t[3], "must") &&
-		    !is_word(&st->t[3], "should"))) {
-			loc = st->n < 4 ? eloc(p, st) : tloc(p, &st->t[3]);
+		if (st->n < 4) {
+			loc = eloc(p, st);
 			perr(p, &loc, "expected must or should after 'level'");
+			return;
+		}
+		if (!is_word(&st->t[3], "must") &&
+		    !is_word(&st->t[3], "should")) {
+			loc = tloc(p, &st->t[3]);
+			perr(p, &loc, "unknown level '%s' (expected must or "
+			    "should)", st->t[3].s);
 			return;
 		}
 		if (st->n > 4) {

@@ -260,7 +260,8 @@ pol_port_parse(const char *s, struct pol_port *p, char *err, size_t errcap)
 		}
 	}
 	if (lo == 0) {
-		snprintf(err, errcap, "port 0 in '%s' is not a valid port", s);
+		snprintf(err, errcap, "invalid port '%s' (ports are 1 to "
+		    "65535)", s);
 		return -1;
 	}
 	p->lo = (uint16_t)lo;

@@ -16,7 +16,8 @@
 #include "origdst.h"
 
 int
-sl_origdst(int fd, int tproxy, struct sl_ip *ip, uint16_t *port)
+sl_origdst(int fd, int tproxy, const struct sl_ip *peer, struct sl_ip *ip,
+    uint16_t *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -25,23 +26,17 @@ sl_origdst(int fd, int tproxy, struct sl_ip *ip, uint16_t *port)
 	if (tproxy) {
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 			return -1;
-	} else {
-		/* Ask by the socket's own family: a v4 client on a [::]
-		 * listener is v4-mapped and has a v4 conntrack entry. */
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+	} else if (peer->af == AF_INET) {
+		/* Also a v4 client on a [::] listener (peer was v4-mapped,
+		 * canonicalised): conntrack has an IPv4 entry. */
+		len = sizeof(struct sockaddr_in);
+		if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len) == -1)
 			return -1;
-		if (ss.ss_family == AF_INET6 &&
-		    !IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr)) {
-			len = sizeof(struct sockaddr_in6);
-			if (getsockopt(fd, SOL_IPV6, SL_IP6T_SO_ORIGINAL_DST, &ss,
-			    &len) == -1)
-				return -1;
-		} else {
-			len = sizeof(struct sockaddr_in);
-			if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss,
-			    &len) == -1)
-				return -1;
-		}
+	} else {
+		len = sizeof(struct sockaddr_in6);
+		if (getsockopt(fd, SOL_IPV6, SL_IP6T_SO_ORIGINAL_DST, &ss,
+		    &len) == -1)
+			return -1;
 	}
 	sl_ip_from_sa(ip, port, (struct sockaddr *)&ss);
 	if (ip->af == 0) {

@@ -247,8 +247,8 @@ sl_transparent_start(struct sl_flow *flow, int kind)
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	if (sl_origdst(flow->cfd, kind == SL_LISTEN_TPROXY, &flow->dst_ip,
-	    &flow->dst_port) == -1) {
+	if (sl_origdst(flow->cfd, kind == SL_LISTEN_TPROXY, &flow->cli_ip,
+	    &flow->dst_ip, &flow->dst_port) == -1) {
 		sl_flow_log(flow, SL_LOG_INFO, "no original destination: %s",
 		    strerror(errno));
 		flow_tcp_refuse(flow, "no_original_dst", 0, 1);

@@ -140,10 +140,14 @@ check "idle_hold_ends_on_sigusr1" \
     test "$(jget tunnels)" = 50 -a $(($(date +%s) - t0)) -lt 5
 
 # A second echod that goes away while the tunnels are held.
-$ED -T 300 echo:$E2 >/dev/null 2>&1 &
+$ED -T 300 echo:$E2 >"$tmp/echod2.out" 2>&1 &
 E2P=$!
 pids="$pids $E2P"
-sleep 0.3
+i=0
+until grep -q ready "$tmp/echod2.out" || [ $i -gt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 $LG idle -d 127.0.0.1:$E2 -n 10 -w 3 >"$tmp/drop.json" 2>"$tmp/drop.err" &
 LP=$!
 i=0

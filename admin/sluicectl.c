@@ -17,16 +17,6 @@
 #include "sluicectl.h"
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "nft", ctl_nft, "print the nftables rules for transparent mode",
-	    "usage: sluicectl nft [-c FILE]\n"
-	    "\n"
-	    "Print the nftables ruleset that redirects (or TPROXYs) client TCP\n"
-	    "to the transparent listener of FILE (default\n"
-	    "/etc/sluice/sluice.conf): clients from nft-interfaces and\n"
-	    "nft-clients, ports from transparent-tcp-ports.  Traffic to the\n"
-	    "appliance itself and sluiced's own upstream connections are never\n"
-	    "redirected.  Load it with `sluicectl nft | nft -f -`.\n"
-	    "Exit status: 0 printed, 1 configuration problem, 2 usage.\n" },
 	{ "check", ctl_check, "check a configuration file and print every "
 	    "diagnostic",
 	    "usage: sluicectl check [-q] [-c] FILE\n"
@@ -54,6 +44,47 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  --url     request host and path (plain HTTP or inspected)\n"
 	    "  --local   the destination is one of the appliance's addresses\n"
 	    "  --json    machine-readable output\n" },
+	{ "profile", ctl_profile, "generate a vendor profile from a "
+	    "requirement document",
+	    "usage: sluicectl profile generate [-o OUT] [-q] VENDOR DOCUMENT\n"
+	    "\n"
+	    "Turn a vendor requirement document (tab-separated IP/Domain\n"
+	    "tables under must/should headings) into a profile: one rule per\n"
+	    "entry with its level and a citation of the document line.\n"
+	    "The profile goes to OUT (default: standard output); the report\n"
+	    "of what was understood, normalised or not used goes to stderr.\n"
+	    "VENDOR: flexperto or vistime.\n" },
+	{ "import", ctl_import, "import a JSON IP list into a list file",
+	    "usage: sluicectl import json [--name NAME] IN.json OUT.list\n"
+	    "\n"
+	    "Read CIDRs from a JSON document and write a list file (one CIDR\n"
+	    "per line, with a header naming the source and the date).\n"
+	    "Accepted shapes: an array of CIDR strings; an object with an\n"
+	    "array under any key whose elements are CIDR strings or objects\n"
+	    "with a \"prefix\", \"ip_prefix\", \"ipv6_prefix\", \"cidr\" or \"ip\"\n"
+	    "field.  Invalid entries are reported with their JSON path and\n"
+	    "skipped; exit status 1 if there were any.\n" },
+	{ "rule", ctl_rule, "add, delete, move, enable or disable a rule in "
+	    "a file",
+	    "usage: sluicectl rule add -c FILE [--before R | --after R] 'rule ...'\n"
+	    "       sluicectl rule del -c FILE NAME\n"
+	    "       sluicectl rule move -c FILE NAME --before R | --after R | --end\n"
+	    "       sluicectl rule enable -c FILE NAME\n"
+	    "       sluicectl rule disable -c FILE NAME\n"
+	    "\n"
+	    "Edit the file that holds the rule, rewriting only the lines of\n"
+	    "that rule; comments and every other line stay byte-identical.\n"
+	    "The result is checked before it replaces the file.\n" },
+	{ "nft", ctl_nft, "print the nftables rules for transparent mode",
+	    "usage: sluicectl nft [-c FILE]\n"
+	    "\n"
+	    "Print the nftables ruleset that redirects (or TPROXYs) client TCP\n"
+	    "to the transparent listener of FILE (default\n"
+	    "/etc/sluice/sluice.conf): clients from nft-interfaces and\n"
+	    "nft-clients, ports from transparent-tcp-ports.  Traffic to the\n"
+	    "appliance itself and sluiced's own upstream connections are never\n"
+	    "redirected.  Load it with `sluicectl nft | nft -f -`.\n"
+	    "Exit status: 0 printed, 1 configuration problem, 2 usage.\n" },
 };
 
 static void

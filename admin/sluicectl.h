@@ -38,5 +38,13 @@ struct sl_config *ctl_load(const char *path, int quiet);
 int	ctl_check(int argc, char **argv);
 int	ctl_explain(int argc, char **argv);
 int	ctl_nft(int argc, char **argv);		/* nft.c */
+int	ctl_profile(int argc, char **argv);	/* ctl_profile.c */
+int	ctl_import(int argc, char **argv);	/* ctl_import.c */
+int	ctl_rule(int argc, char **argv);	/* ctl_rule.c */
+
+/* ctl_util.c: read a whole file (NUL-terminated; caller frees) or NULL
+ * with errno; write a file atomically (temp + fsync + rename). */
+char	*ctl_slurp(const char *path, size_t *len);
+int	 ctl_write_atomic(const char *path, const char *text, size_t len);
 
 #endif /* SL_SLUICECTL_H */

@@ -218,6 +218,38 @@ rule_covers(const struct sl_rule *a, const struct sl_rule *b)
 	return 1;
 }
 
+/* Does one of the rule's matchers have no value at all (empty lists)? */
+static int
+rule_empty(const struct sl_rule *r, enum pol_key *which)
+{
+	for (unsigned k = 0; k < PK_NKEYS; k++) {
+		struct pol_vit it = { &r->m[k], 0, 0 };
+
+		if ((r->keys & (1u << k)) && pol_vit_next(&it) == NULL) {
+			*which = (enum pol_key)k;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+check_empty(struct parser *p, unsigned char *shadowed)
+{
+	for (size_t i = 0; i < p->pol->nrules; i++) {
+		const struct sl_rule *r = p->pol->rules[i];
+		enum pol_key k;
+
+		if ((r->rmods & RM_DISABLED) || !rule_empty(r, &k))
+			continue;
+		pdiag(p, SL_DIAG_WARNING, r->seq, &r->m[k].loc, "the %s matcher "
+		    "of rule '%s' has no values (its lists are empty): the "
+		    "rule matches nothing until they are filled",
+		    pol_key_name(k), r->name);
+		shadowed[i] = 1;
+	}
+}
+
 static void
 check_shadowed(struct parser *p, unsigned char *shadowed)
 {
@@ -227,7 +259,7 @@ check_shadowed(struct parser *p, unsigned char *shadowed)
 	for (size_t j = 1; j < n; j++) {
 		const struct sl_rule *b = rules[j];
 
-		if (b->rmods & RM_DISABLED)
+		if ((b->rmods & RM_DISABLED) || shadowed[j])
 			continue;
 		for (size_t i = 0; i < j; i++) {
 			const struct sl_rule *a = rules[i];
@@ -483,6 +515,7 @@ pol_check(struct parser *p)
 	}
 	check_duplicates(p);
 	check_urls(p);
+	check_empty(p, shadowed);
 	check_shadowed(p, shadowed);
 	check_overlaps(p, shadowed);
 	check_inspect(p);

@@ -4,7 +4,8 @@
  * lexer (lex.c) finds each statement's line span, so a rule written over
  * several continued lines moves as one block.  Comment lines directly
  * above a rule (no blank line between) belong to it: they move and go
- * with it, and a rule inserted "before" it lands above them.
+ * with it, and a rule inserted "before" it lands above them (except a
+ * comment block that opens the file: that is the file's header).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -274,9 +275,12 @@ edit_comment_line(const struct sl_edit *e, size_t i)
 static unsigned
 edit_block_first(const struct sl_edit *e, unsigned first)
 {
-	while (first > 1 && edit_comment_line(e, first - 2))
-		first--;
-	return first;
+	unsigned f = first;
+
+	while (f > 1 && edit_comment_line(e, f - 2))
+		f--;
+	/* A comment block that opens the file is the file's header. */
+	return f == 1 ? first : f;
 }
 
 int

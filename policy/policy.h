@@ -363,6 +363,40 @@ char	*sl_edit_text(const struct sl_edit *e, size_t *len) SL_NONNULL(1, 2);
 int	sl_edit_write(const struct sl_edit *e, const char *path)
 	    SL_NONNULL(1, 2);
 
+/* ---------------------------------------------------------------------
+ * Vendor profiles (policy/profile.c) and IP-list import (policy/import.c).
+ * Additive to the original contract.
+ */
+struct sl_profile_out {
+	char	*profile;	/* the profile (.conf) text */
+	char	*report;	/* understood / normalised / duplicates /
+				   not used, for a human */
+	char	*list_name;	/* an external list the profile loads from
+				   "<list_name>.list", or NULL */
+	char	*list_text;	/* that file's initial (empty) content */
+};
+
+/*
+ * Generate a profile for `vendor` (lower-case letters and digits: rule
+ * and list names start with it) from a requirement document's text;
+ * `doc` is the document's file name, cited by every rule.  0 or -1.
+ */
+int	sl_profile_generate(const char *vendor, const char *doc,
+	    const char *text, size_t len, struct sl_profile_out *out)
+	    SL_NONNULL(1, 2, 3, 5);
+void	sl_profile_out_free(struct sl_profile_out *out);
+
+/*
+ * Read CIDRs from a JSON document (see docs/policy.md for the shapes)
+ * and produce a list file: a header naming `source` and `date`, then one
+ * CIDR per line.  Invalid entries go to diags with their JSON path, as
+ * errors; valid ones are kept.  Returns the text (caller frees) or NULL
+ * if the document is not usable at all; *count gets the CIDRs written.
+ */
+char	*sl_import_json(const char *json, size_t len, const char *source,
+	    const char *date, size_t *count, struct sl_diags *diags)
+	    SL_NONNULL(1, 3, 4, 5, 6);
+
 /*
  * Normalise a destination name for matching: lowercase, strip one trailing
  * dot, check it is a plausible DNS name (LDH labels, punycode "xn--" kept

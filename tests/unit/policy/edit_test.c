@@ -207,6 +207,20 @@ T_TEST(edit_comment_above_rule_goes_with_it)
 	sl_edit_free(e);
 }
 
+T_TEST(edit_file_header_comment_stays_on_top)
+{
+	const char *text = "# header\nrule a deny port 1\nrule b deny port 2\n";
+	struct sl_edit *e = sl_edit_load_buf(text, strlen(text));
+	size_t len;
+	char *out;
+
+	T_EQ(sl_edit_move(e, "a", NULL, 0), 0);
+	out = sl_edit_text(e, &len);
+	T_STREQ(out, "# header\nrule b deny port 2\nrule a deny port 1\n");
+	sl_free(out);
+	sl_edit_free(e);
+}
+
 T_TEST(edit_enable_disable_touch_one_line)
 {
 	struct sl_edit *e = load_sample();

@@ -109,6 +109,15 @@ like "$hc" '^via: Via: 1\.1 sluice$' "Via: 1.1 sluice added"
 like "$hc" '^resp-sha-ok: True$' "end-to-end response field and body reached the client unchanged"
 unlike "$hc" 'hop-by-hop response field reached the client' "hop-by-hop response fields removed"
 
+# --- a request followed at once by the client's half-close ---------------
+# The client sends a complete request and shuts down its sending side (as
+# `nc -N` or a scripted client does); the answer must still come.  The
+# name is not cached yet: the FIN arrives while sluiced resolves it.
+printf 'GET http://fin.example.test/fin HTTP/1.1\r\nHost: fin.example.test\r\nConnection: close\r\n\r\n' >"$T/reqfin"
+in_cli timeout 20 "$PY" "$PYDIR/rawc.py" 10.1.0.1:3128 <"$T/reqfin" >"$T/reqfin.back" 2>&1
+like "$(head -n 1 "$T/reqfin.back")" '^HTTP/1\.1 200 ' "a request followed by the client's half-close is still answered"
+like "$(cat "$T/reqfin.back")" '^GET /fin HTTP/1\.1' "the origin got that request"
+
 # --- a chunked response (three chunks, an extension, a trailer) ---------
 out=$(pcurl -D "$T/ch.h" -o "$T/ch.body" -w '%{http_code}' http://head.example.test/chunked/x)
 is "$out" "200" "chunked response answered 200"

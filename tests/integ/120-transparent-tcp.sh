@@ -24,9 +24,12 @@ rule lab-http splice domain *.example.test port 80
 default deny
 '
 
-# rawc_to ADDR:PORT IN OUT: send IN, half-close, read everything into OUT.
+# rawc_to ADDR:PORT IN OUT [RAWC-OPTION...]: send IN, half-close, read
+# everything into OUT.
 rawc_to() {
-	in_cli timeout 60 "$PY" "$PYDIR/rawc.py" "$1" <"$2" >"$3" 2>"$3.err"
+	local ep=$1 in=$2 o=$3
+	shift 3
+	in_cli timeout 60 "$PY" "$PYDIR/rawc.py" "$@" "$ep" <"$in" >"$o" 2>"$o.err"
 }
 
 # --- opaque bytes on 443 under an inspect rule ---------------------------
@@ -73,8 +76,9 @@ printf 'GET /exact?x=1&y=%%2F HTTP/1.1\r\nHost: head.example.test\r\nUser-Agent:
 	printf 'POST /post HTTP/1.1\r\nHost: head.example.test\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n'
 	head -c 100000 /dev/urandom
 } >"$T/req2"
+# The head echo keeps the connection alive: read until it goes quiet.
 for r in req1 req2; do
-	rawc_to 10.2.0.5:80 "$T/$r" "$T/$r.back"
+	rawc_to 10.2.0.5:80 "$T/$r" "$T/$r.back" --idle 1
 	sed '1,/^\r$/d' "$T/$r.back" >"$T/$r.body"
 	like "$(head -n 1 "$T/$r.back")" '^HTTP/1\.1 200 ' "$r: port 80 through the gateway answered 200"
 	is "$(sha256_of "$T/$r.body")" "$(sha256_of "$T/$r")" \
@@ -82,18 +86,27 @@ for r in req1 req2; do
 done
 flowlog_expect "port 80 flow logged with its Host" "dst=10.2.0.5:80 up>=100000" \
     event=flow.end mode=transparent proto=http host=head.example.test rule=lab-http
+# A complete request followed at once by the client's half-close (FIN)
+# must still be forwarded and answered; the name is not in sluiced's DNS
+# cache yet, so the FIN arrives while the Host is being checked.
+printf 'GET /fin HTTP/1.1\r\nHost: fin.example.test\r\nConnection: close\r\n\r\n' >"$T/reqfin"
+rawc_to 10.2.0.5:80 "$T/reqfin" "$T/reqfin.back"
+like "$(head -n 1 "$T/reqfin.back")" '^HTTP/1\.1 200 ' \
+    "a request followed by the client's half-close is still answered"
+flowlog_expect "the half-closed request flow is logged as a normal end" \
+    "dst=10.2.0.5:80 host=fin.example.test" event=flow.end rule=lab-http 'up>=40' 'down>=40'
 out=$(in_cli curl -sS --max-time 30 --resolve www.example.test:80:10.2.0.2 \
     -o "$T/big.out" -w '%{http_code}' http://www.example.test/big.bin)
 is "$out" "200" "20 MB GET on port 80 through the gateway: 200"
 is "$(sha256_of "$T/big.out")" "$BIG_SHA" "20 MB on port 80: sha256 matches"
 
 printf 'GET /denied-marker HTTP/1.1\r\nHost: denied.example.test\r\n\r\n' >"$T/req3"
-rawc_to 10.2.0.3:80 "$T/req3" "$T/req3.back"
+rawc_to 10.2.0.3:80 "$T/req3" "$T/req3.back" --idle 2
 unlike "$(head -n 1 "$T/req3.back")" '^HTTP/1\.1 2' "a denied Host on port 80 is not forwarded"
 flowlog_expect "the denied Host is logged" "dst=10.2.0.3:80 host=denied.example.test" \
     event=flow.blocked mode=transparent proto=http rule=no-denied action=deny
 printf 'GET /spoof-marker HTTP/1.1\r\nHost: www.example.test\r\n\r\n' >"$T/req4"
-rawc_to 10.2.0.3:80 "$T/req4" "$T/req4.back"
+rawc_to 10.2.0.3:80 "$T/req4" "$T/req4.back" --idle 2
 unlike "$(head -n 1 "$T/req4.back")" '^HTTP/1\.1 2' \
     "Host www.example.test sent to 10.2.0.3 (not its address) is not forwarded"
 flowlog_expect "the Host mismatch is logged" "dst=10.2.0.3:80 event=flow.blocked" \

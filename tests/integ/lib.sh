@@ -24,6 +24,7 @@
 #   www.example.test -> 10.2.0.2 fd00:2::2     other.example.test -> 10.2.0.3
 #   denied.example.test -> 10.2.0.3            echo.example.test -> 10.2.0.4
 #   head.example.test -> 10.2.0.5              v6only.example.test -> fd00:2::2
+#   fin.example.test -> 10.2.0.5
 #   blackhole.example.test -> 10.2.0.99        unreach.example.test -> 10.2.0.98
 #   every other name under .test -> NXDOMAIN
 #   *.slow.test -> forwarded to the blackhole: the query times out
@@ -424,6 +425,7 @@ dns_start() {
 	    --host-record=denied.example.test,10.2.0.3 \
 	    --host-record=echo.example.test,10.2.0.4 \
 	    --host-record=head.example.test,10.2.0.5 \
+	    --host-record=fin.example.test,10.2.0.5 \
 	    --host-record=v6only.example.test,fd00:2::2 \
 	    --host-record=blackhole.example.test,10.2.0.99 \
 	    --host-record=unreach.example.test,10.2.0.98 \

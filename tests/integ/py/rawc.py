@@ -12,6 +12,8 @@ same time, so a large payload to an echo server cannot deadlock.
 --proxy/--connect: connect to the proxy instead and open a tunnel with
   CONNECT AUTHORITY first; a status other than 200 is printed to stderr
   ("CONNECT 403") and the exit status is 3.
+--idle S: do not half-close; read until the peer closes or sends nothing
+  for S seconds, then close (for servers that keep the connection alive).
 --probe: only connect; print connected | refused | timeout | unreachable |
   reset | error:<errno name>.
 --silent: connect and send nothing (a server-speaks-first protocol); print
@@ -86,6 +88,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=20)
     ap.add_argument("--probe", action="store_true")
     ap.add_argument("--silent", action="store_true")
+    ap.add_argument("--idle", type=float)
     ap.add_argument("--proxy")
     ap.add_argument("--connect")
     ap.add_argument("target")
@@ -113,16 +116,24 @@ def main():
                 if not b:
                     break
                 s.sendall(b)
-            s.shutdown(socket.SHUT_WR)
+            if a.idle is None:
+                s.shutdown(socket.SHUT_WR)
         except OSError as e:
             err.append("send: %s" % e)
 
     t = threading.Thread(target=sender, daemon=True)
     t.start()
     out = sys.stdout.buffer
+    if a.idle is not None:
+        s.settimeout(a.idle)
     try:
         while True:
-            b = s.recv(65536)
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                if a.idle is None:
+                    raise
+                break
             if not b:
                 break
             out.write(b)

@@ -288,7 +288,7 @@ warn_unused_lists(struct parser *p)
 	for (size_t i = 0; i < p->pol->nlists; i++) {
 		const struct pol_list *l = p->pol->lists[i];
 
-		if (!l->used)
+		if (!l->used && !l->filtered)
 			pdiag(p, SL_DIAG_WARNING, l->seq, &l->loc, "list '%s' is "
 			    "never used", l->name);
 	}

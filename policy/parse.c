@@ -736,6 +736,7 @@ st_list(struct parser *p, const struct lex_stmt *st)
 		l->type = (enum pol_ltype)type;
 		l->loc = loc;
 		l->seq = p->seq;
+		l->filtered = p->fr->must_only;
 		p->pol->lists[p->pol->nlists++] = l;
 	}
 	if (is_word(cur_peek(&c), "file") && c.i + 2 == st->n &&

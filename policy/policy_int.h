@@ -129,6 +129,8 @@ struct pol_list {
 	unsigned	 seq;		/* statement order, for diagnostics */
 	struct pol_vals	 vals;
 	unsigned	 used:1;
+	unsigned	 filtered:1;	/* read under `include ... level must`:
+					   its users may have been dropped */
 };
 
 /* A reference `@name` inside a matcher, resolved after parsing. */

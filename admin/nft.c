@@ -133,11 +133,51 @@ nft_rule(FILE *fp, const struct sl_listen *l, int af, int have_clients,
 		    af == AF_INET6 ? "]" : "", port);
 }
 
+/* Is l a wildcard listener ("*:port" or 0.0.0.0)? */
+static int
+nft_wildcard(const struct sl_listen *l)
+{
+	struct sl_ip ip;
+	static const uint8_t zero[16];
+
+	sl_ip_from_sa(&ip, NULL, (const struct sockaddr *)&l->addr);
+	return memcmp(ip.b, zero, ip.af == AF_INET ? 4 : 16) == 0;
+}
+
+/*
+ * The listener of the first transparent listener's kind that serves af:
+ * one bound to an address of that family, else a "*:port" one (which
+ * takes both), else none (no rule for that family).
+ */
+static const struct sl_listen *
+nft_listener_for(const struct sl_listen *ls, size_t n,
+    const struct sl_listen *first, int af)
+{
+	const struct sl_listen *any = NULL;
+
+	if (first == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct sl_ip ip;
+
+		if (ls[i].kind != first->kind)
+			continue;
+		sl_ip_from_sa(&ip, NULL, (const struct sockaddr *)&ls[i].addr);
+		if (ip.af == AF_INET6 && nft_wildcard(&ls[i]) && any == NULL)
+			any = &ls[i];
+		else if (ip.af == af && !nft_wildcard(&ls[i]))
+			return &ls[i];
+		else if (ip.af == af && af == AF_INET && any == NULL)
+			any = &ls[i];
+	}
+	return any;
+}
+
 static int
 nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 {
 	const struct sl_settings *set = sl_config_settings(cfg);
-	const struct sl_listen *ls, *tl = NULL;
+	const struct sl_listen *ls, *tl = NULL, *t4, *t6;
 	size_t nl;
 	int n4 = 0, n6 = 0, nports;
 
@@ -148,6 +188,8 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 			tl = &ls[i];
 			break;
 		}
+	t4 = nft_listener_for(ls, nl, tl, AF_INET);
+	t6 = nft_listener_for(ls, nl, tl, AF_INET6);
 	if (tl == NULL) {
 		fprintf(stderr, "sluicectl nft: %s has no transparent or tproxy "
 		    "listener: nothing to redirect\n", path);
@@ -195,11 +237,11 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 	}
 	fprintf(fp, "\t\t# to the appliance itself: not redirected\n"
 	    "\t\tfib daddr type local return\n");
-	if (set->nft_clients[0] == '\0' || n4 > 0)
-		nft_rule(fp, tl, AF_INET, set->nft_clients[0] != '\0',
+	if (t4 != NULL && (set->nft_clients[0] == '\0' || n4 > 0))
+		nft_rule(fp, t4, AF_INET, set->nft_clients[0] != '\0',
 		    tl->kind == SL_LISTEN_TPROXY);
-	if (set->nft_clients[0] == '\0' || n6 > 0)
-		nft_rule(fp, tl, AF_INET6, set->nft_clients[0] != '\0',
+	if (t6 != NULL && (set->nft_clients[0] == '\0' || n6 > 0))
+		nft_rule(fp, t6, AF_INET6, set->nft_clients[0] != '\0',
 		    tl->kind == SL_LISTEN_TPROXY);
 	fprintf(fp, "\t}\n}\n");
 	if (tl->kind == SL_LISTEN_TPROXY)

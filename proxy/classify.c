@@ -10,22 +10,50 @@
  */
 #include <string.h>
 
+#include "../lib/attr.h"
+
 #include "../stun/stun.h"
 #include "classify.h"
 
-/* "GET / HTTP/1.1": a token of upper-case letters then SP, early on. */
+/*
+ * "GET / HTTP/1.1\r\n": a method of upper-case letters, SP, a target, SP
+ * and "HTTP/" on the first line.  Text protocols on other ports also start
+ * with an upper-case word ("LOGIN alice", "EHLO x", "USER y"): only a line
+ * that ends like an HTTP request line makes the flow HTTP, so those pass
+ * as opaque bytes instead of being refused as malformed HTTP.
+ */
+#define CLASSIFY_LINE_MAX	8192
+
 static enum sl_parse_rc
 classify_http_start(const uint8_t *buf, size_t len)
 {
-	size_t i;
+	const uint8_t *eol, *sp1, *sp2 = NULL;
+	size_t i, n;
 
 	for (i = 0; i < len && i < 16; i++) {
 		if (buf[i] == ' ')
-			return i > 0 ? SL_PARSE_OK : SL_PARSE_NOT_MINE;
+			break;
 		if (!((buf[i] >= 'A' && buf[i] <= 'Z') || buf[i] == '-'))
 			return SL_PARSE_NOT_MINE;
 	}
-	return i == len && len < 16 ? SL_PARSE_MORE : SL_PARSE_NOT_MINE;
+	if (i == 0 || i == 16)
+		return SL_PARSE_NOT_MINE;
+	if (i == len)
+		return SL_PARSE_MORE;
+	n = SL_MIN(len, CLASSIFY_LINE_MAX);
+	if ((eol = memchr(buf, '\n', n)) == NULL)
+		return len >= CLASSIFY_LINE_MAX ? SL_PARSE_NOT_MINE :
+		    SL_PARSE_MORE;
+	sp1 = buf + i;
+	for (const uint8_t *p = eol; p > sp1; p--)
+		if (*p == ' ') {
+			sp2 = p;
+			break;
+		}
+	if (sp2 == NULL || sp2 == sp1 || eol - sp2 < 9 ||
+	    memcmp(sp2 + 1, "HTTP/", 5) != 0)
+		return SL_PARSE_NOT_MINE;
+	return SL_PARSE_OK;
 }
 
 static void

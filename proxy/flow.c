@@ -190,6 +190,10 @@ flow_action_str(const struct sl_flow *flow)
 		return NULL;
 	if (flow->inspect_fallback)
 		return "splice";	/* reason says inspect_unavailable */
+	/* Inspecting means parsing: bytes that were not (opaque, STUN,
+	 * server-first) passed untouched, i.e. were spliced. */
+	if (flow->dec.action == SL_ACT_INSPECT && !flow->http_forwarded)
+		return "splice";
 	return sl_action_name(flow->dec.action);
 }
 

@@ -103,6 +103,7 @@ struct sl_flow {
 	unsigned		 sni_mismatch:1;
 	unsigned		 name_untrusted:1; /* decide as if no name */
 	unsigned		 host_literal:1; /* asked for dst_ip by literal */
+	unsigned		 http_forwarded:1; /* parsed per request */
 	/*
 	 * One read event per socket for the flow's whole life: phases change
 	 * the handler, not the registration, so a tunnel costs one epoll ADD

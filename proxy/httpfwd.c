@@ -1031,6 +1031,7 @@ hf_start(struct sl_flow *flow, int transparent)
 		return;
 	}
 	flow->http = hf;
+	flow->http_forwarded = 1;
 	hf->transparent = transparent ? 1 : 0;
 	hf->odst = flow->dst_ip;
 	hf->oport = flow->dst_port;

@@ -141,11 +141,16 @@ setup_hold_read(struct sl_flow *flow)
 
 	if (n > 0 || n == -1)
 		return;
-	if (n == -3) {
-		sl_flow_unwatch_cli(flow);	/* full: resumes when relaying */
+	if (n == -3 || n == 0) {
+		/*
+		 * Full, or the client half-closed after sending what it had:
+		 * stop watching until relaying starts (the relay then sees
+		 * the FIN again and passes it on).
+		 */
+		sl_flow_unwatch_cli(flow);
 		return;
 	}
-	sl_flow_close(flow, 'C', n == 0 ? "client_closed" : "client_error");
+	sl_flow_close(flow, 'C', "client_error");
 }
 
 int

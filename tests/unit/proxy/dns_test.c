@@ -656,6 +656,40 @@ T_TEST(dns_servfail_is_failure_and_not_cached)
 	dt_end(&t);
 }
 
+/* Failed lookups leave nothing behind: they never push answers out. */
+T_TEST(dns_failures_take_no_cache_slot)
+{
+	struct rname tab[] = {
+		{ "keep.example.test", R_ANSWER, { "192.0.2.90" }, { NULL },
+		    300, 300 },
+		{ "fail.example.test", R_SERVFAIL, { NULL }, { NULL }, 0, 0 },
+		{ "late.example.test", R_ANSWER, { "192.0.2.91" }, { NULL },
+		    300, 300 },
+	};
+	struct rec c = { 0 };
+	struct sl_dns_result res;
+	int done, calls = 0;
+	struct dt t;
+
+	T_ASSERT(dt_begin(&t, "set dns-cache-size 2", tab, 3) == 0);
+	T_ASSERT(dt_lookup(&t, "keep.example.test", &c, &done) != NULL);
+	T_EQ(dt_wait(&t, &c, ++calls, WAIT_MS), 0);
+	T_ASSERT(dt_lookup(&t, "fail.example.test", &c, &done) != NULL);
+	T_EQ(dt_wait(&t, &c, ++calls, WAIT_MS), 0);
+	T_EQ(c.res.status, SL_DNS_FAIL);
+	T_ASSERT(dt_lookup(&t, "late.example.test", &c, &done) != NULL);
+	T_EQ(dt_wait(&t, &c, ++calls, WAIT_MS), 0);
+	/* Two slots, two answers: both still cached. */
+	T_ASSERT(sl_dns_lookup(t.dns, "keep.example.test", rec_cb, &c, &res,
+	    &done) == NULL);
+	T_EQ(done, 1);
+	T_ASSERT(sl_dns_lookup(t.dns, "late.example.test", rec_cb, &c, &res,
+	    &done) == NULL);
+	T_EQ(done, 1);
+	T_EQ(tab[0].nq_a, 1);
+	dt_end(&t);
+}
+
 /* ------------------------------------------------------------------ */
 /* requests                                                             */
 

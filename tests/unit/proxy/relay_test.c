@@ -713,6 +713,30 @@ T_TEST(relay_pipes_return_to_pool_when_idle)
 	free(got);
 }
 
+/*
+ * A read that fills the relay buffer exactly is followed by one that
+ * finds nothing (EAGAIN): the pipe taken for it goes back to the pool.
+ */
+T_TEST(relay_pipe_released_when_read_ends_on_buffer_boundary)
+{
+	char data[4096], got[4096];
+	struct rl r;
+
+	fill_pattern(data, sizeof(data), 3);
+	T_ASSERT(rl_begin(&r, "set relay-buffer 4k", 0) == 0);
+	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
+	for (int round = 0; round < 3; round++) {
+		T_EQ(rl_exchange(&r, data, got, sizeof(data), data, got, 0), 0);
+		T_ASSERT(memcmp(data, got, sizeof(data)) == 0);
+		rl_spin(&r, 5);
+		T_EQ(r.flow->dup.pipe[0], -1);
+		T_EQ(r.flow->dup.inpipe, 0);
+	}
+	T_EQ(r.flow->up, 3 * sizeof(data));
+	rl_end(&r);
+	free(r.log);
+}
+
 /* ------------------------------------------------------------------ */
 /* resets and timeouts                                                  */
 

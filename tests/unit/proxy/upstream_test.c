@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -362,6 +363,45 @@ T_TEST(upstream_cancel_closes_and_never_calls)
 	sl_upstream_cancel(NULL);
 	close(filler);
 	close(hole);
+	event_base_free(base);
+}
+
+/*
+ * With no descriptor left, socket() fails inside the first attempt: the
+ * failure is still reported from the loop, never from inside
+ * sl_upstream_connect, and as a resource problem.
+ */
+T_TEST(upstream_out_of_fds_reported_from_loop_as_resource)
+{
+	static const char *const a[] = { "127.0.0.1" };
+	struct event_base *base = event_base_new();
+	struct sl_ip addrs[1];
+	struct rlimit old, lim;
+	struct got g;
+	uint16_t port = 0;
+	int l = tcp_bound("127.0.0.1", &port, 8), lowest, rc;
+
+	T_ASSERT(base != NULL && l != -1);
+	T_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Every descriptor below the lowest free one is taken: a limit
+	 * there makes the next socket() fail with EMFILE. */
+	T_ASSERT((lowest = dup(0)) != -1);
+	close(lowest);
+	lim = old;
+	lim.rlim_cur = (rlim_t)lowest;
+	T_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	ips(addrs, a, 1);
+	if (go(base, addrs, 1, port, 1000, 100, &g) == NULL) {
+		(void)setrlimit(RLIMIT_NOFILE, &old);
+		T_ASSERT(!"sl_upstream_connect failed");
+	}
+	rc = wait_called(base, &g, WAIT_MS);
+	T_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+	T_EQ(rc, 0);
+	T_EQ(g.early, 0);
+	T_EQ(g.fd, -1);
+	T_EQ(g.err, SL_UP_RESOURCE);
+	close(l);
 	event_base_free(base);
 }
 

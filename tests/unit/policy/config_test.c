@@ -404,3 +404,50 @@ T_TEST(config_continuation_lines_join)
 	sl_config_unref(cfg);
 	sl_diags_free(&d);
 }
+
+T_TEST(config_load_survives_every_allocation_failure)
+{
+	/* Fail the Nth allocation for every N: the load must fail cleanly
+	 * (no crash, nothing leaked under ASan) or succeed completely. */
+	const char *text =
+	    "set workers 2\n"
+	    "set connect-ports 443,8443\n"
+	    "listen explicit 127.0.0.1:3128 allow-from 10.0.0.0/8\n"
+	    "resolver 192.0.2.53\n"
+	    "log json f.json\n"
+	    "list l ip 192.0.2.0/24, 2001:db8::/32\n"
+	    "list d domain a.test, *.b.test\n"
+	    "rule a splice noauth domain @d, c.test port 443 level must "
+	    "cite \"x\"\n"
+	    "rule b deny ip @l src 10.0.0.0/8\n"
+	    "rule c inspect url www.c.test/p/ user u country DE asn 64496\n"
+	    "default deny\n";
+	unsigned failed = 0, n;
+
+	for (n = 1; n < 20000; n++) {
+		struct sl_diags d;
+		struct sl_config *cfg;
+		unsigned long made;
+
+		sl_diags_init(&d);
+		sl_alloc_fail_at(n);
+		cfg = sl_config_load_buf("o.conf", text, strlen(text), NULL, 0,
+		    &d);
+		made = sl_alloc_fail_at(0);
+		if (cfg != NULL) {
+			T_EQ(sl_policy_nrules(sl_config_policy(cfg)), 3);
+			sl_config_unref(cfg);
+			sl_diags_free(&d);
+			/* Loaded although one allocation failed: only a
+			 * warning's copy (lib/diag.c is best effort). */
+			if (made < n)
+				break;		/* no allocation failed */
+			continue;
+		}
+		failed++;
+		sl_diags_free(&d);
+	}
+	printf("# %u allocations, %u failure points\n", n, failed);
+	T_ASSERT(n < 20000);
+	T_ASSERT(failed > 20);
+}

@@ -199,18 +199,20 @@ proc_stat(pid_t pid, pid_t *ppid, uint64_t *ticks)
 	return 0;
 }
 
-/* root and its descendants into out[]; returns how many. */
+/* root and its descendants into out[]; returns how many (0 on failure). */
 static size_t
 proc_tree(pid_t root, pid_t *out, size_t max)
 {
-	static pid_t pid[LG_MAXPROC], ppid[LG_MAXPROC];
 	struct dirent *de;
 	size_t n = 0, k = 0, i, j;
+	pid_t *pid, *ppid;
 	uint64_t t;
 	DIR *d;
 
-	if ((d = opendir("/proc")) == NULL)
-		return 0;
+	pid = sl_calloc(LG_MAXPROC, sizeof(*pid));
+	ppid = sl_calloc(LG_MAXPROC, sizeof(*ppid));
+	if (pid == NULL || ppid == NULL || (d = opendir("/proc")) == NULL)
+		goto done;
 	while ((de = readdir(d)) != NULL && n < LG_MAXPROC) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
@@ -225,6 +227,9 @@ proc_tree(pid_t root, pid_t *out, size_t max)
 		for (j = 0; j < n && k < max; j++)
 			if (ppid[j] == out[i] && pid[j] != root)
 				out[k++] = pid[j];
+done:
+	sl_free(pid);
+	sl_free(ppid);
 	return k;
 }
 
@@ -1355,7 +1360,7 @@ lg_setup(struct lg *lg)
 int
 main(int argc, char **argv)
 {
-	static char out[4096];
+	char out[4096];
 	struct sl_jw w;
 	struct lg lg;
 	int rc;

@@ -579,6 +579,66 @@ T_TEST(relay_half_close_from_server_propagates)
 	free(r.log);
 }
 
+/*
+ * A FIN is passed on only after every byte before it: the client sends
+ * more than the relay can hold and closes; the server, slow to start
+ * reading, still gets all of it and then EOF.
+ */
+T_TEST(relay_half_close_waits_for_bytes_in_flight)
+{
+	const size_t total = 1u << 20;
+	char *data = malloc(total), *got = malloc(total + 1);
+	size_t sent = 0;
+	uint64_t end;
+	ssize_t n;
+	struct rl r;
+
+	T_ASSERT(data != NULL && got != NULL);
+	fill_pattern(data, total, 8);
+	T_ASSERT(rl_begin(&r, "", 32768) == 0);
+	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
+	end = sl_mono_ms() + PHASE_MS;
+	for (int i = 0; i < MAX_TURNS && sl_mono_ms() < end && sent < total;
+	    i++) {
+		rl_turn(&r);
+		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
+		if (sent < total && i > 1000)
+			break;		/* stuck: the server has to read */
+	}
+	T_ASSERT(sent > 0);
+	/* Bytes are still held between client and server. */
+	T_ASSERT(r.flow->dup.inpipe > 0 || sent < total);
+	/* The server reads now; the client finishes and closes. */
+	end = sl_mono_ms() + 3 * PHASE_MS;
+	{
+		size_t off = 0;
+		int shut = 0;
+
+		n = 0;
+		for (int i = 0; i < MAX_TURNS && sl_mono_ms() < end; i++) {
+			rl_turn(&r);
+			T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
+			if (sent == total && !shut) {
+				T_EQ(shutdown(r.cli, SHUT_WR), 0);
+				shut = 1;
+			}
+			n = io_recv(r.srv, got, total + 1, &off);
+			T_ASSERT(n >= -1);
+			if (n == -1)
+				break;
+		}
+		T_EQ(n, -1);
+		T_EQ(off, total);
+	}
+	T_ASSERT(memcmp(data, got, total) == 0);
+	T_ASSERT(rl_alive(&r));
+	T_EQ(r.flow->state, SL_FLOW_DRAINING);
+	rl_end(&r);
+	free(r.log);
+	free(data);
+	free(got);
+}
+
 /* ------------------------------------------------------------------ */
 /* backpressure and pipes                                               */
 
@@ -792,40 +852,64 @@ T_TEST(relay_client_reset_closes_flow)
 }
 
 /*
- * A server that resets while the relay holds its bytes in a pipe: the
- * pipe cannot go back to the pool (it is not empty) and must be closed.
+ * A peer that resets while the relay holds bytes for it in a pipe: the
+ * pipe cannot go back to the pool (it is not empty) and must be closed;
+ * the flow ends with that peer's reset.
  */
-T_TEST(relay_server_reset_with_bytes_in_flight_frees_pipe)
+static void
+reset_with_bytes_in_flight(int client_resets)
 {
 	const size_t total = 2u << 20;
 	char *data = malloc(total);
 	size_t sent = 0;
 	int fds_before = count_fds(), held = 0;
 	uint64_t end;
+	struct sl_relay_dir *d;
+	int *writer, *victim;
 	struct rl r;
 
 	T_ASSERT(data != NULL);
 	fill_pattern(data, total, 5);
 	T_ASSERT(rl_begin(&r, "", 32768) == 0);
 	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
+	/* The victim does not read: the other side's bytes pile up. */
+	d = client_resets ? &r.flow->ddown : &r.flow->dup;
+	writer = client_resets ? &r.srv : &r.cli;
+	victim = client_resets ? &r.cli : &r.srv;
 	end = sl_mono_ms() + PHASE_MS;
 	for (int i = 0; i < MAX_TURNS && sl_mono_ms() < end; i++) {
 		rl_turn(&r);
-		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
-		T_ASSERT(dir_held_ok(&r.flow->dup, &held));
-		if (held > 0 && !event_pending(&r.flow->ev_cr, EV_READ, NULL))
+		T_ASSERT(io_send(*writer, data, total, &sent) >= 0);
+		T_ASSERT(dir_held_ok(d, &held));
+		if (held > 0 && !event_pending(d->rd, EV_READ, NULL))
 			break;
 	}
 	T_ASSERT(held > 0);
-	T_EQ(send_rst(r.srv), 0);
-	r.srv = -1;
+	T_EQ(send_rst(*victim), 0);
+	*victim = -1;
 	T_EQ(rl_wait_gone(&r), 0);
 	T_EQ(r.wk->npipes, 0);		/* the dirty pipe was not pooled */
 	rl_end(&r);
-	T_ASSERT(log_has(&r, "\"term\":\"SR\""));
+	if (client_resets) {
+		T_ASSERT(log_has(&r, "\"reason\":\"client_reset\""));
+		T_ASSERT(log_has(&r, "\"term\":\"CR\""));
+	} else {
+		T_ASSERT(log_has(&r, "\"reason\":\"server_reset\""));
+		T_ASSERT(log_has(&r, "\"term\":\"SR\""));
+	}
 	T_EQ(count_fds(), fds_before);
 	free(r.log);
 	free(data);
+}
+
+T_TEST(relay_server_reset_with_bytes_in_flight_frees_pipe)
+{
+	reset_with_bytes_in_flight(0);
+}
+
+T_TEST(relay_client_reset_with_bytes_in_flight_frees_pipe)
+{
+	reset_with_bytes_in_flight(1);
 }
 
 T_TEST(relay_idle_timeout_closes_idle_flow)

@@ -30,8 +30,9 @@
 #define SL_INSPECT_AVAILABLE	0
 #endif
 
-/* Work bound of the pairwise shadow analysis (rule-pair comparisons). */
-#define SHADOW_BUDGET		(20u * 1000 * 1000)
+/* Work bound of the pairwise shadow analysis (rule-pair comparisons):
+ * about a tenth of a second. */
+#define SHADOW_BUDGET		(4u * 1000 * 1000)
 /* At most this many warnings of one kind per rule. */
 #define PER_RULE_MAX		3
 
@@ -82,29 +83,77 @@ val_fmt(enum pol_key k, const union pol_val *v, char *buf, size_t cap)
  * Duplicate values
  */
 
+/* Report a duplicate of value i (first seen at first). */
+static void
+dup_report(struct parser *p, const struct pol_vals *vv, size_t i,
+    size_t first, const char *text, unsigned seq, const char *where)
+{
+	pdiag(p, SL_DIAG_WARNING, seq, &vv->loc[i], "duplicate value '%s' in %s "
+	    "(first at line %u)", text, where, vv->loc[first].line);
+}
+
+/*
+ * Duplicates among the values of one list or matcher.  Small sets are
+ * compared pairwise; large ones (lists of thousands of CIDRs) through a
+ * temporary hash table, so the check stays linear and keeps no memory.
+ */
 static void
 dup_values(struct parser *p, enum pol_key k, const struct pol_vals *vv,
     unsigned seq, const char *where)
 {
-	struct pol_map seen = { p->a, NULL, 0, 0 };
+	char a[600], b[600];
 
-	for (size_t i = 0; i < vv->n; i++) {
-		char buf[600];
-		const struct sl_loc *first;
-		const char *key;
-
-		val_fmt(k, &vv->v[i], buf, sizeof(buf));
-		if ((first = pol_map_get(&seen, buf)) != NULL) {
-			pdiag(p, SL_DIAG_WARNING, seq, &vv->loc[i], "duplicate "
-			    "value '%s' in %s (first at line %u)", buf, where,
-			    first->line);
-			continue;
+	if (vv->n < 2)
+		return;
+	if (vv->n <= 16) {
+		for (size_t i = 1; i < vv->n; i++) {
+			val_fmt(k, &vv->v[i], a, sizeof(a));
+			for (size_t j = 0; j < i; j++) {
+				if (strcmp(a, val_fmt(k, &vv->v[j], b,
+				    sizeof(b))) == 0) {
+					dup_report(p, vv, i, j, a, seq, where);
+					break;
+				}
+			}
 		}
-		if ((key = pa_strdup(p->a, buf)) == NULL ||
-		    pol_map_put(&seen, key, &vv->loc[i]) == -1) {
+		return;
+	}
+	{
+		size_t cap = 64;
+		uint64_t *hv;
+		size_t *idx;
+
+		while (cap < vv->n * 2)
+			cap *= 2;
+		hv = sl_calloc(cap, sizeof(*hv));
+		idx = sl_calloc(cap, sizeof(*idx));
+		if (hv == NULL || idx == NULL) {
+			sl_free(hv);
+			sl_free(idx);
 			p->oom = 1;
 			return;
 		}
+		for (size_t i = 0; i < vv->n; i++) {
+			uint64_t h;
+			size_t j;
+
+			val_fmt(k, &vv->v[i], a, sizeof(a));
+			h = pol_hash(a, strlen(a), POL_HASH_INIT) | 1;
+			for (j = (size_t)h & (cap - 1); hv[j] != 0;
+			    j = (j + 1) & (cap - 1)) {
+				if (hv[j] == h && strcmp(a, val_fmt(k,
+				    &vv->v[idx[j]], b, sizeof(b))) == 0)
+					break;
+			}
+			if (hv[j] != 0) {
+				dup_report(p, vv, i, idx[j], a, seq, where);
+				continue;
+			}
+			hv[j] = h;
+			idx[j] = i;
+		}
+		sl_free(hv);
+		sl_free(idx);
 	}
 }
 
@@ -135,7 +184,7 @@ check_duplicates(struct parser *p)
 		snprintf(where, sizeof(where), "rule '%s'", r->name);
 		for (unsigned k = 0; k < PK_NKEYS; k++)
 			if (r->keys & (1u << k))
-				dup_values(p, (enum pol_key)k, &r->m[k].vals,
+				dup_values(p, (enum pol_key)k, &r->m[k]->vals,
 				    r->seq, where);
 	}
 }
@@ -213,7 +262,7 @@ rule_covers(const struct sl_rule *a, const struct sl_rule *b)
 		return 0;
 	for (unsigned k = 0; k < PK_NKEYS; k++)
 		if ((a->keys & (1u << k)) &&
-		    !match_covers((enum pol_key)k, &a->m[k], &b->m[k]))
+		    !match_covers((enum pol_key)k, a->m[k], b->m[k]))
 			return 0;
 	return 1;
 }
@@ -223,7 +272,7 @@ static int
 rule_empty(const struct sl_rule *r, enum pol_key *which)
 {
 	for (unsigned k = 0; k < PK_NKEYS; k++) {
-		struct pol_vit it = { &r->m[k], 0, 0 };
+		struct pol_vit it = { r->m[k], 0, 0 };
 
 		if ((r->keys & (1u << k)) && pol_vit_next(&it) == NULL) {
 			*which = (enum pol_key)k;
@@ -242,7 +291,7 @@ check_empty(struct parser *p, unsigned char *shadowed)
 
 		if ((r->rmods & RM_DISABLED) || !rule_empty(r, &k))
 			continue;
-		pdiag(p, SL_DIAG_WARNING, r->seq, &r->m[k].loc, "the %s matcher "
+		pdiag(p, SL_DIAG_WARNING, r->seq, &r->m[k]->loc, "the %s matcher "
 		    "of rule '%s' has no values (its lists are empty): the "
 		    "rule matches nothing until they are filled",
 		    pol_key_name(k), r->name);
@@ -288,21 +337,114 @@ check_shadowed(struct parser *p, unsigned char *shadowed)
  * url matchers and TLS
  */
 
-/* Does splice rule a decide flows to host pattern h before any url? */
+/* Is rule a a splice rule that decides by domain (and port) alone? */
 static int
-splices_host(const struct sl_rule *a, const struct pol_dom *h)
+splice_by_name(const struct sl_rule *a)
 {
-	struct pol_vit it = { &a->m[PK_DOMAIN], 0, 0 };
-	const union pol_val *v;
+	return a->action == SL_ACT_SPLICE && !(a->rmods & RM_DISABLED) &&
+	    (a->keys & (1u << PK_DOMAIN)) &&
+	    (a->keys & ~(1u << PK_DOMAIN | 1u << PK_PORT)) == 0;
+}
 
-	if (a->action != SL_ACT_SPLICE || (a->rmods & RM_DISABLED) ||
-	    !(a->keys & (1u << PK_DOMAIN)) ||
-	    (a->keys & ~(1u << PK_DOMAIN | 1u << PK_PORT)) != 0)
+/*
+ * Index of the splice-by-name rules by value: "=name" (exact) or "*name"
+ * (wildcard) -> the rules with that value, in file order.  Finding the
+ * rules that cover a host costs one lookup per label, not a scan.
+ */
+struct sidx {
+	struct pol_map	 map;		/* key -> struct tvec32 */
+};
+
+struct tvec32 {
+	uint32_t	*v;
+	size_t		 n, cap;
+};
+
+static int
+sidx_add(struct parser *p, struct sidx *x, const char *key, uint32_t rule)
+{
+	struct tvec32 *t = pol_map_get(&x->map, key);
+
+	if (t == NULL) {
+		const char *k = pa_strdup(p->a, key);
+
+		if (k == NULL || (t = pa_alloc(p->a, sizeof(*t))) == NULL ||
+		    pol_map_put(&x->map, k, t) == -1)
+			return -1;
+	}
+	if (t->n > 0 && t->v[t->n - 1] == rule)
 		return 0;
-	while ((v = pol_vit_next(&it)) != NULL)
-		if (dom_covers(&v->dom, h))
-			return 1;
+	if (pa_grow(p->a, &t->v, &t->cap, t->n, sizeof(*t->v)) == -1)
+		return -1;
+	t->v[t->n++] = rule;
 	return 0;
+}
+
+static int
+sidx_build(struct parser *p, struct sidx *x)
+{
+	char key[300];
+
+	x->map.a = p->a;
+	for (size_t i = 0; i < p->pol->nrules; i++) {
+		const struct sl_rule *a = p->pol->rules[i];
+		struct pol_vit it = { a->m[PK_DOMAIN], 0, 0 };
+		const union pol_val *v;
+
+		if (!splice_by_name(a))
+			continue;
+		while ((v = pol_vit_next(&it)) != NULL) {
+			snprintf(key, sizeof(key), "%c%s", v->dom.wild ? '*' :
+			    '=', v->dom.name);
+			if (sidx_add(p, x, key, (uint32_t)i) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The first splice-by-name rule covering host pattern h that comes
+ * before rule `before` (first = 1), or after rule `after` (first = 0);
+ * UINT32_MAX if none.  Covering: the same exact name, or a wildcard at
+ * the name (for a wildcard h) or above it.
+ */
+static uint32_t
+sidx_find(const struct sidx *x, const struct pol_dom *h, uint32_t pivot,
+    int before)
+{
+	uint32_t best = UINT32_MAX;
+	char key[300];
+	const char *s = h->name;
+
+	for (int pass = 0; s != NULL; pass++) {
+		/* pass 0: the name itself (exact, or same wildcard);
+		 * later: wildcards at each strict suffix. */
+		const struct tvec32 *t;
+
+		if (pass == 0)
+			snprintf(key, sizeof(key), "%c%s", h->wild ? '*' :
+			    '=', s);
+		else
+			snprintf(key, sizeof(key), "*%s", s);
+		if ((t = pol_map_get(&x->map, key)) != NULL) {
+			/* In file order: the first that qualifies is the
+			 * earliest. */
+			for (size_t i = 0; i < t->n; i++) {
+				uint32_t r = t->v[i];
+
+				if (before ? r < pivot : r > pivot) {
+					if (r < best)
+						best = r;
+					break;
+				}
+			}
+		}
+		s = strchr(s, '.');
+		if (s != NULL)
+			s++;
+	}
+	return best;
 }
 
 static void
@@ -310,45 +452,48 @@ check_urls(struct parser *p)
 {
 	struct sl_rule **rules = p->pol->rules;
 	size_t n = p->pol->nrules;
+	struct sidx x;
 
+	memset(&x, 0, sizeof(x));
+	if (sidx_build(p, &x) == -1) {
+		p->oom = 1;
+		return;
+	}
 	for (size_t j = 0; j < n; j++) {
 		const struct sl_rule *b = rules[j];
-		struct pol_vit it = { &b->m[PK_URL], 0, 0 };
+		struct pol_vit it = { b->m[PK_URL], 0, 0 };
 		const union pol_val *v;
 		unsigned said = 0;
 
 		if (!(b->keys & (1u << PK_URL)) || (b->rmods & RM_DISABLED))
 			continue;
 		if (b->action == SL_ACT_SPLICE)
-			pdiag(p, SL_DIAG_WARNING, b->seq, &b->m[PK_URL].loc,
+			pdiag(p, SL_DIAG_WARNING, b->seq, &b->m[PK_URL]->loc,
 			    "url matcher on splice rule '%s': a spliced TLS "
 			    "flow is never decrypted, so its path is only "
 			    "seen on plain HTTP (use inspect to enforce it "
 			    "on HTTPS)", b->name);
 		while ((v = pol_vit_next(&it)) != NULL && said < PER_RULE_MAX) {
 			char buf[600];
+			uint32_t i = sidx_find(&x, &v->url.host, (uint32_t)j, 1);
 
-			for (size_t i = 0; i < j; i++) {
-				if (!splices_host(rules[i], &v->url.host))
-					continue;
+			if (i != UINT32_MAX) {
 				pdiag(p, SL_DIAG_WARNING, b->seq,
-				    &b->m[PK_URL].loc, "url '%s' in rule '%s' "
+				    &b->m[PK_URL]->loc, "url '%s' in rule '%s' "
 				    "is never checked on HTTPS: rule '%s' "
 				    "(line %u) splices that host first",
 				    val_fmt(PK_URL, v, buf, sizeof(buf)),
 				    b->name, rules[i]->name,
 				    rules[i]->loc.line);
 				said++;
-				break;
+				continue;
 			}
-			/* The other order: later splice rules for the same
-			 * host wait for the url, so they inspect. */
-			for (size_t i = j + 1; i < n && said < PER_RULE_MAX;
-			    i++) {
+			/* The other order: a later splice rule for the same
+			 * host waits for the url, so those flows inspect. */
+			i = sidx_find(&x, &v->url.host, (uint32_t)j, 0);
+			if (i != UINT32_MAX) {
 				const struct sl_rule *a = rules[i];
 
-				if (!splices_host(a, &v->url.host))
-					continue;
 				pdiag(p, SL_DIAG_WARNING, a->seq, &a->loc,
 				    "HTTPS flows to '%s%s' that rule '%s' "
 				    "splices are inspected instead: url rule "
@@ -397,7 +542,7 @@ check_overlaps(struct parser *p, const unsigned char *shadowed)
 	unsigned *said = NULL;
 
 	for (size_t i = 0; i < p->pol->nrules; i++) {
-		struct pol_vit it = { &rules[i]->m[PK_IP], 0, 0 };
+		struct pol_vit it = { rules[i]->m[PK_IP], 0, 0 };
 		const union pol_val *v;
 
 		if (rules[i]->rmods & RM_DISABLED)
@@ -451,7 +596,7 @@ check_overlaps(struct parser *p, const unsigned char *shadowed)
 			    shadowed[rb->index])
 				continue;
 			said[rb->index]++;
-			pdiag(p, SL_DIAG_WARNING, rb->seq, &rb->m[PK_IP].loc,
+			pdiag(p, SL_DIAG_WARNING, rb->seq, &rb->m[PK_IP]->loc,
 			    "%s in rule '%s' (%s) overlaps %s in rule '%s' "
 			    "(line %u, %s): for addresses in both, the "
 			    "earlier rule decides", val_fmt(PK_IP, vb, y,

@@ -578,6 +578,7 @@ add_cidrs(const struct pol_match *m, struct entv *v4, struct entv *v6,
 	struct pol_vit it = { m, 0, 0 };
 	const union pol_val *v;
 
+	/* m may be NULL: the iterator then yields nothing. */
 	while ((v = pol_vit_next(&it)) != NULL) {
 		pol_u128 lo, hi;
 
@@ -598,30 +599,30 @@ add_rule(struct build *b, const struct sl_rule *r, uint32_t gid)
 	char num[16];
 
 	b->x->used_keys |= r->keys;
-	if (add_cidrs(&r->m[PK_IP], &b->ip4, &b->ip6, gid) == -1 ||
-	    add_cidrs(&r->m[PK_SRC], &b->src4, &b->src6, gid) == -1)
+	if (add_cidrs(r->m[PK_IP], &b->ip4, &b->ip6, gid) == -1 ||
+	    add_cidrs(r->m[PK_SRC], &b->src4, &b->src6, gid) == -1)
 		return -1;
-	for (it = (struct pol_vit){ &r->m[PK_PORT], 0, 0 };
+	for (it = (struct pol_vit){ r->m[PK_PORT], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
 		if (port_blocks(&b->port, &v->port, gid) == -1)
 			return -1;
-	for (it = (struct pol_vit){ &r->m[PK_DOMAIN], 0, 0 };
+	for (it = (struct pol_vit){ r->m[PK_DOMAIN], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
 		if (trie_add(&b->dom, &v->dom, gid) == -1)
 			return -1;
-	for (it = (struct pol_vit){ &r->m[PK_URL], 0, 0 };
+	for (it = (struct pol_vit){ r->m[PK_URL], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
 		if (trie_add(&b->url, &v->url.host, gid) == -1)
 			return -1;
-	for (it = (struct pol_vit){ &r->m[PK_USER], 0, 0 };
+	for (it = (struct pol_vit){ r->m[PK_USER], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
 		if (map_add(b->a, &b->x->users, v->str, gid) == -1)
 			return -1;
-	for (it = (struct pol_vit){ &r->m[PK_COUNTRY], 0, 0 };
+	for (it = (struct pol_vit){ r->m[PK_COUNTRY], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
 		if (map_add(b->a, &b->x->countries, v->str, gid) == -1)
 			return -1;
-	for (it = (struct pol_vit){ &r->m[PK_ASN], 0, 0 };
+	for (it = (struct pol_vit){ r->m[PK_ASN], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;) {
 		snprintf(num, sizeof(num), "%u", (unsigned)v->asn);
 		if (map_add(b->a, &b->x->asns, num, gid) == -1)

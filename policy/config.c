@@ -146,14 +146,16 @@ key_list_type(enum pol_key k)
 static int
 finish_rule(struct parser *p, struct sl_rule *r)
 {
-	const struct pol_match *ip = &r->m[PK_IP];
+	static const struct pol_match none;
+	const struct pol_match *ip = r->m[PK_IP] ? r->m[PK_IP] : &none;
 	size_t n = 0;
 
 	for (unsigned k = 0; k < PK_NKEYS; k++) {
-		if (r->keys & (1u << k))
-			r->facts |= pol_key_fact((enum pol_key)k);
+		if (r->m[k] == NULL)
+			continue;
+		r->facts |= pol_key_fact((enum pol_key)k);
 		/* An unknown list is reported; the load then fails. */
-		(void)resolve_refs(p, &r->m[k],
+		(void)resolve_refs(p, r->m[k],
 		    key_list_type((enum pol_key)k), r->seq);
 	}
 	r->mods = r->rmods & (SL_MOD_NOAUTH | SL_MOD_LOG | SL_MOD_DENY_OPAQUE |

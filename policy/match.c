@@ -45,6 +45,8 @@ pol_vit_next(struct pol_vit *it)
 {
 	const struct pol_match *m = it->m;
 
+	if (m == NULL)
+		return NULL;
 	if (it->r == 0 && it->i < m->vals.n)
 		return &m->vals.v[it->i++];
 	if (it->r == 0) {
@@ -183,7 +185,7 @@ static int
 rule_key_match(const struct sl_rule *r, enum pol_key k, const struct pol_q *q)
 {
 	const struct sl_facts *f = q->f;
-	const struct pol_match *m = &r->m[k];
+	const struct pol_match *m = r->m[k];
 
 	switch (k) {
 	case PK_DOMAIN:

@@ -530,11 +530,17 @@ rule_items(struct cur *c, struct sl_rule *r)
 				rc = -1;
 			after_vals = 0;
 		} else if ((k = key_find(t->s)) >= 0) {
-			struct pol_match *m = &r->m[k];
+			struct pol_match *m = r->m[k];
 
 			c->i++;
-			if ((r->keys & (1u << k)) == 0)
+			if (m == NULL) {
+				if ((m = pa_alloc(p->a, sizeof(*m))) == NULL) {
+					p->oom = 1;
+					return -1;
+				}
+				r->m[k] = m;
 				m->loc = loc;
+			}
 			r->keys |= 1u << k;
 			if (parse_values(c, (enum pol_key)k, t->s, &m->vals, m)
 			    == -1)

@@ -176,7 +176,9 @@ struct sl_rule {
 	unsigned	 keys;		/* 1 << PK_* present */
 	unsigned	 facts;		/* SL_FACT_* the matchers depend on */
 	unsigned	 decflags;	/* SL_DEC_BY_NAME | SL_DEC_PORT_EXPLICIT */
-	struct pol_match m[PK_NKEYS];
+	/* Matchers of the keys in `keys`; NULL for the others (most rules
+	 * have one or two of the eight). */
+	struct pol_match *m[PK_NKEYS];
 	/* CIDRs of the ip matcher inside a guarded range (see guard). */
 	struct pol_cidr	*guard;
 	size_t		 nguard;

@@ -198,6 +198,7 @@ struct result {
 	double		 rss_mib;
 	double		 ns;		/* compiled, per decision */
 	double		 ns_linear;	/* reference walk, or 0 */
+	unsigned	 diags;		/* warnings the checker gave */
 };
 
 static int
@@ -225,6 +226,7 @@ run(unsigned nrules, const struct query *q, unsigned iters,
 		sl_diags_free(&d);
 		return -1;
 	}
+	res->diags = d.nerr + d.nwarn;
 	sl_diags_free(&d);
 	res->rules = nrules;
 	res->load_ms = (t1 - t0) * 1e3;
@@ -292,8 +294,9 @@ main(int argc, char **argv)
 		/* One size, for profiling. */
 		if (run(only, q, quick ? 2 : 10, &res[0]) == -1)
 			return 1;
-		printf("%u rules: load %.1f ms, %.1f MiB, %.0f ns/decision\n",
-		    only, res[0].load_ms, res[0].rss_mib, res[0].ns);
+		printf("%u rules: load %.1f ms, %.1f MiB, %.0f ns/decision, "
+		    "%u warnings\n", only, res[0].load_ms, res[0].rss_mib,
+		    res[0].ns, res[0].diags);
 		free(q);
 		return 0;
 	}

@@ -57,12 +57,17 @@ sl_listen_open(const struct sl_listen *l)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
 		    sizeof(secs));
 	}
-	/* TPROXY: accept connections addressed to any destination. */
+	/*
+	 * TPROXY: accept connections addressed to any destination.  An IPv6
+	 * socket may also take IPv4 (v4-mapped) flows: it needs both.
+	 */
 	if (l->kind == SL_LISTEN_TPROXY) {
 		what = "IP_TRANSPARENT (needs CAP_NET_ADMIN)";
-		if (setsockopt(fd, l->addr.ss_family == AF_INET6 ? SOL_IPV6 :
-		    SOL_IP, l->addr.ss_family == AF_INET6 ? IPV6_TRANSPARENT :
-		    IP_TRANSPARENT, &one, sizeof(one)) == -1)
+		if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
+		    sizeof(one)) == -1)
+			goto fail;
+		if (l->addr.ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6,
+		    IPV6_TRANSPARENT, &one, sizeof(one)) == -1)
 			goto fail;
 	}
 	what = "bind";

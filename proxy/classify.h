@@ -24,7 +24,7 @@ struct sl_classify {
 };
 
 /*
- * Classify buf[0..len).  cap bounds how many bytes may be needed (a
+ * Classify buf[0..len) (buf may be NULL when len is 0).  cap bounds how many bytes may be needed (a
  * ClientHello or HTTP head larger than cap is BAD "too_large").  HTTP is
  * only recognised with want_http_head: then the whole request head must
  * arrive (for its Host); otherwise the request line's start suffices.
@@ -32,6 +32,6 @@ struct sl_classify {
  */
 void	sl_classify(const uint8_t *buf, size_t len, size_t cap,
 	    int want_http_head, const struct sl_http_limits *http_lim,
-	    struct sl_classify *out) SL_NONNULL(1, 6);
+	    struct sl_classify *out) SL_NONNULL(6);
 
 #endif /* SL_CLASSIFY_H */

@@ -324,6 +324,8 @@ def render_md(summary, targets, errors, meta, policy_text):
     md.append("- peers: %s; %s; %s" % (meta.get("haproxy", "-"),
                                        meta.get("squid", "-"),
                                        meta.get("nginx", "-")))
+    md.append("- sluice: HEAD %s, sluiced built %s" % (
+        meta.get("sluice_commit", "?"), meta.get("sluiced_built", "?")))
     if meta.get("sluice_available") != "1":
         md.append("- sluiced not available: %s" % meta.get("sluice_why", ""))
     md.append("")

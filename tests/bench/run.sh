@@ -403,6 +403,8 @@ $PY "$top/tests/bench/report.py" --raw "$raw" --out "$out" \
     --meta cores="$(nproc)" \
     --meta netns="$where" \
     --meta sluice_commit="$(git rev-parse --short HEAD 2>/dev/null)" \
+    --meta sluiced_built="$(date -u -r "$BUILD/sluiced" +%Y-%m-%dT%H:%M:%SZ \
+	2>/dev/null)" \
     --meta sluice_available="$SLUICE_OK" \
     --meta sluice_why="$SLUICE_WHY" \
     --meta haproxy="$(haproxy -v 2>/dev/null | head -n 1)" \

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -171,7 +170,7 @@ fl_writer(void *arg)
 }
 
 struct sl_flowlog *
-sl_flowlog_open(const struct sl_sink *sinks, size_t n, const char *log_dir)
+sl_flowlog_open(const struct sl_sink *sinks, size_t n)
 {
 	struct sl_flowlog *fl;
 
@@ -185,7 +184,6 @@ sl_flowlog_open(const struct sl_sink *sinks, size_t n, const char *log_dir)
 	for (size_t i = 0; i < n; i++) {
 		struct fl_sink *s = &fl->sinks[fl->nsinks];
 		const char *p = sinks[i].path;
-		char full[PATH_MAX];
 
 		if (strcmp(p, "stdout") == 0 || strcmp(p, "stderr") == 0) {
 			s->fd = strcmp(p, "stdout") == 0 ? STDOUT_FILENO :
@@ -193,14 +191,11 @@ sl_flowlog_open(const struct sl_sink *sinks, size_t n, const char *log_dir)
 			fl->nsinks++;
 			continue;
 		}
-		if (p[0] != '/')
-			snprintf(full, sizeof(full), "%s/%s", log_dir, p);
-		else
-			snprintf(full, sizeof(full), "%s", p);
-		if ((s->path = sl_strdup(full)) == NULL)
+		/* The configuration resolved it against log-dir already. */
+		if ((s->path = sl_strdup(p)) == NULL)
 			goto fail;
-		if ((s->fd = fl_open_file(full)) == -1) {
-			sl_log(SL_LOG_ERR, "flowlog: cannot open %s: %s", full,
+		if ((s->fd = fl_open_file(p)) == -1) {
+			sl_log(SL_LOG_ERR, "flowlog: cannot open %s: %s", p,
 			    strerror(errno));
 			sl_free(s->path);
 			s->path = NULL;

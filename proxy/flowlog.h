@@ -20,11 +20,12 @@ struct sl_flowlog;
 struct sl_logq;
 
 /*
- * Open the sinks (relative paths under log_dir) and start the writer.
- * Files are opened before privileges are dropped.  NULL on error (logged).
+ * Open the sinks (paths as the configuration resolved them) and start the
+ * writer.  Files are opened before privileges are dropped.  NULL on error
+ * (logged).
  */
-struct sl_flowlog *sl_flowlog_open(const struct sl_sink *sinks, size_t n,
-	    const char *log_dir) SL_WUR;
+struct sl_flowlog *sl_flowlog_open(const struct sl_sink *sinks, size_t n)
+	    SL_WUR;
 /* Drain every queue, stop the writer, close the sinks.  NULL-safe. */
 void	sl_flowlog_close(struct sl_flowlog *fl);
 /* Re-open file sinks (after log rotation); from the main thread. */

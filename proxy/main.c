@@ -400,7 +400,7 @@ run(struct daemon *d)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	d->nwk = set->workers ? set->workers : (ncpu > 0 ? (unsigned)ncpu : 1);
-	d->flowlog = sl_flowlog_open(sinks, nsinks, set->log_dir);
+	d->flowlog = sl_flowlog_open(sinks, nsinks);
 	if (d->flowlog == NULL)
 		return 1;
 	if (start_workers(d) == -1)

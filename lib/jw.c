@@ -192,50 +192,43 @@ sl_jw_str(struct sl_jw *w, const char *key, const char *val)
 		sl_jw_strn(w, key, val, strlen(val));
 }
 
-void
-sl_jw_u64(struct sl_jw *w, const char *key, uint64_t v)
+/* A bare (unquoted) value: a number or a literal. */
+static void
+jw_bare(struct sl_jw *w, const char *key, const char *val, size_t n)
 {
-	char num[24];
 	size_t mark;
-	int n = snprintf(num, sizeof(num), "%" PRIu64, v);
 
 	if (jw_key(w, key, &mark) == -1)
 		return;
-	if (jw_put(w, num, (size_t)n) == -1) {
+	if (jw_put(w, val, n) == -1) {
 		w->len = mark;
 		return;
 	}
 	w->nfields++;
+}
+
+void
+sl_jw_u64(struct sl_jw *w, const char *key, uint64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRIu64, v);
+
+	jw_bare(w, key, num, (size_t)n);
 }
 
 void
 sl_jw_i64(struct sl_jw *w, const char *key, int64_t v)
 {
 	char num[24];
-	size_t mark;
 	int n = snprintf(num, sizeof(num), "%" PRId64, v);
 
-	if (jw_key(w, key, &mark) == -1)
-		return;
-	if (jw_put(w, num, (size_t)n) == -1) {
-		w->len = mark;
-		return;
-	}
-	w->nfields++;
+	jw_bare(w, key, num, (size_t)n);
 }
 
 void
 sl_jw_bool(struct sl_jw *w, const char *key, int v)
 {
-	size_t mark;
-
-	if (jw_key(w, key, &mark) == -1)
-		return;
-	if (jw_put(w, v ? "true" : "false", v ? 4 : 5) == -1) {
-		w->len = mark;
-		return;
-	}
-	w->nfields++;
+	jw_bare(w, key, v ? "true" : "false", v ? 4 : 5);
 }
 
 size_t

@@ -133,6 +133,23 @@ decide_run(struct sl_flow *flow, const struct sl_facts *f)
 	    flow->dec.need);
 }
 
+int
+flow_setup_read_classify(struct sl_flow *flow, int *eof, int *full)
+{
+	ssize_t n = flow_setup_read(flow, flow->rt->set->peek_max);
+
+	if (n == -1)
+		return -1;
+	if (n == -2) {
+		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
+		    "client_error");
+		return -1;
+	}
+	*eof = n == 0;
+	*full = n == -3;
+	return 0;
+}
+
 static void
 setup_hold_read(struct sl_flow *flow)
 {

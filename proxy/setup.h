@@ -60,6 +60,14 @@ void	flow_setup_timer(struct sl_flow *flow, unsigned ms, flow_timeout_fn fn)
 ssize_t	flow_setup_read(struct sl_flow *flow, size_t max) SL_NONNULL(1);
 
 /*
+ * Read first bytes for classification (up to peek-max).  Returns 0 with
+ * *eof / *full set when the caller should look at setup->buf, or -1 when
+ * there is nothing new (EAGAIN) or the flow was closed (socket error).
+ */
+int	flow_setup_read_classify(struct sl_flow *flow, int *eof, int *full)
+	    SL_NONNULL(1, 2, 3);
+
+/*
  * While resolving and connecting: keep reading what the client sends
  * into setup->buf (it becomes the relay's prefix), up to peek-max past
  * the request head; a client that closes meanwhile ends the flow.

@@ -218,17 +218,10 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 static void
 tp_read(struct sl_flow *flow)
 {
-	ssize_t n;
+	int eof, full;
 
-	n = flow_setup_read(flow, flow->rt->set->peek_max);
-	if (n == -1)
-		return;
-	if (n == -2) {
-		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
-		    "client_error");
-		return;
-	}
-	tp_try(flow, n == 0, n == -3);
+	if (flow_setup_read_classify(flow, &eof, &full) == 0)
+		tp_try(flow, eof, full);
 }
 
 /* Nothing (more) within peek-timeout: a server-speaks-first protocol. */

@@ -6,7 +6,6 @@
  * the server before any splice(2), so the server sees the client's bytes
  * untouched.
  */
-#include <errno.h>
 #include <string.h>
 
 #include "../lib/alloc.h"
@@ -150,17 +149,10 @@ tunnel_try(struct sl_flow *flow, int eof)
 static void
 tunnel_read(struct sl_flow *flow)
 {
-	ssize_t n;
+	int eof, full;
 
-	n = flow_setup_read(flow, flow->rt->set->peek_max);
-	if (n == -1)
-		return;
-	if (n == -2) {
-		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
-		    "client_error");
-		return;
-	}
-	(void)tunnel_try(flow, n == 0 || n == -3);
+	if (flow_setup_read_classify(flow, &eof, &full) == 0)
+		(void)tunnel_try(flow, eof || full);
 }
 
 /* The server spoke first (SMTP, SSH...): nothing to classify. */

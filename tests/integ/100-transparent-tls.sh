@@ -80,6 +80,28 @@ unlike "$RES" '^echo-ok' "echo.example.test's SNI sent to www's address is not s
 flowlog_expect "the second spoof is logged with sni_mismatch" "cli=10.1.0.2:$PORT" \
     sni=echo.example.test dst=10.2.0.2:443 reason=sni_mismatch
 
+# --- a hostile SNI cannot break the flow log -----------------------------
+# Quotes, CR LF and a fake JSON object, a backslash, DEL, U+2028 in UTF-8
+# and an invalid UTF-8 byte: the event must stay one valid JSON line with
+# the SNI as one string value (compared lowercased, invalid bytes as U+FFFD).
+evil='x\"\r\n{\"v\":1,\"event\":\"forged\"}\\\x7f\xe2\x80\xa8\xff.test'
+hello --sni-bytes "$evil" --then echo 10.2.0.4:443
+unlike "$RES" '^echo-ok' "a ClientHello with a hostile SNI is not spliced ($RES)"
+want=$(printf '%s' "$evil" | "$PY" -c 'import sys
+b = sys.stdin.read().encode("latin-1").decode("unicode_escape").encode("latin-1")
+print(b.decode("utf-8", "replace").lower().encode("unicode_escape").decode())')
+got=$("$PY" - "$FLOWLOG" "$PORT" <<'PYEOF'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    ev = json.loads(line)
+    if ev.get("cli") == "10.1.0.2:" + sys.argv[2]:
+        print(str(ev.get("sni")).encode("unicode_escape").decode())
+PYEOF
+)
+is "$got" "$want" "the hostile SNI is logged as one escaped string value"
+is "$(grep -c forged "$FLOWLOG")" "$(flowlog_count "cli=10.1.0.2:$PORT")" \
+    "the forged object did not become an event of its own"
+
 # --- inspect is never a silent splice ----------------------------------------
 hello --sni other.example.test --cafile "$CA" --then tls 10.2.0.3:443
 out=$(flowlog_last "cli=10.1.0.2:$PORT")

@@ -1,68 +1,46 @@
 #!/bin/bash
-# 130-tproxy: the TPROXY alternative to the redirect (issue #4).  The
-# listener is IP_TRANSPARENT, the original destination is the accepted
-# socket's own local address, the ruleset comes from `sluicectl nft` and
-# the policy routing it prints is applied as printed.
+# 130-tproxy: the TPROXY alternative of the transparent gateway (issue #4):
+# `listen tproxy`, the ruleset and the policy routing printed by
+# `sluicectl nft`.  The original destination comes from the accepted
+# socket itself; flows are classified, decided and logged as with redirect.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 servers_up
-SLUICED_HEADER='listen tproxy *:3130
-listen explicit 10.1.0.1:3128
-resolver 10.2.0.53
-set nft-interfaces g0
-set nft-clients 10.1.0.0/24,fd00:1::/64'
-sluiced_start '
+transparent_start '
 set transparent-tcp-ports 443,7000
+set peek-timeout 2s
 set log-allowed on
-rule no-denied deny domain denied.example.test
-rule lab-tls splice domain *.example.test port 443
-rule lab-echo splice ip 10.2.0.4,fd00:2::4 port 7000
+rule deny-denied deny domain denied.example.test
+rule lab-tls splice domain www.example.test,echo.example.test port 443
+rule lab-opaque splice ip 10.2.0.4 port 7000
 default deny
-'
-"$BUILD/sluicectl" nft -c "$SLUICED_CONF" >"$T/sluice.nft" 2>"$T/nft.err" ||
-    setup_fail "sluicectl nft failed" "$(cat "$T/nft.err")"
-like "$(cat "$T/sluice.nft")" 'tproxy ip to :3130' "the ruleset TPROXYs IPv4 to the listener"
-like "$(cat "$T/sluice.nft")" 'tproxy ip6 to :3130' "and IPv6"
-out=$(in_gw nft -f "$T/sluice.nft" 2>&1) ||
-    setup_fail "nft -f rejects the tproxy ruleset" "$out" "$(cat -n "$T/sluice.nft")"
-# The policy routing the ruleset prints, as printed.
-sed -n 's/^#   \(ip .*\)$/\1/p' "$T/sluice.nft" >"$T/routing"
-is "$(wc -l <"$T/routing")" "4" "sluicectl nft prints the four policy-routing commands"
-while read -r cmd; do
-	# shellcheck disable=SC2086
-	in_gw $cmd || setup_fail "policy routing: $cmd"
-done <"$T/routing"
+' tproxy
 
-head -c 2000000 /dev/urandom >"$T/p.bin"
-in_cli timeout 30 "$PY" "$PYDIR/rawc.py" 10.2.0.4:7000 <"$T/p.bin" >"$T/p.back" 2>"$T/p.err"
-is "$(sha256_of "$T/p.back")" "$(sha256_of "$T/p.bin")" "IPv4 through TPROXY: 2 MB echoed unchanged"
-flowlog_expect "the TPROXYed IPv4 flow is logged with its original destination" \
-    "dst=10.2.0.4:7000 event=flow.end" mode=transparent rule=lab-echo \
-    action=splice up=2000000 down=2000000
+like "$(cat "$T/sluice.nft")" 'tproxy ip to 10\.1\.0\.1:3130' "sluicectl nft prints a tproxy rule for the listener"
 
-in_cli timeout 30 "$PY" "$PYDIR/rawc.py" '[fd00:2::4]:7000' <"$T/p.bin" >"$T/p6.back" 2>"$T/p6.err"
-is "$(sha256_of "$T/p6.back")" "$(sha256_of "$T/p.bin")" "IPv6 through TPROXY: 2 MB echoed unchanged"
-flowlog_expect "the TPROXYed IPv6 flow is logged" "dst=[fd00:2::4]:7000 event=flow.end" \
-    mode=transparent rule=lab-echo action=splice
+out=$(in_cli curl -sS --max-time 30 --cacert "$CA" \
+    --resolve www.example.test:443:10.2.0.2 -o "$T/big.out" \
+    -w '%{http_code} %{local_port}' https://www.example.test/big.bin)
+read -r code port <<<"$out"
+is "$code" "200" "HTTPS through the TPROXY gateway: 200"
+is "$(sha256_of "$T/big.out")" "$BIG_SHA" "20 MB through TPROXY: sha256 matches"
+flowlog_expect "the TPROXY flow is logged with its original destination" "cli=10.1.0.2:$port" \
+    event=flow.end mode=transparent proto=tls sni=www.example.test \
+    dst=10.2.0.2:443 rule=lab-tls action=splice 'down>=20971520'
 
-out=$(in_cli timeout 20 curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' \
-    --resolve www.example.test:443:10.2.0.2 https://www.example.test/hello 2>&1)
-is "$out" "200" "HTTPS to a whitelisted SNI through TPROXY"
-flowlog_expect "spliced by SNI through TPROXY" "sni=www.example.test event=flow.end" \
-    mode=transparent rule=lab-tls action=splice dst=10.2.0.2:443
+out=$(in_cli timeout 20 "$PY" "$PYDIR/tlshello.py" --sni denied.example.test \
+    --cafile "$CA" --then tls 10.2.0.3:443 2>&1)
+port=${out##* port=}
+unlike "$out" '^tls-ok' "a denied SNI through TPROXY gets no handshake (${out% port=*})"
+flowlog_expect "the denied TPROXY flow is logged" "cli=10.1.0.2:$port" \
+    event=flow.blocked sni=denied.example.test dst=10.2.0.3:443 rule=deny-denied
 
-out=$(in_cli timeout 20 curl -sS --cacert "$CA" -o /dev/null \
-    --resolve denied.example.test:443:10.2.0.3 https://denied.example.test/ 2>&1)
-like "$out" 'reset|SSL_ERROR_SYSCALL|Connection reset|error' "a denied SNI through TPROXY is cut off"
-flowlog_expect "the denied SNI is logged" "sni=denied.example.test" \
-    event=flow.blocked rule=no-denied action=deny
+{ printf '\000\377OPAQUE'; head -c 1000000 /dev/urandom; } >"$T/opaque"
+in_cli timeout 30 "$PY" "$PYDIR/rawc.py" 10.2.0.4:7000 <"$T/opaque" >"$T/opaque.back"
+is "$(sha256_of "$T/opaque.back")" "$(sha256_of "$T/opaque")" "opaque bytes through TPROXY pass untouched"
+flowlog_expect "the opaque TPROXY flow is logged" "dst=10.2.0.4:7000" \
+    event=flow.end proto=opaque rule=lab-opaque up=1000008 down=1000008
 
-# A client connecting to sluiced's TPROXY port directly is not a flow
-# to anywhere: it is a loop, refused.
-out=$(in_cli timeout 5 "$PY" "$PYDIR/rawc.py" 10.1.0.1:3130 </dev/null 2>&1)
-flowlog_expect "a direct connection to the TPROXY listener is refused as a loop" \
-    "dst=10.1.0.1:3130" event=flow.blocked reason=loop
-
-sanitizer_check
+flowlog_valid
 done_testing

@@ -537,17 +537,23 @@ EOF
 	[ "$n" -gt 0 ] || setup_fail "no listen line in the sluiced header"
 }
 
-# transparent_start CONFIGTEXT: sluiced with transparent listeners
-# 10.1.0.1:3129 and [fd00:1::1]:3129 (and the explicit 10.1.0.1:3128),
-# clients on gw's interface g0; then the nftables ruleset printed by
-# `sluicectl nft` for that configuration, loaded in gw as is.
+# transparent_start CONFIGTEXT [tproxy]: sluiced with transparent
+# listeners 10.1.0.1:3129 and [fd00:1::1]:3129 (tproxy: the same kind of
+# listeners on port 3130) and the explicit 10.1.0.1:3128, clients on gw's
+# interface g0; then the nftables ruleset printed by `sluicectl nft` for
+# that configuration, loaded in gw as is.  For tproxy, the policy-routing
+# commands that sluicectl prints as comments are run in gw too.
 transparent_start() {
-	local out
-	SLUICED_HEADER='listen transparent 10.1.0.1:3129
-listen transparent [fd00:1::1]:3129
+	local out kind=transparent port=3129 cmd
+	if [ "${2:-}" = tproxy ]; then
+		kind=tproxy
+		port=3130
+	fi
+	SLUICED_HEADER="listen $kind 10.1.0.1:$port
+listen $kind [fd00:1::1]:$port
 listen explicit 10.1.0.1:3128
 resolver 10.2.0.53
-set nft-interfaces g0'
+set nft-interfaces g0"
 	sluiced_start "$1"
 	[ -x "$BUILD/sluicectl" ] || setup_fail "$BUILD/sluicectl does not exist"
 	"$BUILD/sluicectl" nft -c "$SLUICED_CONF" >"$T/sluice.nft" 2>"$T/nft.err" ||
@@ -555,6 +561,16 @@ set nft-interfaces g0'
 	out=$(in_gw nft -f "$T/sluice.nft" 2>&1) ||
 	    setup_fail "nft -f rejects the output of sluicectl nft" "$out" \
 	    "$(cat -n "$T/sluice.nft")"
+	[ "$kind" = tproxy ] || return 0
+	sed -n 's/^#   \(ip .*\)$/\1/p' "$T/sluice.nft" >"$T/tproxy.routing"
+	[ -s "$T/tproxy.routing" ] ||
+	    setup_fail "sluicectl nft printed no policy routing for tproxy" \
+	    "$(cat -n "$T/sluice.nft")"
+	while IFS= read -r cmd; do
+		# shellcheck disable=SC2086
+		out=$(in_gw $cmd 2>&1) ||
+		    setup_fail "policy routing from sluicectl nft: $cmd" "$out"
+	done <"$T/tproxy.routing"
 }
 
 # sluiced_stop [SECONDS]: SIGTERM, wait (bounded), remember the status.

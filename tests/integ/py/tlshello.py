@@ -6,6 +6,9 @@
 
 With --proxy, HOST:PORT is reached through a CONNECT tunnel of that
 explicit proxy (a status other than 200 prints "connect-NNN").
+--sni-bytes S (Python escapes) puts bytes no TLS library would send into
+the SNI: the hello is made for a placeholder name of the same length whose
+bytes are then replaced (for log-injection tests).
 
 The ClientHello is made by Python's ssl module (OpenSSL) for --sni, then
 sent as SHAPE:
@@ -175,10 +178,19 @@ def main():
     ap.add_argument("--then", choices=("echo", "tls"))
     ap.add_argument("--gap-ms", type=float, default=1.0)
     ap.add_argument("--proxy")
+    ap.add_argument("--sni-bytes")
     ap.add_argument("target")
     a = ap.parse_args()
     host, _, port = a.target.rpartition(":")
+    raw_sni = None
+    if a.sni_bytes is not None:
+        raw_sni = a.sni_bytes.encode("latin-1").decode(
+            "unicode_escape").encode("latin-1")
+        a.sni = "p" * (len(raw_sni) - 5) + ".test"
     obj, inc, out, hello = make_hello(a.sni, a.cafile)
+    if raw_sni is not None:
+        assert hello.count(a.sni.encode()) == 1
+        hello = hello.replace(a.sni.encode(), raw_sni)
     data = shaped(hello, a.shape)
     if a.proxy:
         ph, _, pp = a.proxy.rpartition(":")

@@ -31,8 +31,24 @@
 #
 # Useful variables after topo_up/servers_up: T (temp dir), CLI GW SRV
 # (namespace names), CA (test CA certificate), BIG (20 MB file in nginx's
-# root, served as /big.bin), BIG_SHA, PY (/usr/bin/python3), PYDIR, BUILD.
+# root, served as /big.bin), BIG_SHA, PY (/usr/bin/python3), PYDIR, BUILD,
+# FLOWLOG (sluiced's JSON flow log), SLUICED_PID, SLUICED_CONF.
 # SL_KEEP=1 keeps the temp dir (its path is printed) for debugging.
+#
+# Functions (each documented where it is defined):
+#   TAP          ok not_ok is isnt like unlike check diag setup_fail
+#                done_testing (prints 1..N; also checks sluiced is alive and
+#                that no sanitizer report is in its stderr)
+#   namespaces   topo_up in_cli in_gw in_srv bg stop_pid wait_for wait_listen
+#   servers      servers_up (= topo_up certs_make dns_start nginx_start
+#                ws_start + tcpserv echo/sink/headecho) tcp_server_start
+#   sluiced      sluiced_start CONFIG, transparent_start CONFIG [tproxy],
+#                sluiced_reload CONFIG, sluiced_stop, sluiced_wait, sluiced_alive
+#   flow log     flowlog_expect DESC SELECT CHECK..., flowlog_last,
+#                flowlog_grep, flowlog_count, flowlog_valid
+#   clients      pcurl http_status sha256_of tunnel_open tunnel_cmd; the
+#                Python clients in py/ (rawc, rawhttp, tlshello, tunnel,
+#                wsclient, dnsq) run in cli with "$PY" "$PYDIR/NAME.py"
 
 set -u
 

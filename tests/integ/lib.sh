@@ -481,7 +481,7 @@ servers_up() {
 	nginx_start
 	ws_start
 	tcp_server_start tcpserv echo@10.2.0.4:443 echo@10.2.0.4:7000 \
-	    echo@[fd00:2::4]:7000 sink@10.2.0.2:9000 headecho@10.2.0.5:80
+	    'echo@[fd00:2::4]:7000' sink@10.2.0.2:9000 headecho@10.2.0.5:80
 }
 
 # ---------------------------------------------------------------------

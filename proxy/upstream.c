@@ -142,8 +142,16 @@ up_write_cb(evutil_socket_t fd, short what, void *arg)
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	(void)what;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+	/*
+	 * The attempt watches reading too: a failed connect (RST, ICMP
+	 * error) raises EPOLLERR, which libevent reports as EV_READ|EV_WRITE,
+	 * while a completed handshake is a plain EV_WRITE.  So SO_ERROR is
+	 * only read when it can say something: one syscall less per
+	 * connection.  (A server that spoke or closed at once also shows
+	 * EV_READ; SO_ERROR is then 0: connected.)
+	 */
+	if (what != EV_WRITE &&
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0) {
 		up_attempt_failed(up, a, err);
@@ -199,7 +207,7 @@ up_start_next(struct sl_upstream *up)
 		up_attempt_failed(up, a, errno);
 		return;
 	}
-	a->ev = event_new(up->base, fd, EV_WRITE, up_write_cb, a);
+	a->ev = event_new(up->base, fd, EV_WRITE | EV_READ, up_write_cb, a);
 	if (a->ev == NULL || event_add(a->ev, NULL) == -1) {
 		up_attempt_failed(up, a, ENOMEM);
 		return;

@@ -107,7 +107,7 @@ resp_records(uint8_t *out, size_t off, size_t cap, const char *const *addrs,
 		if (sl_ip_parse(&ip, addrs[i]) == -1 || ip.af != af ||
 		    off + 12 + alen > cap)
 			break;
-		out[off] = 0xc0;		/* name: pointer to the question */
+		out[off] = 0xc0;	/* name: pointer to the question */
 		out[off + 1] = 12;
 		put16(out + off + 2, qtype);
 		put16(out + off + 4, 1);	/* class IN */
@@ -143,7 +143,8 @@ resp_answer(struct dt *t, const uint8_t *q, size_t n, uint8_t *out,
 	while (off < n && q[off] != 0) {
 		size_t lab = q[off];
 
-		if (lab > 63 || off + 1 + lab > n || nlen + lab + 2 > sizeof(name))
+		if (lab > 63 || off + 1 + lab > n ||
+		    nlen + lab + 2 > sizeof(name))
 			return 0;
 		if (nlen > 0)
 			name[nlen++] = '.';
@@ -246,7 +247,8 @@ dt_begin(struct dt *t, const char *conf, struct rname *tab, size_t ntab)
 	    "%s\n"
 	    "default splice\n", ntohs(sin.sin_port), conf);
 	sl_diags_init(&d);
-	t->cfg = sl_config_load_buf("dns.conf", text, strlen(text), NULL, 0, &d);
+	t->cfg = sl_config_load_buf("dns.conf", text, strlen(text), NULL, 0,
+	    &d);
 	if (t->cfg == NULL)
 		sl_diags_print(&d, stdout);
 	sl_diags_free(&d);
@@ -407,8 +409,10 @@ udp_peers_loopback(void)
 			 * kernel prints 32-bit words in host order). */
 			ok = strspn(host, "0") == strlen(host) ||
 			    strcmp(host, "0100007F") == 0 ||
-			    strcmp(host, "00000000000000000000000001000000") == 0 ||
-			    strcmp(host, "0000000000000000FFFF00000100007F") == 0;
+			    strcmp(host,
+			    "00000000000000000000000001000000") == 0 ||
+			    strcmp(host,
+			    "0000000000000000FFFF00000100007F") == 0;
 			if (!ok) {
 				printf("# UDP socket connected to %s\n", host);
 				fclose(fp);
@@ -884,9 +888,12 @@ T_TEST(dns_free_with_pending_lookups_calls_nothing)
 T_TEST(dns_cache_evicts_least_recently_used_beyond_size)
 {
 	struct rname tab[] = {
-		{ "a.example.test", R_ANSWER, { "192.0.2.61" }, { NULL }, 300, 300 },
-		{ "b.example.test", R_ANSWER, { "192.0.2.62" }, { NULL }, 300, 300 },
-		{ "c.example.test", R_ANSWER, { "192.0.2.63" }, { NULL }, 300, 300 },
+		{ "a.example.test", R_ANSWER, { "192.0.2.61" }, { NULL },
+		    300, 300 },
+		{ "b.example.test", R_ANSWER, { "192.0.2.62" }, { NULL },
+		    300, 300 },
+		{ "c.example.test", R_ANSWER, { "192.0.2.63" }, { NULL },
+		    300, 300 },
 	};
 	struct rec c = { 0 };
 	struct sl_dns_result res;

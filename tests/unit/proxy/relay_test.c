@@ -79,8 +79,10 @@ tcp_pair(int *c, int *a, int bufsz, struct sockaddr_storage *peer)
 		goto fail;
 	if (bufsz > 0) {
 		/* Accepted sockets inherit the listener's sizes. */
-		(void)setsockopt(l, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-		(void)setsockopt(l, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+		(void)setsockopt(l, SOL_SOCKET, SO_RCVBUF, &bufsz,
+		    sizeof(bufsz));
+		(void)setsockopt(l, SOL_SOCKET, SO_SNDBUF, &bufsz,
+		    sizeof(bufsz));
 		(void)setsockopt(*c, SOL_SOCKET, SO_RCVBUF, &bufsz,
 		    sizeof(bufsz));
 		(void)setsockopt(*c, SOL_SOCKET, SO_SNDBUF, &bufsz,
@@ -429,16 +431,16 @@ T_TEST(relay_bytes_pass_untouched_both_ways)
 	transfer_both_ways("", 4u << 20);
 }
 
-/* Pipes of one page and a relay buffer of the same: many partial moves. */
+/* Pipes of one page: many partial moves per direction. */
 T_TEST(relay_bytes_pass_untouched_with_small_pipes)
 {
-	transfer_both_ways("set pipe-size 4k\nset relay-buffer 4k", 1u << 20);
+	transfer_both_ways("set pipe-size 4k", 1u << 20);
 }
 
-/* A relay buffer larger than the pipe: splice moves what fits. */
-T_TEST(relay_bytes_pass_untouched_with_buffer_above_pipe)
+/* Pipes larger than the socket buffers: splice moves what there is. */
+T_TEST(relay_bytes_pass_untouched_with_large_pipes)
 {
-	transfer_both_ways("set relay-buffer 1m", 2u << 20);
+	transfer_both_ways("set pipe-size 1m", 2u << 20);
 }
 
 /*
@@ -774,8 +776,8 @@ T_TEST(relay_pipes_return_to_pool_when_idle)
 }
 
 /*
- * A read that fills the relay buffer exactly is followed by one that
- * finds nothing (EAGAIN): the pipe taken for it goes back to the pool.
+ * A read that fills the pipe exactly is followed by one that finds
+ * nothing (EAGAIN): the pipe taken for it goes back to the pool.
  */
 T_TEST(relay_pipe_released_when_read_ends_on_buffer_boundary)
 {
@@ -783,7 +785,7 @@ T_TEST(relay_pipe_released_when_read_ends_on_buffer_boundary)
 	struct rl r;
 
 	fill_pattern(data, sizeof(data), 3);
-	T_ASSERT(rl_begin(&r, "set relay-buffer 4k", 0) == 0);
+	T_ASSERT(rl_begin(&r, "set pipe-size 4k", 0) == 0);
 	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
 	for (int round = 0; round < 3; round++) {
 		T_EQ(rl_exchange(&r, data, got, sizeof(data), data, got, 0), 0);

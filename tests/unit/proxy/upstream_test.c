@@ -219,7 +219,8 @@ T_TEST(upstream_closed_port_is_refused)
 	struct sl_ip addrs[2];
 	struct got g;
 	uint16_t port = 0;
-	int b = tcp_bound("127.0.0.1", &port, -1);	/* bound, not listening */
+	/* Bound, not listening: connections to it are refused. */
+	int b = tcp_bound("127.0.0.1", &port, -1);
 	int fds;
 	uint64_t t0;
 

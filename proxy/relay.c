@@ -25,13 +25,16 @@
 #include "worker.h"
 
 /*
- * Reads per callback before going back to the loop.  A short read does
- * not mean the socket is drained (the sender keeps writing while we
- * splice), so keep going until EAGAIN: returning to epoll_wait after
- * every read costs a wakeup per 64 KiB.  Bounded so that one busy tunnel
- * cannot starve the others on the worker.
+ * Reads per callback before going back to the loop.  A read short of the
+ * pipe does not mean the socket is drained (a bulk sender keeps writing
+ * while we splice), so a large read is followed by another: returning to
+ * epoll_wait after every 64 KiB costs a wakeup each.  A small read (a
+ * message, a handshake flight) almost always drained the socket, and
+ * trying again would cost an EAGAIN per message.  Bounded so that one
+ * busy tunnel cannot starve the others on the worker.
  */
 #define RELAY_BURST	16
+#define RELAY_SMALL	16384
 
 static int
 dir_src(const struct sl_relay_dir *d)
@@ -203,6 +206,8 @@ relay_read(struct sl_relay_dir *d)
 		*dir_bytes(d) += (uint64_t)n;
 		if ((rc = dir_flush(d)) <= 0)
 			return;			/* blocked or gone */
+		if ((size_t)n < RELAY_SMALL)
+			return;			/* drained, most likely */
 	}
 }
 

@@ -96,7 +96,8 @@ area_libs_lib	 := $(BUILD)/libsl_lib.a
 area_libs_policy := $(BUILD)/libsl_policy.a $(area_libs_lib)
 area_libs_tls	 := $(BUILD)/libsl_tls.a $(area_libs_lib)
 area_libs_stun	 := $(BUILD)/libsl_stun.a $(area_libs_tls)
-area_libs_http	 := $(BUILD)/proxy/http.o $(area_libs_lib)
+HTTP_OBJ	 := $(BUILD)/proxy/http.o $(BUILD)/proxy/http_chunk.o
+area_libs_http	 := $(HTTP_OBJ) $(area_libs_lib)
 area_libs_proxy	 := $(ARCHIVES)
 area_libs_admin	 := $(ARCHIVES)
 define unit_rule
@@ -114,9 +115,9 @@ $(BUILD)/tools/%: $(BUILD)/tests/bench/%.o $(CTL_ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# fuzz_http links proxy/http.o only; the others their own module.
+# fuzz_http needs the HTTP parser's objects only; the others their module.
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o \
-    $(BUILD)/proxy/http.o $(CTL_ARCHIVES)
+    $(HTTP_OBJ) $(CTL_ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

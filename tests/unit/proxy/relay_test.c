@@ -183,7 +183,7 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 	if (rt == NULL)
 		return -1;
 	sinks = sl_config_sinks(rt->cfg, &nsinks);
-	r->fl = sl_flowlog_open(sinks, nsinks, rt->set->log_dir);
+	r->fl = sl_flowlog_open(sinks, nsinks);
 	r->wk = r->fl ? sl_worker_new(0, 1, rt, r->fl, NULL, NULL, 0) : NULL;
 	sl_rt_unref(rt);		/* the worker holds its own */
 	if (r->wk == NULL)

@@ -41,8 +41,8 @@ struct rl {
 	uint64_t		 id;
 	int			 cli;	/* the test's client end */
 	int			 srv;	/* the test's server end */
-	char			 dir[64];
-	char			*log;	/* the flow log, after rl_end() */
+	int			 logfd;	/* the flow log file, already unlinked */
+	char			*log;	/* its text, after rl_end() */
 };
 
 /* ------------------------------------------------------------------ */
@@ -149,7 +149,7 @@ fill_pattern(char *buf, size_t n, uint32_t seed)
 static int
 rl_begin(struct rl *r, const char *conf, int bufsz)
 {
-	char text[2048];
+	char text[2048], dir[64], path[128];
 	struct sl_diags d;
 	struct sl_config *cfg;
 	struct sl_rt *rt;
@@ -159,9 +159,9 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 	int cfd, sfd;
 
 	memset(r, 0, sizeof(*r));
-	r->cli = r->srv = -1;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/sluice-relay.XXXXXX");
-	if (mkdtemp(r->dir) == NULL)
+	r->cli = r->srv = r->logfd = -1;
+	snprintf(dir, sizeof(dir), "/tmp/sluice-relay.XXXXXX");
+	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(text, sizeof(text),
 	    "set user \"\"\n"
@@ -169,7 +169,7 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 	    "log json flows.jsonl\n"
 	    "set relay-buffer 65536\n"
 	    "%s\n"
-	    "default splice\n", r->dir, conf);
+	    "default splice\n", dir, conf);
 	sl_diags_init(&d);
 	cfg = sl_config_load_buf("relay.conf", text, strlen(text), NULL, 0, &d);
 	if (cfg == NULL) {
@@ -184,9 +184,15 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 		return -1;
 	sinks = sl_config_sinks(rt->cfg, &nsinks);
 	r->fl = sl_flowlog_open(sinks, nsinks);
+	/* Keep the log open for reading and remove it from the file system
+	 * now, so that a failing test leaves nothing behind in /tmp. */
+	snprintf(path, sizeof(path), "%s/flows.jsonl", dir);
+	r->logfd = open(path, O_RDONLY | O_CLOEXEC);
+	unlink(path);
+	rmdir(dir);
 	r->wk = r->fl ? sl_worker_new(0, 1, rt, r->fl, NULL, NULL, 0) : NULL;
 	sl_rt_unref(rt);		/* the worker holds its own */
-	if (r->wk == NULL)
+	if (r->wk == NULL || r->logfd == -1)
 		return -1;
 	if (tcp_pair(&r->cli, &cfd, bufsz, &peer) == -1)
 		return -1;
@@ -240,10 +246,11 @@ rl_spin(const struct rl *r, unsigned ms)
 static void
 rl_end(struct rl *r)
 {
-	char path[128];
+	size_t len = 0, cap = 1 << 16;
+	ssize_t n;
 
 	sl_worker_join_free(r->wk);
-	sl_flowlog_close(r->fl);
+	sl_flowlog_close(r->fl);	/* drains the queues first */
 	r->wk = NULL;
 	r->fl = NULL;
 	if (r->cli != -1)
@@ -251,11 +258,15 @@ rl_end(struct rl *r)
 	if (r->srv != -1)
 		close(r->srv);
 	r->cli = r->srv = -1;
-	snprintf(path, sizeof(path), "%s/flows.jsonl", r->dir);
 	free(r->log);
-	r->log = t_slurp(path, NULL);
-	unlink(path);
-	rmdir(r->dir);
+	if ((r->log = malloc(cap)) != NULL) {
+		while (len < cap - 1 && (n = pread(r->logfd, r->log + len,
+		    cap - 1 - len, (off_t)len)) > 0)
+			len += (size_t)n;
+		r->log[len] = '\0';
+	}
+	close(r->logfd);
+	r->logfd = -1;
 }
 
 static int

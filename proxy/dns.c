@@ -40,6 +40,7 @@ struct dns_entry {
 	uint64_t		 expires;	/* mono ms; 0 = not cached */
 	unsigned		 pending:1;	/* query in flight */
 	unsigned		 deferred:1;	/* answered, waiters not yet told */
+	unsigned		 notifying:1;	/* dns_notify() runs its waiters */
 	struct dns_entry	*dnext;		/* deferred list */
 	struct sl_dns_req	*waiters;
 	struct sl_dns_result	 res;
@@ -218,7 +219,9 @@ cache_evict(struct sl_dns *dns)
 
 	while (dns->nent >= dns->maxent && e != NULL) {
 		prev = e->lprev;
-		if (!e->pending && !e->deferred && e->waiters == NULL)
+		/* Never an entry someone is about to tell or is telling. */
+		if (!e->pending && !e->deferred && !e->notifying &&
+		    e->waiters == NULL)
 			cache_remove(dns, e);
 		e = prev;
 	}
@@ -345,16 +348,23 @@ dns_notify(struct sl_dns *dns, struct dns_entry *e)
 {
 	struct sl_dns_req *w, *next;
 
-	/* Callbacks may start new lookups (even of this name): detach first. */
+	/*
+	 * Callbacks may start new lookups, of this name or of others that
+	 * make the cache evict: detach the waiters first, and keep the entry
+	 * from being evicted while its result is being handed out.
+	 */
 	w = e->waiters;
 	e->waiters = NULL;
+	e->notifying = 1;
 	for (; w != NULL; w = next) {
 		next = w->next;
 		if (w->cb != NULL)
 			w->cb(w->arg, &e->res);
 		sl_free(w);
 	}
-	if (e->expires == 0 && !e->pending && e->waiters == NULL)
+	e->notifying = 0;
+	if (e->expires == 0 && !e->pending && !e->deferred &&
+	    e->waiters == NULL)
 		cache_remove(dns, e);	/* failures are not cached */
 }
 
@@ -399,11 +409,15 @@ dns_answer_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 		/*
 		 * Answered from inside ares_getaddrinfo() (/etc/hosts, or an
 		 * immediate failure): the caller does not hold its request
-		 * handle yet, so tell the waiters from the loop instead.
+		 * handle yet, so tell the waiters from the loop instead.  An
+		 * entry is on the deferred list at most once (lookups of a
+		 * deferred entry wait on it rather than query again).
 		 */
-		e->deferred = 1;
-		e->dnext = dns->deferred;
-		dns->deferred = e;
+		if (!e->deferred) {
+			e->deferred = 1;
+			e->dnext = dns->deferred;
+			dns->deferred = e;
+		}
 		event_active(dns->defer_ev, EV_TIMEOUT, 0);
 		return;
 	}
@@ -552,6 +566,18 @@ sl_dns_lookup(struct sl_dns *dns, const char *name, sl_dns_cb cb, void *arg,
 	uint32_t h = dns_hash(name);
 
 	*done = 0;
+	/*
+	 * An address is its own answer.  c-ares 1.18 would still send A and
+	 * AAAA queries for an IPv4 literal when asked for both families.
+	 */
+	memset(res, 0, sizeof(*res));
+	if (sl_ip_parse(&res->addr[0], name) == 0) {
+		res->status = SL_DNS_OK;
+		res->naddr = 1;
+		res->cached = 1;
+		*done = 1;
+		return NULL;
+	}
 	e = cache_find(dns, name, h);
 	if (e != NULL && !e->pending && e->expires > sl_mono_ms()) {
 		lru_unlink(dns, e);
@@ -571,8 +597,8 @@ sl_dns_lookup(struct sl_dns *dns, const char *name, sl_dns_cb cb, void *arg,
 	}
 	req->next = e->waiters;
 	e->waiters = req;
-	if (e->pending)
-		return req;		/* coalesced with the query in flight */
+	if (e->pending || e->deferred)
+		return req;		/* coalesced with the answer on its way */
 
 	e->pending = 1;
 	memset(&hints, 0, sizeof(hints));

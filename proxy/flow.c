@@ -261,10 +261,14 @@ sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 
 	if (SL_BUG_ON(flow->state == SL_FLOW_CLOSED))
 		return;
-	if (flow->term[0] == '\0' || who != flow->term[0])
+	/* A new culprit names the state it struck in; the same one (the
+	 * end of a half-closed tunnel) keeps the state it first ended. */
+	if (who != flow->term[0]) {
 		flow->term[0] = who;
-	if (flow->term[1] == '\0')
 		flow->term[1] = state_letters[flow->state];
+	} else if (flow->term[1] == '\0') {
+		flow->term[1] = state_letters[flow->state];
+	}
 	if (reason != NULL)
 		flow->reason = reason;
 	sl_debug(SL_CAT_FLOW, "flow=%llu close %c%c %s",

@@ -106,9 +106,12 @@ dir_shutdown(struct sl_relay_dir *d)
 	event_del(d->wr);
 	if (!d->shut) {
 		d->shut = 1;
-		/* The first side to close names the end: "CR" / "SR". */
-		if (flow->term[0] == '\0')
+		/* The first side to close names the end: "CR" / "SR", the
+		 * state being the one that FIN ended (relaying). */
+		if (flow->term[0] == '\0') {
 			flow->term[0] = d->up ? 'C' : 'S';
+			flow->term[1] = 'R';
+		}
 		/* The last direction to end is followed by close(), which
 		 * sends the FIN anyway: save the syscall. */
 		if (!(d->up ? flow->ddown.shut : flow->dup.shut) &&

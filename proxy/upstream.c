@@ -176,13 +176,27 @@ up_start_next(struct sl_upstream *up)
 	unsigned idx;
 	int fd, one = 1;
 
+	if (up->next >= up->naddr)
+		return;
 	for (unsigned i = 0; i < UP_MAX_INFLIGHT; i++)
 		if (up->att[i].fd == -1) {
 			a = &up->att[i];
 			break;
 		}
-	if (a == NULL || up->next >= up->naddr)
-		return;
+	if (a == NULL) {
+		/*
+		 * Every slot waits on an address that has not answered for a
+		 * few delays: give up the oldest (it counts as timed out) so
+		 * that later addresses still get their turn.
+		 */
+		a = &up->att[0];
+		for (unsigned i = 1; i < UP_MAX_INFLIGHT; i++)
+			if (up->att[i].idx < a->idx)
+				a = &up->att[i];
+		att_close(a);
+		if (up->last != SL_UP_REFUSED)
+			up->last = SL_UP_TIMEOUT;
+	}
 	idx = up->next++;
 	sslen = sl_ip_to_sa(&up->addrs[idx], up->port, &ss);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

@@ -429,3 +429,31 @@ T_TEST(upstream_error_strings_match_log_reasons)
 	T_STREQ(sl_upstream_err_str(SL_UP_TIMEOUT), "connect_timeout");
 	T_STREQ(sl_upstream_err_str(SL_UP_RESOURCE), "resource");
 }
+
+/*
+ * Regression: four addresses that never answer used to hold every
+ * connect slot, so a fifth, working address was never tried and the
+ * result was connect_timeout.  The oldest silent attempt now yields.
+ */
+T_TEST(upstream_good_address_after_four_dead_ones)
+{
+	static const char *const a[] = { "127.0.0.2", "127.0.0.2", "127.0.0.2",
+	    "127.0.0.2", "127.0.0.1" };
+	struct event_base *base = event_base_new();
+	struct sl_ip addrs[5];
+	struct got g;
+	uint16_t port = 0;
+	int l = tcp_bound("127.0.0.1", &port, 8), filler, hole;
+
+	T_ASSERT((hole = tcp_blackhole("127.0.0.2", &port, &filler)) != -1);
+	ips(addrs, a, 5);
+	T_ASSERT(go(base, addrs, 5, port, 1500, 50, &g) != NULL);
+	T_EQ(wait_called(base, &g, WAIT_MS), 0);
+	T_EQ(g.err, SL_UP_OK);
+	T_EQ(g.fd != -1, 1);
+	close(g.fd);
+	close(l);
+	close(hole);
+	close(filler);
+	event_base_free(base);
+}

@@ -57,6 +57,10 @@ is "$(in_cli "$PY" "$PYDIR/rawc.py" --probe 10.2.0.2:81)" "refused" \
     "10.2.0.2:81 refuses connections"
 is "$(in_cli "$PY" "$PYDIR/rawc.py" --probe --timeout 1 10.2.0.99:443)" "timeout" \
     "10.2.0.99 (blackhole) times out"
+is "$(in_cli "$PY" "$PYDIR/rawc.py" --probe --timeout 1 '[fd00:2::99]:443')" "timeout" \
+    "fd00:2::99 (IPv6 blackhole) times out"
+is "$(in_cli "$PY" "$PYDIR/dnsq.py" 10.2.0.53 he.example.test AAAA)" \
+    "NOERROR fd00:2::99" "dns: he.example.test AAAA is the IPv6 blackhole"
 is "$(in_cli "$PY" "$PYDIR/rawc.py" --probe 10.2.0.98:443)" "unreachable" \
     "10.2.0.98 is host-unreachable"
 

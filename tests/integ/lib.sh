@@ -17,7 +17,7 @@
 #   10.2.0.5             TCP servers (head echo on :80, see py/tcpserv.py)
 #   10.2.0.53            dnsmasq
 #   10.2.0.98            rejected by nftables with ICMP host-unreachable
-#   10.2.0.99            blackhole: nftables drops every packet (timeouts)
+#   10.2.0.99 fd00:2::99 blackhole: nftables drops every packet (timeouts)
 #   10.2.0.2:81          nothing listens (connection refused)
 #
 # DNS (dnsmasq, authoritative for .test only, no upstream, no /etc/hosts):
@@ -25,6 +25,7 @@
 #   denied.example.test -> 10.2.0.3            echo.example.test -> 10.2.0.4
 #   head.example.test -> 10.2.0.5              v6only.example.test -> fd00:2::2
 #   fin.example.test -> 10.2.0.5
+#   he.example.test -> 10.2.0.2 fd00:2::99 (IPv6 blackholed: happy eyeballs)
 #   blackhole.example.test -> 10.2.0.99        unreach.example.test -> 10.2.0.98
 #   every other name under .test -> NXDOMAIN
 #   *.slow.test -> forwarded to the blackhole: the query times out
@@ -302,7 +303,7 @@ topo_up() {
 	for a in 2 3 4 5 53 98 99; do
 		ip -n "$SRV" addr add "10.2.0.$a/24" dev s0
 	done
-	for a in 2 3 4; do
+	for a in 2 3 4 99; do
 		ip -n "$SRV" addr add "fd00:2::$a/64" dev s0 nodad
 	done
 	ip -n "$CLI" link set c0 up
@@ -321,6 +322,7 @@ table inet sltest {
 	chain input {
 		type filter hook input priority 0; policy accept;
 		ip daddr 10.2.0.99 drop
+		ip6 daddr fd00:2::99 drop
 		ip daddr 10.2.0.98 reject with icmp type host-unreachable
 	}
 }
@@ -442,6 +444,7 @@ dns_start() {
 	    --host-record=echo.example.test,10.2.0.4 \
 	    --host-record=head.example.test,10.2.0.5 \
 	    --host-record=fin.example.test,10.2.0.5 \
+	    --host-record=he.example.test,10.2.0.2,fd00:2::99 \
 	    --host-record=v6only.example.test,fd00:2::2 \
 	    --host-record=blackhole.example.test,10.2.0.99 \
 	    --host-record=unreach.example.test,10.2.0.98 \
@@ -503,9 +506,11 @@ sluiced_write_conf() {
 	} >"$1"
 }
 
+# SLUICED_OPTS: more "-o name=value" words for a test (they come last, so
+# they override these).
 _sluiced_opts() {
 	printf '%s\n' -o user= -o pid-file= -o "state-dir=$T/state" \
-	    -o "log-dir=$T"
+	    -o "log-dir=$T" ${SLUICED_OPTS:-}
 }
 
 # sluiced_start CONFIGTEXT: write $T/sluice.conf, check it (-t), start

@@ -1,0 +1,121 @@
+#!/bin/bash
+# 090-daemon: the daemon's own contract (issue #2): `-t` reports every
+# configuration error as file:line:col and exits non-zero; privileges are
+# dropped after binding; happy-eyeballs fallback; the client header
+# timeout (408), the tunnel idle timeout, a listener's allow-from and
+# max-connections, each refusal with its flow log event.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+servers_up
+
+# --- sluiced -t -----------------------------------------------------------
+FLOWLOG="$T/flow.log"
+sluiced_write_conf "$T/good.conf" 'rule lab splice domain *.example.test
+default deny'
+out=$(in_gw "$BUILD/sluiced" -t -c "$T/good.conf" -o user= -o pid-file= 2>&1)
+is "$?" "0" "sluiced -t accepts a good configuration"
+printf '%s\n' 'listen explicit 10.1.0.1:3128' 'rule lab splcie domain *.example.test' \
+    'set connect-timeout banana' 'default deny' >"$T/bad.conf"
+out=$(in_gw "$BUILD/sluiced" -t -c "$T/bad.conf" -o user= -o pid-file= 2>&1)
+isnt "$?" "0" "sluiced -t rejects a broken configuration"
+like "$out" "^$T/bad\\.conf:2:[0-9]+: error: .*splcie" "-t reports the bad action as file:line:col"
+like "$out" "^$T/bad\\.conf:3:[0-9]+: error: .*banana" "-t goes on and reports the bad setting too"
+
+# --- privileges, happy eyeballs, timeouts, allow-from -------------------------
+SLUICED_HEADER="$SLUICED_HEADER_DEFAULT
+listen explicit 10.1.0.1:3131 allow-from 192.0.2.0/24"
+SLUICED_OPTS="-o user=nobody"
+sluiced_start '
+set idle-timeout 1s
+set client-header-timeout 1s
+set connect-timeout 5s
+set happy-eyeballs-delay 250ms
+set connect-ports 443,7000
+set log-allowed on
+rule lab-names splice domain *.example.test
+default deny
+'
+unset SLUICED_OPTS
+nobody=$(id -u nobody)
+bad=""
+for st in /proc/"$SLUICED_PID"/task/*/status; do
+	u=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$st")
+	[ "$u" = "$nobody $nobody $nobody $nobody" ] || bad="$bad ${st%/status}:$u"
+done
+is "$bad" "" "every thread runs as nobody after binding (no uid 0 left)"
+is "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$SLUICED_PID/status")" \
+    "0000000000000000" "no effective capabilities left"
+out=$(pcurl -o "$T/hello" -w '%{http_code}' https://www.example.test/hello)
+is "$out $(cat "$T/hello")" "200 hello from www.example.test" "the unprivileged daemon serves"
+
+t0=$(ms_now)
+out=$(pcurl -o "$T/he" -w '%{http_code} %{local_port}' https://he.example.test/hello)
+t1=$(ms_now)
+read -r code port <<<"$out"
+is "$code" "200" "a name whose IPv6 address is blackholed still connects (happy eyeballs)"
+check "[ $((t1 - t0)) -lt 2500 ]" "the IPv4 fallback came after the delay, not the connect timeout ($((t1 - t0)) ms)"
+flowlog_expect "the fallback address is logged" "cli=10.1.0.2:$port" \
+    event=flow.end host=he.example.test dst=10.2.0.2:443
+
+t0=$(ms_now)
+out=$(in_cli "$PY" "$PYDIR/rawhttp.py" one --proxy 10.1.0.1:3128 --timeout 8 \
+    'GET http://www.example.test/ HTTP/1.1\r\nHost: www.exa')
+t1=$(ms_now)
+read -r status port <<<"$(printf '%s\n' "$out" | head -n 1)"
+is "$status" "408" "a head that never completes gets 408"
+check "[ $((t1 - t0)) -ge 800 ] && [ $((t1 - t0)) -le 4000 ]" "after client-header-timeout 1 s ($((t1 - t0)) ms)"
+flowlog_expect "the head timeout is logged" "cli=10.1.0.2:$port" \
+    event=flow.error status=408 reason=request_head_timeout term=TH
+
+tunnel_open idle echo.example.test:7000
+is "$TUNNEL" "ready" "a tunnel opens"
+is "$(tunnel_cmd idle 'echo 100')" "ok echo 100" "and echoes"
+port=$(tunnel_cmd idle port | awk '{ print $2 }')
+res=$(tunnel_cmd idle 'wait-eof 6')
+like "$res" '^eof after' "the idle tunnel is closed by sluiced ($res)"
+ms=$(printf '%s' "$res" | sed -n 's/^eof after \([0-9]*\) ms.*/\1/p')
+check "[ ${ms:-0} -ge 700 ] && [ ${ms:-0} -le 3000 ]" "after idle-timeout 1 s (${ms:-?} ms)"
+flowlog_expect "the idle close is logged" "cli=10.1.0.2:$port" \
+    event=flow.end reason=idle_timeout term=TR 'up>=100'
+
+out=$(in_cli "$PY" "$PYDIR/rawhttp.py" one --proxy 10.1.0.1:3131 --timeout 5 \
+    'CONNECT www.example.test:443 HTTP/1.1\r\nHost: www.example.test:443\r\n\r\n')
+read -r status port <<<"$(printf '%s\n' "$out" | head -n 1)"
+isnt "$status" "200" "a client outside the listener's allow-from is refused ($status)"
+flowlog_expect "the refused client is logged" "cli=10.1.0.2:$port" \
+    event=flow.blocked reason=client_not_allowed
+sluiced_stop
+is "$SLUICED_RC" "0" "the unprivileged daemon stops cleanly"
+
+# --- max-connections ----------------------------------------------------------
+sluiced_start '
+set workers 1
+set max-connections 4
+set connect-ports 443,7000
+set log-allowed on
+rule lab-names splice domain *.example.test
+default deny
+'
+n=0
+for t in m1 m2 m3 m4; do
+	tunnel_open "$t" echo.example.test:7000
+	[ "$TUNNEL" = ready ] && n=$((n + 1))
+done
+is "$n" "4" "max-connections 4: four tunnels open"
+out=$(in_cli "$PY" "$PYDIR/rawhttp.py" one --proxy 10.1.0.1:3128 --timeout 5 \
+    'CONNECT echo.example.test:7000 HTTP/1.1\r\nHost: echo.example.test:7000\r\n\r\n')
+read -r status port <<<"$(printf '%s\n' "$out" | head -n 1)"
+like "$status" '^(503|closed|reset)$' "the fifth connection is refused ($status)"
+flowlog_expect "the refusal is logged" "cli=10.1.0.2:$port" \
+    event=flow.error reason=max_connections
+is "$(tunnel_cmd m1 'echo 1000')" "ok echo 1000" "the four tunnels still work"
+is "$(tunnel_cmd m1 close)" "ok closed" "one of them closes"
+sleep 0.3
+tunnel_open m5 echo.example.test:7000
+is "$TUNNEL" "ready" "a new tunnel opens once one is gone"
+
+flowlog_valid
+done_testing

@@ -47,6 +47,12 @@ run_suite() {
 		f=1
 		echo "not ok - $name exited $rc without a failing check" >>"$log"
 	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$rc" -eq 0 ] &&
+	    grep -q '^1\.\.0$' "$log" && [ "$mode" = oom ]; then
+		# OOM mode: every test of this binary is over the budget.
+		echo "NONE $name (no test small enough to sweep)"
+		return
+	fi
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $name ran no check" >>"$log"
@@ -66,7 +72,11 @@ if [ "$mode" = all ] || [ "$mode" = unit ] || [ "$mode" = oom ]; then
 	for t in $(find "$BUILD/tests" -type f -name '*_test' 2>/dev/null | sort); do
 		selected "$t" || continue
 		if [ "$mode" = oom ]; then
-			run_suite "oom:${t#"$BUILD"/tests/}" env SL_OOM=1 "$t"
+			# Pure modules only: socket and thread tests would
+			# wait on peers that a failed allocation never made.
+			case "$t" in */proxy/*) continue ;; esac
+			run_suite "oom:${t#"$BUILD"/tests/}" env SL_OOM=1 \
+			    ASAN_OPTIONS=detect_leaks=0 "$t"
 		else
 			run_suite "unit:${t#"$BUILD"/tests/}" "$t"
 		fi

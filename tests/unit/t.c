@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "t.h"
+#include "lib/alloc.h"
 
 struct t_case {
 	const char	*name;
@@ -67,12 +69,67 @@ t_slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/*
+ * OOM mode (SL_OOM=1, `make test-oom`): run each test again failing its
+ * 1st, 2nd, ... allocation through sl_alloc, until a run makes fewer
+ * allocations than the one failed.  Assertions may fail then (an
+ * allocation failed, after all); what must not happen is a crash or a
+ * memory error, which end the binary and fail the suite (build with
+ * SANITIZE to catch the silent ones).  Leaks are not judged: a test that
+ * stops at a failed assertion does not clean up after itself.  A test
+ * whose sweep would take more than SL_OOM_SECONDS (default 20: its
+ * allocations times the length of one run) is left out, on a comment line.
+ */
+static int
+t_oom(void)
+{
+	unsigned long total;
+	double budget = 20, secs;
+	unsigned run = 0;
+	const char *e = getenv("SL_OOM_SECONDS");
+	struct timespec a, b;
+
+	if (e != NULL)
+		budget = strtod(e, NULL);
+	for (size_t i = 0; i < t_ncases; i++) {
+		unsigned long n;
+
+		/* Count its allocations with a failure point never reached. */
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		sl_alloc_fail_at(~0UL);
+		t_cases[i].fn();
+		total = sl_alloc_fail_at(0);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		secs = (double)(b.tv_sec - a.tv_sec) +
+		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		if (secs * (double)total > budget) {
+			printf("# %s: %lu allocations x %.3fs: over "
+			    "SL_OOM_SECONDS, not swept\n", t_cases[i].name,
+			    total, secs);
+			continue;
+		}
+		for (n = 1; n <= total; n++) {
+			sl_alloc_fail_at(n);
+			t_cases[i].fn();
+			if (sl_alloc_fail_at(0) < n)
+				break;		/* the failure point was not reached */
+		}
+		run++;
+		printf("ok %u - %s survives each of its %lu allocations "
+		    "failing\n", run, t_cases[i].name, total);
+	}
+	printf("1..%u\n", run);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	unsigned run = 0, failed = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("SL_OOM") != NULL)
+		return t_oom();
 	for (size_t i = 0; i < t_ncases; i++) {
 		if (argc > 1 && strstr(t_cases[i].name, argv[1]) == NULL)
 			continue;

@@ -58,6 +58,8 @@ rule_order(const struct sl_edit *e)
 	char *text = sl_edit_text(e, &len);
 
 	buf[0] = '\0';
+	if (text == NULL)
+		return strcpy(buf, "(out of memory)");
 	sl_diags_init(&d);
 	cfg = sl_config_load_buf("e.conf", text, len, NULL, 0, &d);
 	if (cfg == NULL) {
@@ -83,6 +85,8 @@ rule_order(const struct sl_edit *e)
 T_TEST(edit_roundtrip_is_byte_identical)
 {
 	struct sl_edit *e = load_sample();
+
+	T_ASSERT(e != NULL);
 	size_t len;
 	char *text;
 
@@ -97,6 +101,8 @@ T_TEST(edit_roundtrip_is_byte_identical)
 T_TEST(edit_find_spans_continued_rule)
 {
 	struct sl_edit *e = load_sample();
+
+	T_ASSERT(e != NULL);
 	unsigned first, last;
 
 	T_EQ(sl_edit_find(e, "web", &first, &last), 0);
@@ -113,6 +119,8 @@ T_TEST(edit_delete_multiline_rule_keeps_other_lines)
 {
 	struct sl_edit *e = load_sample();
 
+	T_ASSERT(e != NULL);
+
 	T_EQ(sl_edit_delete(e, "web"), 0);
 	T_EQ(sl_edit_nlines(e), 9);
 	for (size_t i = 0; i < 3; i++)
@@ -128,6 +136,8 @@ T_TEST(edit_delete_multiline_rule_keeps_other_lines)
 T_TEST(edit_insert_at_end_goes_before_default)
 {
 	struct sl_edit *e = load_sample();
+
+	T_ASSERT(e != NULL);
 	size_t len;
 	const char *l;
 
@@ -147,6 +157,8 @@ T_TEST(edit_insert_before_and_after_anchor)
 {
 	struct sl_edit *e = load_sample();
 
+	T_ASSERT(e != NULL);
+
 	T_EQ(sl_edit_insert(e, "rule first deny port 1", "web", 0), 0);
 	T_EQ(sl_edit_insert(e, "rule after-web deny port 2", "web", 1), 0);
 	T_STREQ(rule_order(e), "first web after-web mail off(off)");
@@ -164,6 +176,8 @@ T_TEST(edit_insert_before_and_after_anchor)
 T_TEST(edit_move_block_with_continuations)
 {
 	struct sl_edit *e = load_sample();
+
+	T_ASSERT(e != NULL);
 	size_t len;
 
 	T_EQ(sl_edit_move(e, "web", "off", 1), 0);
@@ -190,6 +204,8 @@ T_TEST(edit_move_block_with_continuations)
 T_TEST(edit_comment_above_rule_goes_with_it)
 {
 	struct sl_edit *e = load_sample();
+
+	T_ASSERT(e != NULL);
 	size_t len;
 
 	/* mail's comment moves with it; the blank line stays. */
@@ -214,6 +230,7 @@ T_TEST(edit_file_header_comment_stays_on_top)
 	size_t len;
 	char *out;
 
+	T_ASSERT(e != NULL);
 	T_EQ(sl_edit_move(e, "a", NULL, 0), 0);
 	out = sl_edit_text(e, &len);
 	T_STREQ(out, "# header\nrule b deny port 2\nrule a deny port 1\n");
@@ -224,6 +241,8 @@ T_TEST(edit_file_header_comment_stays_on_top)
 T_TEST(edit_enable_disable_touch_one_line)
 {
 	struct sl_edit *e = load_sample();
+
+	T_ASSERT(e != NULL);
 	size_t len;
 
 	T_EQ(sl_edit_enable(e, "off"), 0);
@@ -252,6 +271,7 @@ T_TEST(edit_crlf_and_missing_final_newline)
 	size_t len;
 	char *out;
 
+	T_ASSERT(e != NULL);
 	T_ASSERT(e != NULL);
 	T_EQ(sl_edit_insert(e, "rule c deny port 3", NULL, 0), 0);
 	out = sl_edit_text(e, &len);
@@ -289,6 +309,7 @@ T_TEST(edit_write_is_atomic_and_keeps_mode)
 	back = sl_edit_load(path, &err);
 	T_ASSERT(back != NULL);
 	text = sl_edit_text(back, &len);
+	T_ASSERT(text != NULL);
 	T_ASSERT(strstr(text, "rule web splice disabled noauth") != NULL);
 	T_ASSERT(strstr(text, "# trailing comment\n") != NULL);
 	sl_free(text);

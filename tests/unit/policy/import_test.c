@@ -107,10 +107,11 @@ T_TEST(import_unusable_documents)
 
 	T_ASSERT(out == NULL);
 	T_EQ(d.nerr, 1);
-	T_ASSERT(strstr(d.v[0].msg, "invalid JSON") != NULL);
+	T_ASSERT(d.n == 1 && strstr(d.v[0].msg, "invalid JSON") != NULL);
 	sl_diags_free(&d);
 	out = import("{\"token\": \"x\"}", &n, &d);
 	T_ASSERT(out == NULL);
+	T_ASSERT(d.n >= 1);
 	T_STREQ(d.v[0].msg, "no array of CIDRs found (expected an array, or "
 	    "an object with arrays such as \"prefixes\")");
 	sl_diags_free(&d);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../lib/alloc.h"
+#include "../lib/sbuf.h"
 #include "policy_int.h"
 
 static void
@@ -111,46 +112,6 @@ sl_policy_trace(const struct sl_policy *pol, const struct sl_facts *f,
 	return n;
 }
 
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-	int	 oom;
-};
-
-static void SL_PRINTF(2, 3)
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		{
-			size_t ncap = b->cap * 2 + (size_t)n;
-			char *ns = sl_realloc(b->s, ncap);
-
-			if (ns == NULL) {
-				b->oom = 1;
-				return;
-			}
-			b->s = ns;
-			b->cap = ncap;
-		}
-	}
-}
-
 #define EXPLAIN_MAX_STEPS	200
 
 char *
@@ -158,7 +119,7 @@ sl_policy_explain(const struct sl_policy *pol, const struct sl_facts *f)
 {
 	struct sl_trace_step *steps;
 	struct sl_decision d;
-	struct sbuf b = { NULL, 0, 256, 0 };
+	struct sl_sbuf b = { NULL, 0, 256, 0 };
 	size_t n, total, shown = 0;
 	char mods[128], facts[64];
 
@@ -171,30 +132,30 @@ sl_policy_explain(const struct sl_policy *pol, const struct sl_facts *f)
 	b.s[0] = '\0';
 	n = sl_policy_trace(pol, f, &d, steps, EXPLAIN_MAX_STEPS, &total);
 	pol_mods_fmt(d.mods, mods, sizeof(mods));
-	sb_printf(&b, "decision: %s%s%s%s\n", sl_action_name(d.action),
+	sl_sbuf_printf(&b, "decision: %s%s%s%s\n", sl_action_name(d.action),
 	    mods[0] ? " (" : "", mods, mods[0] ? ")" : "");
 	if (d.flags & SL_DEC_GUARD) {
-		sb_printf(&b, "rule: %s (guard rail: the destination is %s and "
+		sl_sbuf_printf(&b, "rule: %s (guard rail: the destination is %s and "
 		    "the first matching rule does not name it with an ip "
 		    "matcher)\n", d.rule_name, d.reason);
 	} else if (d.rule != NULL) {
-		sb_printf(&b, "rule: %s at %s:%u\n", d.rule_name,
+		sl_sbuf_printf(&b, "rule: %s at %s:%u\n", d.rule_name,
 		    d.rule->loc.file, d.rule->loc.line);
 		if (d.rule->level != PLV_NONE)
-			sb_printf(&b, "level: %s\n", sl_rule_level(d.rule));
+			sl_sbuf_printf(&b, "level: %s\n", sl_rule_level(d.rule));
 		if (d.rule->cite != NULL)
-			sb_printf(&b, "cite: \"%s\"\n", d.rule->cite);
+			sl_sbuf_printf(&b, "cite: \"%s\"\n", d.rule->cite);
 	} else if (pol->def.present) {
-		sb_printf(&b, "rule: default at %s:%u (no rule matched)\n",
+		sl_sbuf_printf(&b, "rule: default at %s:%u (no rule matched)\n",
 		    pol->def.loc.file, pol->def.loc.line);
 	} else {
-		sb_printf(&b, "rule: default (no rule matched; no default "
+		sl_sbuf_printf(&b, "rule: default (no rule matched; no default "
 		    "statement, so deny)\n");
 	}
 	if (d.need == 0)
-		sb_printf(&b, "final: yes\n");
+		sl_sbuf_printf(&b, "final: yes\n");
 	else
-		sb_printf(&b, "final: no, still needed: %s (an earlier rule "
+		sl_sbuf_printf(&b, "final: no, still needed: %s (an earlier rule "
 		    "depends on it)\n", pol_facts_fmt(d.need, facts,
 		    sizeof(facts)));
 	for (size_t i = 0; i < n; i++) {
@@ -203,19 +164,19 @@ sl_policy_explain(const struct sl_policy *pol, const struct sl_facts *f)
 		if (st->state == SL_TRACE_MATCH)
 			continue;
 		if (shown++ == 0)
-			sb_printf(&b, "skipped:\n");
-		sb_printf(&b, "  %s at %s:%u: ", st->rule->name,
+			sl_sbuf_printf(&b, "skipped:\n");
+		sl_sbuf_printf(&b, "  %s at %s:%u: ", st->rule->name,
 		    st->rule->loc.file, st->rule->loc.line);
 		if (st->state == SL_TRACE_DISABLED)
-			sb_printf(&b, "disabled\n");
+			sl_sbuf_printf(&b, "disabled\n");
 		else if (st->state == SL_TRACE_UNDETERMINED)
-			sb_printf(&b, "undetermined, needs %s\n",
+			sl_sbuf_printf(&b, "undetermined, needs %s\n",
 			    pol_facts_fmt(st->need, facts, sizeof(facts)));
 		else
-			sb_printf(&b, "%s\n", st->why);
+			sl_sbuf_printf(&b, "%s\n", st->why);
 	}
 	if (total > n)
-		sb_printf(&b, "  ... and %zu more rules\n", total - n);
+		sl_sbuf_printf(&b, "  ... and %zu more rules\n", total - n);
 	sl_free(steps);
 	if (b.oom) {
 		sl_free(b.s);

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "../lib/alloc.h"
+#include "../lib/sbuf.h"
 #include "policy_int.h"
 
 enum ent_kind {
@@ -45,55 +46,13 @@ struct ent {
 	unsigned	 nalso;
 };
 
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-	int	 oom;
-};
-
-static void SL_PRINTF(2, 3)
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		{
-			size_t ncap = b->cap * 2 + (size_t)n + 64;
-			char *ns = sl_realloc(b->s, ncap);
-
-			if (ns == NULL) {
-				b->oom = 1;
-				return;
-			}
-			b->s = ns;
-			b->cap = ncap;
-		}
-	}
-}
-
 struct gen {
 	const char	*vendor;
 	const char	*doc;
 	struct ent	*e;
 	size_t		 n, cap;
 	unsigned char	 tcp[65536 / 8], udp[65536 / 8];
-	struct sbuf	 understood, normalised, dups, unused;
+	struct sl_sbuf	 understood, normalised, dups, unused;
 	int		 oom;
 };
 
@@ -111,7 +70,7 @@ port_has(const unsigned char *bits, unsigned p)
 
 /* "80,443,12000-12002" for the ports set in bits. */
 static void
-ports_fmt(const unsigned char *bits, const char *prefix, struct sbuf *b,
+ports_fmt(const unsigned char *bits, const char *prefix, struct sl_sbuf *b,
     int *first)
 {
 	for (unsigned p = 1; p < 65536; p++) {
@@ -122,9 +81,9 @@ ports_fmt(const unsigned char *bits, const char *prefix, struct sbuf *b,
 		while (q + 1 < 65536 && port_has(bits, q + 1))
 			q++;
 		if (q == p)
-			sb_printf(b, "%s%s%u", *first ? "" : ",", prefix, p);
+			sl_sbuf_printf(b, "%s%s%u", *first ? "" : ",", prefix, p);
 		else
-			sb_printf(b, "%s%s%u-%u", *first ? "" : ",", prefix, p,
+			sl_sbuf_printf(b, "%s%s%u-%u", *first ? "" : ",", prefix, p,
 			    q);
 		*first = 0;
 		p = q;
@@ -144,7 +103,7 @@ gen_add(struct gen *g, enum ent_kind kind, enum pol_level level,
 			continue;
 		if (e->nalso < SL_NELEM(e->also))
 			e->also[e->nalso++] = line;
-		sb_printf(&g->dups, "  line %u: '%s' repeats line %u: kept "
+		sl_sbuf_printf(&g->dups, "  line %u: '%s' repeats line %u: kept "
 		    "once%s\n", line, value, e->line, level != e->level ?
 		    " (at the first entry's level)" : "");
 		return NULL;
@@ -292,7 +251,7 @@ prose_ports(struct gen *g, const char *line, unsigned ln)
 			continue;
 		}
 		if (k < n && port_list(g, w[k], tcp, udp)) {
-			sb_printf(&g->understood, "  line %u: ports %s %s\n",
+			sl_sbuf_printf(&g->understood, "  line %u: ports %s %s\n",
 			    ln, tcp && udp ? "tcp+udp" : tcp ? "tcp" : "udp",
 			    w[k]);
 			i = k;	/* "port TCP/UDP 3478" once, not twice */
@@ -356,12 +315,12 @@ prose_whitelist(struct gen *g, const char *line, unsigned ln)
 		gen_add(g, E_DOMAIN, lvl, ln, norm, clause);
 		snprintf(wild, sizeof(wild), "*.%s", norm);
 		gen_add(g, E_DOMAIN, lvl, ln, wild, clause);
-		sb_printf(&g->normalised, "  line %u: 'the %s domain' (%s) "
+		sl_sbuf_printf(&g->normalised, "  line %u: 'the %s domain' (%s) "
 		    "taken as %s and *.%s: the domain and its subdomains\n",
 		    ln, norm, level_name(lvl), norm, norm);
 	}
 	if (strstr(low, "list of ip") != NULL)
-		sb_printf(&g->unused, "  line %u: the list of IP addresses "
+		sl_sbuf_printf(&g->unused, "  line %u: the list of IP addresses "
 		    "the vendor gives out on request is not in the document; "
 		    "once received, add it as a list (sluicectl import json "
 		    "or a list file)\n", ln);
@@ -382,14 +341,14 @@ table_row(struct gen *g, int table, enum pol_level lvl, const char *value,
 			const char *url = strstr(value, "http");
 
 			gen_add(g, E_LIST, lvl, ln, url, desc);
-			sb_printf(&g->normalised, "  line %u: '%s' -> a named IP "
+			sl_sbuf_printf(&g->normalised, "  line %u: '%s' -> a named IP "
 			    "list loaded from a file; fill it with `sluicectl "
 			    "import json` (nothing is downloaded)\n", ln,
 			    value);
 			return;
 		}
 		if (pol_cidr_parse(value, &c, err, sizeof(err)) == -1) {
-			sb_printf(&g->unused, "  line %u: '%s': %s\n", ln,
+			sl_sbuf_printf(&g->unused, "  line %u: '%s': %s\n", ln,
 			    value, err);
 			return;
 		}
@@ -404,7 +363,7 @@ table_row(struct gen *g, int table, enum pol_level lvl, const char *value,
 
 		if (pol_domain_parse(value, (size_t)(slash - value), norm,
 		    sizeof(norm), &wild, &mangled, err, sizeof(err)) == -1) {
-			sb_printf(&g->unused, "  line %u: '%s': %s\n", ln,
+			sl_sbuf_printf(&g->unused, "  line %u: '%s': %s\n", ln,
 			    value, err);
 			return;
 		}
@@ -413,20 +372,20 @@ table_row(struct gen *g, int table, enum pol_level lvl, const char *value,
 		snprintf(norm + strlen(norm), sizeof(norm) - strlen(norm),
 		    "%.*s", (int)plen, slash);
 		gen_add(g, E_URL, lvl, ln, norm, desc);
-		sb_printf(&g->normalised, "  line %u: '%s' -> inspect noauth url "
+		sl_sbuf_printf(&g->normalised, "  line %u: '%s' -> inspect noauth url "
 		    "%s (a path is only seen inside TLS: a spliced flow cannot "
 		    "be decided by path)\n", ln, value, norm);
 		return;
 	}
 	if (pol_domain_parse(value, strlen(value), norm + 2,
 	    sizeof(norm) - 2, &wild, &mangled, err, sizeof(err)) == -1) {
-		sb_printf(&g->unused, "  line %u: '%s': %s\n", ln, value, err);
+		sl_sbuf_printf(&g->unused, "  line %u: '%s': %s\n", ln, value, err);
 		return;
 	}
 	if (wild)
 		memcpy(norm, "*.", 2);
 	if (mangled)
-		sb_printf(&g->normalised, "  line %u: '%s' -> '%s' (a wildcard "
+		sl_sbuf_printf(&g->normalised, "  line %u: '%s' -> '%s' (a wildcard "
 		    "whose asterisks were lost in Markdown: subdomains at any "
 		    "depth)\n", ln, value, norm);
 	gen_add(g, E_DOMAIN, lvl, ln, wild ? norm : norm + 2, desc);
@@ -442,12 +401,12 @@ bullet_address(struct gen *g, const char *line, unsigned ln,
 	if (strncmp(line, "- ", 2) != 0 || sl_ip_parse(&ip, line + 2) == -1)
 		return;
 	if (context != NULL && strstr(context, "Exchange") != NULL)
-		sb_printf(&g->unused, "  line %u: %s: a source the vendor's "
+		sl_sbuf_printf(&g->unused, "  line %u: %s: a source the vendor's "
 		    "calendar partner connects from to the customer's Exchange "
 		    "server (line %u): inbound traffic, not a destination of "
 		    "clients behind sluice\n", ln, line + 2, ctx_line);
 	else
-		sb_printf(&g->unused, "  line %u: %s: an address outside the "
+		sl_sbuf_printf(&g->unused, "  line %u: %s: an address outside the "
 		    "whitelist tables, with no rule attached\n", ln, line + 2);
 }
 
@@ -456,21 +415,21 @@ static void
 prose_notes(struct gen *g, const char *line, unsigned ln)
 {
 	if (strstr(line, "Basic Authentication") != NULL)
-		sb_printf(&g->understood, "  line %u: no proxy authentication "
+		sl_sbuf_printf(&g->understood, "  line %u: no proxy authentication "
 		    "towards whitelisted entries -> noauth on every rule\n", ln);
 	if (strstr(line, "SSL inspection") != NULL)
-		sb_printf(&g->understood, "  line %u: no SSL inspection towards "
+		sl_sbuf_printf(&g->understood, "  line %u: no SSL inspection towards "
 		    "listed IPs and domains -> splice\n", ln);
 	if (strstr(line, "non-web traffic") != NULL)
-		sb_printf(&g->understood, "  line %u: non-web traffic and WSS "
+		sl_sbuf_printf(&g->understood, "  line %u: non-web traffic and WSS "
 		    "on 443 -> passed untouched by splice\n", ln);
 	if (strstr(line, "prevent caching") != NULL ||
 	    strstr(line, "transformed") != NULL)
-		sb_printf(&g->understood, "  line %u: HTTP must not be cached "
+		sl_sbuf_printf(&g->understood, "  line %u: HTTP must not be cached "
 		    "or transformed -> sluice never caches or rewrites bodies; "
 		    "spliced flows pass byte for byte\n", ln);
 	if (strcmp(line, "Network Address Translation") == 0)
-		sb_printf(&g->unused, "  line %u: Network Address Translation: "
+		sl_sbuf_printf(&g->unused, "  line %u: Network Address Translation: "
 		    "a property of the network, not of the proxy policy\n",
 		    ln);
 }
@@ -512,7 +471,7 @@ gen_read(struct gen *g, const char *text, size_t len)
 		    strcmp(line, "Domain\tDescription") == 0) {
 			table = line[0] == 'I' ? E_IP : E_DOMAIN;
 			if (lvl == PLV_NONE)
-				sb_printf(&g->unused, "  line %u: a table with "
+				sl_sbuf_printf(&g->unused, "  line %u: a table with "
 				    "no must/should heading above it\n", ln);
 			continue;
 		}
@@ -532,7 +491,7 @@ gen_read(struct gen *g, const char *text, size_t len)
 		}
 		if (vports && is_number(line, &v)) {
 			port_set(g->tcp, v);
-			sb_printf(&g->understood, "  line %u: port tcp %u (port "
+			sl_sbuf_printf(&g->understood, "  line %u: port tcp %u (port "
 			    "table)\n", ln, v);
 			continue;
 		}
@@ -575,20 +534,20 @@ rule_slug(const struct ent *e, char *out, size_t cap)
 }
 
 static void
-quoted(struct sbuf *b, const char *s)
+quoted(struct sl_sbuf *b, const char *s)
 {
-	sb_printf(b, "\"");
+	sl_sbuf_printf(b, "\"");
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			sb_printf(b, "\\%c", *s);
+			sl_sbuf_printf(b, "\\%c", *s);
 		else
-			sb_printf(b, "%c", *s);
+			sl_sbuf_printf(b, "%c", *s);
 	}
-	sb_printf(b, "\"");
+	sl_sbuf_printf(b, "\"");
 }
 
 static void
-cite(struct sbuf *b, const struct gen *g, const struct ent *e)
+cite(struct sl_sbuf *b, const struct gen *g, const struct ent *e)
 {
 	char c[512];
 	size_t o;
@@ -604,13 +563,13 @@ cite(struct sbuf *b, const struct gen *g, const struct ent *e)
 	}
 	if (o < sizeof(c))
 		snprintf(c + o, sizeof(c) - o, " %s", e->desc);
-	sb_printf(b, " level %s cite ", level_name(e->level));
+	sl_sbuf_printf(b, " level %s cite ", level_name(e->level));
 	quoted(b, c);
-	sb_printf(b, "\n");
+	sl_sbuf_printf(b, "\n");
 }
 
 static void
-emit(struct gen *g, struct sbuf *b, enum ent_kind kind, enum pol_level lvl,
+emit(struct gen *g, struct sl_sbuf *b, enum ent_kind kind, enum pol_level lvl,
     const char *ports, const char *list_name, const char *title)
 {
 	int any = 0;
@@ -618,7 +577,7 @@ emit(struct gen *g, struct sbuf *b, enum ent_kind kind, enum pol_level lvl,
 	for (size_t i = 0; i < g->n; i++)
 		any |= g->e[i].kind == kind && g->e[i].level == lvl;
 	if (any && title != NULL)
-		sb_printf(b, "\n# --- %s: %s ---\n", level_name(lvl), title);
+		sl_sbuf_printf(b, "\n# --- %s: %s ---\n", level_name(lvl), title);
 	for (size_t i = 0; i < g->n; i++) {
 		const struct ent *e = &g->e[i];
 		char slug[300];
@@ -628,21 +587,21 @@ emit(struct gen *g, struct sbuf *b, enum ent_kind kind, enum pol_level lvl,
 		rule_slug(e, slug, sizeof(slug));
 		switch (kind) {
 		case E_IP:
-			sb_printf(b, "rule %s-ip-%s splice noauth ip %s port %s",
+			sl_sbuf_printf(b, "rule %s-ip-%s splice noauth ip %s port %s",
 			    g->vendor, slug, e->value, ports);
 			break;
 		case E_DOMAIN:
-			sb_printf(b, "rule %s-%s splice noauth domain %s port %s",
+			sl_sbuf_printf(b, "rule %s-%s splice noauth domain %s port %s",
 			    g->vendor, slug, e->value, ports);
 			break;
 		case E_URL:
-			sb_printf(b, "rule %s-url-%s inspect noauth url %s",
+			sl_sbuf_printf(b, "rule %s-url-%s inspect noauth url %s",
 			    g->vendor, slug, e->value);
 			break;
 		case E_LIST:
-			sb_printf(b, "list %s ip file \"%s.list\"\n", list_name,
+			sl_sbuf_printf(b, "list %s ip file \"%s.list\"\n", list_name,
 			    list_name);
-			sb_printf(b, "rule %s splice noauth ip @%s port %s",
+			sl_sbuf_printf(b, "rule %s splice noauth ip @%s port %s",
 			    list_name, list_name, ports);
 			break;
 		}
@@ -653,8 +612,8 @@ emit(struct gen *g, struct sbuf *b, enum ent_kind kind, enum pol_level lvl,
 static int
 gen_write(struct gen *g, struct sl_profile_out *out)
 {
-	struct sbuf b = { NULL, 0, 0, 0 }, ports = { NULL, 0, 0, 0 };
-	struct sbuf lst = { NULL, 0, 0, 0 };
+	struct sl_sbuf b = { NULL, 0, 0, 0 }, ports = { NULL, 0, 0, 0 };
+	struct sl_sbuf lst = { NULL, 0, 0, 0 };
 	char list_name[128] = "";
 	const char *pl;
 	size_t nurl = 0;
@@ -663,7 +622,7 @@ gen_write(struct gen *g, struct sl_profile_out *out)
 	ports_fmt(g->tcp, "", &ports, &first);
 	ports_fmt(g->udp, "udp/", &ports, &first);
 	if (first)
-		sb_printf(&ports, "80,443");
+		sl_sbuf_printf(&ports, "80,443");
 	pl = ports.s ? ports.s : "";
 	for (size_t i = 0; i < g->n; i++) {
 		if (g->e[i].kind != E_LIST || list_name[0] != '\0')
@@ -693,22 +652,22 @@ gen_write(struct gen *g, struct sl_profile_out *out)
 			}
 		}
 	}
-	sb_printf(&b, "# %s profile, generated from %s by\n"
+	sl_sbuf_printf(&b, "# %s profile, generated from %s by\n"
 	    "#     sluicectl profile generate %s policy/requirements/%s\n"
 	    "# Do not edit: change the document or the generator and "
 	    "regenerate\n# (tests check that regenerating gives this file "
 	    "byte for byte).\n#\n", g->vendor, g->doc, g->vendor, g->doc);
-	sb_printf(&b, "# Enable all entries:    include \"profiles/%s.conf\"\n"
+	sl_sbuf_printf(&b, "# Enable all entries:    include \"profiles/%s.conf\"\n"
 	    "# Only the must entries: include \"profiles/%s.conf\" level must"
 	    "\n#\n", g->vendor, g->vendor);
-	sb_printf(&b, "# Every entry: splice (no TLS inspection) and noauth (no "
+	sl_sbuf_printf(&b, "# Every entry: splice (no TLS inspection) and noauth (no "
 	    "proxy\n# authentication) on the ports the document lists: %s.\n"
 	    "# Path entries cannot be decided on a spliced TLS flow: they "
 	    "are\n# `inspect noauth url HOST/PATH`.\n", pl);
 	for (size_t i = 0; i < g->n; i++)
 		nurl += g->e[i].kind == E_URL;
 	if (nurl > 0)
-		sb_printf(&b, "#\n# Order: IPs and domains first, path entries "
+		sl_sbuf_printf(&b, "#\n# Order: IPs and domains first, path entries "
 		    "after them.  When a\n# host-wide entry also covers a path "
 		    "entry (a should *.example.com\n# over a must "
 		    "www.example.com/path/), that host is spliced, which\n# "
@@ -726,11 +685,11 @@ gen_write(struct gen *g, struct sl_profile_out *out)
 	if (g->unused.len > 0) {
 		const char *p = g->unused.s;
 
-		sb_printf(&b, "\n# Not used (see the generator's report):\n");
+		sl_sbuf_printf(&b, "\n# Not used (see the generator's report):\n");
 		while (*p != '\0') {
 			size_t l = strcspn(p, "\n");
 
-			sb_printf(&b, "#%.*s\n", (int)l, p);
+			sl_sbuf_printf(&b, "#%.*s\n", (int)l, p);
 			p += l + (p[l] == '\n');
 		}
 	}
@@ -740,7 +699,7 @@ gen_write(struct gen *g, struct sl_profile_out *out)
 		for (size_t i = 0; i < g->n; i++)
 			if (g->e[i].kind == E_LIST)
 				le = &g->e[i];
-		sb_printf(&lst, "# %s: IP list for rule %s, from\n#     %s\n"
+		sl_sbuf_printf(&lst, "# %s: IP list for rule %s, from\n#     %s\n"
 		    "# (%s line %u).  sluice downloads nothing.  Fill this file "
 		    "with\n#     sluicectl import json whitelist.json %s.list\n"
 		    "# after fetching the JSON yourself; one CIDR per line.  "
@@ -764,25 +723,25 @@ gen_write(struct gen *g, struct sl_profile_out *out)
 static int
 gen_report(struct gen *g, struct sl_profile_out *out)
 {
-	struct sbuf r = { NULL, 0, 0, 0 };
+	struct sl_sbuf r = { NULL, 0, 0, 0 };
 	size_t counts[4] = { 0 };
 
 	for (size_t i = 0; i < g->n; i++)
 		counts[g->e[i].kind]++;
-	sb_printf(&r, "%s: %s: %zu IP, %zu domain, %zu path, %zu list "
+	sl_sbuf_printf(&r, "%s: %s: %zu IP, %zu domain, %zu path, %zu list "
 	    "entries\n", g->vendor, g->doc, counts[E_IP], counts[E_DOMAIN],
 	    counts[E_URL], counts[E_LIST]);
-	sb_printf(&r, "understood:\n%s", g->understood.s ?
+	sl_sbuf_printf(&r, "understood:\n%s", g->understood.s ?
 	    g->understood.s : "");
 	for (size_t i = 0; i < g->n; i++)
-		sb_printf(&r, "  line %u: %s %s (%s)\n", g->e[i].line,
+		sl_sbuf_printf(&r, "  line %u: %s %s (%s)\n", g->e[i].line,
 		    (const char *[]){ "ip", "domain", "url", "ip list" }
 		    [g->e[i].kind], g->e[i].value, level_name(g->e[i].level));
-	sb_printf(&r, "normalised:\n%s", g->normalised.s ?
+	sl_sbuf_printf(&r, "normalised:\n%s", g->normalised.s ?
 	    g->normalised.s : "  (nothing)\n");
-	sb_printf(&r, "duplicates:\n%s", g->dups.s ? g->dups.s :
+	sl_sbuf_printf(&r, "duplicates:\n%s", g->dups.s ? g->dups.s :
 	    "  (none)\n");
-	sb_printf(&r, "not used:\n%s", g->unused.s ? g->unused.s :
+	sl_sbuf_printf(&r, "not used:\n%s", g->unused.s ? g->unused.s :
 	    "  (nothing)\n");
 	if (r.oom) {
 		sl_free(r.s);

@@ -236,6 +236,9 @@ sl_flow_log_event(struct sl_flow *flow, const char *event)
 	sl_jw_u64(&w, "up", flow->up);
 	sl_jw_u64(&w, "down", flow->down);
 	sl_jw_u64(&w, "ms", sl_mono_ms() - flow->t0);
+	/* Logged before the close (a refusal): the state it struck in. */
+	if (flow->term[0] != '\0' && flow->term[1] == '\0')
+		flow->term[1] = state_letters[flow->state];
 	if (flow->term[0] != '\0')
 		sl_jw_str(&w, "term", flow->term);
 	sl_jw_end(&w);

@@ -6,6 +6,8 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
+[ -x "$BUILD/tools/loadgen" ] ||
+    setup_fail "$BUILD/tools/loadgen is not built (make test builds it)"
 servers_up
 
 # policy allow|deny: the only difference is what happens to www.

@@ -253,18 +253,17 @@ sl_worker_pipe_get(struct sl_worker *wk, int p[2])
 	}
 	/*
 	 * A larger pipe moves more per splice.  Past the kernel's per-user
-	 * pipe budget (fs.pipe-user-pages-soft) this fails: the pipe keeps
-	 * the default 64 KiB and the relay splices that much at a time.
+	 * pipe budget (fs.pipe-user-pages-soft, when sluiced runs as an
+	 * unprivileged user) this fails and the pipe keeps the default
+	 * 64 KiB: still correct, as a splice asking for more than a pipe
+	 * holds just moves less.  Pipes are pooled, so failures are rare
+	 * and each new pipe asks again (the budget frees up as flows end).
 	 */
-	if (wk->pipe_size != 0 && wk->pipe_size != 65536) {
-		int got = fcntl(p[0], F_SETPIPE_SZ, (int)wk->pipe_size);
-
-		if (got == -1) {
-			sl_debug(SL_CAT_FLOW, "worker %u: F_SETPIPE_SZ %u: %s",
-			    wk->id, wk->pipe_size, strerror(errno));
-			wk->pipe_size = 65536;	/* stop asking */
-		}
-	}
+	if (wk->pipe_size != 0 && wk->pipe_size != 65536 &&
+	    fcntl(p[0], F_SETPIPE_SZ, (int)wk->pipe_size) == -1)
+		sl_debug(SL_CAT_FLOW, "worker %u: F_SETPIPE_SZ %u: %s "
+		    "(pipe stays at the default size)", wk->id, wk->pipe_size,
+		    strerror(errno));
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #define WK_ACCEPT_BURST	64	/* accepts per readiness event */
 #define WK_SWEEP_MS	1000
 #define WK_DRAIN_MS	100
+#define WK_ACCEPT_PAUSE_MS 100	/* after EMFILE/ENFILE */
 
 /* ------------------------------------------------------------------ */
 /* accepting                                                            */
@@ -115,6 +116,43 @@ wk_accept_one(struct sl_wk_listener *l, int fd, struct sockaddr_storage *ss)
 }
 
 static void
+wk_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_worker *wk = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < wk->nlst; i++)
+		if (wk->lst[i].ev != NULL && wk->drain_deadline == 0)
+			event_add(wk->lst[i].ev, NULL);
+}
+
+/*
+ * Out of descriptors (EMFILE/ENFILE) or memory: the connection stays in
+ * the kernel's backlog and the listener stays readable, so accepting again
+ * at once would spin.  Stop accepting on this worker for a moment, and say
+ * so at most once a second.
+ */
+static void
+wk_accept_pause(struct sl_worker *wk, struct sl_wk_listener *l, int err)
+{
+	struct timeval tv = { 0, WK_ACCEPT_PAUSE_MS * 1000 };
+	uint64_t now = sl_mono_ms();
+
+	wk->st.refused++;
+	if (now - wk->accept_err_logged >= 1000) {
+		wk->accept_err_logged = now;
+		sl_log(SL_LOG_ERR, "worker %u: accept on %s: %s: pausing "
+		    "accepts for %dms (%zu flows open)", wk->id, l->name,
+		    strerror(err), WK_ACCEPT_PAUSE_MS, wk->nflows);
+	}
+	for (size_t i = 0; i < wk->nlst; i++)
+		if (wk->lst[i].ev != NULL)
+			event_del(wk->lst[i].ev);
+	evtimer_add(wk->resume_ev, &tv);
+}
+
+static void
 wk_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct sl_wk_listener *l = arg;
@@ -131,9 +169,7 @@ wk_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				return;
 			if (errno == ECONNABORTED)
 				continue;
-			/* EMFILE & co: leave it in the backlog, say why. */
-			sl_log(SL_LOG_ERR, "worker %u: accept on %s: %s",
-			    l->wk->id, l->name, strerror(errno));
+			wk_accept_pause(l->wk, l, errno);
 			return;
 		}
 		wk_accept_one(l, fd, &ss);
@@ -333,7 +369,9 @@ sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
 	wk->notify_ev = event_new(wk->base, wk->notify_fd, EV_READ | EV_PERSIST,
 	    wk_notify_cb, wk);
 	wk->sweep_ev = evtimer_new(wk->base, wk_sweep_cb, wk);
+	wk->resume_ev = evtimer_new(wk->base, wk_resume_cb, wk);
 	if (wk->notify_ev == NULL || wk->sweep_ev == NULL ||
+	    wk->resume_ev == NULL ||
 	    event_add(wk->notify_ev, NULL) == -1)
 		goto fail;
 
@@ -433,6 +471,8 @@ sl_worker_join_free(struct sl_worker *wk)
 		event_free(wk->notify_ev);
 	if (wk->sweep_ev)
 		event_free(wk->sweep_ev);
+	if (wk->resume_ev)
+		event_free(wk->resume_ev);
 	if (wk->notify_fd != -1)
 		close(wk->notify_fd);
 	for (unsigned i = 0; i < wk->npipes; i++) {

@@ -101,6 +101,8 @@ struct sl_worker {
 	size_t			 nflows;
 	uint64_t		 next_id;
 	struct event		*sweep_ev;	/* idle timeouts, drain */
+	struct event		*resume_ev;	/* accept again after EMFILE */
+	uint64_t		 accept_err_logged; /* mono ms, rate limit */
 	uint64_t		 drain_deadline; /* mono ms; 0 = not draining */
 
 	int			 pipes[SL_PIPE_POOL][2];

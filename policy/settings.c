@@ -65,7 +65,7 @@ static const struct st_def st_defs[] = {
 	    0 },
 	{ "via", ST_BOOL, O(via), 0, 1, "on", 0 },
 	{ "connect-ports", ST_PORTS, O(connect_ports), 0, 0, "443", 0 },
-	{ "http-ports", ST_PORTS, O(http_ports), 0, 0, "80,1025-65535", 0 },
+	{ "http-ports", ST_PORTS, O(http_ports), 0, 0, "80,443,1025-65535", 0 },
 	{ "connect-timeout", ST_DUR, O(connect_timeout), 1, HOUR, "10s", 0 },
 	{ "happy-eyeballs-delay", ST_DUR, O(happy_eyeballs_delay), 10,
 	    10 * SEC, "250ms", 0 },

@@ -526,7 +526,10 @@ hf_go(struct sl_flow *flow)
 		hf_refuse(flow, 403, flow_deny_reason(flow), 1);
 		return;
 	}
-	if (!sl_portset_has(set->http_ports, IPPROTO_TCP, flow->dst_port) &&
+	/* What an explicit client may ask for; a transparent flow's port
+	 * was chosen by the redirect and the policy already. */
+	if (!hf->transparent &&
+	    !sl_portset_has(set->http_ports, IPPROTO_TCP, flow->dst_port) &&
 	    !(flow->dec.flags & SL_DEC_PORT_EXPLICIT)) {
 		hf_refuse(flow, 403, "port_not_allowed", 1);
 		return;
@@ -799,6 +802,7 @@ hf_response_done(struct sl_flow *flow)
 	struct sl_httpfwd *hf = flow->http;
 
 	hf->rs = RS_IDLE;
+	hf->rsp_started = 0;	/* the next refusal can be a proper response */
 	if (hf->rq != RQ_DONE) {
 		/* Answered before the request body was sent (413, 401...):
 		 * the connection's framing is no longer in step. */

@@ -250,6 +250,23 @@ same_listeners(const struct sl_config *a, const struct sl_config *b)
 	return 1;
 }
 
+static int
+same_sinks(const struct sl_config *a, const struct sl_config *b)
+{
+	const struct sl_sink *sa, *sb;
+	size_t na, nb;
+
+	sa = sl_config_sinks(a, &na);
+	sb = sl_config_sinks(b, &nb);
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (sa[i].kind != sb[i].kind ||
+		    strcmp(sa[i].path, sb[i].path) != 0)
+			return 0;
+	return 1;
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -273,6 +290,9 @@ reload(struct daemon *d)
 		sl_log(SL_LOG_WARN, "listen statements changed: they take "
 		    "effect at the next restart; removed listeners refuse new "
 		    "connections");
+	if (!same_sinks(rt->cfg, d->rt->cfg))
+		sl_log(SL_LOG_WARN, "log statements changed: the flow log keeps "
+		    "its current sinks until the next restart");
 	sl_policy_inherit_hits(rt->pol, d->rt->pol);
 	apply_log_settings(rt->set);
 	for (unsigned w = 0; w < d->nwk; w++)

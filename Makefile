@@ -8,8 +8,8 @@
 #   make bench      benchmarks against HAProxy, Squid and nginx
 #   make fuzz       build and briefly run the fuzz targets (clang)
 #   make lint       cppcheck over the tree
-#   make image      appliance image (rootfs/)
 #   make clean
+# (`make image`, the appliance image, comes with the appliance work.)
 
 SANITIZE ?=
 ifneq ($(SANITIZE),)
@@ -60,7 +60,7 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test test-unit test-integ test-san test-oom bench fuzz \
-	lint image clean
+	lint clean
 all: deps $(BUILD)/sluiced $(BUILD)/sluicectl
 
 # Install missing Debian packages (as root) or name them (otherwise).
@@ -154,9 +154,6 @@ fuzz:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
 	    --inline-suppr -I. -D_GNU_SOURCE lib policy tls stun proxy admin
-
-image:
-	@sh rootfs/build.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -89,6 +89,8 @@ diag_fmt(const struct sl_diag *g, char *buf, size_t cap)
 		snprintf(pos, sizeof(pos), ":%u:%u", g->line, g->col);
 	else if (g->line > 0)
 		snprintf(pos, sizeof(pos), ":%u", g->line);
+	/* buf may be NULL with cap 0: C11 7.21.6.5 makes that a length query. */
+	// cppcheck-suppress [nullPointer, ctunullpointer]
 	return snprintf(buf, cap, "%s%s: %s: %s\n%s%s",
 	    g->file ? g->file : "<config>", pos, sev_names[g->sev], g->msg,
 	    g->chain ? g->chain : "", g->chain ? "\n" : "");

@@ -117,10 +117,9 @@ dns_sock_state_cb(void *arg, ares_socket_t fd, int readable, int writable)
 	struct dns_sock **pp, *ds;
 	short what = (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
 
-	for (pp = &dns->socks; *pp != NULL; pp = &(*pp)->next)
-		if ((*pp)->fd == fd)
+	for (pp = &dns->socks; (ds = *pp) != NULL; pp = &ds->next)
+		if (ds->fd == fd)
 			break;
-	ds = *pp;
 	if (ds != NULL && ds->ev != NULL) {
 		event_free(ds->ev);		/* also removes it */
 		ds->ev = NULL;

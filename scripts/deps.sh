@@ -7,7 +7,7 @@
 set -eu
 
 PKGS="
-build-essential pkg-config clang libclang-rt-14-dev
+build-essential pkg-config clang libclang-rt-14-dev cppcheck
 libevent-dev libssl-dev libnghttp2-dev libc-ares-dev libmaxminddb-dev
 libjansson-dev
 ca-certificates openssl curl iproute2 nftables procps psmisc

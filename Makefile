@@ -151,7 +151,7 @@ bench: all $(TOOL_BIN)
 fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_SRC)
 
-lint:
+lint: deps
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
 	    --inline-suppr -I. -D_GNU_SOURCE lib policy tls stun proxy admin
 

@@ -9,7 +9,9 @@
   flowlog.py count FILE [SELECT]           print how many events match
   flowlog.py validate FILE                 every line is a valid v1 event
 
-SELECT is one argument of blank-separated conditions; a CHECK is one
+FLOWLOG_SINCE=N in the environment ignores events on lines 1..N (take N
+with `wc -l < FILE` before a request).  SELECT is one argument of
+blank-separated conditions; a CHECK is one
 condition.  Conditions: key=value (string compare; numbers as decimal,
 null as "null"), key!=value, key~ERE (re.search), key>=N, key<=N,
 key? (present and not empty/null).  A CHECK may join alternatives with
@@ -101,7 +103,11 @@ def matches(ev, sel):
 
 
 def select(path, sel):
-    return [ev for _, ev, _ in load(path) if ev is not None and matches(ev, sel)]
+    # FLOWLOG_SINCE=N: only events on lines after N (what a request wrote,
+    # not an older flow that happened to use the same client port).
+    since = int(os.environ.get("FLOWLOG_SINCE", "0"))
+    return [ev for n, ev, _ in load(path)
+            if n > since and ev is not None and matches(ev, sel)]
 
 
 def cmd_expect(path, sel_s, checks):

@@ -22,6 +22,10 @@ default deny
 
 # hello ARGS...: py/tlshello.py in cli; sets RES (result) and PORT.
 hello() {
+	# Refused flows free their client port at once (reset): look only at
+	# what this request logs.
+	FLOWLOG_SINCE=$(wc -l <"$FLOWLOG" 2>/dev/null || echo 0)
+	export FLOWLOG_SINCE
 	local out
 	out=$(in_cli timeout 30 "$PY" "$PYDIR/tlshello.py" "$@" 2>&1)
 	RES=${out% port=*}

@@ -24,25 +24,7 @@
 
 #include "lib/diag.h"
 #include "policy/policy.h"
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t
-rnd(struct rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned
-rn(struct rng *r, unsigned n)
-{
-	return (unsigned)(rnd(r) % n);
-}
+#include "tests/common/xorshift.h"
 
 static double
 now(void)

@@ -20,27 +20,8 @@
 #include "lib/alloc.h"
 #include "lib/diag.h"
 #include "policy/policy.h"
+#include "tests/common/xorshift.h"
 #include "tests/unit/t.h"
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t
-rnd(struct rng *r)
-{
-	/* xorshift64*: small, fast, good enough for test data. */
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned
-rn(struct rng *r, unsigned n)
-{
-	return (unsigned)(rnd(r) % n);
-}
 
 struct sbuf {
 	char	*s;

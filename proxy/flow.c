@@ -102,12 +102,6 @@ sl_flow_unwatch_cli(struct sl_flow *flow)
 }
 
 void
-sl_flow_unwatch_srv(struct sl_flow *flow)
-{
-	event_del(&flow->ev_sr);
-}
-
-void
 sl_flow_set_srv(struct sl_flow *flow, int fd)
 {
 	event_del(&flow->ev_sr);
@@ -156,7 +150,7 @@ sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
 void
 sl_flow_set_state(struct sl_flow *flow, enum sl_flow_state st)
 {
-	/* Only forward moves, except an HTTP flow starting its next request. */
+	/* A closed flow is freed; moving it again is a use after free. */
 	if (SL_BUG_ON(flow->state == SL_FLOW_CLOSED))
 		return;
 	if (sl_debug_on(SL_CAT_FLOW))
@@ -181,7 +175,8 @@ sl_flow_log(const struct sl_flow *flow, int lvl, const char *fmt, ...)
 	    (unsigned long long)flow->id, msg);
 }
 
-const char *
+/* Action name as logged: as applied, not as decided. */
+static const char *
 flow_action_str(const struct sl_flow *flow)
 {
 	if (flow->blocked)

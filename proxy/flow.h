@@ -151,7 +151,6 @@ int	sl_flow_watch_cli(struct sl_flow *flow, sl_flow_fn fn) SL_NONNULL(1, 2);
 int	sl_flow_watch_srv(struct sl_flow *flow, sl_flow_fn fn) SL_NONNULL(1, 2);
 /* Stop watching (the handler stays).  Idempotent. */
 void	sl_flow_unwatch_cli(struct sl_flow *flow) SL_NONNULL(1);
-void	sl_flow_unwatch_srv(struct sl_flow *flow) SL_NONNULL(1);
 /* The upstream socket is connected: the flow owns fd from now on. */
 void	sl_flow_set_srv(struct sl_flow *flow, int fd) SL_NONNULL(1);
 

@@ -102,10 +102,22 @@ fl_drain(struct sl_flowlog *fl, struct sl_logq *q)
 	return drained;
 }
 
+/* Lines dropped so far by every queue (producers count their own). */
+static uint64_t
+fl_dropped(const struct sl_flowlog *fl)
+{
+	uint64_t total = 0;
+	size_t nq = __atomic_load_n(&fl->nq, __ATOMIC_ACQUIRE);
+
+	for (size_t i = 0; i < nq; i++)
+		total += __atomic_load_n(&fl->q[i]->dropped, __ATOMIC_RELAXED);
+	return total;
+}
+
 static void
 fl_report_drops(struct sl_flowlog *fl)
 {
-	uint64_t total = sl_flowlog_dropped(fl);
+	uint64_t total = fl_dropped(fl);
 	char buf[256], ts[32];
 	struct sl_jw w;
 
@@ -307,15 +319,4 @@ sl_logq_put(struct sl_logq *q, const char *line, size_t len)
 	memcpy(q->buf + off, &l32, 4);
 	memcpy(q->buf + off + 4, line, len);
 	__atomic_store_n(&q->head, head + need, __ATOMIC_RELEASE);
-}
-
-uint64_t
-sl_flowlog_dropped(const struct sl_flowlog *fl)
-{
-	uint64_t total = 0;
-	size_t nq = __atomic_load_n(&fl->nq, __ATOMIC_ACQUIRE);
-
-	for (size_t i = 0; i < nq; i++)
-		total += __atomic_load_n(&fl->q[i]->dropped, __ATOMIC_RELAXED);
-	return total;
 }

@@ -39,6 +39,4 @@ struct sl_logq *sl_flowlog_queue(struct sl_flowlog *fl, size_t bytes)
 void	sl_logq_put(struct sl_logq *q, const char *line, size_t len)
 	    SL_NONNULL(2);
 
-uint64_t sl_flowlog_dropped(const struct sl_flowlog *fl) SL_NONNULL(1);
-
 #endif /* SL_FLOWLOG_H */

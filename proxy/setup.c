@@ -22,6 +22,8 @@
 #define SETUP_BUF_INIT	2048
 #define LINGER_MS	2000	/* discard client bytes after a refusal */
 
+static void	flow_linger_close(struct sl_flow *flow, char who);
+
 static void
 setup_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -396,7 +398,7 @@ flow_http_refuse(struct sl_flow *flow, unsigned status, const char *reason,
 	flow_linger_close(flow, blocked ? 'P' : 'C');
 }
 
-void
+static void
 flow_linger_close(struct sl_flow *flow, char who)
 {
 	/*

@@ -123,12 +123,6 @@ int	flow_http_error_text(struct sl_flow *flow, unsigned status,
 	    SL_NONNULL(1, 3, 5);
 
 /*
- * Shut down the client side, discard what it still sends for a moment,
- * then close (flow->setup must exist and flow->cfd be a plain socket).
- */
-void	flow_linger_close(struct sl_flow *flow, char who) SL_NONNULL(1);
-
-/*
  * Transparent mode: log and close.  reset: send a TCP RST (SO_LINGER 0)
  * rather than a FIN, as a firewall would.
  */
@@ -138,7 +132,5 @@ void	flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
 /* The reason logged for a deny decision: "policy" or the guard rail. */
 const char *flow_deny_reason(const struct sl_flow *flow) SL_NONNULL(1);
 
-/* Action name as logged, including the inspect fallback. */
-const char *flow_action_str(const struct sl_flow *flow) SL_NONNULL(1);
 
 #endif /* SL_SETUP_H */

@@ -72,8 +72,7 @@ enum sl_wk_cmd {
 
 struct sl_worker_stats {
 	uint64_t	accepted;
-	uint64_t	refused;		/* max-connections, allow-from */
-	uint64_t	flows_active;
+	uint64_t	refused;		/* max-connections, allow-from, EMFILE */
 };
 
 struct sl_worker {

@@ -29,6 +29,7 @@
 #include "proxy/flow.h"
 #include "proxy/flowlog.h"
 #include "proxy/worker.h"
+#include "tests/common/fds.h"
 #include "tests/unit/t.h"
 
 #define MAX_TURNS	2000000		/* loop passes per phase, at most */
@@ -109,22 +110,6 @@ fail:
 		close(*a);
 	*c = *a = -1;
 	return -1;
-}
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;		/* opendir's own */
 }
 
 /* Deterministic bytes, so both ends can check what arrives. */

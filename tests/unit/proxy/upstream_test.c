@@ -23,6 +23,7 @@
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "proxy/upstream.h"
+#include "tests/common/fds.h"
 #include "tests/unit/t.h"
 
 #define WAIT_MS		3000
@@ -52,22 +53,6 @@ got_cb(void *arg, int fd, enum sl_upstream_err err, const struct sl_ip *addr)
 	if (addr != NULL)
 		g->addr = *addr;
 	g->at = sl_mono_ms();
-}
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;		/* opendir's own */
 }
 
 static void

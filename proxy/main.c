@@ -23,6 +23,7 @@
 #include "../lib/log.h"
 #include "../policy/policy.h"
 #include "flowlog.h"
+#include "pipes.h"
 #include "listen.h"
 #include "worker.h"
 
@@ -38,6 +39,7 @@ struct daemon {
 	struct event_base	*base;
 	struct sl_rt		*rt;		/* current; main's reference */
 	struct sl_flowlog	*flowlog;
+	struct sl_pipes		*pipes;		/* budget shared by workers */
 	struct sl_worker	**wk;
 	unsigned		 nwk;
 	int			 draining;
@@ -221,8 +223,8 @@ start_workers(struct daemon *d)
 				goto out;
 			}
 		}
-		d->wk[w] = sl_worker_new(w, d->nwk, d->rt, d->flowlog, fds,
-		    kinds, nl);
+		d->wk[w] = sl_worker_new(w, d->nwk, d->rt, d->flowlog,
+		    d->pipes, fds, kinds, nl);
 		if (d->wk[w] == NULL)
 			goto out;
 	}
@@ -423,6 +425,16 @@ run(struct daemon *d)
 	d->flowlog = sl_flowlog_open(sinks, nsinks);
 	if (d->flowlog == NULL)
 		return 1;
+	/* Root keeps CAP_SYS_RESOURCE and no pipe limit; a user does not. */
+	d->pipes = sl_pipes_new(geteuid() != 0 || (set->user[0] != '\0' &&
+	    strcmp(set->user, "root") != 0));
+	if (d->pipes == NULL)
+		return 1;
+	if (sl_pipes_limit(d->pipes) != 0)
+		sl_log(SL_LOG_INFO, "pipe budget: %llu pages "
+		    "(fs.pipe-user-pages-soft/-hard); pipes grow to pipe-size "
+		    "while a quarter of it is left",
+		    (unsigned long long)sl_pipes_limit(d->pipes));
 	if (start_workers(d) == -1)
 		return 1;
 	if (!d->foreground && daemonize(set) == -1) {
@@ -458,6 +470,7 @@ shutdown_all(struct daemon *d)
 			sl_worker_join_free(d->wk[w]);
 	sl_free(d->wk);
 	sl_flowlog_close(d->flowlog);
+	sl_pipes_free(d->pipes);
 	for (size_t i = 0; i < SL_NELEM(d->sig); i++)
 		if (d->sig[i] != NULL)
 			event_free(d->sig[i]);

@@ -59,13 +59,10 @@ dir_pipe_release(struct sl_relay_dir *d, int dirty)
 {
 	if (d->pipe[0] == -1)
 		return;
-	if (dirty) {
-		close(d->pipe[0]);
-		close(d->pipe[1]);
-	} else {
-		sl_worker_pipe_put(d->flow->wk, d->pipe);
-	}
-	d->pipe[0] = d->pipe[1] = -1;
+	if (dirty)
+		sl_pipe_pool_drop(&d->flow->wk->pipes, d->pipe);
+	else
+		sl_pipe_pool_put(&d->flow->wk->pipes, d->pipe);
 	d->inpipe = 0;
 }
 
@@ -176,7 +173,7 @@ relay_read(struct sl_relay_dir *d)
 {
 	struct sl_flow *flow = d->flow;
 	/* As much as the pipe holds: fewer splices per byte for bulk. */
-	size_t want = flow->wk->pipe_size ? flow->wk->pipe_size : 65536;
+	size_t want = flow->wk->pipes.size ? flow->wk->pipes.size : 65536;
 	int fd = dir_src(d);
 
 	flow->last = sl_mono_ms();
@@ -185,7 +182,7 @@ relay_read(struct sl_relay_dir *d)
 		int rc;
 
 		if (d->pipe[0] == -1 &&
-		    sl_worker_pipe_get(flow->wk, d->pipe) == -1) {
+		    sl_pipe_pool_get(&flow->wk->pipes, d->pipe) == -1) {
 			sl_flow_close(flow, 'R', "no_pipe");
 			return;
 		}

@@ -204,6 +204,8 @@ wk_adopt_rt(struct sl_worker *wk, struct sl_rt *rt)
 	wk->rt = rt;		/* the mailbox's reference becomes ours */
 	for (size_t i = 0; i < wk->nlst; i++)
 		wk_listen_bind_conf(&wk->lst[i]);
+	/* New pipes get the new size; pooled ones keep theirs. */
+	wk->pipes.size = rt->set->pipe_size;
 	if (wk->dns != NULL && sl_dns_reconfigure(wk->dns, rt->set, res,
 	    nres) == -1)
 		sl_log(SL_LOG_ERR, "worker %u: keeping the old resolvers",
@@ -271,50 +273,7 @@ wk_sweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* pipes and logging                                                    */
-
-int
-sl_worker_pipe_get(struct sl_worker *wk, int p[2])
-{
-	if (wk->npipes > 0) {
-		wk->npipes--;
-		p[0] = wk->pipes[wk->npipes][0];
-		p[1] = wk->pipes[wk->npipes][1];
-		return 0;
-	}
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1) {
-		sl_log(SL_LOG_ERR, "worker %u: pipe: %s", wk->id,
-		    strerror(errno));
-		return -1;
-	}
-	/*
-	 * A larger pipe moves more per splice.  Past the kernel's per-user
-	 * pipe budget (fs.pipe-user-pages-soft, when sluiced runs as an
-	 * unprivileged user) this fails and the pipe keeps the default
-	 * 64 KiB: still correct, as a splice asking for more than a pipe
-	 * holds just moves less.  Pipes are pooled, so failures are rare
-	 * and each new pipe asks again (the budget frees up as flows end).
-	 */
-	if (wk->pipe_size != 0 && wk->pipe_size != 65536 &&
-	    fcntl(p[0], F_SETPIPE_SZ, (int)wk->pipe_size) == -1)
-		sl_debug(SL_CAT_FLOW, "worker %u: F_SETPIPE_SZ %u: %s "
-		    "(pipe stays at the default size)", wk->id, wk->pipe_size,
-		    strerror(errno));
-	return 0;
-}
-
-void
-sl_worker_pipe_put(struct sl_worker *wk, int p[2])
-{
-	if (wk->npipes < SL_PIPE_POOL) {
-		wk->pipes[wk->npipes][0] = p[0];
-		wk->pipes[wk->npipes][1] = p[1];
-		wk->npipes++;
-		return;
-	}
-	close(p[0]);
-	close(p[1]);
-}
+/* logging                                                              */
 
 void
 sl_worker_log(struct sl_worker *wk, const char *line, size_t len)
@@ -327,7 +286,8 @@ sl_worker_log(struct sl_worker *wk, const char *line, size_t len)
 
 struct sl_worker *
 sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
-    struct sl_flowlog *fl, const int *fds, const int *kinds, size_t nfds)
+    struct sl_flowlog *fl, struct sl_pipes *pipes, const int *fds,
+    const int *kinds, size_t nfds)
 {
 	struct sl_worker *wk;
 	size_t nres;
@@ -341,7 +301,7 @@ sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
 	wk->rt = sl_rt_ref(rt);
 	wk->flowlog = fl;
 	wk->notify_fd = -1;
-	wk->pipe_size = rt->set->pipe_size;
+	sl_pipe_pool_init(&wk->pipes, id, rt->set->pipe_size, pipes);
 	/*
 	 * One thread per loop: libevent's own locking is not needed.  The
 	 * epoll changelist folds the add/del pairs of one loop iteration
@@ -475,10 +435,7 @@ sl_worker_join_free(struct sl_worker *wk)
 		event_free(wk->resume_ev);
 	if (wk->notify_fd != -1)
 		close(wk->notify_fd);
-	for (unsigned i = 0; i < wk->npipes; i++) {
-		close(wk->pipes[i][0]);
-		close(wk->pipes[i][1]);
-	}
+	sl_pipe_pool_clear(&wk->pipes);
 	if (wk->base)
 		event_base_free(wk->base);
 	sl_rt_unref(__atomic_exchange_n(&wk->pending_rt, NULL,

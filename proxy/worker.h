@@ -19,6 +19,7 @@
 
 #include "../lib/addr.h"
 #include "../lib/attr.h"
+#include "pipes.h"
 
 struct event;
 struct event_base;
@@ -62,8 +63,6 @@ struct sl_wk_listener {
 	char			 name[SL_ADDR_STRLEN];
 };
 
-#define SL_PIPE_POOL	32		/* idle pipes kept per worker */
-
 enum sl_wk_cmd {
 	SL_WK_RUN = 0,
 	SL_WK_DRAIN,			/* stop accepting, finish flows */
@@ -104,9 +103,7 @@ struct sl_worker {
 	uint64_t		 accept_err_logged; /* mono ms, rate limit */
 	uint64_t		 drain_deadline; /* mono ms; 0 = not draining */
 
-	int			 pipes[SL_PIPE_POOL][2];
-	unsigned		 npipes;
-	unsigned		 pipe_size;	/* F_SETPIPE_SZ, 0 = default */
+	struct sl_pipe_pool	 pipes;
 
 	struct sl_worker_stats	 st;
 };
@@ -116,8 +113,8 @@ struct sl_worker {
  * sockets given (fds owned by the worker from now on).  Not started yet.
  */
 struct sl_worker *sl_worker_new(unsigned id, unsigned nworkers,
-	    struct sl_rt *rt, struct sl_flowlog *fl, const int *fds,
-	    const int *kinds, size_t nfds) SL_WUR;
+	    struct sl_rt *rt, struct sl_flowlog *fl, struct sl_pipes *pipes,
+	    const int *fds, const int *kinds, size_t nfds) SL_WUR;
 int	sl_worker_start(struct sl_worker *wk) SL_NONNULL(1);
 /* From the main thread: hand over a new snapshot (takes a reference). */
 void	sl_worker_post_rt(struct sl_worker *wk, struct sl_rt *rt)
@@ -126,11 +123,6 @@ void	sl_worker_post_cmd(struct sl_worker *wk, enum sl_wk_cmd cmd)
 	    SL_NONNULL(1);
 /* Wait for the thread to end and free it.  NULL-safe. */
 void	sl_worker_join_free(struct sl_worker *wk);
-
-/* Pipe pool: 0 and two fds, or -1 (logged). */
-int	sl_worker_pipe_get(struct sl_worker *wk, int p[2]) SL_NONNULL(1, 2);
-/* Return an EMPTY pipe to the pool (closes it when the pool is full). */
-void	sl_worker_pipe_put(struct sl_worker *wk, int p[2]) SL_NONNULL(1, 2);
 
 /* Queue a flow-log line from this worker. */
 void	sl_worker_log(struct sl_worker *wk, const char *line, size_t len)

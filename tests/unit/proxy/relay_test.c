@@ -175,7 +175,7 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 	r->logfd = open(path, O_RDONLY | O_CLOEXEC);
 	unlink(path);
 	rmdir(dir);
-	r->wk = r->fl ? sl_worker_new(0, 1, rt, r->fl, NULL, NULL, 0) : NULL;
+	r->wk = r->fl ? sl_worker_new(0, 1, rt, r->fl, NULL, NULL, NULL, 0) : NULL;
 	sl_rt_unref(rt);		/* the worker holds its own */
 	if (r->wk == NULL || r->logfd == -1)
 		return -1;
@@ -759,12 +759,12 @@ T_TEST(relay_pipes_return_to_pool_when_idle)
 	T_EQ(r.flow->dup.inpipe, 0);
 	T_EQ(r.flow->ddown.pipe[0], -1);
 	/* The pipe went back to the pool rather than being closed... */
-	pooled = r.wk->npipes;
+	pooled = r.wk->pipes.n;
 	T_ASSERT(pooled >= 1 && pooled <= SL_PIPE_POOL);
 	/* ...and the next burst reuses it instead of making another. */
 	T_EQ(rl_exchange(&r, data, got, n, data, got, 0), 0);
 	rl_spin(&r, 5);
-	T_EQ(r.wk->npipes, pooled);
+	T_EQ(r.wk->pipes.n, pooled);
 	rl_end(&r);
 	/* Sockets, pipes, log file: nothing leaked. */
 	T_EQ(count_fds(), fds_before);
@@ -888,7 +888,7 @@ reset_with_bytes_in_flight(int client_resets)
 	T_EQ(send_rst(*victim), 0);
 	*victim = -1;
 	T_EQ(rl_wait_gone(&r), 0);
-	T_EQ(r.wk->npipes, 0);		/* the dirty pipe was not pooled */
+	T_EQ(r.wk->pipes.n, 0);		/* the dirty pipe was not pooled */
 	rl_end(&r);
 	if (client_resets) {
 		T_ASSERT(log_has(&r, "\"reason\":\"client_reset\""));

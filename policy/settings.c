@@ -71,7 +71,7 @@ static const struct st_def st_defs[] = {
 	    10 * SEC, "250ms", 0 },
 	{ "idle-timeout", ST_DUR, O(idle_timeout), 1, 7 * DAY, "1h", 0 },
 	{ "relay-buffer", ST_SIZE, O(relay_buffer), 4 * K, 64 * M, "64k", 0 },
-	{ "pipe-size", ST_SIZE, O(pipe_size), 4 * K, 16 * M, "256k", 0 },
+	{ "pipe-size", ST_SIZE, O(pipe_size), 4 * K, 16 * M, "1m", 0 },
 	{ "so-mark", ST_UINT, O(so_mark), 0, UINT_MAX, "0", 0 },
 	{ "dns-timeout", ST_DUR, O(dns_timeout), 1, 60 * SEC, "2s", 0 },
 	{ "dns-tries", ST_UINT, O(dns_tries), 1, 10, "2", 0 },

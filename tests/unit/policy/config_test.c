@@ -67,7 +67,7 @@ T_TEST(config_empty_file_has_documented_defaults)
 	T_EQ(s->happy_eyeballs_delay, 250);
 	T_EQ(s->idle_timeout, 3600000);
 	T_EQ(s->relay_buffer, 65536);
-	T_EQ(s->pipe_size, 262144);
+	T_EQ(s->pipe_size, 1048576);
 	T_EQ(s->so_mark, 0);
 	T_EQ(s->dns_timeout, 2000);
 	T_EQ(s->dns_tries, 2);

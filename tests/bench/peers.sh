@@ -11,6 +11,7 @@
 #   Q_PORT                        Squid CONNECT
 #   N_ECHO N_SOURCE               nginx stream + ssl_preread
 #   S_EXPL S_TRANS                sluiced explicit and transparent
+#   F_PORT                        connect_floor (reference for cps)
 
 pids=""
 
@@ -224,6 +225,21 @@ start_nginx() {
 	remember $NGINX_PID
 	wait_probe nginx $NGINX_PID 50 -d 127.0.0.1:$N_ECHO -H "$HELLO" || {
 		tail -n 5 "$tmp/nginx/error.log" "$tmp/nginx.out" >&2
+		return 1
+	}
+}
+
+# ------------------------------------------------------------------
+# connect_floor: the kernel's share of a CONNECT tunnel (see its source).
+
+start_floor() {
+	$PIN_PROXY $BUILD/tools/connect_floor -l $F_PORT -T 3600 \
+	    >"$tmp/floor.out" 2>&1 &
+	FLOOR_PID=$!
+	remember $FLOOR_PID
+	wait_probe connect_floor $FLOOR_PID 50 -x 127.0.0.1:$F_PORT \
+	    -d 127.0.0.1:$E_ECHO || {
+		tail -n 5 "$tmp/floor.out" >&2
 		return 1
 	}
 }

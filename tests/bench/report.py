@@ -17,7 +17,9 @@ import json
 import statistics
 import sys
 
-PEERS = ["sluice", "haproxy", "squid", "nginx"]
+# "floor" is tests/bench/connect_floor.c: not a peer but the least a CONNECT
+# proxy can do per tunnel, measured in the cps figure only.
+PEERS = ["sluice", "haproxy", "squid", "nginx", "floor"]
 
 
 def _div(a, b):
@@ -279,6 +281,23 @@ def table_rows(summary):
     return rows
 
 
+def floor_notes(summary):
+    """What the CONNECT floor says about the cps target, as text lines."""
+    m = summary.get("cps", {}).get("cpu1k", {})
+    fl = m.get("floor", {}).get("median")
+    hp = m.get("haproxy", {}).get("median")
+    sl = m.get("sluice", {}).get("median")
+    out = []
+    if fl and hp:
+        out.append("CONNECT floor (connect_floor) CPU per 1,000 tunnels = "
+                   "%.2fx HAProxy's per 1,000 forwarded connections: no "
+                   "CONNECT proxy goes below that here" % (fl / hp))
+    if fl and sl:
+        out.append("sluiced = %.2fx the CONNECT floor (its own cost on top "
+                   "of the kernel's)" % (sl / fl))
+    return out
+
+
 def render_text(summary, targets, errors, meta):
     lines = []
     hdr = "%-44s %-10s" % ("figure", "unit") + "".join(
@@ -303,6 +322,11 @@ def render_text(summary, targets, errors, meta):
         v = "-" if t["value"] is None else (
             "%.2fx" % t["value"] if t["ratio"] else fmt(t["value"]))
         lines.append("  %-5s %-58s %s" % (t["status"], t["target"], v))
+    notes = floor_notes(summary)
+    if notes:
+        lines.append("")
+        lines.append("reference:")
+        lines += ["  " + n for n in notes]
     if errors:
         lines.append("")
         lines.append("measurements left out:")
@@ -344,6 +368,10 @@ def render_md(summary, targets, errors, meta, policy_text):
         v = "-" if t["value"] is None else (
             "%.2fx" % t["value"] if t["ratio"] else fmt(t["value"]))
         md.append("| %s | %s | %s |" % (t["target"], v, t["status"]))
+    notes = floor_notes(summary)
+    if notes:
+        md.append("")
+        md += ["- " + n for n in notes]
     if errors:
         md.append("")
         md.append("Measurements left out: " + "; ".join(

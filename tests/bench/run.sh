@@ -72,7 +72,7 @@ PY=/usr/bin/python3
 out=$BUILD/bench
 mkdir -p "$out"
 
-for t in loadgen echod; do
+for t in loadgen echod connect_floor; do
 	if [ ! -x "$BUILD/tools/$t" ]; then
 		echo "bench: $BUILD/tools/$t is missing (make bench builds it)"
 		exit 1
@@ -113,6 +113,7 @@ H_SNI_ECHO=$((base + 14)) H_SNI_SOURCE=$((base + 15))
 Q_PORT=$((base + 21))
 N_ECHO=$((base + 31)) N_SOURCE=$((base + 32))
 S_EXPL=$((base + 41)) S_TRANS=$((base + 42))
+F_PORT=$((base + 51))
 
 tmp=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 chmod 755 "$tmp"
@@ -203,6 +204,7 @@ args_for() {
 	*:sluice) echo "$m -x 127.0.0.1:$S_EXPL -d 127.0.0.1:$e" ;;
 	*:haproxy) eval p=\$H_$d; echo "$m -d 127.0.0.1:$p" ;;
 	*:squid) echo "$m -x 127.0.0.1:$Q_PORT -d 127.0.0.1:$e" ;;
+	cps:floor) echo "$m -x 127.0.0.1:$F_PORT -d 127.0.0.1:$e" ;;
 	esac
 }
 
@@ -212,6 +214,7 @@ pid_of() {
 	haproxy) echo "${HAPROXY_PID:-}" ;;
 	squid) echo "${SQUID_PID:-}" ;;
 	nginx) echo "${NGINX_PID:-}" ;;
+	floor) echo "${FLOOR_PID:-}" ;;
 	esac
 }
 
@@ -235,6 +238,10 @@ measure() {
 }
 
 peers_main="sluice haproxy squid"
+# A reference, not a peer: tests/bench/connect_floor.c, the least a CONNECT
+# proxy can do per tunnel (the kernel's share), for the cps figure only.
+peers_ref=""
+want cps && peers_ref=floor
 peers_trans="sluice haproxy nginx"
 
 # start_peer NAME [explicit|transparent]
@@ -253,6 +260,7 @@ start_peer() {
 	haproxy) have haproxy && start_haproxy ;;
 	squid) have squid && start_squid ;;
 	nginx) have nginx && start_nginx ;;
+	floor) start_floor ;;
 	esac
 	true
 }
@@ -265,6 +273,7 @@ stop_peer() {
 	haproxy) HAPROXY_PID="" ;;
 	squid) SQUID_PID="" ;;
 	nginx) NGINX_PID="" ;;
+	floor) FLOOR_PID="" ;;
 	esac
 }
 
@@ -309,7 +318,7 @@ if want bulk || want cps || want rtt; then
 	echo "== explicit/forward: sluiced (CONNECT), HAProxy (TCP forward," \
 	    "splice), Squid (CONNECT)"
 	section_begin 3
-	for peer in $peers_main; do
+	for peer in $peers_main $peers_ref; do
 		start_peer $peer
 	done
 	r=1
@@ -317,14 +326,14 @@ if want bulk || want cps || want rtt; then
 		for fig in bulk1 bulk8 cps rtt; do
 			case $fig in bulk*) g=bulk ;; *) g=$fig ;; esac
 			want $g || continue
-			for peer in $peers_main; do
+			for peer in $peers_main $peers_ref; do
 				[ $peer = sluice ] && sluice_gone && continue
 				measure $fig $peer $r
 			done
 		done
 		r=$((r + 1))
 	done
-	for peer in $peers_main; do
+	for peer in $peers_main $peers_ref; do
 		stop_peer $peer
 	done
 fi

@@ -174,6 +174,9 @@ done >"$raw"
 echo '{"label":"bulk1/haproxy/4","bytes":9,"wall_us":1,"cpu_us":1,"done":0,"failed":1,"first_error":"x"}' >>"$raw"
 # Idle: 1.5 KiB per tunnel for sluice.
 echo '{"label":"idle/sluice/1","tunnels":1000,"anon_kb_before":100,"anon_kb_open":1600,"rss_kb_before":1,"rss_kb_open":2,"fds_before":1,"fds_open":2001,"failed":0}' >>"$raw"
+# The CONNECT floor at 0.105 CPU-s per 1,000 against HAProxy's 0.100.
+echo '{"label":"cps/haproxy/1","done":1000,"wall_us":100000,"cpu_us":100000,"core_busy_us":100000,"failed":0}' >>"$raw"
+echo '{"label":"cps/floor/1","done":1000,"wall_us":100000,"cpu_us":105000,"core_busy_us":105000,"failed":0}' >>"$raw"
 $PY tests/bench/report.py --raw "$raw" --out "$tmp" --meta runs=3 \
     >"$tmp/report.txt" 2>&1
 res=$(cat "$tmp/results.json" 2>/dev/null || echo '{}')
@@ -204,6 +207,9 @@ check "report_absolute_target" \
     test "$(verdict issue2.idle)" = "PASS 1.50"
 check "report_without_sluice_figures_says_na" \
     test "$(verdict issue2.cps.haproxy)" = "n/a 0.00"
+check "report_states_the_connect_floor" grep -q \
+    'CONNECT floor (connect_floor) CPU per 1,000 tunnels = 1.05x HAProxy' \
+    "$tmp/report.txt"
 check "report_writes_markdown" grep -q '| bulk, 1 tunnel | 3 |' "$tmp/results.md"
 res=$(echo '{"label":"cps/x/1","failed":3,"first_error":"boom"}' |
     $PY tests/bench/report.py --line)

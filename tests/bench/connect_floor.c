@@ -1,8 +1,10 @@
 /*
- * connect_floor.c — the least a CONNECT proxy can do per tunnel, as a
- * reference for `make bench` (a measuring instrument, not a product).
+ * connect_floor.c — the least a CONNECT proxy, or a transparent proxy
+ * that reads the client's first message before connecting, can do per
+ * tunnel: a reference for `make bench` (a measuring instrument, not a
+ * product).
  *
- *   connect_floor -l PORT [-T SECS]
+ *   connect_floor -l PORT [-t] [-T SECS]
  *
  * Listens on 127.0.0.1:PORT.  Per tunnel it makes only the syscalls no
  * CONNECT proxy can avoid: accept4 (TCP_DEFER_ACCEPT, so the request is
@@ -14,9 +16,16 @@
  * what it costs is the kernel's share of a CONNECT tunnel, which no
  * implementation can go below, and the gap to it is sluiced's own cost.
  *
+ * With -t it is the same for redirected flows, as `t_cps` measures them:
+ * accept4, SO_ORIGINAL_DST, an ADD, one recv of the first message (a
+ * ClientHello in the benchmark, not parsed: the parse is user-space work
+ * that costs next to nothing), then connect to the original destination
+ * and send that message there; half-close is propagated as above.
+ *
  * Assumes the benchmark's traffic: the client sends nothing before the
- * 200 and a message fits the pipe in one go; anything else closes the
- * tunnel.  Exits after SECS seconds (default 3600).
+ * 200 (or sends its first message in one segment, -t) and a message fits
+ * the pipe in one go; anything else closes the tunnel.  Exits after SECS
+ * seconds (default 3600).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +42,11 @@
 
 #define FL_EVENTS	128
 #define FL_MSG		65536
+#define FL_FIRST	2048		/* -t: the first message, at most */
+
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST	80		/* linux/netfilter_ipv4.h */
+#endif
 
 struct fl_tun;
 
@@ -45,12 +59,16 @@ struct fl_end {
 struct fl_tun {
 	int		 cfd, sfd;
 	int		 connected, ceof, seof, dead;
+	struct sockaddr_in dst;		/* -t: the original destination */
+	char		*first;		/* -t: the client's first message */
+	size_t		 nfirst;
 	struct fl_end	 ce, se;
 	struct fl_tun	*next_dead;
 };
 
 struct fl {
 	int		 ep, lfd, pipe[2];
+	int		 transparent;
 	struct fl_tun	*dead;		/* freed after each batch */
 };
 
@@ -63,7 +81,8 @@ fl_kill(struct fl *fl, struct fl_tun *t)
 		return;
 	/* close() takes the sockets out of epoll: no DEL needed. */
 	close(t->cfd);
-	close(t->sfd);
+	if (t->sfd != -1)
+		close(t->sfd);
 	t->dead = 1;
 	t->next_dead = fl->dead;
 	fl->dead = t;
@@ -115,50 +134,81 @@ fl_parse(char *req, struct sockaddr_in *sin)
 	    inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
+/* Open the server side towards t->dst; -1 (tunnel killed) on failure. */
+static int
+fl_connect(struct fl *fl, struct fl_tun *t)
+{
+	static const int one = 1;
+	struct epoll_event ev;
+
+	t->sfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (t->sfd == -1) {
+		fl_kill(fl, t);
+		return -1;
+	}
+	(void)setsockopt(t->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(t->sfd, (struct sockaddr *)&t->dst, sizeof(t->dst)) == -1 &&
+	    errno != EINPROGRESS) {
+		fl_kill(fl, t);
+		return -1;
+	}
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+	ev.data.ptr = &t->se;
+	(void)epoll_ctl(fl->ep, EPOLL_CTL_ADD, t->sfd, &ev);
+	return 0;
+}
+
 static void
 fl_accept(struct fl *fl)
 {
-	static const int one = 1;
-
 	for (;;) {
 		char req[2048];
-		struct sockaddr_in sin;
 		struct epoll_event ev;
 		struct fl_tun *t;
-		ssize_t n;
+		socklen_t len = sizeof(t->dst);
+		ssize_t n = 0;
 		int fd = accept4(fl->lfd, NULL, NULL, SOCK_NONBLOCK);
 
 		if (fd == -1)
 			return;
-		n = recv(fd, req, sizeof(req) - 1, 0);
-		if (n <= 0 || (req[n] = '\0', fl_parse(req, &sin)) == -1 ||
-		    (t = calloc(1, sizeof(*t))) == NULL) {
+		if (!fl->transparent)
+			n = recv(fd, req, sizeof(req) - 1, 0);
+		if ((t = calloc(1, sizeof(*t))) == NULL) {
 			close(fd);
 			continue;
 		}
 		t->cfd = fd;
+		t->sfd = -1;
 		t->ce.t = t->se.t = t;
 		t->se.srv = 1;
-		t->sfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		if (t->sfd == -1) {
-			close(fd);
-			free(t);
-			continue;
-		}
-		(void)setsockopt(t->sfd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-		if (connect(t->sfd, (struct sockaddr *)&sin, sizeof(sin)) ==
-		    -1 && errno != EINPROGRESS) {
+		if (fl->transparent ?
+		    getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &t->dst, &len) :
+		    (n <= 0 || (req[n] = '\0', fl_parse(req, &t->dst)))) {
 			fl_kill(fl, t);
 			continue;
 		}
 		ev.events = EPOLLIN | EPOLLET;
 		ev.data.ptr = &t->ce;
 		(void)epoll_ctl(fl->ep, EPOLL_CTL_ADD, fd, &ev);
-		ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
-		ev.data.ptr = &t->se;
-		(void)epoll_ctl(fl->ep, EPOLL_CTL_ADD, t->sfd, &ev);
+		/* -t waits for the first message before connecting. */
+		if (!fl->transparent)
+			(void)fl_connect(fl, t);
 	}
+}
+
+/* -t: the client's first message, then the server side. */
+static void
+fl_first(struct fl *fl, struct fl_tun *t)
+{
+	ssize_t n;
+
+	if ((t->first = malloc(FL_FIRST)) == NULL ||
+	    (n = recv(t->cfd, t->first, FL_FIRST, 0)) <= 0) {
+		fl_kill(fl, t);
+		return;
+	}
+	t->nfirst = (size_t)n;
+	(void)fl_connect(fl, t);
 }
 
 static void
@@ -168,6 +218,11 @@ fl_event(struct fl *fl, struct fl_end *e, uint32_t what)
 
 	if (t->dead)
 		return;
+	if (t->sfd == -1) {
+		if (!e->srv)
+			fl_first(fl, t);
+		return;
+	}
 	if (!t->connected) {
 		int err = 0;
 		socklen_t len = sizeof(err);
@@ -182,8 +237,11 @@ fl_event(struct fl *fl, struct fl_end *e, uint32_t what)
 			return;
 		}
 		t->connected = 1;
-		/* The client waits for this before it sends anything. */
-		if (send(t->cfd, fl_200, sizeof(fl_200) - 1, MSG_NOSIGNAL) !=
+		/* The client waits for the 200 before it sends anything. */
+		if (t->first != NULL ?
+		    send(t->sfd, t->first, t->nfirst, MSG_NOSIGNAL) !=
+		    (ssize_t)t->nfirst :
+		    send(t->cfd, fl_200, sizeof(fl_200) - 1, MSG_NOSIGNAL) !=
 		    (ssize_t)(sizeof(fl_200) - 1))
 			fl_kill(fl, t);
 		return;
@@ -203,7 +261,10 @@ fl_event(struct fl *fl, struct fl_end *e, uint32_t what)
 static int
 fl_listen(struct fl *fl, int port)
 {
-	static const int one = 1, defer = 10;
+	static const int one = 1;
+	/* Like sluiced: transparent listeners serve server-first protocols
+	 * too, which a deferred accept would hold back. */
+	int defer = fl->transparent ? 0 : 10;
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
@@ -230,9 +291,11 @@ fl_listen(struct fl *fl, int port)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: connect_floor -l PORT [-T SECS]\n"
+	fprintf(fp, "usage: connect_floor -l PORT [-t] [-T SECS]\n"
 	    "  the least a CONNECT proxy can do per tunnel, on 127.0.0.1:PORT"
-	    "\n  (a reference for make bench; IPv4 literals only)\n");
+	    "\n  (a reference for make bench; IPv4 literals only)\n"
+	    "  -t  transparent: redirected flows (SO_ORIGINAL_DST), connect "
+	    "after\n      the client's first message\n");
 }
 
 int
@@ -244,10 +307,13 @@ main(int argc, char **argv)
 	long secs = 3600;
 	time_t end;
 
-	while ((c = getopt(argc, argv, "hl:T:")) != -1) {
+	while ((c = getopt(argc, argv, "hl:tT:")) != -1) {
 		switch (c) {
 		case 'l':
 			port = atoi(optarg);
+			break;
+		case 't':
+			fl.transparent = 1;
 			break;
 		case 'T':
 			secs = atol(optarg);
@@ -282,6 +348,7 @@ main(int argc, char **argv)
 			struct fl_tun *t = fl.dead;
 
 			fl.dead = t->next_dead;
+			free(t->first);
 			free(t);
 		}
 	}

@@ -11,7 +11,8 @@
 #   Q_PORT                        Squid CONNECT
 #   N_ECHO N_SOURCE               nginx stream + ssl_preread
 #   S_EXPL S_TRANS                sluiced explicit and transparent
-#   F_PORT                        connect_floor (reference for cps)
+#   F_PORT F_TRANS                connect_floor, explicit and -t (references
+#                                 for cps and t_cps)
 
 pids=""
 
@@ -232,13 +233,25 @@ start_nginx() {
 # ------------------------------------------------------------------
 # connect_floor: the kernel's share of a CONNECT tunnel (see its source).
 
+# start_floor explicit|transparent
 start_floor() {
-	$PIN_PROXY $BUILD/tools/connect_floor -l $F_PORT -T 3600 \
+	if [ "$1" = explicit ]; then
+		set -- -l $F_PORT -- -x 127.0.0.1:$F_PORT
+	else
+		set -- -t -l $F_TRANS -- -s 127.0.0.3 -H "$HELLO"
+	fi
+	fl_args=""
+	while [ "$1" != -- ]; do
+		fl_args="$fl_args $1"
+		shift
+	done
+	shift
+	# shellcheck disable=SC2086
+	$PIN_PROXY $BUILD/tools/connect_floor $fl_args -T 3600 \
 	    >"$tmp/floor.out" 2>&1 &
 	FLOOR_PID=$!
 	remember $FLOOR_PID
-	wait_probe connect_floor $FLOOR_PID 50 -x 127.0.0.1:$F_PORT \
-	    -d 127.0.0.1:$E_ECHO || {
+	wait_probe connect_floor $FLOOR_PID 50 "$@" -d 127.0.0.1:$E_ECHO || {
 		tail -n 5 "$tmp/floor.out" >&2
 		return 1
 	}
@@ -319,8 +332,9 @@ start_sluiced() {
 
 # ------------------------------------------------------------------
 # nftables: redirect the load generator's connections (source 127.0.0.2)
-# to the echod ports onto sluiced's transparent listener.  sluiced's own
-# upstream connections come from 127.0.0.1 and are not redirected.  A nat
+# to the echod ports onto sluiced's transparent listener, and those from
+# 127.0.0.3 onto connect_floor -t.  The proxies' own upstream connections
+# come from 127.0.0.1 and are not redirected.  A nat
 # chain turns connection tracking on for the whole namespace, so every
 # peer of the transparent benchmark runs with it.
 
@@ -330,6 +344,7 @@ table ip sluice_bench {
 	chain out {
 		type nat hook output priority -100; policy accept;
 		ip saddr 127.0.0.2 ip daddr 127.0.0.1 tcp dport { $E_ECHO, $E_SOURCE } redirect to :$S_TRANS
+		ip saddr 127.0.0.3 ip daddr 127.0.0.1 tcp dport $E_ECHO redirect to :$F_TRANS
 	}
 }
 EOF

@@ -282,12 +282,14 @@ def table_rows(summary):
 
 
 def floor_notes(summary):
-    """What the CONNECT floor says about the cps target, as text lines."""
-    m = summary.get("cps", {}).get("cpu1k", {})
-    fl = m.get("floor", {}).get("median")
-    hp = m.get("haproxy", {}).get("median")
-    sl = m.get("sluice", {}).get("median")
+    """What the floors (connect_floor) say about the CPU targets."""
     out = []
+
+    def med(fig, peer):
+        m = summary.get(fig, {}).get("cpu1k", {})
+        return m.get(peer, {}).get("median")
+
+    fl, hp, sl = med("cps", "floor"), med("cps", "haproxy"), med("cps", "sluice")
     if fl and hp:
         out.append("CONNECT floor (connect_floor) CPU per 1,000 tunnels = "
                    "%.2fx HAProxy's per 1,000 forwarded connections: no "
@@ -295,6 +297,15 @@ def floor_notes(summary):
     if fl and sl:
         out.append("sluiced = %.2fx the CONNECT floor (its own cost on top "
                    "of the kernel's)" % (sl / fl))
+    fl, sl = med("t_cps", "floor"), med("t_cps", "sluice")
+    hp, ng = med("t_cps", "haproxy"), med("t_cps", "nginx")
+    if fl and (hp or ng):
+        out.append("transparent floor (connect_floor -t) CPU per 1,000 "
+                   "peeked flows = " + ", ".join(
+                       "%.2fx %s" % (fl / v, n)
+                       for v, n in ((hp, "HAProxy"), (ng, "nginx")) if v))
+    if fl and sl:
+        out.append("sluiced = %.2fx the transparent floor" % (sl / fl))
     return out
 
 

@@ -113,7 +113,7 @@ H_SNI_ECHO=$((base + 14)) H_SNI_SOURCE=$((base + 15))
 Q_PORT=$((base + 21))
 N_ECHO=$((base + 31)) N_SOURCE=$((base + 32))
 S_EXPL=$((base + 41)) S_TRANS=$((base + 42))
-F_PORT=$((base + 51))
+F_PORT=$((base + 51)) F_TRANS=$((base + 52))
 
 tmp=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 chmod 755 "$tmp"
@@ -200,6 +200,7 @@ args_for() {
 	t_*:sluice) echo "$m -d 127.0.0.1:$e -s 127.0.0.2 -H $HELLO" ;;
 	t_*:haproxy) eval p=\$H_SNI_$d; echo "$m -d 127.0.0.1:$p -H $HELLO" ;;
 	t_*:nginx) eval p=\$N_$d; echo "$m -d 127.0.0.1:$p -H $HELLO" ;;
+	t_cps:floor) echo "$m -d 127.0.0.1:$e -s 127.0.0.3 -H $HELLO" ;;
 	t_*:*) ;;
 	*:sluice) echo "$m -x 127.0.0.1:$S_EXPL -d 127.0.0.1:$e" ;;
 	*:haproxy) eval p=\$H_$d; echo "$m -d 127.0.0.1:$p" ;;
@@ -243,6 +244,7 @@ peers_main="sluice haproxy squid"
 peers_ref=""
 want cps && peers_ref=floor
 peers_trans="sluice haproxy nginx"
+peers_tref=floor
 
 # start_peer NAME [explicit|transparent]
 start_peer() {
@@ -260,7 +262,7 @@ start_peer() {
 	haproxy) have haproxy && start_haproxy ;;
 	squid) have squid && start_squid ;;
 	nginx) have nginx && start_nginx ;;
-	floor) start_floor ;;
+	floor) start_floor "${2:-explicit}" ;;
 	esac
 	true
 }
@@ -352,14 +354,14 @@ if want transparent; then
 		echo "  skipped: nftables redirect failed: $(head -n 1 \
 		    "$tmp/nft.out")"
 	else
-		for peer in $peers_trans; do
+		for peer in $peers_trans $peers_tref; do
 			start_peer $peer transparent
 		done
 		section_begin 2
 		r=1
 		while more_runs $r; do
 			for fig in t_bulk1 t_bulk8 t_cps; do
-				for peer in $peers_trans; do
+				for peer in $peers_trans $peers_tref; do
 					[ $peer = sluice ] && sluice_gone &&
 					    continue
 					measure $fig $peer $r
@@ -367,7 +369,7 @@ if want transparent; then
 			done
 			r=$((r + 1))
 		done
-		for peer in $peers_trans; do
+		for peer in $peers_trans $peers_tref; do
 			stop_peer $peer
 		done
 		nft_off

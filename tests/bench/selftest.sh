@@ -177,6 +177,9 @@ echo '{"label":"idle/sluice/1","tunnels":1000,"anon_kb_before":100,"anon_kb_open
 # The CONNECT floor at 0.105 CPU-s per 1,000 against HAProxy's 0.100.
 echo '{"label":"cps/haproxy/1","done":1000,"wall_us":100000,"cpu_us":100000,"core_busy_us":100000,"failed":0}' >>"$raw"
 echo '{"label":"cps/floor/1","done":1000,"wall_us":100000,"cpu_us":105000,"core_busy_us":105000,"failed":0}' >>"$raw"
+# The transparent floor at 0.090 against nginx's 0.100.
+echo '{"label":"t_cps/nginx/1","done":1000,"wall_us":100000,"cpu_us":100000,"core_busy_us":100000,"failed":0}' >>"$raw"
+echo '{"label":"t_cps/floor/1","done":1000,"wall_us":100000,"cpu_us":90000,"core_busy_us":90000,"failed":0}' >>"$raw"
 $PY tests/bench/report.py --raw "$raw" --out "$tmp" --meta runs=3 \
     >"$tmp/report.txt" 2>&1
 res=$(cat "$tmp/results.json" 2>/dev/null || echo '{}')
@@ -209,6 +212,9 @@ check "report_without_sluice_figures_says_na" \
     test "$(verdict issue2.cps.haproxy)" = "n/a 0.00"
 check "report_states_the_connect_floor" grep -q \
     'CONNECT floor (connect_floor) CPU per 1,000 tunnels = 1.05x HAProxy' \
+    "$tmp/report.txt"
+check "report_states_the_transparent_floor" grep -q \
+    'transparent floor (connect_floor -t) CPU per 1,000 peeked flows = 0.90x nginx$' \
     "$tmp/report.txt"
 check "report_writes_markdown" grep -q '| bulk, 1 tunnel | 3 |' "$tmp/results.md"
 res=$(echo '{"label":"cps/x/1","failed":3,"first_error":"boom"}' |

@@ -129,7 +129,11 @@ pipes_notice(struct sl_pipes *pb, unsigned wid, unsigned size)
 	    (unsigned long long)pb->limit, size);
 }
 
-/* Enlarge a new pipe to pp->size if the budget allows. */
+/*
+ * Enlarge a new pipe to pp->size if the budget allows.  A check, then an
+ * add: workers racing here may each pass it and overshoot by a pipe, which
+ * the quarter kept free absorbs.
+ */
 static void
 pipes_enlarge(struct sl_pipe_pool *pp, int fd, uint64_t cur)
 {

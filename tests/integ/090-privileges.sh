@@ -37,6 +37,24 @@ is "$out" "200" "the unprivileged daemon serves a CONNECT tunnel"
 flowlog_expect "and still writes the flow log it opened as root" \
     "host=www.example.test event=flow.end" rule=lab-names action=splice
 
+# Unprivileged, its splice pipes count against the kernel's per-user budget:
+# sluiced read it before dropping root and keeps to it.
+soft=$(cat /proc/sys/fs/pipe-user-pages-soft)
+hard=$(cat /proc/sys/fs/pipe-user-pages-hard)
+limit=$soft
+[ "$hard" -ne 0 ] && { [ "$limit" -eq 0 ] || [ "$hard" -lt "$limit" ]; } &&
+    limit=$hard
+if [ "$limit" -ne 0 ]; then
+	like "$(cat "$T/sluiced.err")" "pipe budget: $limit pages" \
+	    "the pipe budget is the per-user limit read before the drop"
+else
+	unlike "$(cat "$T/sluiced.err")" "pipe budget:" \
+	    "no pipe budget where the kernel sets no per-user limit"
+fi
+out=$(pcurl -o "$T/big.out" -w '%{http_code}' https://www.example.test/big.bin)
+is "$out $(sha256_of "$T/big.out")" "200 $BIG_SHA" \
+    "20 MB through a spliced tunnel of the unprivileged daemon, intact"
+
 # An unknown user is refused at start, with the reason, before serving.
 out=$(in_gw "$BUILD/sluiced" -f -c "$SLUICED_CONF" -o user=no-such-user-sl \
     -o pid-file= -o "state-dir=$T/state" -o "log-dir=$T" \

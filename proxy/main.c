@@ -23,8 +23,8 @@
 #include "../lib/log.h"
 #include "../policy/policy.h"
 #include "flowlog.h"
-#include "pipes.h"
 #include "listen.h"
+#include "pipes.h"
 #include "worker.h"
 
 #define SLUICED_VERSION		"0.1.0"

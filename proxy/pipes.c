@@ -141,7 +141,8 @@ pipes_enlarge(struct sl_pipe_pool *pp, int fd, uint64_t cur)
 	uint64_t want;
 	int got;
 
-	if (pp->size == 0)
+	/* 64 KiB is what pipe2() gave: nothing to ask. */
+	if (pp->size == 0 || pp->size == 65536)
 		return;
 	if (pb != NULL) {
 		want = (pp->size + (uint64_t)pb->page - 1) / (uint64_t)pb->page;

@@ -209,8 +209,17 @@ def summarise(data):
             out.setdefault(fig, {}).setdefault(key, {})[peer] = {
                 "median": statistics.median(vs),
                 "runs": vs,
+                "by_run": {run: v[key] for run, v in rows if key in v},
             }
     return out
+
+
+def paired_ratios(m, ref):
+    """sluice / ref for each run both measured (the runs interleave the
+    peers, so run N of each was taken at nearly the same time)."""
+    a = m.get("sluice", {}).get("by_run", {})
+    b = m.get(ref, {}).get("by_run", {})
+    return [a[r] / b[r] for r in sorted(a) if r in b and b[r]]
 
 
 def evaluate(summary, policy_rows):
@@ -218,12 +227,21 @@ def evaluate(summary, policy_rows):
     for tid, text, fig, key, cmp, ref, limit in TARGETS:
         m = summary.get(fig, {}).get(key, {})
         s = m.get("sluice", {}).get("median")
+        per_run = []
         if ref is None:
             value = s
+            per_run = m.get("sluice", {}).get("runs", [])
         else:
             p = m.get(ref, {}).get("median")
             value = _div(s, p) if s is not None and p else None
-        res.append(_verdict(tid, text, value, cmp, limit, ref is not None))
+            per_run = paired_ratios(m, ref)
+        v = _verdict(tid, text, value, cmp, limit, ref is not None)
+        if per_run:
+            v["per_run"] = per_run
+            v["runs_passing"] = sum(
+                1 for x in per_run
+                if (x >= limit if cmp == ">=" else x <= limit))
+        res.append(v)
     big = [r for r in policy_rows if r.get("rules") == 100000]
     for tid, text, key, limit in POLICY_TARGETS:
         value = big[0].get(key) if big else None
@@ -240,6 +258,16 @@ def _verdict(tid, text, value, cmp, limit, is_ratio):
         status = "PASS" if value <= limit else "MISS"
     return {"id": tid, "target": text, "value": value, "limit": limit,
             "ratio": is_ratio, "status": status}
+
+
+def _spread(t):
+    """'runs 0.98-1.12, 3 of 5 pass': how much a verdict owes to noise."""
+    pr = t.get("per_run")
+    if not pr or len(pr) < 2:
+        return ""
+    f = "%.2f" if t["ratio"] else "%.3g"
+    return "runs %s-%s, %d of %d pass" % (f % min(pr), f % max(pr),
+                                          t["runs_passing"], len(pr))
 
 
 def policy_results(text_path, json_path):
@@ -332,7 +360,8 @@ def render_text(summary, targets, errors, meta):
     for t in targets:
         v = "-" if t["value"] is None else (
             "%.2fx" % t["value"] if t["ratio"] else fmt(t["value"]))
-        lines.append("  %-5s %-58s %s" % (t["status"], t["target"], v))
+        lines.append("  %-5s %-58s %-7s %s" % (t["status"], t["target"], v,
+                                             _spread(t)))
     notes = floor_notes(summary)
     if notes:
         lines.append("")
@@ -373,12 +402,13 @@ def render_md(summary, targets, errors, meta, policy_text):
                   " | ".join(fmt(r) if r is not None else "-"
                              for r in ratios) + " |")
     md.append("")
-    md.append("| target | value | status |")
-    md.append("|---|---|---|")
+    md.append("| target | value | status | per run |")
+    md.append("|---|---|---|---|")
     for t in targets:
         v = "-" if t["value"] is None else (
             "%.2fx" % t["value"] if t["ratio"] else fmt(t["value"]))
-        md.append("| %s | %s | %s |" % (t["target"], v, t["status"]))
+        md.append("| %s | %s | %s | %s |" % (t["target"], v, t["status"],
+                                             _spread(t) or "-"))
     notes = floor_notes(summary)
     if notes:
         md.append("")

@@ -210,6 +210,10 @@ check "report_absolute_target" \
     test "$(verdict issue2.idle)" = "PASS 1.50"
 check "report_without_sluice_figures_says_na" \
     test "$(verdict issue2.cps.haproxy)" = "n/a 0.00"
+# Paired per-run ratios: sluice 1, 2, 3 against HAProxy 1, 1, 1 (>= 1.0)
+# and against Squid's 1, 1, 1 (>= 3: only run 3 passes).
+check "report_shows_the_per_run_spread" grep -q \
+    'runs 1.00-3.00, 1 of 3 pass' "$tmp/report.txt"
 check "report_states_the_connect_floor" grep -q \
     'CONNECT floor (connect_floor) CPU per 1,000 tunnels = 1.05x HAProxy' \
     "$tmp/report.txt"

@@ -425,9 +425,11 @@ run(struct daemon *d)
 	d->flowlog = sl_flowlog_open(sinks, nsinks);
 	if (d->flowlog == NULL)
 		return 1;
-	/* Root keeps CAP_SYS_RESOURCE and no pipe limit; a user does not. */
-	d->pipes = sl_pipes_new(geteuid() != 0 || (set->user[0] != '\0' &&
-	    strcmp(set->user, "root") != 0));
+	/* A configured user drops every capability; without a user the
+	 * process keeps what it has now (root in a container may lack the
+	 * ones that lift the kernel's pipe limit). */
+	d->pipes = sl_pipes_new((set->user[0] != '\0' &&
+	    strcmp(set->user, "root") != 0) || !sl_pipes_exempt());
 	if (d->pipes == NULL)
 		return 1;
 	if (sl_pipes_limit(d->pipes) != 0)

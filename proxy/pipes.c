@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../lib/alloc.h"
@@ -49,6 +51,26 @@ sl_pipes_new_limit(uint64_t pages)
 		pb->page = 4096;
 	pb->limit = pages;
 	return pb;
+}
+
+/*
+ * Does this process hold CAP_SYS_RESOURCE or CAP_SYS_ADMIN now?  Those
+ * are what exempt a user from the kernel's pipe limit, whatever the uid:
+ * root in a container may lack both.  capget(2) directly, not libcap.
+ */
+int
+sl_pipes_exempt(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return 0;
+	return (data[0].effective & (1u << CAP_SYS_RESOURCE)) != 0 ||
+	    (data[0].effective & (1u << CAP_SYS_ADMIN)) != 0;
 }
 
 struct sl_pipes *

@@ -38,6 +38,8 @@ struct sl_pipe_pool {
  * -hard now, before privileges are dropped); no limit otherwise.
  */
 struct sl_pipes	*sl_pipes_new(int unprivileged) SL_WUR;
+/* 1 if this process holds a capability that lifts the pipe limit. */
+int		 sl_pipes_exempt(void);
 /* A budget of this many pages (0 = none): for tests, and the above. */
 struct sl_pipes	*sl_pipes_new_limit(uint64_t pages) SL_WUR;
 void		 sl_pipes_free(struct sl_pipes *pb);

@@ -139,3 +139,19 @@ T_TEST(pipes_budget_reads_the_sysctls)
 	T_EQ(sl_pipes_limit(pb), 0);
 	sl_pipes_free(pb);
 }
+
+/* The exemption follows the capabilities, not the uid. */
+T_TEST(pipes_exemption_follows_capabilities)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+
+	T_ASSERT(f != NULL);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	T_EQ(sl_pipes_exempt(),
+	    (eff & (1ull << 24)) != 0 || (eff & (1ull << 21)) != 0);
+}

@@ -9,7 +9,7 @@
 # GROUP: bulk cps rtt idle transparent policy (default: all of them), or
 # selftest (checks of the tools themselves, TAP).  Environment:
 #   BUILD            build directory (build)
-#   BENCH_RUNS       runs per figure; medians are reported (3)
+#   BENCH_RUNS       runs per figure; medians are reported (5)
 #   BENCH_BULK_MB    MiB moved per bulk measurement, split over the tunnels (1024)
 #   BENCH_CPS        tunnels per connection-rate measurement (10000)
 #   BENCH_IDLE       idle tunnels (5000)
@@ -60,7 +60,7 @@ want() {
 	return 1
 }
 
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 BULK_MB=${BENCH_BULK_MB:-1024}
 CPS=${BENCH_CPS:-10000}
 IDLE=${BENCH_IDLE:-5000}

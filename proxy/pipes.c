@@ -143,11 +143,11 @@ pipes_notice(struct sl_pipes *pb, unsigned wid, unsigned size)
 	if (!__atomic_compare_exchange_n(&pb->logged, &last, now, 0,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;			/* another worker said it */
-	sl_log(SL_LOG_WARN, "worker %u: pipe budget reached (%llu of %llu "
-	    "pages of fs.pipe-user-pages-soft/-hard held): new pipes stay at "
-	    "64 KiB instead of %u bytes; raise the sysctl for more "
-	    "concurrent bulk tunnels (docs/deploy.md)", wid,
-	    (unsigned long long)sl_pipes_held(pb),
+	sl_log(SL_LOG_WARN, "worker %u: pipe budget: %llu of %llu pages "
+	    "(fs.pipe-user-pages-soft/-hard) held, no room to enlarge a new "
+	    "pipe to %u bytes with a quarter kept free: it stays at 64 KiB; "
+	    "raise the sysctl for more concurrent bulk tunnels "
+	    "(docs/deploy.md)", wid, (unsigned long long)sl_pipes_held(pb),
 	    (unsigned long long)pb->limit, size);
 }
 

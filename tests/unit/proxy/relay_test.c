@@ -28,6 +28,7 @@
 #include "policy/policy.h"
 #include "proxy/flow.h"
 #include "proxy/flowlog.h"
+#include "proxy/pipes.h"
 #include "proxy/worker.h"
 #include "tests/common/fds.h"
 #include "tests/unit/t.h"
@@ -45,6 +46,9 @@ struct rl {
 	int			 logfd;	/* the flow log file, already unlinked */
 	char			*log;	/* its text, after rl_end() */
 };
+
+/* The pipe budget the next rl_begin() gives its worker (NULL: none). */
+static struct sl_pipes *rl_budget;
 
 /* ------------------------------------------------------------------ */
 /* plumbing                                                             */
@@ -175,7 +179,7 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 	r->logfd = open(path, O_RDONLY | O_CLOEXEC);
 	unlink(path);
 	rmdir(dir);
-	r->wk = r->fl ? sl_worker_new(0, 1, rt, r->fl, NULL, NULL, NULL, 0) : NULL;
+	r->wk = r->fl ? sl_worker_new(0, 1, rt, r->fl, rl_budget, NULL, NULL, 0) : NULL;
 	sl_rt_unref(rt);		/* the worker holds its own */
 	if (r->wk == NULL || r->logfd == -1)
 		return -1;
@@ -437,6 +441,23 @@ T_TEST(relay_bytes_pass_untouched_with_small_pipes)
 T_TEST(relay_bytes_pass_untouched_with_large_pipes)
 {
 	transfer_both_ways("set pipe-size 1m", 2u << 20);
+}
+
+/*
+ * A budget too small to enlarge any pipe (64 pages: 16 + 240 > 48): the
+ * relay asks for 1 MiB per splice, gets 64 KiB pipes, and every byte still
+ * passes.  With the worker gone, every page is given back.
+ */
+T_TEST(relay_bytes_pass_untouched_when_the_budget_keeps_pipes_small)
+{
+	struct sl_pipes *pb = sl_pipes_new_limit(64);
+
+	T_ASSERT(pb != NULL);
+	rl_budget = pb;
+	transfer_both_ways("set pipe-size 1m", 2u << 20);
+	rl_budget = NULL;
+	T_EQ(sl_pipes_held(pb), 0);
+	sl_pipes_free(pb);
 }
 
 /*

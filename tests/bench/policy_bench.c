@@ -15,7 +15,6 @@
  */
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/diag.h"
+#include "lib/sbuf.h"
 #include "policy/policy.h"
 #include "tests/common/xorshift.h"
 
@@ -49,31 +49,6 @@ rss_kib(void)
 	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		b->cap = b->cap * 2 + (size_t)n;
-		if ((b->s = realloc(b->s, b->cap)) == NULL)
-			abort();
-	}
-}
-
 /*
  * A realistic mix: 45% domain rules (a third wildcards, some with ports),
  * 35% IPv4/IPv6 CIDR rules (some with ports), 10% domain+ip, 5% port
@@ -83,7 +58,7 @@ sb_add(struct sbuf *b, const char *fmt, ...)
 static char *
 gen_policy(unsigned n, size_t *len)
 {
-	struct sbuf b = { malloc(1 << 20), 0, 1 << 20 };
+	struct sl_sbuf b = SL_SBUF_INIT;
 	struct rng r = { 0x9e3779b97f4a7c15ULL * (n + 1) };
 	static const char *const acts[] = { "splice noauth", "inspect",
 		"deny" };
@@ -91,40 +66,44 @@ gen_policy(unsigned n, size_t *len)
 	for (unsigned i = 0; i < n; i++) {
 		unsigned kind = rn(&r, 100);
 
-		sb_add(&b, "rule r%u %s", i, acts[rn(&r, 3)]);
+		sl_sbuf_printf(&b, "rule r%u %s", i, acts[rn(&r, 3)]);
 		if (kind < 45 || (kind >= 80 && kind < 90)) {
-			sb_add(&b, " domain %sh%u.b%u.test", rn(&r, 3) == 0 ?
-			    "*." : "", rn(&r, 200), rn(&r, 1000));
+			sl_sbuf_printf(&b, " domain %sh%u.b%u.test",
+			    rn(&r, 3) == 0 ? "*." : "", rn(&r, 200),
+			    rn(&r, 1000));
 			if (rn(&r, 2))
-				sb_add(&b, ",h%u.b%u.test", rn(&r, 200),
+				sl_sbuf_printf(&b, ",h%u.b%u.test", rn(&r, 200),
 				    rn(&r, 1000));
 		}
 		if ((kind >= 45 && kind < 90)) {
 			if (rn(&r, 4) == 0)
-				sb_add(&b, " ip 2001:db8:%x:%x::/64", rn(&r,
-				    65536), rn(&r, 65536));
+				sl_sbuf_printf(&b, " ip 2001:db8:%x:%x::/64",
+				    rn(&r, 65536), rn(&r, 65536));
 			else {
 				unsigned plen = 20 + rn(&r, 5);
 				unsigned c = rn(&r, 256) &
 				    (0xffu << (24 - plen)) & 0xff;
 
-				sb_add(&b, " ip %u.%u.%u.0/%u", 1 + rn(&r, 223),
-				    rn(&r, 256), c, plen);
+				sl_sbuf_printf(&b, " ip %u.%u.%u.0/%u",
+				    1 + rn(&r, 223), rn(&r, 256), c, plen);
 			}
 		}
 		if (kind >= 90 && kind < 95)
-			sb_add(&b, " port %u-%u", 1024 + rn(&r, 30000),
+			sl_sbuf_printf(&b, " port %u-%u", 1024 + rn(&r, 30000),
 			    31024 + rn(&r, 30000));
 		else if (rn(&r, 4) == 0)
-			sb_add(&b, " port 443,80,udp/%u", 3478 + rn(&r, 3));
+			sl_sbuf_printf(&b, " port 443,80,udp/%u",
+			    3478 + rn(&r, 3));
 		if (kind >= 95 && kind < 98)
-			sb_add(&b, " url h%u.b%u.test/p%u/", rn(&r, 200),
-			    rn(&r, 1000), rn(&r, 10));
+			sl_sbuf_printf(&b, " url h%u.b%u.test/p%u/",
+			    rn(&r, 200), rn(&r, 1000), rn(&r, 10));
 		if (kind >= 98)
-			sb_add(&b, " src 10.%u.0.0/16", rn(&r, 256));
-		sb_add(&b, "\n");
+			sl_sbuf_printf(&b, " src 10.%u.0.0/16", rn(&r, 256));
+		sl_sbuf_printf(&b, "\n");
 	}
-	sb_add(&b, "default inspect\n");
+	sl_sbuf_printf(&b, "default inspect\n");
+	if (b.oom)
+		abort();
 	*len = b.len;
 	return b.s;
 }

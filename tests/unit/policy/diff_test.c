@@ -10,7 +10,6 @@
  * SL_DIFF_SEED to replay one, SL_DIFF_RULES / SL_DIFF_QUERIES to scale.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,38 +18,10 @@
 
 #include "lib/alloc.h"
 #include "lib/diag.h"
+#include "lib/sbuf.h"
 #include "policy/policy.h"
 #include "tests/common/xorshift.h"
 #include "tests/unit/t.h"
-
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-};
-
-static void
-sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		b->cap = b->cap * 2 + (size_t)n;
-		b->s = realloc(b->s, b->cap);
-		if (b->s == NULL)
-			abort();
-	}
-}
 
 /* Pools: few base names, so values collide and nest. */
 #define NBASE	60
@@ -120,44 +91,44 @@ gen_port(struct rng *r, char *buf, size_t cap)
 }
 
 static void
-gen_values(struct rng *r, struct sbuf *b, unsigned key, unsigned nlists)
+gen_values(struct rng *r, struct sl_sbuf *b, unsigned key, unsigned nlists)
 {
 	unsigned n = 1 + rn(r, 3);
 	char v[96];
 
 	for (unsigned i = 0; i < n; i++) {
-		sb_add(b, "%s", i ? "," : "");
+		sl_sbuf_printf(b, "%s", i ? "," : "");
 		if (nlists && key <= 2 && rn(r, 25) == 0) {
-			sb_add(b, "@l%u%u", key, rn(r, nlists));
+			sl_sbuf_printf(b, "@l%u%u", key, rn(r, nlists));
 			continue;
 		}
 		switch (key) {
 		case 0:
 			gen_name(r, v, sizeof(v));
-			sb_add(b, "%s%s", rn(r, 3) == 0 ? "*." : "", v);
+			sl_sbuf_printf(b, "%s%s", rn(r, 3) == 0 ? "*." : "", v);
 			break;
 		case 1:
 		case 4:
 			gen_cidr(r, v, sizeof(v), 0);
-			sb_add(b, "%s", v);
+			sl_sbuf_printf(b, "%s", v);
 			break;
 		case 2:
 			gen_port(r, v, sizeof(v));
-			sb_add(b, "%s", v);
+			sl_sbuf_printf(b, "%s", v);
 			break;
 		case 3:
 			gen_name(r, v, sizeof(v));
-			sb_add(b, "%s%s/p%u/", rn(r, 4) == 0 ? "*." : "", v,
-			    rn(r, 3));
+			sl_sbuf_printf(b, "%s%s/p%u/",
+			    rn(r, 4) == 0 ? "*." : "", v, rn(r, 3));
 			break;
 		case 5:
-			sb_add(b, "u%u", rn(r, 12));
+			sl_sbuf_printf(b, "u%u", rn(r, 12));
 			break;
 		case 6:
-			sb_add(b, "%s", countries[rn(r, 5)]);
+			sl_sbuf_printf(b, "%s", countries[rn(r, 5)]);
 			break;
 		default:
-			sb_add(b, "%u", 64496 + rn(r, 5));
+			sl_sbuf_printf(b, "%u", 64496 + rn(r, 5));
 			break;
 		}
 	}
@@ -170,37 +141,38 @@ static const char *const keys[] = {
 static char *
 gen_policy(struct rng *r, unsigned nrules, size_t *len)
 {
-	struct sbuf b = { malloc(1 << 16), 0, 1 << 16 };
+	struct sl_sbuf b = SL_SBUF_INIT;
 	const unsigned nlists = 4;
 	char v[96];
 
 	/* Lists of domain (key 0), ip (key 1) and port (key 2) values. */
 	for (unsigned k = 0; k < 3; k++) {
 		for (unsigned l = 0; l < nlists; l++) {
-			sb_add(&b, "list l%u%u %s ", k, l,
+			sl_sbuf_printf(&b, "list l%u%u %s ", k, l,
 			    k == 0 ? "domain" : k == 1 ? "ip" : "port");
 			gen_values(r, &b, k, 0);
-			sb_add(&b, "\n");
+			sl_sbuf_printf(&b, "\n");
 		}
 	}
 	for (unsigned i = 0; i < nrules; i++) {
 		unsigned nk, used = 0, roll = rn(r, 1000);
 
-		sb_add(&b, "rule r%u %s", i,
+		sl_sbuf_printf(&b, "rule r%u %s", i,
 		    (const char *[]){ "splice", "inspect", "deny" }[rn(r, 3)]);
 		if (rn(r, 50) == 0)
-			sb_add(&b, " disabled");
+			sl_sbuf_printf(&b, " disabled");
 		if (rn(r, 5) == 0)
-			sb_add(&b, " noauth");
+			sl_sbuf_printf(&b, " noauth");
 		/* Mostly specific rules; a few broad ones (one common key)
 		 * so that scans end, and rare catch-alls. */
 		if (nrules < 100 && rn(r, 50) == 0) {
-			sb_add(&b, "\n");
+			sl_sbuf_printf(&b, "\n");
 			continue;
 		}
 		if (roll < 8) {
 			snprintf(v, sizeof(v), "%u", ports[rn(r, 3)]);
-			sb_add(&b, " port %s%s\n", rn(r, 4) ? "" : "udp/", v);
+			sl_sbuf_printf(&b, " port %s%s\n",
+			    rn(r, 4) ? "" : "udp/", v);
 			continue;
 		}
 		nk = rn(r, 5) == 0 ? 1 : 2 + rn(r, 2);
@@ -213,12 +185,14 @@ gen_policy(struct rng *r, unsigned nrules, size_t *len)
 			if (used & (1u << k) && rn(r, 2))
 				continue;	/* sometimes repeat a key */
 			used |= 1u << k;
-			sb_add(&b, " %s ", keys[k]);
+			sl_sbuf_printf(&b, " %s ", keys[k]);
 			gen_values(r, &b, k, nlists);
 		}
-		sb_add(&b, "\n");
+		sl_sbuf_printf(&b, "\n");
 	}
-	sb_add(&b, "default %s\n", rn(r, 2) ? "deny" : "inspect");
+	sl_sbuf_printf(&b, "default %s\n", rn(r, 2) ? "deny" : "inspect");
+	if (b.oom)
+		abort();
 	*len = b.len;
 	return b.s;
 }

@@ -831,45 +831,44 @@ send_rst(int fd)
 	return close(fd);
 }
 
-T_TEST(relay_server_reset_closes_flow)
+/*
+ * One side resets: the flow ends, the other side's connection is closed
+ * (not left hanging), the log names who reset, and no descriptor is left.
+ */
+static void
+reset_closes_flow(int server)
 {
 	char buf[64];
 	int fds_before = count_fds();
 	struct rl r;
+	int *gone, *other;
 
 	T_ASSERT(rl_begin(&r, "", 0) == 0);
+	gone = server ? &r.srv : &r.cli;
+	other = server ? &r.cli : &r.srv;
 	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
 	T_EQ(rl_exchange(&r, "ping", buf, 4, "pong", buf + 4, 4), 0);
-	T_EQ(send_rst(r.srv), 0);
-	r.srv = -1;
+	T_EQ(send_rst(*gone), 0);
+	*gone = -1;
 	T_EQ(rl_wait_gone(&r), 0);
-	/* The client's connection is closed, not left hanging. */
-	T_EQ(rl_read_to_eof(&r, r.cli, buf, sizeof(buf)), 0);
+	T_EQ(rl_read_to_eof(&r, *other, buf, sizeof(buf)), 0);
 	rl_end(&r);
-	T_ASSERT(log_has(&r, "\"reason\":\"server_reset\""));
-	T_ASSERT(log_has(&r, "\"term\":\"SR\""));
+	T_ASSERT(log_has(&r, server ? "\"reason\":\"server_reset\"" :
+	    "\"reason\":\"client_reset\""));
+	T_ASSERT(log_has(&r, server ? "\"term\":\"SR\"" :
+	    "\"term\":\"CR\""));
 	T_EQ(count_fds(), fds_before);
 	free(r.log);
 }
 
+T_TEST(relay_server_reset_closes_flow)
+{
+	reset_closes_flow(1);
+}
+
 T_TEST(relay_client_reset_closes_flow)
 {
-	char buf[64];
-	int fds_before = count_fds();
-	struct rl r;
-
-	T_ASSERT(rl_begin(&r, "", 0) == 0);
-	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
-	T_EQ(rl_exchange(&r, "ping", buf, 4, "pong", buf + 4, 4), 0);
-	T_EQ(send_rst(r.cli), 0);
-	r.cli = -1;
-	T_EQ(rl_wait_gone(&r), 0);
-	T_EQ(rl_read_to_eof(&r, r.srv, buf, sizeof(buf)), 0);
-	rl_end(&r);
-	T_ASSERT(log_has(&r, "\"reason\":\"client_reset\""));
-	T_ASSERT(log_has(&r, "\"term\":\"CR\""));
-	T_EQ(count_fds(), fds_before);
-	free(r.log);
+	reset_closes_flow(0);
 }
 
 /*

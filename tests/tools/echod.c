@@ -443,7 +443,7 @@ srv_run(struct srv *s, uint64_t deadline_us)
 	struct srv_obj *o;
 	int i, n;
 
-	while (tools_now_us() < deadline_us) {
+	while (sl_mono_us() < deadline_us) {
 		n = epoll_wait(s->ep, evs, ECHOD_NEVENTS, 1000);
 		if (n == -1 && errno != EINTR) {
 			perror("echod: epoll_wait");
@@ -505,6 +505,6 @@ main(int argc, char **argv)
 	}
 	printf("echod ready\n");
 	fflush(stdout);
-	srv_run(&s, tools_now_us() + (uint64_t)secs * 1000000);
+	srv_run(&s, sl_mono_us() + (uint64_t)secs * 1000000);
 	return 0;
 }

@@ -730,7 +730,7 @@ conn_start(struct lg *lg, struct lg_conn *c)
 
 	memset(c, 0, offsetof(struct lg_conn, rbuf));
 	c->seq = lg->started++;
-	c->t0 = tools_now_us();
+	c->t0 = sl_mono_us();
 	c->fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
@@ -837,7 +837,7 @@ lg_poll(struct lg *lg, int ms)
 static int
 lg_loop(struct lg *lg, int topup)
 {
-	uint64_t now = tools_now_us(), last_reap = now;
+	uint64_t now = sl_mono_us(), last_reap = now;
 
 	for (;;) {
 		if (topup)
@@ -848,7 +848,7 @@ lg_loop(struct lg *lg, int topup)
 			return 0;
 		if (lg_poll(lg, 20) == -1)
 			return -1;
-		now = tools_now_us();
+		now = sl_mono_us();
 		if (now - last_reap > 100000) {
 			lg_reap(lg, now);
 			last_reap = now;
@@ -933,7 +933,7 @@ lg_open_all(struct lg *lg)
 {
 	lg->count = lg->nconn;
 	lg->conc = (unsigned)lg->nconn;
-	lg->deadline = tools_now_us() + LG_OPEN_US;
+	lg->deadline = sl_mono_us() + LG_OPEN_US;
 	if (lg_loop(lg, 1) == -1 || lg->failed > 0)
 		return -1;
 	return 0;
@@ -952,7 +952,7 @@ mode_bulk(struct lg *lg, struct sl_jw *w)
 		return -1;
 	}
 	proc_sample(lg, &p0, 0);
-	t0 = tools_now_us();
+	t0 = sl_mono_us();
 	lg->deadline = t0 + lg->limit_us;
 	for (i = 0; i < lg->nconn; i++) {
 		lg->conn[i].st = S_BULK_REQ;
@@ -960,7 +960,7 @@ mode_bulk(struct lg *lg, struct sl_jw *w)
 		conn_run(lg, &lg->conn[i]);
 	}
 	(void)lg_loop(lg, 0);
-	t1 = tools_now_us();
+	t1 = sl_mono_us();
 	for (i = 0; lg->up && i < lg->nconn; i++)
 		if (lg->conn[i].st == S_BULK_UP)
 			lg->moved += lg->conn[i].got;	/* sent, cut short */
@@ -987,10 +987,10 @@ mode_cps(struct lg *lg, struct sl_jw *w)
 	if (lg_slots(lg, lg->conc) == -1)
 		return -1;
 	proc_sample(lg, &p0, 0);
-	t0 = tools_now_us();
+	t0 = sl_mono_us();
 	lg->deadline = t0 + lg->limit_us;
 	(void)lg_loop(lg, 1);
-	t1 = tools_now_us();
+	t1 = sl_mono_us();
 	lg_close_all(lg);
 	lg_settle(100);
 	proc_sample(lg, &p1, 0);
@@ -1038,7 +1038,7 @@ rtt_run(struct lg *lg, int fd, uint64_t *ns)
 	size_t i, n = 0;
 
 	for (i = 0; i < LG_RTT_WARM + (size_t)lg->rtts; i++) {
-		if (tools_now_us() >= lg->deadline)
+		if (sl_mono_us() >= lg->deadline)
 			break;
 		msg_text(i, msg);	/* the hello, if any, went first */
 		t = tools_now_ns();
@@ -1073,16 +1073,16 @@ mode_rtt(struct lg *lg, struct sl_jw *w)
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	lg->deadline = tools_now_us() + lg->limit_us;
+	lg->deadline = sl_mono_us() + lg->limit_us;
 	if (lg->hello != NULL && rtt_echo(fd, lg->hello, lg->hellolen) == -1) {
 		snprintf(lg->why, sizeof(lg->why), "hello not echoed");
 		lg->failed++;
 	}
 	proc_sample(lg, &p0, 0);
-	t0 = tools_now_us();
+	t0 = sl_mono_us();
 	if (lg->failed == 0)
 		n = rtt_run(lg, fd, ns);
-	t1 = tools_now_us();
+	t1 = sl_mono_us();
 	proc_sample(lg, &p1, 0);
 	qsort(ns, n, sizeof(*ns), cmp_u64);
 	sl_jw_u64(w, "round_trips", n);
@@ -1118,7 +1118,7 @@ static void
 idle_hold(struct lg *lg)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
-	uint64_t until = tools_now_us() + lg->hold_us;
+	uint64_t until = sl_mono_us() + lg->hold_us;
 	struct stat st;
 
 	if (lg->hold_us == 0)
@@ -1128,7 +1128,7 @@ idle_hold(struct lg *lg)
 		ev.data.ptr = &lg->stdin_tag;
 		(void)epoll_ctl(lg->ep, EPOLL_CTL_ADD, 0, &ev);
 	}
-	while (tools_now_us() < until)
+	while (sl_mono_us() < until)
 		if (lg_poll(lg, 100) == -1)
 			break;
 }
@@ -1142,10 +1142,10 @@ mode_idle(struct lg *lg, struct sl_jw *w)
 	if (lg_slots(lg, lg->count) == -1)
 		return -1;
 	proc_sample(lg, &p0, 1);
-	t0 = tools_now_us();
+	t0 = sl_mono_us();
 	lg->deadline = t0 + lg->limit_us;
 	(void)lg_loop(lg, 1);
-	t1 = tools_now_us();
+	t1 = sl_mono_us();
 	opened = lg->done;
 	lg_settle(300);
 	proc_sample(lg, &p1, 1);

@@ -20,20 +20,12 @@
 #include <unistd.h>
 
 #include "lib/addr.h"
+#include "lib/clock.h"
 
 /* Payload bytes come from a memfd of this size, sent with sendfile(2). */
 #define TOOLS_MEMFD_SIZE	(4u << 20)
 /* Largest sendfile(2) / discarding recv(2) per call. */
 #define TOOLS_CHUNK		(1u << 20)
-
-static inline uint64_t
-tools_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static inline uint64_t
 tools_now_ns(void)

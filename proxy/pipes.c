@@ -152,12 +152,13 @@ pipes_notice(struct sl_pipes *pb, unsigned wid, unsigned size)
 }
 
 /*
- * Enlarge a new pipe to pp->size if the budget allows.  A check, then an
- * add: workers racing here may each pass it and overshoot by a pipe, which
- * the quarter kept free absorbs.
+ * Give a new pipe pp->size: always when that is smaller (pipe-size also
+ * bounds the bytes in flight), when larger only if the budget allows.  A
+ * check, then an add: workers racing here may each pass it and overshoot
+ * by a pipe, which the quarter kept free absorbs.
  */
 static void
-pipes_enlarge(struct sl_pipe_pool *pp, int fd, uint64_t cur)
+pipes_resize(struct sl_pipe_pool *pp, int fd, uint64_t cur)
 {
 	struct sl_pipes *pb = pipes_limited(pp);
 	uint64_t want;
@@ -168,9 +169,10 @@ pipes_enlarge(struct sl_pipe_pool *pp, int fd, uint64_t cur)
 		return;
 	if (pb != NULL) {
 		want = (pp->size + (uint64_t)pb->page - 1) / (uint64_t)pb->page;
-		if (want <= cur)
+		if (want == cur)
 			return;
-		if (sl_pipes_held(pb) + (want - cur) > pb->limit / 4 * 3) {
+		if (want > cur &&
+		    sl_pipes_held(pb) + (want - cur) > pb->limit / 4 * 3) {
 			pipes_notice(pb, pp->wid, pp->size);
 			return;
 		}
@@ -219,7 +221,7 @@ sl_pipe_pool_get(struct sl_pipe_pool *pp, int p[2])
 		pipes_account(pb, (int64_t)cur);
 	}
 	/* A larger pipe moves more per splice: fewer syscalls per byte. */
-	pipes_enlarge(pp, p[0], cur);
+	pipes_resize(pp, p[0], cur);
 	return 0;
 }
 

@@ -155,3 +155,21 @@ T_TEST(pipes_exemption_follows_capabilities)
 	T_EQ(sl_pipes_exempt(),
 	    (eff & (1ull << 24)) != 0 || (eff & (1ull << 21)) != 0);
 }
+
+/* A pipe-size below the default is honoured under a budget too (it also
+ * bounds the bytes in flight), and counts as what it is. */
+T_TEST(pipes_budget_still_shrinks_pipes)
+{
+	struct sl_pipes *pb = sl_pipes_new_limit(1024);
+	struct sl_pipe_pool pp;
+	int p[2];
+
+	T_ASSERT(pb != NULL);
+	sl_pipe_pool_init(&pp, 0, 4096, pb);
+	T_EQ(sl_pipe_pool_get(&pp, p), 0);
+	T_EQ(pipe_size(p[0]), 4096);
+	T_EQ(sl_pipes_held(pb), 1);
+	sl_pipe_pool_drop(&pp, p);
+	T_EQ(sl_pipes_held(pb), 0);
+	sl_pipes_free(pb);
+}

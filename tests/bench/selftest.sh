@@ -47,8 +47,19 @@ jget() {
 print(json.loads(sys.stdin.read()).get(sys.argv[1], ""))' "$1"
 }
 
-# Ports outside the usual ephemeral range, varied by PID.
+# Ports outside the usual ephemeral range, varied by PID, and skipping a
+# block anything listens in (a server left over from an interrupted run
+# would otherwise answer in place of ours and fail a check for no reason).
 base=$((20000 + $$ % 300 * 20))
+tries=0
+while [ -n "$(ss -Hltn "sport >= :$base and sport <= :$((base + 9))")" ]; do
+	tries=$((tries + 1))
+	if [ $tries -ge 50 ]; then
+		echo "selftest: no free block of 10 ports from 20000" >&2
+		exit 2
+	fi
+	base=$((20000 + (base - 20000 + 20) % 6000))
+done
 E=$((base + 1)) S=$((base + 2)) K=$((base + 3)) E2=$((base + 4))
 NONE=$((base + 9))
 
@@ -56,11 +67,19 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 $ED -T 300 echo:$E source:$S sink:$K >"$tmp/echod.out" 2>&1 &
 EP=$!
 pids="$pids $EP"
-i=0
-until grep -q ready "$tmp/echod.out" || [ $i -gt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+# wait_ready FILE PID: until FILE says "ready" (5 s); 1 if PID died first.
+wait_ready() {
+	i=0
+	until grep -q ready "$1"; do
+		if ! kill -0 "$2" 2>/dev/null || [ $i -gt 50 ]; then
+			echo "# not ready: $(tail -n 2 "$1" | tr '\n' ' ')"
+			return 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+wait_ready "$tmp/echod.out" $EP || exit 2
 
 # --- cps
 res=$($LG cps -d 127.0.0.1:$E -n 2000 -c 16 -T 20)
@@ -127,11 +146,7 @@ check "idle_sees_the_memory_of_the_process_under_test" \
 $LG idle -d 127.0.0.1:$E -n 50 -w 30 >"$tmp/hold.json" 2>"$tmp/hold.err" &
 LP=$!
 pids="$pids $LP"
-i=0
-until grep -q ready "$tmp/hold.err" || [ $i -gt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_ready "$tmp/hold.err" $LP
 t0=$(date +%s)
 kill -USR1 $LP
 wait $LP
@@ -143,18 +158,10 @@ check "idle_hold_ends_on_sigusr1" \
 $ED -T 300 echo:$E2 >"$tmp/echod2.out" 2>&1 &
 E2P=$!
 pids="$pids $E2P"
-i=0
-until grep -q ready "$tmp/echod2.out" || [ $i -gt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_ready "$tmp/echod2.out" $E2P
 $LG idle -d 127.0.0.1:$E2 -n 10 -w 3 >"$tmp/drop.json" 2>"$tmp/drop.err" &
 LP=$!
-i=0
-until grep -q ready "$tmp/drop.err" || [ $i -gt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_ready "$tmp/drop.err" $LP
 kill $E2P
 wait $LP
 rc=$?

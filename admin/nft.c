@@ -22,7 +22,10 @@
 
 #define NFT_TPROXY_MARK	0x534c	/* "SL": policy-routes TPROXYed flows */
 
-/* Print "a, b, c" of comma/blank separated words, checking each is valid. */
+/*
+ * Print "a, b, c" of the comma/blank separated CIDRs of family af, checking
+ * every word is valid; with fp NULL only check and count.
+ */
 static int
 nft_print_cidrs(FILE *fp, const char *list, int af, int *count)
 {
@@ -46,13 +49,35 @@ nft_print_cidrs(FILE *fp, const char *list, int af, int *count)
 		}
 		if (net.af != af)
 			continue;
-		fprintf(fp, "%s%s/%u", first ? "" : ", ",
-		    sl_ip_fmt(&net, buf, sizeof(buf)), plen);
+		if (fp != NULL)
+			fprintf(fp, "%s%s/%u", first ? "" : ", ",
+			    sl_ip_fmt(&net, buf, sizeof(buf)), plen);
 		first = 0;
 		(*count)++;
 	}
 	sl_free(copy);
 	return rc;
+}
+
+/*
+ * The set clients_v4 or clients_v6 of the nft-clients of family af.  nft
+ * rejects an empty "elements = { }", so a family without clients gets a set
+ * without elements (and no rule refers to it).
+ */
+static int
+nft_print_clients(FILE *fp, const char *list, int af, int *count)
+{
+	if (nft_print_cidrs(NULL, list, af, count) == -1)
+		return -1;
+	fprintf(fp, "\tset clients_v%c {\n\t\ttype %s; flags interval;\n",
+	    af == AF_INET ? '4' : '6', af == AF_INET ? "ipv4_addr" : "ipv6_addr");
+	if (*count > 0) {
+		fprintf(fp, "\t\telements = { ");
+		(void)nft_print_cidrs(fp, list, af, count);
+		fprintf(fp, " }\n");
+	}
+	fprintf(fp, "\t}\n");
+	return 0;
 }
 
 static int
@@ -203,16 +228,9 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 	    "delete table inet sluice\n\n"
 	    "table inet sluice {\n", path);
 	if (set->nft_clients[0] != '\0') {
-		fprintf(fp, "\tset clients_v4 {\n\t\ttype ipv4_addr; "
-		    "flags interval;\n\t\telements = { ");
-		if (nft_print_cidrs(fp, set->nft_clients, AF_INET, &n4) == -1)
+		if (nft_print_clients(fp, set->nft_clients, AF_INET, &n4) == -1 ||
+		    nft_print_clients(fp, set->nft_clients, AF_INET6, &n6) == -1)
 			return CTL_PROBLEM;
-		fprintf(fp, " }\n\t}\n");
-		fprintf(fp, "\tset clients_v6 {\n\t\ttype ipv6_addr; "
-		    "flags interval;\n\t\telements = { ");
-		if (nft_print_cidrs(fp, set->nft_clients, AF_INET6, &n6) == -1)
-			return CTL_PROBLEM;
-		fprintf(fp, " }\n\t}\n");
 	}
 	fprintf(fp, "\tset tcp_ports {\n\t\ttype inet_service; flags "
 	    "interval;\n\t\telements = { ");

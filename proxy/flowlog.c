@@ -47,6 +47,7 @@ struct sl_flowlog {
 	size_t		 nq;		/* published with release */
 	pthread_t	 thr;
 	int		 running;	/* atomic: writer loop on */
+	int		 started;	/* the writer thread exists */
 	int		 reopen;	/* atomic: reopen requested */
 	uint64_t	 reported;	/* drops already reported (writer) */
 	pthread_mutex_t	 qlock;		/* only for adding queues */
@@ -216,15 +217,8 @@ sl_flowlog_open(const struct sl_sink *sinks, size_t n)
 		s->owned = 1;
 		fl->nsinks++;
 	}
-	fl->running = 1;
-	if (pthread_create(&fl->thr, NULL, fl_writer, fl) != 0) {
-		sl_log(SL_LOG_ERR, "flowlog: cannot start the writer thread");
-		fl->running = 0;
-		goto fail;
-	}
 	return fl;
 fail:
-	fl->running = 0;
 	for (size_t i = 0; i < fl->nsinks; i++) {
 		if (fl->sinks[i].owned)
 			close(fl->sinks[i].fd);
@@ -235,13 +229,34 @@ fail:
 	return NULL;
 }
 
+int
+sl_flowlog_start(struct sl_flowlog *fl)
+{
+	fl->running = 1;
+	if (pthread_create(&fl->thr, NULL, fl_writer, fl) != 0) {
+		sl_log(SL_LOG_ERR, "flowlog: cannot start the writer thread");
+		fl->running = 0;
+		return -1;
+	}
+	fl->started = 1;
+	return 0;
+}
+
 void
 sl_flowlog_close(struct sl_flowlog *fl)
 {
 	if (fl == NULL)
 		return;
-	__atomic_store_n(&fl->running, 0, __ATOMIC_RELEASE);
-	pthread_join(fl->thr, NULL);
+	if (fl->started) {
+		__atomic_store_n(&fl->running, 0, __ATOMIC_RELEASE);
+		pthread_join(fl->thr, NULL);
+	} else {
+		/* Never started (an early exit): what was queued still
+		 * goes out, from this thread. */
+		for (size_t i = 0; i < fl->nq; i++)
+			(void)fl_drain(fl, fl->q[i]);
+		fl_report_drops(fl);
+	}
 	for (size_t i = 0; i < fl->nsinks; i++) {
 		if (fl->sinks[i].owned)
 			close(fl->sinks[i].fd);

@@ -20,12 +20,18 @@ struct sl_flowlog;
 struct sl_logq;
 
 /*
- * Open the sinks (paths as the configuration resolved them) and start the
- * writer.  Files are opened before privileges are dropped.  NULL on error
- * (logged).
+ * Open the sinks (paths as the configuration resolved them).  Files are
+ * opened before privileges are dropped.  NULL on error (logged).  Lines
+ * queue up until sl_flowlog_start().
  */
 struct sl_flowlog *sl_flowlog_open(const struct sl_sink *sinks, size_t n)
 	    SL_WUR;
+/*
+ * Start the writer thread: after any fork(), which keeps only the calling
+ * thread (a daemon would otherwise queue lines nobody writes).  -1 on
+ * error (logged).
+ */
+int	sl_flowlog_start(struct sl_flowlog *fl) SL_NONNULL(1) SL_WUR;
 /* Drain every queue, stop the writer, close the sinks.  NULL-safe. */
 void	sl_flowlog_close(struct sl_flowlog *fl);
 /* Re-open file sinks (after log rotation); from the main thread. */

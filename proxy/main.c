@@ -36,6 +36,7 @@ struct daemon {
 	struct sl_override	 ov[MAX_OVERRIDES];
 	size_t			 nov;
 	int			 foreground;
+	int			 ready_fd;	/* daemon: tells the parent */
 	struct event_base	*base;
 	struct sl_rt		*rt;		/* current; main's reference */
 	struct sl_flowlog	*flowlog;
@@ -63,8 +64,8 @@ usage(FILE *fp)
 "  -o NAME=VALUE  override a `set` setting after the file (repeatable),\n"
 "                 e.g. -o user= -o log-dir=run\n"
 "  -d CATS        debug categories: flow,tls,dns,policy,stun,ctl,http or all\n"
-"  -V             print the version\n"
-"  -h             this help\n"
+"  -V, --version  print the version\n"
+"  -h, --help     this help\n"
 "\n"
 "Signals: SIGTERM/SIGINT stop accepting and drain flows (drain-timeout),\n"
 "SIGHUP reloads the configuration (a bad file keeps the running one),\n"
@@ -156,22 +157,42 @@ drop_privileges(const struct sl_settings *set)
 	return 0;
 }
 
+/*
+ * Become a daemon.  The process that was started waits until the daemon
+ * reports that it serves, or dies first, and exits 0 or 1 accordingly: a
+ * failure after the fork (privileges, a worker) still reaches the shell,
+ * an init script or systemd's Type=forking.  *ready_fd is the pipe the
+ * daemon writes one byte to when it serves.
+ */
 static int
-daemonize(const struct sl_settings *set)
+daemonize(const struct sl_settings *set, int *ready_fd)
 {
 	pid_t pid;
-	int fd;
+	int fd, p[2];
+	char c;
 
-	if ((pid = fork()) == -1)
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		ssize_t n;
+
+		close(p[1]);
+		while ((n = read(p[0], &c, 1)) == -1 && errno == EINTR)
+			continue;
+		if (n == 1)
+			_exit(0);
+		fprintf(stderr, "sluiced: the daemon did not start; its "
+		    "reason is in syslog\n");
+		_exit(1);
+	}
+	close(p[0]);
 	if (setsid() == -1)
 		return -1;
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid > 0)
 		_exit(0);
+	*ready_fd = p[1];
 	if (chdir("/") == -1)
 		return -1;
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
@@ -360,9 +381,14 @@ static int
 parse_args(struct daemon *d, int argc, char **argv, int *check,
     unsigned *dbg)
 {
+	static const struct option longs[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:d:fho:tV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:fho:tV", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			d->conf_path = optarg;
@@ -439,12 +465,15 @@ run(struct daemon *d)
 		    (unsigned long long)sl_pipes_limit(d->pipes));
 	if (start_workers(d) == -1)
 		return 1;
-	if (!d->foreground && daemonize(set) == -1) {
+	if (!d->foreground && daemonize(set, &d->ready_fd) == -1) {
 		sl_log(SL_LOG_ERR, "cannot become a daemon: %s",
 		    strerror(errno));
 		return 1;
 	}
 	if (drop_privileges(set) == -1)
+		return 1;
+	/* Only now: fork() keeps the calling thread alone. */
+	if (sl_flowlog_start(d->flowlog) == -1)
 		return 1;
 	if ((d->base = event_base_new()) == NULL)
 		return 1;
@@ -460,6 +489,13 @@ run(struct daemon *d)
 			return 1;
 	sl_log(SL_LOG_INFO, "sluiced %s: %u worker(s), %zu rule(s), ready",
 	    SLUICED_VERSION, d->nwk, sl_policy_nrules(d->rt->pol));
+	if (d->ready_fd != -1) {
+		if (write(d->ready_fd, "1", 1) != 1)
+			sl_log(SL_LOG_WARN, "cannot tell the parent process "
+			    "that the daemon is ready: %s", strerror(errno));
+		close(d->ready_fd);
+		d->ready_fd = -1;
+	}
 	event_base_dispatch(d->base);
 	return 0;
 }
@@ -493,6 +529,7 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.conf_path = DEFAULT_CONF;
+	d.ready_fd = -1;
 	if (parse_args(&d, argc, argv, &check, &dbg) == -1)
 		return 2;
 	sl_log_setup("sluiced", d.foreground || check ? SL_LOGDEST_STDERR :

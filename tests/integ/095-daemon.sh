@@ -108,6 +108,55 @@ is "$(tunnel_cmd m1 close)" "ok closed" "one of them closes"
 sleep 0.3
 tunnel_open m5 echo.example.test:7000
 is "$TUNNEL" "ready" "a new tunnel opens once one is gone"
+sluiced_stop
+
+# --- daemon mode (no -f) -------------------------------------------------------
+# The process started returns only once the daemon serves; the daemon
+# writes its pid file, serves, writes the flow log (its writer thread must
+# start after the fork, which keeps only the calling thread) and stops on
+# SIGTERM.  A failure after the fork still reaches the caller.
+sluiced_write_conf "$T/daemon.conf" '
+set connect-ports 443,7000
+set log-allowed on
+rule lab-names splice domain *.example.test
+default deny'
+daemon_opts="-o user= -o state-dir=$T/state -o log-dir=$T"
+# shellcheck disable=SC2086
+in_gw "$BUILD/sluiced" -c "$T/daemon.conf" $daemon_opts \
+    -o "pid-file=$T/daemon.pid" >"$T/daemon.out" 2>&1
+is "$?" "0" "sluiced without -f returns 0 once the daemon serves"
+dpid=$(cat "$T/daemon.pid" 2>/dev/null)
+# Teardown stops it if a check below fails (it is ours: we started it).
+SLUICED_PID=$dpid SLUICED_RC=""
+check "[ -n '$dpid' ] && kill -0 '$dpid' 2>/dev/null" "the daemon runs under the PID in its pid file ($dpid)"
+out=$(pcurl -o "$T/dhello" -w '%{http_code} %{local_port}' https://www.example.test/hello)
+read -r code port <<<"$out"
+is "$code $(cat "$T/dhello" 2>/dev/null)" "200 hello from www.example.test" "the daemon serves a CONNECT"
+flowlog_expect "the daemon writes the flow event" "cli=10.1.0.2:$port" \
+    event=flow.end host=www.example.test action=splice 'down>=20'
+kill -TERM "$dpid" 2>/dev/null
+n=0
+while kill -0 "$dpid" 2>/dev/null && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+check "! kill -0 '$dpid' 2>/dev/null" "the daemon exits on SIGTERM"
+SLUICED_PID=""
+
+# shellcheck disable=SC2086
+out=$(in_gw "$BUILD/sluiced" -c "$T/daemon.conf" $daemon_opts \
+    -o "pid-file=$T/daemon2.pid" -o user=sl-no-such-user 2>&1)
+rc=$?
+is "$rc" "1" "a daemon that fails after the fork (unknown user) makes sluiced exit 1"
+like "$out" "did not start" "and the caller is told so"
+dpid=$(cat "$T/daemon2.pid" 2>/dev/null)
+# Its pipe closes as it exits; init reaps it a moment later.
+n=0
+while [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && [ $n -lt 50 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+check "[ -n '$dpid' ] && ! kill -0 '$dpid' 2>/dev/null" "the failed daemon is gone"
 
 flowlog_valid
 done_testing

@@ -173,6 +173,10 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 		return -1;
 	sinks = sl_config_sinks(rt->cfg, &nsinks);
 	r->fl = sl_flowlog_open(sinks, nsinks);
+	if (r->fl != NULL && sl_flowlog_start(r->fl) == -1) {
+		sl_flowlog_close(r->fl);
+		r->fl = NULL;
+	}
 	/* Keep the log open for reading and remove it from the file system
 	 * now, so that a failing test leaves nothing behind in /tmp. */
 	snprintf(path, sizeof(path), "%s/flows.jsonl", dir);

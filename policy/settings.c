@@ -57,7 +57,7 @@ static const struct st_def st_defs[] = {
 	{ "drain-timeout", ST_DUR, O(drain_timeout), 1, DAY, "30s", 0 },
 	{ "request-line-max", ST_SIZE, O(request_line_max), 256, M, "8k", 0 },
 	{ "header-max", ST_SIZE, O(header_max), 1 * K, M, "32k", 0 },
-	{ "header-count-max", ST_UINT, O(header_count_max), 1, 10000, "100",
+	{ "header-count-max", ST_UINT, O(header_count_max), 1, 256, "100",
 	    0 },
 	{ "client-header-timeout", ST_DUR, O(client_header_timeout), 1, HOUR,
 	    "10s", 0 },

@@ -161,6 +161,12 @@ T_TEST(config_range_checks)
 	T_STREQ(first_diag(&d), "t.conf:2:16: error: 'header-max' (8192) must "
 	    "be at least 'request-line-max' (16384)");
 	sl_diags_free(&d);
+	/* The parser's field array holds 256: no more may be promised. */
+	cfg = load("set header-count-max 257\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:22: error: 'header-count-max' must "
+	    "be at most 256");
+	sl_diags_free(&d);
 }
 
 T_TEST(config_overrides_apply_after_file)

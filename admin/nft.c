@@ -9,6 +9,17 @@
  * they pass the output hook, never prerouting: they are not redirected
  * again.  Traffic addressed to the appliance itself is left alone too
  * (fib daddr type local), so the explicit proxy and ssh keep working.
+ *
+ * UDP from the same clients to the transparent-udp-ports (STUN/TURN) is
+ * TPROXYed in either mode, to the same address and port number as TCP,
+ * where the UDP forwarder is to bind a transparent socket (IP_TRANSPARENT,
+ * IP_RECVORIGDSTADDR).  tproxy must see every datagram and a nat chain
+ * sees only the first packet of each conntrack flow, so in redirect mode
+ * UDP gets a filter chain (priority mangle, before any NAT) of its own.
+ * TPROXY needs the policy routing printed at the end.  While nothing is
+ * bound there the kernel's tproxy finds no socket and breaks off the rule
+ * (nft_tproxy_eval_v4/v6 set NFT_BREAK): the datagrams are not marked and
+ * are routed on as without sluice.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -70,7 +81,8 @@ nft_print_clients(FILE *fp, const char *list, int af, int *count)
 	if (nft_print_cidrs(NULL, list, af, count) == -1)
 		return -1;
 	fprintf(fp, "\tset clients_v%c {\n\t\ttype %s; flags interval;\n",
-	    af == AF_INET ? '4' : '6', af == AF_INET ? "ipv4_addr" : "ipv6_addr");
+	    af == AF_INET ? '4' : '6',
+	    af == AF_INET ? "ipv4_addr" : "ipv6_addr");
 	if (*count > 0) {
 		fprintf(fp, "\t\telements = { ");
 		(void)nft_print_cidrs(fp, list, af, count);
@@ -80,6 +92,7 @@ nft_print_clients(FILE *fp, const char *list, int af, int *count)
 	return 0;
 }
 
+/* Print proto's ports in ps as "a, b-c"; with fp NULL only count them. */
 static int
 nft_print_ports(FILE *fp, const struct sl_portset *ps, uint8_t proto)
 {
@@ -90,13 +103,40 @@ nft_print_ports(FILE *fp, const struct sl_portset *ps, uint8_t proto)
 	for (size_t i = 0; sl_portset_range(ps, i, &p, &lo, &hi) == 0; i++) {
 		if (p != proto)
 			continue;
-		if (lo == hi)
+		if (fp != NULL && lo == hi)
 			fprintf(fp, "%s%u", n ? ", " : "", lo);
-		else
+		else if (fp != NULL)
 			fprintf(fp, "%s%u-%u", n ? ", " : "", lo, hi);
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Entries of the other protocol in a port setting match nothing here: say
+ * so rather than drop them silently (a bare "3478" is TCP port 3478).
+ */
+static void
+nft_warn_proto(const struct sl_portset *ps, const char *setting,
+    uint8_t want)
+{
+	uint8_t p;
+	uint16_t lo, hi;
+
+	for (size_t i = 0; sl_portset_range(ps, i, &p, &lo, &hi) == 0; i++) {
+		const char *name = p == IPPROTO_UDP ? "udp" : "tcp";
+
+		if (p == want)
+			continue;
+		if (lo == hi)
+			fprintf(stderr, "sluicectl nft: warning: %s: %s/%u "
+			    "ignored (expected %s ports)\n", setting, name, lo,
+			    want == IPPROTO_UDP ? "udp/" : "TCP");
+		else
+			fprintf(stderr, "sluicectl nft: warning: %s: %s/%u-%u "
+			    "ignored (expected %s ports)\n", setting, name, lo,
+			    hi, want == IPPROTO_UDP ? "udp/" : "TCP");
+	}
 }
 
 static void
@@ -115,12 +155,18 @@ nft_print_ifaces(FILE *fp, const char *list)
 	sl_free(copy);
 }
 
-/* One family's redirect (or tproxy) rule towards listener l. */
-static void
+/*
+ * One family's rule sending proto (IPPROTO_TCP or IPPROTO_UDP) to the
+ * @tcp_ports or @udp_ports set towards listener l: redirect (dnat), or
+ * tproxy with the mark the policy routing looks for.  Returns 1, or 0 when
+ * l serves the other family only (no rule).
+ */
+static int
 nft_rule(FILE *fp, const struct sl_listen *l, int af, int have_clients,
-    int tproxy)
+    uint8_t proto, int tproxy)
 {
 	const char *fam = af == AF_INET ? "ip" : "ip6";
+	const char *l4 = proto == IPPROTO_UDP ? "udp" : "tcp";
 	struct sl_ip ip;
 	uint16_t port;
 	char a[SL_IP_STRLEN];
@@ -131,14 +177,14 @@ nft_rule(FILE *fp, const struct sl_listen *l, int af, int have_clients,
 	if (ip.af == AF_INET && memcmp(ip.b, "\0\0\0\0", 4) == 0)
 		wildcard = 1;
 	if (!wildcard && ip.af != af)
-		return;			/* this listener serves the other family */
+		return 0;		/* this listener serves the other family */
 	fprintf(fp, "\t\t");
 	if (have_clients)
 		fprintf(fp, "%s saddr @clients_v%c ", fam,
 		    af == AF_INET ? '4' : '6');
 	else
 		fprintf(fp, "meta nfproto %s ", af == AF_INET ? "ipv4" : "ipv6");
-	fprintf(fp, "tcp dport @tcp_ports ");
+	fprintf(fp, "%s dport @%s_ports ", l4, l4);
 	if (tproxy) {
 		if (wildcard)
 			fprintf(fp, "tproxy %s to :%u", fam, port);
@@ -148,7 +194,7 @@ nft_rule(FILE *fp, const struct sl_listen *l, int af, int have_clients,
 			    sl_ip_fmt(&ip, a, sizeof(a)),
 			    af == AF_INET6 ? "]" : "", port);
 		fprintf(fp, " meta mark set 0x%x accept\n", NFT_TPROXY_MARK);
-		return;
+		return 1;
 	}
 	if (wildcard)
 		fprintf(fp, "redirect to :%u\n", port);
@@ -156,6 +202,7 @@ nft_rule(FILE *fp, const struct sl_listen *l, int af, int have_clients,
 		fprintf(fp, "dnat %s to %s%s%s:%u\n", fam,
 		    af == AF_INET6 ? "[" : "", sl_ip_fmt(&ip, a, sizeof(a)),
 		    af == AF_INET6 ? "]" : "", port);
+	return 1;
 }
 
 /* Is l a wildcard listener ("*:port" or 0.0.0.0)? */
@@ -198,13 +245,73 @@ nft_listener_for(const struct sl_listen *ls, size_t n,
 	return any;
 }
 
+/* What every chain of the table needs; all borrowed. */
+struct nft_ctx {
+	FILE				*fp;
+	const struct sl_settings	*set;
+	const struct sl_listen		*t4, *t6; /* per family, or NULL */
+	int				 n4, n6; /* nft-clients per family */
+};
+
+/*
+ * One prerouting chain sending proto to the transparent listeners: a nat
+ * chain for redirect, a filter chain at priority mangle for tproxy; only
+ * from the client side, never what is addressed to the appliance itself.
+ * note (or NULL) goes at its top.  Returns how many rules it holds.
+ */
+static int
+nft_chain(const struct nft_ctx *c, const char *name, uint8_t proto,
+    int tproxy, const char *note)
+{
+	int clients = c->set->nft_clients[0] != '\0', n = 0;
+
+	if (tproxy)
+		fprintf(c->fp, "\tchain %s {\n\t\ttype filter hook "
+		    "prerouting priority mangle; policy accept;\n", name);
+	else
+		fprintf(c->fp, "\tchain %s {\n\t\ttype nat hook "
+		    "prerouting priority dstnat; policy accept;\n", name);
+	if (note != NULL)
+		fputs(note, c->fp);
+	if (c->set->nft_interfaces[0] != '\0') {
+		fprintf(c->fp, "\t\tiifname != { ");
+		nft_print_ifaces(c->fp, c->set->nft_interfaces);
+		fprintf(c->fp, " } return\n");
+	}
+	fprintf(c->fp, "\t\t# to the appliance itself: not redirected\n"
+	    "\t\tfib daddr type local return\n");
+	if (c->t4 != NULL && (!clients || c->n4 > 0))
+		n += nft_rule(c->fp, c->t4, AF_INET, clients, proto, tproxy);
+	if (c->t6 != NULL && (!clients || c->n6 > 0))
+		n += nft_rule(c->fp, c->t6, AF_INET6, clients, proto, tproxy);
+	fprintf(c->fp, "\t}\n");
+	return n;
+}
+
+static void
+nft_print_portset(FILE *fp, const char *name, const struct sl_portset *ps,
+    uint8_t proto)
+{
+	fprintf(fp, "\tset %s {\n\t\ttype inet_service; flags "
+	    "interval;\n\t\telements = { ", name);
+	(void)nft_print_ports(fp, ps, proto);
+	fprintf(fp, " }\n\t}\n");
+}
+
+static const char nft_udp_note[] =
+    "\t\t# STUN/TURN: TPROXY to the transparent listener's address and\n"
+    "\t\t# port, protocol UDP.  Until sluiced forwards UDP nothing is\n"
+    "\t\t# bound there: tproxy finds no socket, the rule does not match\n"
+    "\t\t# and the datagrams are routed on as without sluice.\n";
+
 static int
 nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 {
 	const struct sl_settings *set = sl_config_settings(cfg);
-	const struct sl_listen *ls, *tl = NULL, *t4, *t6;
+	const struct sl_listen *ls, *tl = NULL;
+	struct nft_ctx c = { .fp = fp, .set = set };
 	size_t nl;
-	int n4 = 0, n6 = 0, nports;
+	int tcp_tproxy, nudp, udp_rules = 0;
 
 	ls = sl_config_listeners(cfg, &nl);
 	for (size_t i = 0; i < nl; i++)
@@ -213,13 +320,25 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 			tl = &ls[i];
 			break;
 		}
-	t4 = nft_listener_for(ls, nl, tl, AF_INET);
-	t6 = nft_listener_for(ls, nl, tl, AF_INET6);
 	if (tl == NULL) {
 		fprintf(stderr, "sluicectl nft: %s has no transparent or tproxy "
 		    "listener: nothing to redirect\n", path);
 		return CTL_PROBLEM;
 	}
+	c.t4 = nft_listener_for(ls, nl, tl, AF_INET);
+	c.t6 = nft_listener_for(ls, nl, tl, AF_INET6);
+	tcp_tproxy = tl->kind == SL_LISTEN_TPROXY;
+	nft_warn_proto(set->transparent_tcp_ports, "transparent-tcp-ports",
+	    IPPROTO_TCP);
+	nft_warn_proto(set->transparent_udp_ports, "transparent-udp-ports",
+	    IPPROTO_UDP);
+	if (nft_print_ports(NULL, set->transparent_tcp_ports,
+	    IPPROTO_TCP) == 0) {
+		fprintf(stderr, "sluicectl nft: transparent-tcp-ports is "
+		    "empty\n");
+		return CTL_PROBLEM;
+	}
+	nudp = nft_print_ports(NULL, set->transparent_udp_ports, IPPROTO_UDP);
 	fprintf(fp, "#!/usr/sbin/nft -f\n"
 	    "# Generated by `sluicectl nft` from %s.\n"
 	    "# Regenerate after changing the listeners or the nft-* and\n"
@@ -227,42 +346,24 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 	    "table inet sluice\n"
 	    "delete table inet sluice\n\n"
 	    "table inet sluice {\n", path);
-	if (set->nft_clients[0] != '\0') {
-		if (nft_print_clients(fp, set->nft_clients, AF_INET, &n4) == -1 ||
-		    nft_print_clients(fp, set->nft_clients, AF_INET6, &n6) == -1)
-			return CTL_PROBLEM;
-	}
-	fprintf(fp, "\tset tcp_ports {\n\t\ttype inet_service; flags "
-	    "interval;\n\t\telements = { ");
-	nports = nft_print_ports(fp, set->transparent_tcp_ports, IPPROTO_TCP);
-	fprintf(fp, " }\n\t}\n\n");
-	if (nports == 0) {
-		fprintf(stderr, "sluicectl nft: transparent-tcp-ports is "
-		    "empty\n");
+	if (set->nft_clients[0] != '\0' &&
+	    (nft_print_clients(fp, set->nft_clients, AF_INET, &c.n4) == -1 ||
+	    nft_print_clients(fp, set->nft_clients, AF_INET6, &c.n6) == -1))
 		return CTL_PROBLEM;
+	nft_print_portset(fp, "tcp_ports", set->transparent_tcp_ports,
+	    IPPROTO_TCP);
+	if (nudp > 0)
+		nft_print_portset(fp, "udp_ports", set->transparent_udp_ports,
+		    IPPROTO_UDP);
+	fprintf(fp, "\n");
+	(void)nft_chain(&c, "prerouting", IPPROTO_TCP, tcp_tproxy, NULL);
+	if (nudp > 0) {
+		fprintf(fp, "\n");
+		udp_rules = nft_chain(&c, "prerouting_udp", IPPROTO_UDP, 1,
+		    nft_udp_note);
 	}
-
-	if (tl->kind == SL_LISTEN_TPROXY)
-		fprintf(fp, "\tchain prerouting {\n\t\ttype filter hook "
-		    "prerouting priority mangle; policy accept;\n");
-	else
-		fprintf(fp, "\tchain prerouting {\n\t\ttype nat hook "
-		    "prerouting priority dstnat; policy accept;\n");
-	if (set->nft_interfaces[0] != '\0') {
-		fprintf(fp, "\t\tiifname != { ");
-		nft_print_ifaces(fp, set->nft_interfaces);
-		fprintf(fp, " } return\n");
-	}
-	fprintf(fp, "\t\t# to the appliance itself: not redirected\n"
-	    "\t\tfib daddr type local return\n");
-	if (t4 != NULL && (set->nft_clients[0] == '\0' || n4 > 0))
-		nft_rule(fp, t4, AF_INET, set->nft_clients[0] != '\0',
-		    tl->kind == SL_LISTEN_TPROXY);
-	if (t6 != NULL && (set->nft_clients[0] == '\0' || n6 > 0))
-		nft_rule(fp, t6, AF_INET6, set->nft_clients[0] != '\0',
-		    tl->kind == SL_LISTEN_TPROXY);
-	fprintf(fp, "\t}\n}\n");
-	if (tl->kind == SL_LISTEN_TPROXY)
+	fprintf(fp, "}\n");
+	if (tcp_tproxy || udp_rules > 0)
 		fprintf(fp, "\n# TPROXY also needs policy routing (not nftables):\n"
 		    "#   ip rule add fwmark 0x%x lookup 0x%x\n"
 		    "#   ip route add local 0.0.0.0/0 dev lo table 0x%x\n"

@@ -464,13 +464,16 @@ ws_start() {
 
 # tcp_server_start NAME SPEC...: py/tcpserv.py with listeners like
 # echo@10.2.0.4:443, sink@10.2.0.2:9000, banner@10.2.0.4:2525,
-# headecho@10.2.0.5:80 (see the script).  Waits for the first listener.
+# headecho@10.2.0.5:80, echo@[fd00:2::4]:443 (see the script).  Waits for
+# the first listener.
 tcp_server_start() {
 	local name=$1 first hp
 	shift
 	bg "$SRV" "$name" "$PY" "$PYDIR/tcpserv.py" "$@"
 	first=${1#*@}
 	hp=${first%:*}
+	hp=${hp#[}
+	hp=${hp%]}
 	case "$hp" in *:*) hp="[$hp]" ;; esac
 	wait_listen "$SRV" "$hp" "${first##*:}" ||
 	    setup_fail "tcp server $name did not start" "$(cat "$T/$name.log")"

@@ -2,9 +2,12 @@
  * peek.c — ClientHello peeking for classification (RFC 8446 sections 4.1.2,
  * 4.2 and 5.1; RFC 6066 section 3; RFC 7301; RFC 8701).
  *
- * The proxy peeks (MSG_PEEK) at a new flow and calls sl_tls_peek_parse()
- * with everything it has so far; nothing is kept between calls.  Two passes
- * over the same buffer:
+ * The proxy reads a new flow's first bytes into a buffer of its own (recv(),
+ * not MSG_PEEK: proxy/setup.c) and calls sl_tls_peek_parse() with
+ * everything it has so far; nothing is kept between calls.  The bytes are
+ * not lost: the relay sends that buffer to the server before anything else,
+ * so "peek" here means the parser consumes nothing.  Two passes over the
+ * same buffer:
  *
  *   1. peek_records() walks the record headers and the handshake header
  *      (which may itself be split across records) and answers MORE until
@@ -501,7 +504,7 @@ sl_tls_peek_parse(const uint8_t *buf, size_t len, size_t cap,
 
 	memset(out, 0, sizeof(*out));
 	rc = peek_records(buf, len, cap, &need, out);
-	/* The caller peeks at most cap bytes: MORE would wait forever.
+	/* The caller reads at most cap bytes: MORE would wait forever.
 	   (Reached only with a cap shorter than a record header.) */
 	if (rc == SL_PARSE_MORE && len >= cap)
 		return peek_bad(out, "too_large");

@@ -246,6 +246,7 @@ struct sl_settings {
 
 	/* flow log */
 	int		 log_allowed;		/* flow.end for every allowed flow */
+	int		 log_silent;		/* flow.error for silent clients */
 };
 
 enum sl_listen_kind {

@@ -93,6 +93,7 @@ static const struct st_def st_defs[] = {
 	{ "transparent-udp-ports", ST_PORTS, O(transparent_udp_ports), 0, 0,
 	    "udp/3478,udp/5349", 0 },
 	{ "log-allowed", ST_BOOL, O(log_allowed), 0, 1, "on", 0 },
+	{ "log-silent", ST_BOOL, O(log_silent), 0, 1, "on", 0 },
 };
 
 size_t

@@ -37,7 +37,7 @@ static void
 head_timeout(struct sl_flow *flow)
 {
 	if (flow->setup->len == 0) {
-		/* Connected and said nothing: not worth a SIEM event. */
+		/* Connected and said nothing: flow.error if log-silent. */
 		sl_flow_close(flow, 'T', "client_silent");
 		return;
 	}

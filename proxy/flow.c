@@ -252,6 +252,22 @@ flow_wants_end_event(const struct sl_flow *flow)
 	    flow->reason != NULL;
 }
 
+/*
+ * Ended before any decision: a client that reset or went silent, memory
+ * running out while reading its first bytes.  Nothing ends unseen; only
+ * silent clients can be left out (log-silent off), because health checks
+ * and port scanners connect and say nothing.
+ */
+static int
+flow_wants_error_event(const struct sl_flow *flow)
+{
+	if (flow->logged || flow->dec.rule_name != NULL ||
+	    flow->reason == NULL)
+		return 0;
+	return strcmp(flow->reason, "client_silent") != 0 ||
+	    flow->rt->set->log_silent;
+}
+
 void
 sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 {
@@ -282,6 +298,8 @@ sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 	flow->cfd = flow->sfd = -1;
 	if (flow_wants_end_event(flow))
 		sl_flow_log_event(flow, "flow.end");
+	else if (flow_wants_error_event(flow))
+		sl_flow_log_event(flow, "flow.error");
 	flow->state = SL_FLOW_CLOSED;
 
 	if (flow->prev)

@@ -80,8 +80,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "\n"
 	    "Print the nftables ruleset that redirects (or TPROXYs) client TCP\n"
 	    "to the transparent listener of FILE (default\n"
-	    "/etc/sluice/sluice.conf): clients from nft-interfaces and\n"
-	    "nft-clients, ports from transparent-tcp-ports.  Traffic to the\n"
+	    "/etc/sluice/sluice.conf), and TPROXYs client UDP to the same\n"
+	    "address and port: clients from nft-interfaces and nft-clients,\n"
+	    "ports from transparent-tcp-ports and transparent-udp-ports, and,\n"
+	    "as comments, the policy routing TPROXY needs.  Traffic to the\n"
 	    "appliance itself and sluiced's own upstream connections are never\n"
 	    "redirected.  Load it with `sluicectl nft | nft -f -`.\n"
 	    "Exit status: 0 printed, 1 configuration problem, 2 usage.\n" },

@@ -55,7 +55,9 @@ rule no-echo deny domain echo.example.test
 rule lab-names splice domain *.example.test
 default deny
 '
-wait_for 5 test "$(connect_status www.example.test:443)" = 403
+# A function, so that wait_for asks again each time round.
+www_refused() { [ "$(connect_status www.example.test:443)" = 403 ]; }
+wait_for 5 www_refused
 is "$(connect_status www.example.test:443)" "403" "after the good reload: www.example.test refused (new rule no-www)"
 flowlog_expect "the new rule is in the log" "host=www.example.test event=flow.blocked" \
     rule=no-www status=403 reason=policy

@@ -370,11 +370,31 @@ flow_http_error_text(struct sl_flow *flow, unsigned status,
 	return nr < 0 || (size_t)nr >= cap ? -1 : nr;
 }
 
+/*
+ * The first letter of a refused flow's termination code, unless the
+ * caller knew better and set it: policy for a block; else what the status
+ * says (0: no HTTP answer, the client's bytes were at fault): a timeout
+ * (408, 504), a resource limit (503), the server side (other 5xx), the
+ * client's request (4xx).  The event is written before the close, so the
+ * letter must be there first.
+ */
+static char
+refuse_culprit(struct sl_flow *flow, unsigned status, int blocked)
+{
+	if (flow->term[0] == '\0')
+		flow->term[0] = blocked ? 'P' :
+		    status == 408 || status == 504 ? 'T' :
+		    status == 503 ? 'R' :
+		    status >= 500 ? 'S' : 'C';
+	return flow->term[0];
+}
+
 void
 flow_http_refuse(struct sl_flow *flow, unsigned status, const char *reason,
     int blocked)
 {
 	char resp[1024];
+	char who = refuse_culprit(flow, status, blocked);
 	int nr;
 
 	flow->status = status;
@@ -387,7 +407,7 @@ flow_http_refuse(struct sl_flow *flow, unsigned status, const char *reason,
 	/* Small response on a socket we have not written to: it fits. */
 	if (nr < 0 || send(flow->cfd, resp, (size_t)nr, MSG_NOSIGNAL) != nr ||
 	    flow->setup == NULL) {
-		sl_flow_close(flow, blocked ? 'P' : 'C', NULL);
+		sl_flow_close(flow, who, NULL);
 		return;
 	}
 	if (flow->sfd != -1) {
@@ -395,7 +415,7 @@ flow_http_refuse(struct sl_flow *flow, unsigned status, const char *reason,
 		flow->sfd = -1;
 	}
 	sl_relay_release(flow);
-	flow_linger_close(flow, blocked ? 'P' : 'C');
+	flow_linger_close(flow, who);
 }
 
 static void
@@ -421,6 +441,8 @@ void
 flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
     int reset)
 {
+	char who = refuse_culprit(flow, 0, blocked);
+
 	flow->reason = reason;
 	flow->blocked = blocked ? 1 : 0;
 	sl_flow_log_event(flow, blocked ? "flow.blocked" : "flow.error");
@@ -430,7 +452,7 @@ flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
 		(void)setsockopt(flow->cfd, SOL_SOCKET, SO_LINGER, &lg,
 		    sizeof(lg));
 	}
-	sl_flow_close(flow, blocked ? 'P' : 'S', NULL);
+	sl_flow_close(flow, who, NULL);
 }
 
 const char *

@@ -74,6 +74,8 @@ wk_refuse(struct sl_flow *flow, const char *reason)
 		flow_http_refuse(flow, blocked ? 403 : 503, reason, blocked);
 		return;
 	}
+	if (!blocked)
+		flow->term[0] = 'R';	/* no room, or no listener any more */
 	flow_tcp_refuse(flow, reason, blocked, 1);
 }
 

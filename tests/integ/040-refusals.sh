@@ -42,7 +42,7 @@ is "$STATUS" "403" "CONNECT to a denied name: 403"
 like "$BODY" 'no-denied' "the 403 body names the rule"
 flowlog_expect "flow.blocked for the denied CONNECT" "cli=10.1.0.2:$PORT" \
     event=flow.blocked mode=explicit method=CONNECT host=denied.example.test \
-    action=deny rule=no-denied reason=policy status=403 'ts?' 'flow?'
+    action=deny rule=no-denied reason=policy status=403 'ts?' 'flow?' term=PP
 
 send "GET http://denied.example.test/x"
 is "$STATUS" "403" "GET to a denied name: 403"
@@ -60,7 +60,7 @@ send "CONNECT www.example.test:22"
 is "$STATUS" "403" "CONNECT to a port not in connect-ports: 403"
 flowlog_expect "flow.blocked for the port" "cli=10.1.0.2:$PORT" \
     event=flow.blocked host=www.example.test status=403 action=deny \
-    reason=port_not_allowed 'dst_port=22 || dst~:22$'
+    reason=port_not_allowed 'dst_port=22 || dst~:22$' term=PP
 
 # --- no loops: the proxy's own listeners, loopback -----------------------
 send "CONNECT 10.1.0.1:3128"
@@ -85,7 +85,7 @@ send "CONNECT unreach.example.test:443"
 is "$STATUS" "502" "CONNECT to a host-unreachable address: 502"
 flowlog_expect "flow.error for the unreachable upstream" "cli=10.1.0.2:$PORT" \
     event=flow.error host=unreach.example.test dst=10.2.0.98:443 status=502 \
-    reason=unreachable
+    reason=unreachable term=SC
 
 send "CONNECT www.example.test:81"
 is "$STATUS" "502" "CONNECT to a port where nothing listens: 502"
@@ -101,7 +101,7 @@ is "$STATUS" "504" "CONNECT to a blackhole: 504"
 check "[ $MS -ge 800 ] && [ $MS -le 5000 ]" "the 504 came after connect-timeout (1 s), took ${MS} ms"
 flowlog_expect "flow.error for the connect timeout" "cli=10.1.0.2:$PORT" \
     event=flow.error host=blackhole.example.test dst=10.2.0.99:443 status=504 \
-    reason=connect_timeout
+    reason=connect_timeout term=TC
 send "GET http://blackhole.example.test/"
 is "$STATUS" "504" "GET to a blackhole: 504"
 
@@ -109,7 +109,7 @@ is "$STATUS" "504" "GET to a blackhole: 504"
 send "CONNECT nosuch.example.test:443"
 is "$STATUS" "502" "CONNECT to a name that does not exist: 502"
 flowlog_expect "flow.error for NXDOMAIN" "cli=10.1.0.2:$PORT" \
-    event=flow.error host=nosuch.example.test status=502 reason=dns_nxdomain
+    event=flow.error host=nosuch.example.test status=502 reason=dns_nxdomain term=SN
 send "GET http://nosuch.example.test/"
 is "$STATUS" "502" "GET to a name that does not exist: 502"
 
@@ -117,7 +117,7 @@ send "CONNECT q.slow.test:443"
 is "$STATUS" "504" "CONNECT to a name whose DNS query times out: 504"
 check "[ $MS -ge 400 ] && [ $MS -le 5000 ]" "the 504 came after dns-timeout (500 ms x 1), took ${MS} ms"
 flowlog_expect "flow.error for the DNS timeout" "cli=10.1.0.2:$PORT" \
-    event=flow.error host=q.slow.test status=504 reason=dns_timeout
+    event=flow.error host=q.slow.test status=504 reason=dns_timeout term=TN
 send "GET http://r.slow.test/"
 is "$STATUS" "504" "GET to a name whose DNS query times out: 504"
 

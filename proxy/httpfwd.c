@@ -265,9 +265,24 @@ hf_tunnel_move(struct sl_flow *flow, struct bufferevent *from,
 }
 
 /*
+ * A side's EOF while tunnelling: the first one names the end ("CR" /
+ * "SR", the state being the one that FIN ended), as in the splice relay.
+ */
+static void
+hf_tunnel_eof(struct sl_flow *flow, char who)
+{
+	if (flow->term[0] == '\0') {
+		flow->term[0] = who;
+		flow->term[1] = 'R';
+	}
+	hf_tunnel_check(flow);
+}
+
+/*
  * Tunnel half-closes: a side's FIN is passed on (shutdown SHUT_WR) once
- * everything it sent has been written to the other side; the flow ends
- * when both FINs have been passed on.
+ * everything it sent has been written to the other side; the flow then
+ * drains (SL_FLOW_DRAINING, as the splice relay: an idle timeout from here
+ * is "TD") and ends when both FINs have been passed on.
  */
 static void
 hf_tunnel_check(struct sl_flow *flow)
@@ -288,6 +303,8 @@ hf_tunnel_check(struct sl_flow *flow)
 		sl_flow_close(flow, flow->term[0] ? flow->term[0] : 'C', NULL);
 		return;
 	}
+	if ((hf->shut_c || hf->shut_s) && flow->state == SL_FLOW_RELAYING)
+		sl_flow_set_state(flow, SL_FLOW_DRAINING);
 	if (!hf->client_eof && evbuffer_get_length(sout) <
 	    flow->rt->set->relay_buffer)
 		bufferevent_enable(hf->cbev, EV_READ);
@@ -351,9 +368,7 @@ hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	hf->client_eof = 1;
 	bufferevent_disable(hf->cbev, EV_READ);
 	if (hf->tunnel) {
-		if (flow->term[0] == '\0')
-			flow->term[0] = 'C';
-		hf_tunnel_check(flow);
+		hf_tunnel_eof(flow, 'C');
 		return;
 	}
 	if (hf->rq == RQ_BODY) {
@@ -993,10 +1008,8 @@ hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
 			sl_flow_close(flow, 'S', "server_reset");
 			return;
 		}
-		if (flow->term[0] == '\0')
-			flow->term[0] = 'S';
 		bufferevent_disable(hf->sbev, EV_READ);
-		hf_tunnel_check(flow);
+		hf_tunnel_eof(flow, 'S');
 		return;
 	}
 	switch (hf->rs) {

@@ -193,16 +193,19 @@ hf_refuse(struct sl_flow *flow, unsigned status, const char *reason,
     int blocked)
 {
 	struct sl_httpfwd *hf = flow->http;
-	char resp[1024];
+	char resp[1024], who;
 	int n;
 
 	if (hf->rsp_started) {
 		/* Mid-response: the only honest signal left is closing. */
 		flow->reason = reason;
+		if (flow->term[0] == '\0')
+			flow->term[0] = 'S';
 		sl_flow_log_event(flow, "flow.error");
-		sl_flow_close(flow, 'S', NULL);
+		sl_flow_close(flow, flow->term[0], NULL);
 		return;
 	}
+	who = flow_refuse_culprit(flow, status, blocked);
 	flow->status = status;
 	flow->reason = reason;
 	flow->blocked = blocked ? 1 : 0;
@@ -216,7 +219,7 @@ hf_refuse(struct sl_flow *flow, unsigned status, const char *reason,
 	}
 	flow->down += (uint64_t)n;
 	hf->linger_after = 1;
-	hf_close_after_flush(flow, blocked ? 'P' : 'C', NULL);
+	hf_close_after_flush(flow, who, NULL);
 }
 
 /* ------------------------------------------------------------------ */

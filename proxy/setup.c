@@ -371,15 +371,11 @@ flow_http_error_text(struct sl_flow *flow, unsigned status,
 }
 
 /*
- * The first letter of a refused flow's termination code, unless the
- * caller knew better and set it: policy for a block; else what the status
- * says (0: no HTTP answer, the client's bytes were at fault): a timeout
- * (408, 504), a resource limit (503), the server side (other 5xx), the
- * client's request (4xx).  The event is written before the close, so the
- * letter must be there first.
+ * By status: a timeout (408, 504), a resource limit (503), the server side
+ * (other 5xx), the client's request (4xx).
  */
-static char
-refuse_culprit(struct sl_flow *flow, unsigned status, int blocked)
+char
+flow_refuse_culprit(struct sl_flow *flow, unsigned status, int blocked)
 {
 	if (flow->term[0] == '\0')
 		flow->term[0] = blocked ? 'P' :
@@ -394,7 +390,7 @@ flow_http_refuse(struct sl_flow *flow, unsigned status, const char *reason,
     int blocked)
 {
 	char resp[1024];
-	char who = refuse_culprit(flow, status, blocked);
+	char who = flow_refuse_culprit(flow, status, blocked);
 	int nr;
 
 	flow->status = status;
@@ -441,7 +437,7 @@ void
 flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
     int reset)
 {
-	char who = refuse_culprit(flow, 0, blocked);
+	char who = flow_refuse_culprit(flow, 0, blocked);
 
 	flow->reason = reason;
 	flow->blocked = blocked ? 1 : 0;

@@ -123,6 +123,15 @@ int	flow_http_error_text(struct sl_flow *flow, unsigned status,
 	    SL_NONNULL(1, 3, 5);
 
 /*
+ * The first letter of a refused flow's termination code, set now (the
+ * event is written before the close) unless the caller set it: P for a
+ * block, else what status implies (0: no HTTP answer, the client's bytes
+ * were at fault).  Returns it.
+ */
+char	flow_refuse_culprit(struct sl_flow *flow, unsigned status,
+	    int blocked) SL_NONNULL(1);
+
+/*
  * Transparent mode: log and close.  reset: send a TCP RST (SO_LINGER 0)
  * rather than a FIN, as a firewall would.
  */

@@ -48,7 +48,7 @@ send "GET http://denied.example.test/x"
 is "$STATUS" "403" "GET to a denied name: 403"
 flowlog_expect "flow.blocked for the denied GET" "cli=10.1.0.2:$PORT" \
     event=flow.blocked method=GET host=denied.example.test action=deny \
-    rule=no-denied reason=policy status=403
+    rule=no-denied reason=policy status=403 term=PP
 
 send "CONNECT 10.9.9.9:443"
 is "$STATUS" "403" "CONNECT to an address no rule allows: 403 (default deny)"
@@ -94,7 +94,7 @@ flowlog_expect "flow.error for the refused connect" "cli=10.1.0.2:$PORT" \
 send "GET http://www.example.test:81/"
 is "$STATUS" "502" "GET to a port where nothing listens: 502"
 flowlog_expect "flow.error for the refused GET" "cli=10.1.0.2:$PORT" \
-    event=flow.error method=GET status=502 reason=connect_refused
+    event=flow.error method=GET status=502 reason=connect_refused term=SC
 
 send "CONNECT blackhole.example.test:443"
 is "$STATUS" "504" "CONNECT to a blackhole: 504"

@@ -30,6 +30,8 @@ import sys
 import threading
 import time
 
+from proxyconnect import connect_status
+
 
 def endpoint(s):
     host, _, port = s.rpartition(":")
@@ -71,16 +73,7 @@ def silent(s, timeout):
 
 
 def do_connect(s, authority):
-    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
-               % (authority, authority)).encode())
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        c = s.recv(1)
-        if not c:
-            break
-        head += c
-    parts = head.split(b"\r\n", 1)[0].split(b" ")
-    return parts[1].decode("latin-1") if len(parts) > 1 else "closed"
+    return connect_status(s, authority)
 
 
 def main():

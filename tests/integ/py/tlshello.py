@@ -39,6 +39,8 @@ import struct
 import sys
 import time
 
+from proxyconnect import connect_status
+
 
 def make_hello(sni, cafile):
     ctx = ssl.create_default_context(cafile=cafile)
@@ -200,16 +202,7 @@ def main():
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     tag = " port=%d" % s.getsockname()[1]
     if a.proxy:
-        s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
-                   % (a.target, a.target)).encode())
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):
-            c = s.recv(1)
-            if not c:
-                break
-            head += c
-        parts = head.split(b"\r\n", 1)[0].split(b" ")
-        st = parts[1].decode("latin-1") if len(parts) > 1 else "closed"
+        st = connect_status(s, a.target)
         if st != "200":
             print("connect-%s%s" % (st, tag))
             return 0

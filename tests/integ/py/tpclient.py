@@ -38,6 +38,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proxyconnect import connect_status  # noqa: E402
 from tlshello import finish_tls, frame, make_hello, records, recv_some  # noqa: E402
 
 EXT_ECH = 0xfe0d
@@ -84,16 +85,7 @@ def stun_binding():
 
 
 def tunnel(s, target):
-    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
-               % (target, target)).encode())
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        c = s.recv(1)
-        if not c:
-            break
-        head += c
-    parts = head.split(b"\r\n", 1)[0].split(b" ")
-    return parts[1].decode("latin-1") if len(parts) > 1 else "closed"
+    return connect_status(s, target)
 
 
 def echo_result(s, data):

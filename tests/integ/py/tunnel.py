@@ -18,6 +18,8 @@ import socket
 import sys
 import time
 
+from proxyconnect import connect_status
+
 
 def endpoint(s):
     host, _, port = s.rpartition(":")
@@ -46,16 +48,9 @@ def main():
         return 2
     auth = sys.argv[3]
     s = socket.create_connection(endpoint(sys.argv[2]), 10)
-    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (auth, auth)).encode())
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        c = s.recv(1)
-        if not c:
-            break
-        head += c
-    parts = head.split(b"\r\n", 1)[0].split(b" ")
-    if len(parts) < 2 or parts[1] != b"200":
-        say("fail CONNECT %s" % (parts[1].decode() if len(parts) > 1 else "closed"))
+    status = connect_status(s, auth)
+    if status != "200":
+        say("fail CONNECT %s" % status)
         return 1
     say("ready")
     for line in sys.stdin:

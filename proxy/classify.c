@@ -115,8 +115,11 @@ sl_classify(const uint8_t *buf, size_t len, size_t cap, int want_http_head,
 		}
 	} else if (buf[0] >= 'A' && buf[0] <= 'Z') {
 		rc = classify_http_start(buf, len);
-		if (rc == SL_PARSE_MORE)
+		if (rc == SL_PARSE_MORE) {
+			/* Only a request line can still come of it. */
+			out->proto = SL_PROTO_HTTP;
 			return;
+		}
 		if (rc == SL_PARSE_OK) {
 			classify_http(buf, len, want_http_head, http_lim, out);
 			if (out->rc == SL_PARSE_MORE && len >= cap) {

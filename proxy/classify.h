@@ -24,11 +24,14 @@ struct sl_classify {
 };
 
 /*
- * Classify buf[0..len) (buf may be NULL when len is 0).  cap bounds how many bytes may be needed (a
- * ClientHello or HTTP head larger than cap is BAD "too_large").  HTTP is
- * only recognised with want_http_head: then the whole request head must
- * arrive (for its Host); otherwise the request line's start suffices.
- * http_lim may be NULL when want_http_head is 0.
+ * Classify buf[0..len) (buf may be NULL when len is 0).  cap bounds how
+ * many bytes may be needed (a ClientHello or HTTP head larger than cap is
+ * BAD "too_large").  HTTP is only recognised with want_http_head: then the
+ * whole request head must arrive (for its Host); otherwise the request
+ * line's start suffices.  http_lim may be NULL when want_http_head is 0.
+ * MORE says which protocol the bytes so far can only begin: TLS (a
+ * ClientHello under way), HTTP (a method token, perhaps more of a request
+ * line), STUN, or UNKNOWN (nothing yet).
  */
 void	sl_classify(const uint8_t *buf, size_t len, size_t cap,
 	    int want_http_head, const struct sl_http_limits *http_lim,

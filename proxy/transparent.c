@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <string.h>
 
+#include "../lib/clock.h"
 #include "../lib/alloc.h"
 #include "../lib/log.h"
 #include "../policy/policy.h"
@@ -173,6 +174,39 @@ tp_classified(struct sl_flow *flow, const struct sl_classify *c)
 	tp_decided(flow);
 }
 
+/* An HTTP head still incomplete at client-header-timeout: 408. */
+static void
+tp_head_timeout(struct sl_flow *flow)
+{
+	flow->proto = SL_PROTO_HTTP;
+	flow->term[0] = 'T';
+	flow_http_refuse(flow, 408, "request_head_timeout", 0);
+}
+
+/*
+ * The bytes so far can only begin an HTTP request, whose head decides
+ * (Host, URL rules): a pause must not turn them into opaque bytes decided
+ * on the address alone.  They get what the explicit proxy gives a head,
+ * client-header-timeout from accept; a client that closes first gets 400.
+ */
+static void
+tp_http_late(struct sl_flow *flow, int eof)
+{
+	uint64_t limit = flow->rt->set->client_header_timeout;
+	uint64_t spent = sl_mono_ms() - flow->t0;
+
+	if (eof) {
+		flow->proto = SL_PROTO_HTTP;
+		flow_http_refuse(flow, 400, "incomplete_request", 0);
+		return;
+	}
+	if (spent >= limit) {
+		tp_head_timeout(flow);
+		return;
+	}
+	flow_setup_timer(flow, (unsigned)(limit - spent), tp_head_timeout);
+}
+
 static void
 tp_try(struct sl_flow *flow, int eof, int timeout)
 {
@@ -193,6 +227,10 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 		c.rc = SL_PARSE_BAD;	/* stalled or closed inside a hello */
 		c.err = timeout ? "truncated_timeout" : "truncated_eof";
 	}
+	if (c.rc == SL_PARSE_MORE && c.proto == SL_PROTO_HTTP) {
+		tp_http_late(flow, eof);
+		return;
+	}
 	if (c.rc == SL_PARSE_BAD) {
 		flow->proto = (uint8_t)c.proto;
 		sl_flow_log(flow, SL_LOG_INFO, "malformed %s: %s",
@@ -208,7 +246,7 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 		return;
 	}
 	if (c.rc == SL_PARSE_MORE) {
-		/* An incomplete HTTP head or STUN header: bytes, no name. */
+		/* An incomplete STUN header: bytes, no name. */
 		memset(&c, 0, sizeof(c));
 		c.proto = s->len == 0 ? SL_PROTO_NONE : SL_PROTO_OPAQUE;
 	}

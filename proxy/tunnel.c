@@ -118,17 +118,27 @@ tunnel_done(struct sl_flow *flow, struct sl_classify *c)
 	sl_tunnel_splice(flow);
 }
 
-/* Returns 0 while more bytes are wanted, 1 once the flow moved on. */
+/*
+ * Returns 0 while more bytes are wanted, 1 once the flow moved on.  eof:
+ * the client closed (or the buffer is full); timeout: peek-timeout passed
+ * with bytes but no complete first message.
+ */
 static int
-tunnel_try(struct sl_flow *flow, int eof)
+tunnel_try(struct sl_flow *flow, int eof, int timeout)
 {
 	struct flow_setup *s = flow->setup;
 	struct sl_classify c;
 
 	sl_classify((const uint8_t *)s->buf, s->len, flow->rt->set->peek_max,
 	    0, NULL, &c);
-	if (c.rc == SL_PARSE_MORE && !eof)
+	if (c.rc == SL_PARSE_MORE && !eof && !timeout)
 		return 0;
+	if (c.rc == SL_PARSE_MORE && c.proto == SL_PROTO_TLS) {
+		/* Stalled or closed inside a hello, as in transparent mode: a
+		 * pause must not buy a tunnel past the SNI check. */
+		c.rc = SL_PARSE_BAD;
+		c.err = timeout ? "truncated_timeout" : "truncated_eof";
+	}
 	if (c.rc == SL_PARSE_BAD) {
 		sl_flow_log(flow, SL_LOG_INFO, "malformed %s from client: %s",
 		    c.proto == SL_PROTO_TLS ? "ClientHello" : "request",
@@ -138,7 +148,7 @@ tunnel_try(struct sl_flow *flow, int eof)
 		    "bad_client_hello" : "bad_request", 0, 1);
 		return 1;
 	}
-	if (c.rc == SL_PARSE_MORE) {		/* EOF inside a hello */
+	if (c.rc == SL_PARSE_MORE) {	/* cut short: opaque bytes, no name */
 		c.proto = SL_PROTO_OPAQUE;
 		c.rc = SL_PARSE_OK;
 	}
@@ -152,7 +162,7 @@ tunnel_read(struct sl_flow *flow)
 	int eof, full;
 
 	if (flow_setup_read_classify(flow, &eof, &full) == 0)
-		(void)tunnel_try(flow, eof || full);
+		(void)tunnel_try(flow, eof || full, 0);
 }
 
 /* The server spoke first (SMTP, SSH...): nothing to classify. */
@@ -171,6 +181,10 @@ tunnel_timeout(struct sl_flow *flow)
 {
 	struct sl_classify c;
 
+	if (flow->setup->len > 0) {	/* a first message cut short */
+		(void)tunnel_try(flow, 0, 1);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	c.proto = SL_PROTO_NONE;
 	tunnel_done(flow, &c);
@@ -180,7 +194,7 @@ void
 sl_tunnel_classify(struct sl_flow *flow)
 {
 	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
-	if (flow->setup->len > 0 && tunnel_try(flow, 0) == 1)
+	if (flow->setup->len > 0 && tunnel_try(flow, 0, 0) == 1)
 		return;				/* relaying, or closed */
 	if (sl_flow_watch_cli(flow, tunnel_read) == -1 ||
 	    sl_flow_watch_srv(flow, tunnel_server_first) == -1)

@@ -75,6 +75,26 @@ sleep 0.3
 is "$(FLOWLOG_SINCE=0 flowlog_count "sni=echo.example.test event=flow.end")" "7" \
     "seven echo flows ended normally (four shapes, three after the refusals)"
 
+# --- a pause inside the hello longer than peek-timeout ---------------------
+# Transparent: refused like a truncated hello.  In a CONNECT tunnel too: a
+# pause must not buy a tunnel past the SNI check (here the SNI differs from
+# the CONNECT authority; the tunnel used to be spliced as proto "none").
+hello --sni www.example.test --cafile "$CA" --shape stall --gap-ms 300 --then tls 10.2.0.2:443
+is "$RES" "tls-ok HTTP/1.1 200 OK" "a hello paused shorter than peek-timeout completes"
+hello --sni echo.example.test --shape stall --gap-ms 2600 --then echo 10.2.0.4:443
+like "$RES" '^(reset|closed)$' "a hello paused past peek-timeout is refused, not relayed ($RES)"
+flowlog_expect "the stalled hello: flow.error bad_client_hello" "cli=10.1.0.2:$PORT" \
+    event=flow.error mode=transparent dst=10.2.0.4:443 reason=bad_client_hello
+hello --proxy 10.1.0.1:3128 --sni www.example.test --cafile "$CA" --shape stall \
+    --gap-ms 300 --then tls www.example.test:443
+is "$RES" "tls-ok HTTP/1.1 200 OK" "CONNECT: a hello paused shorter than peek-timeout completes"
+hello --proxy 10.1.0.1:3128 --sni other.example.test --cafile "$CA" --shape stall \
+    --gap-ms 2600 --then tls www.example.test:443
+unlike "$RES" '^tls-ok' "CONNECT: a hello for another name paused past peek-timeout gets no tunnel ($RES)"
+flowlog_expect "the stalled hello in the tunnel: flow.error bad_client_hello" \
+    "cli=10.1.0.2:$PORT" event=flow.error mode=explicit host=www.example.test \
+    reason=bad_client_hello
+
 # --- server speaks first: decided on address and port after peek-timeout --
 out=$(in_cli timeout 10 "$PY" "$PYDIR/rawc.py" --silent --timeout 8 10.2.0.4:2525)
 port=${out##* port=}

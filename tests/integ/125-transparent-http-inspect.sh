@@ -12,8 +12,11 @@ transparent_start '
 set transparent-tcp-ports 81
 set log-allowed on
 set via off
+set peek-timeout 1s
+set client-header-timeout 3s
 rule no-admin deny url head.example.test/admin/
 rule web inspect domain head.example.test port 81
+rule web-ip inspect ip 10.2.0.5 port 81
 default deny
 '
 in_cli "$PY" - >"$T/out" 2>&1 <<'PYEOF'
@@ -60,5 +63,57 @@ out=$(in_cli curl -sS -x http://10.1.0.1:3128 -o /dev/null -w '%{http_code} %{nu
     http://head.example.test:81/one -o /dev/null http://head.example.test:81/admin/y 2>&1)
 is "$(printf '%s\n' "$out" | tr '\n' ' ')" "200 1 403 0 " \
     "explicit: served, then refused with 403 on the same connection"
+
+# --- a pause inside the head longer than peek-timeout ----------------------
+# Bytes that can only begin an HTTP request are not turned into opaque
+# bytes by a pause (opaque bytes would be decided on the address alone,
+# by web-ip, past the URL rule): the head decides, or it gets 408 at
+# client-header-timeout, or 400 if the client closes first.
+# paused PIECE...: send the pieces (Python escapes) 1.5 s apart to
+# 10.2.0.5:81; print the status of the answer (closed, reset, timeout)
+# and the client port.
+paused() {
+	in_cli "$PY" - "$@" <<'PYEOF'
+import socket, sys, time
+s = socket.create_connection(("10.2.0.5", 81), timeout=10)
+port = s.getsockname()[1]
+pieces = [p.encode("latin-1").decode("unicode_escape").encode("latin-1")
+          for p in sys.argv[1:]]
+status = "closed"
+try:
+    for i, p in enumerate(pieces):
+        if i:
+            time.sleep(1.5)
+        if p == b"EOF":
+            s.shutdown(socket.SHUT_WR)
+        else:
+            s.sendall(p)
+    data = s.recv(4096)
+    if data.startswith(b"HTTP/1.1 "):
+        status = data[9:12].decode()
+except socket.timeout:
+    status = "timeout"
+except ConnectionError:
+    status = "reset"
+print(status, port)
+PYEOF
+}
+req='GET /admin/p HTTP/1.1\r\nHost: head.example.test:81\r\n\r\n'
+read -r st port <<<"$(paused 'GET /admin/p HTTP/1.1\r\nHo' 'st: head.example.test:81\r\n\r\n')"
+is "$st" "403" "a head paused past peek-timeout is still decided by its URL"
+flowlog_expect "and logged by the URL rule" "cli=10.1.0.2:$port" \
+    event=flow.blocked proto=http rule=no-admin status=403
+read -r st port <<<"$(paused 'G' "${req#G}")"
+is "$st" "403" "a pause after the first byte of the method changes nothing"
+flowlog_expect "and logged by the URL rule too" "cli=10.1.0.2:$port" \
+    event=flow.blocked proto=http rule=no-admin
+read -r st port <<<"$(paused 'GET /one HTTP/1.1\r\n')"
+is "$st" "408" "a head that never completes gets 408 at client-header-timeout"
+flowlog_expect "the late head is logged" "cli=10.1.0.2:$port" \
+    event=flow.error proto=http status=408 reason=request_head_timeout term=TH
+read -r st port <<<"$(paused 'GET /one HTTP/1.1\r\n' EOF)"
+is "$st" "400" "a client that closes in the middle of a head gets 400"
+flowlog_expect "the cut head is logged" "cli=10.1.0.2:$port" \
+    event=flow.error proto=http status=400 reason=incomplete_request
 sanitizer_check
 done_testing

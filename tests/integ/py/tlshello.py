@@ -18,6 +18,7 @@ sent as SHAPE:
   big        an unknown extension makes it ~20 KiB: two records
   huge       the same, ~40 KiB (beyond the default peek-max of 32 KiB)
   truncated  the first half of the record, then FIN
+  stall      the first 10 bytes, a pause of --gap-ms, then the rest
   malformed  the extensions length made inconsistent with the message
 
 --then echo  (the peer is an echo server) expect exactly the bytes sent
@@ -25,7 +26,7 @@ sent as SHAPE:
 --then tls   (the peer is a TLS server) finish the handshake with the
              same SSL object, verify the certificate against --cafile,
              send "GET /hello" and print "tls-ok <first line>"; only for
-             whole, bytewise and records3 (the others alter the bytes the
+             whole, bytewise, stall and records3 (the others alter the bytes the
              client hashed, so a real handshake cannot finish).
 Otherwise, or when that fails, prints what happened: reset, closed
 (EOF before anything came back), timeout, short N, differs, or
@@ -104,7 +105,7 @@ def shaped(hello, shape):
     recs = records(hello)
     t, v = recs[0][0], recs[0][1]
     msg = b"".join(r[2] for r in recs)
-    if shape in ("whole", "bytewise", "truncated"):
+    if shape in ("whole", "bytewise", "truncated", "stall"):
         return hello
     if shape == "records3":
         a, b = len(msg) // 3, 2 * len(msg) // 3
@@ -214,6 +215,10 @@ def main():
         elif a.shape == "truncated":
             s.sendall(data[:len(data) // 2])
             s.shutdown(socket.SHUT_WR)
+        elif a.shape == "stall":
+            s.sendall(data[:10])
+            time.sleep(a.gap_ms / 1000.0)
+            s.sendall(data[10:])
         else:
             s.sendall(data)
         if a.then == "tls":

@@ -55,6 +55,10 @@ T_TEST(classify_http_head_prefixes_wait_for_more)
 		struct sl_classify c = classify(req, n, 1);
 
 		T_CHECK(c.rc == SL_PARSE_MORE, "prefix %zu: rc %d", n, c.rc);
+		/* Every prefix, from "P" on, can only begin HTTP: a pause
+		 * there must not make it opaque (transparent URL rules). */
+		T_CHECK(c.proto == SL_PROTO_HTTP, "prefix %zu: proto %d", n,
+		    c.proto);
 	}
 }
 

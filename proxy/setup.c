@@ -371,8 +371,9 @@ flow_http_error_text(struct sl_flow *flow, unsigned status,
 }
 
 /*
- * By status: a timeout (408, 504), a resource limit (503), the server side
- * (other 5xx), the client's request (4xx).
+ * By status: a timeout (408, 504), a resource limit (503), the client's
+ * request (4xx, and 501/505: what it asked for is not supported), the
+ * server side (other 5xx).
  */
 char
 flow_refuse_culprit(struct sl_flow *flow, unsigned status, int blocked)
@@ -381,7 +382,8 @@ flow_refuse_culprit(struct sl_flow *flow, unsigned status, int blocked)
 		flow->term[0] = blocked ? 'P' :
 		    status == 408 || status == 504 ? 'T' :
 		    status == 503 ? 'R' :
-		    status >= 500 ? 'S' : 'C';
+		    status >= 500 && status != 501 && status != 505 ? 'S' :
+		    'C';
 	return flow->term[0];
 }
 

@@ -39,9 +39,10 @@ while IFS="$(printf '\t')" read -r -u 3 name want got closed good port; do
 	is "$got" "$want" "$name: answered $want"
 	is "$closed" "closed" "$name: connection closed after the answer"
 	is "$good" "ok" "$name: the daemon still serves another client"
-	flowlog_expect "$name: flow log event with status $want and a reason" \
+	# Every row is the client's fault (501/505 included): term C.
+	flowlog_expect "$name: flow log event with status $want, a reason, the client to blame" \
 	    "cli=10.1.0.2:$port" "status=$want" 'event~^flow\.(blocked|error)$' \
-	    mode=explicit 'reason?'
+	    mode=explicit 'reason?' 'term~^C'
 done 3<"$T/table.out"
 unset FLOWLOG_WAIT
 

@@ -112,33 +112,6 @@ nft_print_ports(FILE *fp, const struct sl_portset *ps, uint8_t proto)
 	return n;
 }
 
-/*
- * Entries of the other protocol in a port setting match nothing here: say
- * so rather than drop them silently (a bare "3478" is TCP port 3478).
- */
-static void
-nft_warn_proto(const struct sl_portset *ps, const char *setting,
-    uint8_t want)
-{
-	uint8_t p;
-	uint16_t lo, hi;
-
-	for (size_t i = 0; sl_portset_range(ps, i, &p, &lo, &hi) == 0; i++) {
-		const char *name = p == IPPROTO_UDP ? "udp" : "tcp";
-
-		if (p == want)
-			continue;
-		if (lo == hi)
-			fprintf(stderr, "sluicectl nft: warning: %s: %s/%u "
-			    "ignored (expected %s ports)\n", setting, name, lo,
-			    want == IPPROTO_UDP ? "udp/" : "TCP");
-		else
-			fprintf(stderr, "sluicectl nft: warning: %s: %s/%u-%u "
-			    "ignored (expected %s ports)\n", setting, name, lo,
-			    hi, want == IPPROTO_UDP ? "udp/" : "TCP");
-	}
-}
-
 static void
 nft_print_ifaces(FILE *fp, const char *list)
 {
@@ -328,10 +301,6 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 	c.t4 = nft_listener_for(ls, nl, tl, AF_INET);
 	c.t6 = nft_listener_for(ls, nl, tl, AF_INET6);
 	tcp_tproxy = tl->kind == SL_LISTEN_TPROXY;
-	nft_warn_proto(set->transparent_tcp_ports, "transparent-tcp-ports",
-	    IPPROTO_TCP);
-	nft_warn_proto(set->transparent_udp_ports, "transparent-udp-ports",
-	    IPPROTO_UDP);
 	if (nft_print_ports(NULL, set->transparent_tcp_ports,
 	    IPPROTO_TCP) == 0) {
 		fprintf(stderr, "sluicectl nft: transparent-tcp-ports is "

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ enum st_type {
 	ST_LOGLEVEL,		/* err | warn | info | debug */
 	ST_PREFER,		/* ipv6 | ipv4 */
 	ST_FALLBACK,		/* splice | deny */
-	ST_PORTS,		/* port set */
+	ST_PORTS,		/* port set; min: the protocol it takes */
 	ST_CIDRS,		/* CIDR list kept as text (nft-clients) */
 	ST_IFACES,		/* interface names kept as text */
 };
@@ -64,8 +65,10 @@ static const struct st_def st_defs[] = {
 	{ "http-idle-timeout", ST_DUR, O(http_idle_timeout), 1, DAY, "60s",
 	    0 },
 	{ "via", ST_BOOL, O(via), 0, 1, "on", 0 },
-	{ "connect-ports", ST_PORTS, O(connect_ports), 0, 0, "443", 0 },
-	{ "http-ports", ST_PORTS, O(http_ports), 0, 0, "80,443,1025-65535", 0 },
+	{ "connect-ports", ST_PORTS, O(connect_ports), IPPROTO_TCP, 0, "443",
+	    0 },
+	{ "http-ports", ST_PORTS, O(http_ports), IPPROTO_TCP, 0,
+	    "80,443,1025-65535", 0 },
 	{ "connect-timeout", ST_DUR, O(connect_timeout), 1, HOUR, "10s", 0 },
 	{ "happy-eyeballs-delay", ST_DUR, O(happy_eyeballs_delay), 10,
 	    10 * SEC, "250ms", 0 },
@@ -88,10 +91,10 @@ static const struct st_def st_defs[] = {
 	    "splice", 0 },
 	{ "nft-clients", ST_CIDRS, O(nft_clients), 0, 0, "", 0 },
 	{ "nft-interfaces", ST_IFACES, O(nft_interfaces), 0, 0, "", 0 },
-	{ "transparent-tcp-ports", ST_PORTS, O(transparent_tcp_ports), 0, 0,
-	    "80,443,12000-12002", 0 },
-	{ "transparent-udp-ports", ST_PORTS, O(transparent_udp_ports), 0, 0,
-	    "udp/3478,udp/5349", 0 },
+	{ "transparent-tcp-ports", ST_PORTS, O(transparent_tcp_ports),
+	    IPPROTO_TCP, 0, "80,443,12000-12002", 0 },
+	{ "transparent-udp-ports", ST_PORTS, O(transparent_udp_ports),
+	    IPPROTO_UDP, 0, "udp/3478,udp/5349", 0 },
 	{ "log-allowed", ST_BOOL, O(log_allowed), 0, 1, "on", 0 },
 	{ "log-silent", ST_BOOL, O(log_silent), 0, 1, "on", 0 },
 };
@@ -226,8 +229,8 @@ st_fmt_limit(enum st_type t, unsigned long v, char *buf, size_t cap)
 }
 
 static int
-st_ports(struct pol_arena *a, const char *s, struct sl_portset **out,
-    char *err, size_t errcap)
+st_ports(struct pol_arena *a, const char *s, uint8_t proto,
+    struct sl_portset **out, char *err, size_t errcap)
 {
 	struct pol_port v[256];
 	size_t n = 0;
@@ -248,8 +251,20 @@ st_ports(struct pol_arena *a, const char *s, struct sl_portset **out,
 		}
 		memcpy(tok, s, len);
 		tok[len] = '\0';
-		if (pol_port_parse(tok, &v[n++], err, errcap) == -1)
+		if (pol_port_parse(tok, &v[n], err, errcap) == -1)
 			return -1;
+		/* Each port setting is about one protocol: an entry of the
+		 * other would silently match nothing. */
+		if (v[n].proto != proto) {
+			snprintf(err, errcap, "'%s' is a %s port; this setting "
+			    "takes %s ports (%s)", tok,
+			    v[n].proto == IPPROTO_UDP ? "UDP" : "TCP",
+			    proto == IPPROTO_UDP ? "UDP" : "TCP",
+			    proto == IPPROTO_UDP ? "write udp/PORT" :
+			    "a bare port is TCP");
+			return -1;
+		}
+		n++;
 		s += len + (c ? 1 : 0);
 		if (c != NULL && *s == '\0') {
 			snprintf(err, errcap, "port list ends with ','");
@@ -434,8 +449,8 @@ pol_setting_apply(struct pol_arena *a, struct sl_settings *s, size_t i,
 		}
 		break;
 	case ST_PORTS:
-		if (st_ports(a, val, (struct sl_portset **)(void *)base, err,
-		    errcap) == -1) {
+		if (st_ports(a, val, (uint8_t)d->min,
+		    (struct sl_portset **)(void *)base, err, errcap) == -1) {
 			size_t l = strlen(err);
 
 			snprintf(err + l, errcap - l, " in '%s'", d->name);

@@ -4,7 +4,7 @@
 #
 # First the text: the whole ruleset for two configurations, and the UDP
 # part for others (no UDP ports, clients of one family, an IPv6-only
-# listener, a bare port), each accepted by `nft -c`.  Then the ruleset and
+# listener; a bare port is refused), each accepted by `nft -c`.  Then the ruleset and
 # the policy routing it prints are loaded in gw as they are, and
 # py/tproxy_udp.py, bound with IP_TRANSPARENT and IP_RECVORIGDSTADDR on the
 # transparent listener's endpoint, stands in for the STUN/TURN forwarder
@@ -168,10 +168,10 @@ nft_loads v6only
 
 nft_of bare 'listen transparent 10.1.0.1:3129
 set transparent-udp-ports 3478'
-is "$NFT_RC $(cat "$T/bare.err")" \
-    "0 sluicectl nft: warning: transparent-udp-ports: tcp/3478 ignored (expected udp/ ports)" \
-    "a bare port in transparent-udp-ports (TCP) is ignored with a warning"
-unlike "$(table_of "$T/bare.nft")" 'udp|fwmark' "a bare port only: no UDP chain"
+isnt "$NFT_RC" "0" "a bare port in transparent-udp-ports (TCP) is a configuration error"
+like "$(cat "$T/bare.err")" "bare\\.conf:2:[0-9]+: error: '3478' is a TCP port; this setting takes UDP ports \\(write udp/PORT\\)" \
+    "which says where and what to write"
+is "$(cat "$T/bare.nft")" "" "and no ruleset is printed"
 
 # --- redirect mode, on the wire --------------------------------------------
 

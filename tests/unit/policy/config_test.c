@@ -167,6 +167,19 @@ T_TEST(config_range_checks)
 	T_STREQ(first_diag(&d), "t.conf:1:22: error: 'header-count-max' must "
 	    "be at most 256");
 	sl_diags_free(&d);
+	/* A port setting takes one protocol: a bare port is TCP. */
+	cfg = load("set transparent-udp-ports udp/3478,5349\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:27: error: '5349' is a TCP port; "
+	    "this setting takes UDP ports (write udp/PORT) in "
+	    "'transparent-udp-ports'");
+	sl_diags_free(&d);
+	cfg = load("set connect-ports 443,udp/443\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:19: error: 'udp/443' is a UDP port; "
+	    "this setting takes TCP ports (a bare port is TCP) in "
+	    "'connect-ports'");
+	sl_diags_free(&d);
 }
 
 T_TEST(config_overrides_apply_after_file)

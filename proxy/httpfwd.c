@@ -9,9 +9,21 @@
  * byte is changed (the vistime updater requirement).
  *
  * The server connection is kept for the next request to the same
- * host:port and replaced otherwise.  Requests are handled one at a time:
- * a pipelined request waits in the client's input buffer (bounded by the
- * read high-watermark) until the previous response is complete.
+ * host:port and replaced otherwise; one that sent a byte nobody asked for
+ * (past a response's end, or while idle) is never reused, as those bytes
+ * would be taken for the next response.  Requests are handled one at a
+ * time: a pipelined request waits in the client's input buffer (bounded by
+ * the read high-watermark) until the previous response is complete.
+ *
+ * Backpressure both ways, bodies and response heads alike (a server may
+ * send 1xx heads without end): a side is not read while the other's
+ * output holds relay-buffer bytes, and is read again below half of it.
+ *
+ * A client's FIN ends its requests, not its responses: every complete
+ * request already received (pipelined ones too) is still answered and
+ * flushed, then the connection is closed.  flow->down counts the bytes
+ * written to the client socket; bytes still queued at the close are not
+ * counted, and a close that loses some says why (client_reset...).
  *
  *   request side:  HEAD -> (CONNECTING) -> BODY -> DONE
  *   response side: IDLE -> HEAD -> BODY -> IDLE   (or TUNNEL after 101)
@@ -20,6 +32,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -64,6 +77,12 @@ struct sl_httpfwd {
 	unsigned		 requests;
 	size_t			 req_parsed;	/* bytes the last MORE parse saw */
 	size_t			 rsp_parsed;
+	uint64_t		 down_q;	/* server bytes queued to client */
+	size_t			 own_q;		/* our error text, at the tail */
+	const char		*event;		/* logged once the output has
+						   been written (or at close) */
+	const char		*ev_reason;	/* a refusal's, kept for it */
+	char			 ev_term[2];
 	struct sl_ip		 odst;		/* transparent: original dst */
 	uint16_t		 oport;
 	unsigned		 transparent:1;	/* origin-form, to odst */
@@ -99,6 +118,54 @@ hf_limits(const struct sl_flow *flow)
 	return lim;
 }
 
+/*
+ * flow->down from what left the client's output buffer: the server bytes
+ * queued minus those still waiting there (our own error text, if any, is
+ * behind them and not counted).  Idempotent; before any event is logged.
+ */
+static void
+hf_sync_down(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+	size_t left = 0;
+
+	if (hf->cbev != NULL)
+		left = evbuffer_get_length(bufferevent_get_output(hf->cbev));
+	left = left > hf->own_q ? left - hf->own_q : 0;
+	flow->down = hf->down_q - SL_MIN((uint64_t)left, hf->down_q);
+}
+
+static void
+hf_log_event(struct sl_flow *flow, const char *event)
+{
+	hf_sync_down(flow);
+	sl_flow_log_event(flow, event);
+}
+
+/*
+ * Write the event that waited for the client's output to be written, so
+ * that its down counts what was.  A refusal keeps its own reason and code
+ * even if the client went away meanwhile: the event says what was
+ * decided, down what arrived.
+ */
+static void
+hf_log_deferred(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+	const char *event = hf->event;
+
+	if (event == NULL || flow->logged)
+		return;
+	hf->event = NULL;
+	if (hf->ev_reason != NULL) {
+		flow->reason = hf->ev_reason;
+		flow->term[0] = hf->ev_term[0];
+		if (hf->ev_term[1] != '\0')
+			flow->term[1] = hf->ev_term[1];
+	}
+	hf_log_event(flow, event);
+}
+
 void
 sl_httpfwd_free(struct sl_flow *flow)
 {
@@ -106,6 +173,10 @@ sl_httpfwd_free(struct sl_flow *flow)
 
 	if (hf == NULL)
 		return;
+	/* Part of sl_flow_close, before its flow.end: count what was
+	 * written; an event still waiting for the output is written now. */
+	hf_sync_down(flow);
+	hf_log_deferred(flow);
 	if (hf->cbev != NULL)
 		bufferevent_free(hf->cbev);
 	if (hf->sbev != NULL)
@@ -132,6 +203,26 @@ hf_drop_server(struct sl_flow *flow)
 	hf->server_eof = 0;
 }
 
+/*
+ * Client timeouts.  Reading (read_on): http-idle-timeout between two
+ * reads while a head or a request body is awaited, as nginx's
+ * client_body_timeout; libevent runs it only while reading is enabled, so
+ * backpressure and waiting for a response do not count.  Writing, always:
+ * idle-timeout without progress while output is queued, so a client that
+ * stopped reading does not hold the flow for ever.
+ */
+static void
+hf_client_timeouts(struct sl_flow *flow, int read_on)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct timeval rd = { set->http_idle_timeout / 1000,
+	    (set->http_idle_timeout % 1000) * 1000 };
+	struct timeval wr = { set->idle_timeout / 1000,
+	    (set->idle_timeout % 1000) * 1000 };
+
+	bufferevent_set_timeouts(flow->http->cbev, read_on ? &rd : NULL, &wr);
+}
+
 /* ------------------------------------------------------------------ */
 /* ending                                                               */
 
@@ -145,8 +236,13 @@ hf_close_after_flush(struct sl_flow *flow, char who, const char *reason)
 	flow->term[0] = who;
 	if (reason != NULL)
 		flow->reason = reason;
+	if (flow->setup->timer_set) {
+		/* A head timer must not refuse again while we flush. */
+		evtimer_del(&flow->setup->timer);
+		flow->setup->timer_set = 0;
+	}
 	bufferevent_disable(hf->cbev, EV_READ);
-	bufferevent_set_timeouts(hf->cbev, NULL, NULL);
+	hf_client_timeouts(flow, 0);
 	if (hf->sbev != NULL)
 		bufferevent_disable(hf->sbev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(hf->cbev)) == 0)
@@ -196,12 +292,14 @@ hf_refuse(struct sl_flow *flow, unsigned status, const char *reason,
 	char resp[1024], who;
 	int n;
 
+	if (hf->closing)
+		return;			/* already ending: one answer, one event */
 	if (hf->rsp_started) {
 		/* Mid-response: the only honest signal left is closing. */
 		flow->reason = reason;
 		if (flow->term[0] == '\0')
 			flow->term[0] = 'S';
-		sl_flow_log_event(flow, "flow.error");
+		hf_log_event(flow, "flow.error");
 		sl_flow_close(flow, flow->term[0], NULL);
 		return;
 	}
@@ -211,13 +309,16 @@ hf_refuse(struct sl_flow *flow, unsigned status, const char *reason,
 	flow->blocked = blocked ? 1 : 0;
 	n = flow_http_error_text(flow, status, reason, blocked, resp,
 	    sizeof(resp));
-	sl_flow_log_event(flow, blocked ? "flow.blocked" : "flow.error");
+	/* Logged when the responses before this answer are out. */
+	hf->event = blocked ? "flow.blocked" : "flow.error";
+	hf->ev_reason = reason;
+	memcpy(hf->ev_term, flow->term, sizeof(hf->ev_term));
 	hf_drop_server(flow);
 	if (n < 0 || bufferevent_write(hf->cbev, resp, (size_t)n) == -1) {
 		sl_flow_close(flow, 'R', NULL);
 		return;
 	}
-	flow->down += (uint64_t)n;
+	hf->own_q = (size_t)n;	/* not the server's bytes: not in down */
 	hf->linger_after = 1;
 	hf_close_after_flush(flow, who, NULL);
 }
@@ -236,6 +337,7 @@ hf_client_write_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (hf->closing && !hf->lingering &&
 	    evbuffer_get_length(bufferevent_get_output(hf->cbev)) == 0) {
+		hf_log_deferred(flow);
 		if (hf->linger_after) {
 			hf_linger(flow);
 			return;
@@ -247,8 +349,9 @@ hf_client_write_cb(struct bufferevent *bev, void *arg)
 		hf_tunnel_check(flow);
 		return;
 	}
-	/* Backpressure released: the server may be read again. */
-	if (hf->sbev != NULL && !hf->server_eof)
+	/* Backpressure released: the server may be read again.  Nothing
+	 * complete waits in its input: a read is processed to its end. */
+	if (hf->sbev != NULL && !hf->server_eof && !hf->closing)
 		bufferevent_enable(hf->sbev, EV_READ);
 }
 
@@ -345,6 +448,34 @@ hf_client_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+static void	hf_head_timeout(struct sl_flow *flow);
+
+static void
+hf_client_timeout(struct sl_flow *flow, short what)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	if (what & BEV_EVENT_WRITING) {
+		/* Nothing written for idle-timeout: the client stopped
+		 * reading; what is still queued is lost, and logged so. */
+		sl_flow_close(flow, 'T', "idle_timeout");
+		return;
+	}
+	if (hf->rq == RQ_BODY) {
+		/* Part of a body, then silence: do not wait for the server
+		 * (it waits for the rest) until idle-timeout. */
+		flow->term[0] = 'T';
+		hf_refuse(flow, 408, "request_body_timeout", 0);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0) {
+		hf_head_timeout(flow);	/* part of a head, then silence */
+		return;
+	}
+	/* Kept-alive and silent for http-idle-timeout: a normal end. */
+	sl_flow_close(flow, 'T', NULL);
+}
+
 static void
 hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -357,8 +488,7 @@ hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		/* Kept-alive and silent for http-idle-timeout: a normal end. */
-		sl_flow_close(flow, 'T', NULL);
+		hf_client_timeout(flow, what);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -368,37 +498,24 @@ hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!(what & BEV_EVENT_EOF))
 		return;
+	/* The client sends no more; what it did send is still answered. */
 	hf->client_eof = 1;
 	bufferevent_disable(hf->cbev, EV_READ);
 	if (hf->tunnel) {
 		hf_tunnel_eof(flow, 'C');
 		return;
 	}
+	if (hf->closing)
+		return;			/* ends once the output is out */
 	if (hf->rq == RQ_BODY) {
 		sl_flow_close(flow, 'C', "client_closed_in_body");
 		return;
 	}
 	if (hf->rs == RS_IDLE && hf->rq == RQ_HEAD) {
-		if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0) {
-			flow->reason = "incomplete_request";
-			sl_flow_log_event(flow, "flow.error");
-		}
-		sl_flow_close(flow, 'C', NULL);
+		hf_next_request(flow);	/* pipelined requests, or the end */
 		return;
 	}
-	/* Half-closed after its request: deliver the response, then end. */
-	hf->client_close = 1;
-}
-
-/* Client read timeout only between requests (http-idle-timeout). */
-static void
-hf_client_idle_timer(struct sl_flow *flow, int on)
-{
-	const struct sl_settings *set = flow->rt->set;
-	struct timeval idle = { set->http_idle_timeout / 1000,
-	    (set->http_idle_timeout % 1000) * 1000 };
-
-	bufferevent_set_timeouts(flow->http->cbev, on ? &idle : NULL, NULL);
+	/* A request is under way: hf_response_done goes on from there. */
 }
 
 /* ------------------------------------------------------------------ */
@@ -472,6 +589,11 @@ hf_pump_req_body(struct sl_flow *flow)
 		bufferevent_disable(hf->cbev, EV_READ);
 		return;
 	}
+	if (hf->client_eof) {
+		/* A pipelined request after the FIN: its body cannot end. */
+		sl_flow_close(flow, 'C', "client_closed_in_body");
+		return;
+	}
 	if (evbuffer_get_length(out) >= flow->rt->set->relay_buffer)
 		bufferevent_disable(hf->cbev, EV_READ);
 }
@@ -496,7 +618,10 @@ hf_send_request(struct sl_flow *flow)
 	hf->rs = RS_HEAD;
 	hf->rsp_started = 0;
 	sl_flow_set_state(flow, SL_FLOW_RELAYING);
-	bufferevent_enable(hf->cbev, EV_READ);
+	if (!hf->client_eof) {
+		hf_client_timeouts(flow, 1);	/* the body's inactivity */
+		bufferevent_enable(hf->cbev, EV_READ);
+	}
 	bufferevent_enable(hf->sbev, EV_READ);
 	hf_pump_req_body(flow);
 }
@@ -534,6 +659,52 @@ hf_connected(struct sl_flow *flow, int fd, const char *err, unsigned status)
 	hf_send_request(flow);
 }
 
+/*
+ * A server that sent bytes no request asked for (past a response's end,
+ * or while idle) is broken or hostile: those bytes would be read as the
+ * answer to the next request.  Drop the connection, say so.
+ */
+static void
+hf_drop_unsolicited(struct sl_flow *flow, size_t n)
+{
+	struct sl_httpfwd *hf = flow->http;
+	char count[32] = "";
+
+	if (n > 0)			/* 0: seen in the kernel, not read */
+		snprintf(count, sizeof(count), " %zu", n);
+	sl_flow_log(flow, SL_LOG_INFO, "server '%s' port %u sent%s bytes no "
+	    "request asked for: connection closed, not reused",
+	    hf->srv_host ? hf->srv_host : "?", hf->srv_port, count);
+	hf_drop_server(flow);
+}
+
+/*
+ * May the kept-alive server connection carry the next request?  Not if it
+ * closed, or has bytes waiting: in its input, or still in the kernel
+ * (a read that libevent has not done yet).
+ */
+static int
+hf_server_reusable(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+	size_t n;
+	ssize_t r;
+	char c;
+
+	if (hf->sbev == NULL || hf->server_eof)
+		return 0;
+	if ((n = evbuffer_get_length(bufferevent_get_input(hf->sbev))) > 0) {
+		hf_drop_unsolicited(flow, n);
+		return 0;
+	}
+	r = recv(bufferevent_getfd(hf->sbev), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 1;
+	if (r > 0)
+		hf_drop_unsolicited(flow, 0);
+	return 0;			/* closed or reset meanwhile */
+}
+
 static void
 hf_go(struct sl_flow *flow)
 {
@@ -552,10 +723,10 @@ hf_go(struct sl_flow *flow)
 		hf_refuse(flow, 403, "port_not_allowed", 1);
 		return;
 	}
-	/* Same origin as the open connection: reuse it. */
-	if (hf->sbev != NULL && !hf->server_eof && hf->srv_host != NULL &&
+	/* Same origin as the open connection: reuse it, if it is clean. */
+	if (hf->sbev != NULL && hf->srv_host != NULL &&
 	    (hf->transparent || (strcmp(hf->srv_host, hf->url_host) == 0 &&
-	    hf->srv_port == flow->dst_port))) {
+	    hf->srv_port == flow->dst_port)) && hf_server_reusable(flow)) {
 		hf_send_request(flow);
 		return;
 	}
@@ -736,7 +907,7 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	hf->rq = RQ_CONNECTING;
 	/* Nothing more from the client until this request is under way. */
 	bufferevent_disable(hf->cbev, EV_READ);
-	hf_client_idle_timer(flow, 0);
+	hf_client_timeouts(flow, 0);
 
 	flow->sni_mismatch = 0;
 	flow_decide_url(flow, hf->url_host, hf->url_path);
@@ -761,8 +932,27 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 static void
 hf_head_timeout(struct sl_flow *flow)
 {
+	/* "TH": a kept-alive flow is RELAYING, yet this struck while a
+	 * head was read, as for the first head. */
 	flow->term[0] = 'T';
+	flow->term[1] = 'H';
 	hf_refuse(flow, 408, "request_head_timeout", 0);
+}
+
+/*
+ * The client sent its FIN and no complete request is left: the end, once
+ * the responses are out.  Part of a head is logged as incomplete.
+ */
+static void
+hf_eof_end(struct sl_flow *flow)
+{
+	struct sl_httpfwd *hf = flow->http;
+
+	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0) {
+		flow->reason = "incomplete_request";
+		hf->event = "flow.error";
+	}
+	hf_close_after_flush(flow, 'C', NULL);
 }
 
 /* Parse the next request head from the client's input, if complete. */
@@ -776,8 +966,11 @@ hf_next_request(struct sl_flow *flow)
 	size_t len = evbuffer_get_length(in);
 	const char *p;
 
-	if (len == 0)
+	if (len == 0) {
+		if (hf->client_eof)
+			hf_eof_end(flow);
 		return;
+	}
 	len = SL_MIN(len, lim.header_max + 1024);
 	if ((p = (const char *)evbuffer_pullup(in, (ssize_t)len)) == NULL) {
 		sl_flow_close(flow, 'R', "oom");
@@ -786,16 +979,11 @@ hf_next_request(struct sl_flow *flow)
 	/* Only re-parse when the new bytes can change the answer. */
 	if (hf->req_parsed > 0 && len > hf->req_parsed &&
 	    !sl_http_need_parse(p, hf->req_parsed, len, &lim))
-		return;
+		goto more;
 	hf->req_parsed = len;
 	switch (sl_http_parse_request(p, len, &lim, &msg)) {
 	case SL_HTTP_MORE:
-		/* Slowloris: the head must be complete within the limit. */
-		if (!flow->setup->timer_set)
-			flow_setup_timer(flow,
-			    flow->rt->set->client_header_timeout,
-			    hf_head_timeout);
-		return;
+		goto more;
 	case SL_HTTP_BAD:
 		hf_refuse(flow, msg.err_status, msg.err_reason, 0);
 		return;
@@ -808,6 +996,16 @@ hf_next_request(struct sl_flow *flow)
 	}
 	hf->req_parsed = 0;
 	hf_request(flow, p, &msg);
+	return;
+more:
+	if (hf->client_eof) {
+		hf_eof_end(flow);	/* the head can no longer complete */
+		return;
+	}
+	/* Slowloris: the head must be complete within the limit. */
+	if (!flow->setup->timer_set)
+		flow_setup_timer(flow, flow->rt->set->client_header_timeout,
+		    hf_head_timeout);
 }
 
 /* ------------------------------------------------------------------ */
@@ -818,6 +1016,7 @@ static void
 hf_response_done(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
+	size_t extra;
 
 	hf->rs = RS_IDLE;
 	hf->rsp_started = 0;	/* the next refusal can be a proper response */
@@ -826,16 +1025,27 @@ hf_response_done(struct sl_flow *flow)
 		 * the connection's framing is no longer in step. */
 		hf->client_close = 1;
 	}
-	if (hf->client_close || hf->client_eof) {
+	if (hf->sbev != NULL) {
+		extra = evbuffer_get_length(bufferevent_get_input(hf->sbev));
+		if (extra > 0)
+			hf_drop_unsolicited(flow, extra);  /* never forwarded */
+		else if (hf->rsp_body == SL_HTTP_BODY_EOF || hf->server_eof)
+			hf_drop_server(flow);
+		else	/* idle: a close or stray bytes are seen at once */
+			bufferevent_enable(hf->sbev, EV_READ);
+	}
+	if (hf->client_close) {
 		hf_close_after_flush(flow, hf->client_eof ? 'C' : 'S', NULL);
 		return;
 	}
-	if (hf->rsp_body == SL_HTTP_BODY_EOF || hf->server_eof)
-		hf_drop_server(flow);
 	hf->rq = RQ_HEAD;
-	hf_client_idle_timer(flow, 1);
-	bufferevent_enable(hf->cbev, EV_READ);
-	hf_next_request(flow);		/* a pipelined request may wait */
+	if (!hf->client_eof) {
+		hf_client_timeouts(flow, 1);
+		bufferevent_enable(hf->cbev, EV_READ);
+	}
+	/* A pipelined request may wait; after the client's FIN, the end
+	 * comes when none is left. */
+	hf_next_request(flow);
 }
 
 static void
@@ -849,12 +1059,15 @@ hf_start_tunnel(struct sl_flow *flow)
 	hf->rq = RQ_DONE;
 	bufferevent_set_timeouts(hf->cbev, NULL, NULL);
 	bufferevent_set_timeouts(hf->sbev, NULL, NULL);
-	bufferevent_enable(hf->cbev, EV_READ);
+	if (!hf->client_eof)
+		bufferevent_enable(hf->cbev, EV_READ);
 	bufferevent_enable(hf->sbev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0)
 		hf_tunnel_move(flow, hf->cbev, hf->sbev, &flow->up);
 	if (evbuffer_get_length(bufferevent_get_input(hf->sbev)) > 0)
-		hf_tunnel_move(flow, hf->sbev, hf->cbev, &flow->down);
+		hf_tunnel_move(flow, hf->sbev, hf->cbev, &hf->down_q);
+	if (hf->client_eof)
+		hf_tunnel_eof(flow, 'C');	/* its FIN came before the 101 */
 }
 
 /* Parse and forward a response head; 1 if the body may follow now. */
@@ -892,8 +1105,11 @@ hf_response_head(struct sl_flow *flow)
 	case SL_HTTP_OK:
 		break;
 	}
-	close = hf->client_close || hf->client_eof ||
-	    msg.body == SL_HTTP_BODY_EOF;
+	/* Announce our close: asked for, forced by the framing, or the
+	 * client's FIN with no pipelined request left to answer. */
+	close = hf->client_close || msg.body == SL_HTTP_BODY_EOF ||
+	    (hf->client_eof &&
+	    evbuffer_get_length(bufferevent_get_input(hf->cbev)) == 0);
 	if ((out = sl_alloc(msg.head_len + 256)) == NULL) {
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
@@ -908,7 +1124,7 @@ hf_response_head(struct sl_flow *flow)
 	sl_free(out);
 	evbuffer_drain(in, msg.head_len);
 	hf->rsp_parsed = 0;
-	flow->down += (uint64_t)n;
+	hf->down_q += (uint64_t)n;
 	hf->rsp_started = 1;
 	if (msg.status >= 200 || msg.status == 101)
 		flow->status = msg.status;
@@ -948,21 +1164,25 @@ hf_server_read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	flow->last = sl_mono_ms();
 	if (hf->tunnel) {
-		hf_tunnel_move(flow, hf->sbev, hf->cbev, &flow->down);
+		hf_tunnel_move(flow, hf->sbev, hf->cbev, &hf->down_q);
 		return;
 	}
 	while (hf->rs == RS_HEAD) {
-		if ((rc = hf_response_head(flow)) <= 0)
-			return;		/* need more, or flow moved on */
+		if ((rc = hf_response_head(flow)) < 0)
+			return;		/* the flow moved on */
+		if (rc == 0)
+			goto pressure;	/* need more */
 	}
 	if (hf->rs != RS_BODY) {
 		/* Bytes with no request outstanding: the server is broken. */
-		if (evbuffer_get_length(bufferevent_get_input(hf->sbev)) > 0)
-			hf_drop_server(flow);
+		size_t n = evbuffer_get_length(bufferevent_get_input(hf->sbev));
+
+		if (n > 0)
+			hf_drop_unsolicited(flow, n);
 		return;
 	}
 	rc = hf_move_body(bufferevent_get_input(hf->sbev), out, hf->rsp_body,
-	    &hf->rsp_left, &hf->rsp_ch, &flow->down);
+	    &hf->rsp_left, &hf->rsp_ch, &hf->down_q);
 	if (rc == -1) {
 		hf_refuse(flow, 502, "bad_response_body", 0);
 		return;
@@ -971,6 +1191,9 @@ hf_server_read_cb(struct bufferevent *bev, void *arg)
 		hf_response_done(flow);
 		return;
 	}
+pressure:
+	/* Interim heads (a server may send 1xx without end) and bodies
+	 * alike: hf_client_write_cb reads again below half. */
 	if (evbuffer_get_length(out) >= flow->rt->set->relay_buffer)
 		bufferevent_disable(hf->sbev, EV_READ);
 }
@@ -1000,6 +1223,19 @@ hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT) {
+		if (hf->rs == RS_IDLE && !hf->tunnel) {
+			hf_drop_server(flow);	/* kept alive, unused */
+			return;
+		}
+		if (hf->rq == RQ_BODY && !hf->rsp_started &&
+		    evbuffer_get_length(bufferevent_get_output(hf->sbev)) ==
+		    0) {
+			/* Both wait for the rest of the body: the client's
+			 * stall (idle-timeout shorter than http-idle-timeout). */
+			flow->term[0] = 'T';
+			hf_refuse(flow, 408, "request_body_timeout", 0);
+			return;
+		}
 		hf_refuse(flow, 504, "response_timeout", 0);
 		return;
 	}
@@ -1029,9 +1265,10 @@ hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
 			hf_response_done(flow);
 			return;
 		}
-		/* Truncated body: closing is the only way to say so. */
+		/* Truncated body: closing is the only way to say so.  The
+		 * event waits for the flush, to count what was written. */
 		flow->reason = reset ? "server_reset" : "server_truncated";
-		sl_flow_log_event(flow, "flow.error");
+		hf->event = "flow.error";
 		hf_close_after_flush(flow, 'S', NULL);
 		return;
 	}

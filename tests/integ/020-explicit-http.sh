@@ -2,7 +2,9 @@
 # 020-explicit-http: absolute-URI HTTP/1.1 through the explicit proxy (issue
 # #2): 50 requests on one kept-alive client connection (one flow, one
 # upstream connection), bodies intact both ways with Content-Length and
-# chunked framing, hop-by-hop fields removed, end-to-end fields untouched.
+# chunked framing, hop-by-hop fields removed, end-to-end fields untouched;
+# the client's FIN after its requests (pipelined too) still gets every
+# response, and `down` counts what reached the client.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -117,6 +119,62 @@ printf 'GET http://fin.example.test/fin HTTP/1.1\r\nHost: fin.example.test\r\nCo
 in_cli timeout 20 "$PY" "$PYDIR/rawc.py" 10.1.0.1:3128 <"$T/reqfin" >"$T/reqfin.back" 2>&1
 like "$(head -n 1 "$T/reqfin.back")" '^HTTP/1\.1 200 ' "a request followed by the client's half-close is still answered"
 like "$(cat "$T/reqfin.back")" '^GET /fin HTTP/1\.1' "the origin got that request"
+
+# --- the client's FIN after its requests (red-team finding) --------------
+# Without "Connection: close": every complete request received before the
+# FIN is answered (pipelined ones too), the responses are written out,
+# then the connection closes; `down` is what reached the client socket.
+# Before the fix the close came at once: 0 bytes of /hello, a few KB of
+# /big.bin lost, 4 of 5 pipelined responses, each logged as a normal end.
+hc() { in_cli timeout 60 "$PY" "$PYDIR/hfclient.py" talk "$@"; }
+field() { printf '%s\n' "$2" | sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p"; }
+get() { printf 'GET http://www.example.test/%s HTTP/1.1\\r\\nHost: www.example.test\\r\\n\\r\\n' "$1"; }
+hello='200:hello_from_www\.example\.test@[0-9]+'
+
+out=$(hc "send:$(get 'hello?fin=1')" shut drain)
+like "$out" "reads=$hello,closed@[0-9]+ total=[0-9]+ how=closed\$" \
+    "GET, then the client's FIN: the response comes, then the close ($out)"
+port=$(field port "$out")
+one=$(field total "$out")	# the bytes of one /hello response
+flowlog_expect "a normal end whose down is what the client received" "cli=10.1.0.2:$port" \
+    event=flow.end status=200 "down=$one" term=CR
+unlike "$(flowlog_last "cli=10.1.0.2:$port")" '"reason"' "with no reason"
+
+out=$(hc --rcvbuf 8192 "send:$(get big.bin)" shut drain)
+like "$out" "reads=200:len=20971520:sha=$BIG_SHA@[0-9]+,closed@" \
+    "20 MB GET, then the FIN, a slow reader: the whole body arrives intact"
+flowlog_expect "and down counts all of it" "cli=10.1.0.2:$(field port "$out")" \
+    event=flow.end status=200 "down=$(field total "$out")" term=CR
+
+out=$(hc "send:$(get 'hello?pf=1')$(get 'hello?pf=2')$(get 'hello?pf=3')$(get 'hello?pf=4')$(get 'hello?pf=5')" \
+    shut drain)
+like "$out" "reads=$hello,$hello,$hello,$hello,$hello,closed@" \
+    "5 pipelined requests, then the FIN: 5 responses, then the close ($out)"
+flowlog_expect "down is the 5 responses" "cli=10.1.0.2:$(field port "$out")" \
+    event=flow.end status=200 "down=$(field total "$out")" term=CR
+is "$(grep -cF '"GET /hello?pf=' "$T/nginx/access.log")" "5" "nginx got the 5 requests"
+
+out=$(hc "send:$(get 'hello?pp=1')$(get 'hello?pp=2')GET http://www.example.test/x HTTP/1.1\\r\\nHo" \
+    shut drain)
+like "$out" "reads=$hello,$hello,closed@" \
+    "2 requests and part of a third, then the FIN: 2 responses, then the close"
+flowlog_expect "logged as an incomplete request once the 2 are out" "cli=10.1.0.2:$(field port "$out")" \
+    event=flow.error reason=incomplete_request "down=$(field total "$out")" term=CR
+
+# A refusal after a served pipelined request: its event is written once
+# the response before it is out, and counts it.
+out=$(hc "send:$(get 'hello?pd=1')GET http://denied.example.test/ HTTP/1.1\\r\\nHost: denied.example.test\\r\\n\\r\\n" \
+    read read)
+like "$out" "reads=$hello,403:" "a pipelined request refused after a served one gets its 403 ($out)"
+flowlog_expect "the refusal's down is the response before it" "cli=10.1.0.2:$(field port "$out")" \
+    event=flow.blocked status=403 reason=policy "down=$one"
+
+# The client resets after 1 MB of the 20: the lost bytes are not a normal
+# end, and down is below the body's size.
+out=$(hc --rcvbuf 8192 "send:$(get big.bin)" shut rst:1048576)
+flowlog_expect "a client that resets in the middle of the flush is logged as such" \
+    "cli=10.1.0.2:$(field port "$out")" 'reason~^client_(reset|error)$' \
+    term=CR 'down>=1048576' 'down<=20971519'
 
 # --- a chunked response (three chunks, an extension, a trailer) ---------
 out=$(pcurl -D "$T/ch.h" -o "$T/ch.body" -w '%{http_code}' http://head.example.test/chunked/x)

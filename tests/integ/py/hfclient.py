@@ -23,23 +23,12 @@
 
 import argparse
 import hashlib
-import re
 import socket
 import struct
 import sys
 import time
 
-MACRO = re.compile(r"\{([^{}*]+)\*(\d+)\}")
-
-
-def expand(req):
-    req = MACRO.sub(lambda m: m.group(1) * int(m.group(2)), req)
-    return req.encode("latin-1").decode("unicode_escape").encode("latin-1")
-
-
-def endpoint(s):
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
+from rawhttp import endpoint, expand
 
 
 class Conn:

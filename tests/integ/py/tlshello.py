@@ -75,16 +75,17 @@ def frame(t, v, payload, maxlen=16384):
     return out
 
 
-def with_extension(msg, ext_type, size):
-    """The ClientHello handshake message msg with one more extension of
-    size bytes appended (lengths fixed up)."""
+def add_extension(msg, ext_type, payload):
+    """The ClientHello handshake message msg with one more extension
+    appended (lengths fixed up).  A pre_shared_key extension would have to
+    stay last; a fresh context never sends one."""
     body = msg[4:]
     off = 2 + 32
     off += 1 + body[off]                                  # session id
     off += 2 + struct.unpack("!H", body[off:off + 2])[0]  # cipher suites
     off += 1 + body[off]                                  # compression
     ext_len = struct.unpack("!H", body[off:off + 2])[0]
-    ext = struct.pack("!HH", ext_type, size) + bytes(size)
+    ext = struct.pack("!HH", ext_type, len(payload)) + payload
     body = body[:off] + struct.pack("!H", ext_len + len(ext)) + \
         body[off + 2:] + ext
     return bytes([msg[0]]) + len(body).to_bytes(3, "big") + body
@@ -112,9 +113,9 @@ def shaped(hello, shape):
         return frame(t, v, msg[:a]) + frame(t, v, msg[a:b]) + \
             frame(t, v, msg[b:])
     if shape == "big":
-        return frame(t, v, with_extension(msg, 0x7777, 20000))
+        return frame(t, v, add_extension(msg, 0x7777, bytes(20000)))
     if shape == "huge":
-        return frame(t, v, with_extension(msg, 0x7777, 40000))
+        return frame(t, v, add_extension(msg, 0x7777, bytes(40000)))
     if shape == "malformed":
         return frame(t, v, break_extensions(msg))
     raise SystemExit("unknown shape %r" % shape)

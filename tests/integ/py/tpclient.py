@@ -39,26 +39,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proxyconnect import connect_status  # noqa: E402
-from tlshello import finish_tls, frame, make_hello, records, recv_some  # noqa: E402
+from tlshello import (add_extension, finish_tls, frame, make_hello,  # noqa: E402
+                      records, recv_some)
 
 EXT_ECH = 0xfe0d
 STUN_MAGIC = 0x2112A442
-
-
-def add_extension(msg, ext_type, payload):
-    """The ClientHello handshake message msg with one more extension
-    appended (lengths fixed up).  A pre_shared_key extension would have to
-    stay last; a fresh context never sends one."""
-    body = msg[4:]
-    off = 2 + 32
-    off += 1 + body[off]                                  # session id
-    off += 2 + struct.unpack("!H", body[off:off + 2])[0]  # cipher suites
-    off += 1 + body[off]                                  # compression
-    ext_len = struct.unpack("!H", body[off:off + 2])[0]
-    ext = struct.pack("!HH", ext_type, len(payload)) + payload
-    body = body[:off] + struct.pack("!H", ext_len + len(ext)) + \
-        body[off + 2:] + ext
-    return bytes([msg[0]]) + len(body).to_bytes(3, "big") + body
 
 
 def ech_outer():

@@ -147,5 +147,15 @@ like "$out" 'reads=408:' "with idle-timeout 1s < http-idle-timeout: 408 too, not
 flowlog_expect "logged as request_body_timeout" "cli=10.1.0.2:$(field port "$out")" \
     event=flow.error status=408 reason=request_body_timeout term=TR
 
+# A client that stops reading its response (idle-timeout 1s now): closed
+# after idle-timeout without write progress, the loss logged, not held
+# for ever and not a normal end.
+out=$(hc --timeout 20 --rcvbuf 4096 "$(get www.example.test/big.bin)" sleep:4 drain)
+total=$(field total "$out")
+check "test ${total:-20971520} -lt 20971520" \
+    "a client that stops reading does not get the rest later (${total:-?} of 20971520 bytes)"
+flowlog_expect "it is closed and logged as idle_timeout" "cli=10.1.0.2:$(field port "$out")" \
+    event=flow.end reason=idle_timeout 'term~^T' "down<=${total:-0}"
+
 flowlog_valid
 done_testing

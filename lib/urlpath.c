@@ -1,0 +1,132 @@
+/*
+ * urlpath.c — the canonical form of a request path, for policy matching.
+ *
+ * Two passes over out: decode the path (refusing what cannot be decoded
+ * one way only), then merge slashes and remove dot segments in place.
+ * The write position never passes the read position, so one buffer does.
+ */
+#include <string.h>
+
+#include "urlpath.h"
+
+static int
+urlpath_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode in[0..len) (the path, no query) after a '/' into out.  Returns
+ * the decoded length, or -1.
+ *
+ * A malformed escape is refused rather than kept literally: RFC 3986
+ * section 2.1 makes '%' always start two hex digits, so such a target is
+ * invalid (RFC 9112 section 3.2; nginx, Apache and Go answer 400), and a
+ * lenient origin may read it in a way we cannot know (IIS decodes
+ * "%u0068" to 'h').  Any literal reading chosen here could then differ
+ * from the origin's, which is the bypass this module exists to close.
+ * A NUL is refused because the result is a C string: a "%00" would end
+ * the comparison early, and origins refuse it (nginx: 400) anyway.
+ */
+static ssize_t
+urlpath_decode(const char *in, size_t len, char *out, size_t cap)
+{
+	size_t w = 0;
+
+	if (cap < 1)
+		return -1;
+	out[w++] = '/';
+	for (size_t i = (len > 0 && in[0] == '/') ? 1 : 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		int hi, lo;
+
+		if (c == '%') {
+			if (len - i < 3 ||
+			    (hi = urlpath_hex((unsigned char)in[i + 1])) < 0 ||
+			    (lo = urlpath_hex((unsigned char)in[i + 2])) < 0)
+				return -1;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0')
+			return -1;
+		if (c == '?') {
+			/* Came from "%3F" (a raw '?' ends the path): keep it
+			 * escaped, as it is not the query separator. */
+			if (cap - w < 3)
+				return -1;
+			memcpy(out + w, "%3F", 3);
+			w += 3;
+			continue;
+		}
+		if (w == cap)
+			return -1;
+		out[w++] = (char)c;
+	}
+	return (ssize_t)w;
+}
+
+/*
+ * Merge slashes and remove "." and ".." segments of the decoded path
+ * out[0..n) (which starts with '/'), in place; returns the new length.
+ * The result is "/" followed by segments each ended by '/', except a
+ * last real segment, so "/a/b/.." is "/a/" and "/a//" is "/a/" (RFC 3986
+ * section 5.2.4 keeps the trailing slash these leave).
+ */
+static size_t
+urlpath_segments(char *out, size_t n)
+{
+	size_t w = 1, r = 1;
+
+	while (r <= n) {
+		const char *s = out + r;
+		const char *e = memchr(s, '/', n - r);
+		size_t sl = e != NULL ? (size_t)(e - s) : n - r;
+		int last = e == NULL;
+
+		if (sl == 2 && s[0] == '.' && s[1] == '.') {
+			/* out[w - 1] is '/': back to the one before it. */
+			if (w > 1) {
+				w--;
+				while (out[w - 1] != '/')
+					w--;
+			}
+		} else if (sl != 0 && !(sl == 1 && s[0] == '.')) {
+			memmove(out + w, s, sl);
+			w += sl;
+			if (!last)
+				out[w++] = '/';
+		}
+		r += sl + 1;
+	}
+	return w;
+}
+
+ssize_t
+sl_urlpath_normalise(const char *in, size_t len, char *out, size_t cap)
+{
+	const char *q = len > 0 ? memchr(in, '?', len) : NULL;
+	size_t plen = q != NULL ? (size_t)(q - in) : len, qlen = len - plen;
+	ssize_t n;
+	size_t w;
+
+	if (len > 0 && memchr(in, '\0', len) != NULL)
+		return -1;
+	if ((n = urlpath_decode(in, plen, out, cap)) == -1)
+		return -1;
+	w = urlpath_segments(out, (size_t)n);
+	/* The query is not part of the path: compared as sent. */
+	if (cap - w < qlen + 1)
+		return -1;
+	if (qlen > 0)
+		memcpy(out + w, q, qlen);
+	w += qlen;
+	out[w] = '\0';
+	return (ssize_t)w;
+}

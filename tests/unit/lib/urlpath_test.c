@@ -1,0 +1,161 @@
+/*
+ * urlpath_test.c — the request path as policy url rules compare it.
+ */
+#include <string.h>
+
+#include "lib/urlpath.h"
+#include "tests/unit/t.h"
+
+/* Normalise s into a static buffer; "(refused)" for -1. */
+static const char *
+norm(const char *s)
+{
+	static char out[256];
+	ssize_t n = sl_urlpath_normalise(s, strlen(s), out, sizeof(out));
+
+	if (n == -1)
+		return "(refused)";
+	if ((size_t)n != strlen(out))
+		return "(length mismatch)";
+	return out;
+}
+
+/* The red team's bypasses of "deny url www.example.test/hello" (H5). */
+T_TEST(urlpath_redteam_bypasses_become_hello)
+{
+	T_STREQ(norm("/%68ello"), "/hello");
+	T_STREQ(norm("//hello"), "/hello");
+	T_STREQ(norm("/./hello"), "/hello");
+	T_STREQ(norm("/x/../hello"), "/hello");
+	T_STREQ(norm("/%2fhello"), "/hello");
+	T_STREQ(norm("/%2Fhello"), "/hello");
+}
+
+T_TEST(urlpath_escaped_dot_segments_are_removed)
+{
+	T_STREQ(norm("/x/%2e%2e/hello"), "/hello");
+	T_STREQ(norm("/x/%2E./hello"), "/hello");
+	T_STREQ(norm("/x%2f..%2fhello"), "/hello");
+	T_STREQ(norm("/%2e/hello"), "/hello");
+	T_STREQ(norm("/x/.%2e/%2e/hello"), "/hello");
+}
+
+T_TEST(urlpath_rfc3986_5_2_4_examples)
+{
+	T_STREQ(norm("/a/b/c/./../../g"), "/a/g");
+	T_STREQ(norm("/mid/content=5/../6"), "/mid/6");
+	T_STREQ(norm("/a/b/.."), "/a/");
+	T_STREQ(norm("/a/b/."), "/a/b/");
+	T_STREQ(norm("/a/..b/.c/c."), "/a/..b/.c/c.");
+}
+
+T_TEST(urlpath_dotdot_beyond_root_stays_at_root)
+{
+	T_STREQ(norm("/.."), "/");
+	T_STREQ(norm("/../hello"), "/hello");
+	T_STREQ(norm("/../../../hello"), "/hello");
+	T_STREQ(norm("/a/../../hello/.."), "/");
+}
+
+T_TEST(urlpath_slashes_merge_trailing_slash_kept)
+{
+	T_STREQ(norm("/a//b///c"), "/a/b/c");
+	T_STREQ(norm("/hello/"), "/hello/");
+	T_STREQ(norm("/hello//"), "/hello/");
+	T_STREQ(norm("///"), "/");
+	T_STREQ(norm("/hello"), "/hello");
+}
+
+T_TEST(urlpath_empty_and_query_only_get_a_root)
+{
+	T_STREQ(norm(""), "/");
+	T_STREQ(norm("/"), "/");
+	T_STREQ(norm("?q=1"), "/?q=1");
+	T_STREQ(norm("hello"), "/hello");
+}
+
+T_TEST(urlpath_query_is_kept_as_sent)
+{
+	T_STREQ(norm("/a/../b?x=%2e%2e/..//y&z=%zz"), "/b?x=%2e%2e/..//y&z=%zz");
+	T_STREQ(norm("//app/?"), "/app/?");
+	T_STREQ(norm("/a?b?c"), "/a?b?c");
+}
+
+T_TEST(urlpath_escaped_question_mark_stays_in_the_path)
+{
+	T_STREQ(norm("/a%3fb"), "/a%3Fb");
+	T_STREQ(norm("/a%3Fb?c"), "/a%3Fb?c");
+	T_STREQ(norm("/%3f/../x"), "/x");
+}
+
+T_TEST(urlpath_case_is_kept)
+{
+	T_STREQ(norm("/Hello/%4A"), "/Hello/J");
+	T_STREQ(norm("/HELLO"), "/HELLO");
+}
+
+T_TEST(urlpath_decodes_once_only)
+{
+	T_STREQ(norm("/%2568ello"), "/%68ello");
+	T_STREQ(norm("/%252e%252e/hello"), "/%2e%2e/hello");
+	T_STREQ(norm("/a%20b"), "/a b");
+}
+
+T_TEST(urlpath_malformed_escape_is_refused)
+{
+	T_STREQ(norm("/%zz"), "(refused)");
+	T_STREQ(norm("/%"), "(refused)");
+	T_STREQ(norm("/%4"), "(refused)");
+	T_STREQ(norm("/a%4g"), "(refused)");
+	T_STREQ(norm("/%u0068ello"), "(refused)");
+	T_STREQ(norm("/%%68ello"), "(refused)");
+}
+
+T_TEST(urlpath_nul_is_refused)
+{
+	char out[32];
+
+	T_STREQ(norm("/hello%00"), "(refused)");
+	T_STREQ(norm("/%00/hello"), "(refused)");
+	T_EQ(sl_urlpath_normalise("/he\0llo", 7, out, sizeof(out)), -1);
+	T_EQ(sl_urlpath_normalise("/h?q\0", 5, out, sizeof(out)), -1);
+}
+
+T_TEST(urlpath_len_bounds_the_input)
+{
+	char out[32];
+
+	T_EQ(sl_urlpath_normalise("/hello/../x", 6, out, sizeof(out)), 6);
+	T_STREQ(out, "/hello");
+	T_EQ(sl_urlpath_normalise(NULL, 0, out, sizeof(out)), 1);
+	T_STREQ(out, "/");
+}
+
+T_TEST(urlpath_capacity_is_checked)
+{
+	char out[16];
+
+	/* len + 2 suffices, including an added leading slash. */
+	T_EQ(sl_urlpath_normalise("?abc", 4, out, 6), 5);
+	T_STREQ(out, "/?abc");
+	T_EQ(sl_urlpath_normalise("/abc", 4, out, 5), 4);
+	T_EQ(sl_urlpath_normalise("/abc", 4, out, 4), -1);
+	T_EQ(sl_urlpath_normalise("/a?bc", 5, out, 5), -1);
+	T_EQ(sl_urlpath_normalise("/%3f", 4, out, 4), -1);
+	T_EQ(sl_urlpath_normalise("", 0, out, 1), -1);
+	T_EQ(sl_urlpath_normalise("", 0, out, 0), -1);
+}
+
+/* Every prefix of an awkward input: never a crash, never past out. */
+T_TEST(urlpath_every_truncation_is_bounded)
+{
+	static const char s[] = "//a/%2e%2E/./b%2f..//%3f?q=%zz/../";
+	char out[sizeof(s) + 1];
+
+	for (size_t n = 0; n < sizeof(s) - 1; n++) {
+		ssize_t r = sl_urlpath_normalise(s, n, out, n + 2);
+
+		T_ASSERT(r == -1 || (r >= 1 && (size_t)r < n + 2 &&
+		    out[0] == '/' && strlen(out) == (size_t)r));
+	}
+}

@@ -18,18 +18,48 @@
 /*
  * "GET / HTTP/1.1\r\n": a method of upper-case letters, SP, a target, SP
  * and "HTTP/" on the first line.  Text protocols on other ports also start
- * with an upper-case word ("LOGIN alice", "EHLO x", "USER y"): only a line
- * that ends like an HTTP request line makes the flow HTTP, so those pass
- * as opaque bytes instead of being refused as malformed HTTP.
+ * with an upper-case word ("LOGIN alice", "EHLO x", "USER y", RTSP's
+ * "OPTIONS rtsp://h RTSP/1.0"): only a line that ends like an HTTP request
+ * line makes the flow HTTP, so those pass as opaque bytes instead of being
+ * refused as malformed HTTP.  Three shapes are HTTP all the same, because
+ * an origin server would take them for a request and opaque bytes are
+ * decided on the address alone, past Host and URL rules: the empty lines
+ * a server skips before a request line (RFC 9112 section 2.2); a common
+ * method with a target and no version (HTTP/0.9, which servers such as
+ * nginx still answer); and a common method whose line runs past
+ * CLASSIFY_LINE_MAX.  The full parser then judges them.
  */
 #define CLASSIFY_LINE_MAX	8192
+#define CLASSIFY_EMPTY_MAX	8	/* as the request parser allows */
+
+static int
+classify_common_method(const uint8_t *m, size_t n)
+{
+	static const char *const common[] = {
+		"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "CONNECT",
+		"OPTIONS", "TRACE",
+	};
+
+	for (size_t i = 0; i < SL_NELEM(common); i++)
+		if (strlen(common[i]) == n && memcmp(common[i], m, n) == 0)
+			return 1;
+	return 0;
+}
 
 static enum sl_parse_rc
 classify_http_start(const uint8_t *buf, size_t len)
 {
 	const uint8_t *eol, *sp1, *sp2 = NULL;
-	size_t i, n;
+	size_t i, n, skip = 0;
 
+	/* Leading empty lines: CR LF, or a bare LF the parser refuses. */
+	while (skip < len && (buf[skip] == '\r' || buf[skip] == '\n'))
+		if (++skip > 2 * CLASSIFY_EMPTY_MAX)
+			return SL_PARSE_OK;	/* too many: the parser says so */
+	buf += skip;
+	len -= skip;
+	if (len == 0)
+		return SL_PARSE_MORE;
 	for (i = 0; i < len && i < 16; i++) {
 		if (buf[i] == ' ')
 			break;
@@ -41,17 +71,22 @@ classify_http_start(const uint8_t *buf, size_t len)
 	if (i == len)
 		return SL_PARSE_MORE;
 	n = SL_MIN(len, CLASSIFY_LINE_MAX);
-	if ((eol = memchr(buf, '\n', n)) == NULL)
-		return len >= CLASSIFY_LINE_MAX ? SL_PARSE_NOT_MINE :
-		    SL_PARSE_MORE;
+	if ((eol = memchr(buf, '\n', n)) == NULL) {
+		if (len < CLASSIFY_LINE_MAX)
+			return SL_PARSE_MORE;
+		return classify_common_method(buf, i) ? SL_PARSE_OK :
+		    SL_PARSE_NOT_MINE;
+	}
 	sp1 = buf + i;
 	for (const uint8_t *p = eol; p > sp1; p--)
 		if (*p == ' ') {
 			sp2 = p;
 			break;
 		}
-	if (sp2 == NULL || sp2 == sp1 || eol - sp2 < 9 ||
-	    memcmp(sp2 + 1, "HTTP/", 5) != 0)
+	if (sp2 == NULL)	/* "GET /x": no version at all */
+		return eol > sp1 + 1 && classify_common_method(buf, i) ?
+		    SL_PARSE_OK : SL_PARSE_NOT_MINE;
+	if (sp2 == sp1 || eol - sp2 < 9 || memcmp(sp2 + 1, "HTTP/", 5) != 0)
 		return SL_PARSE_NOT_MINE;
 	return SL_PARSE_OK;
 }
@@ -113,11 +148,17 @@ sl_classify(const uint8_t *buf, size_t len, size_t cap, int want_http_head,
 			out->rc = rc;
 			return;
 		}
-	} else if (buf[0] >= 'A' && buf[0] <= 'Z') {
+	} else if ((buf[0] >= 'A' && buf[0] <= 'Z') || buf[0] == '\r' ||
+	    buf[0] == '\n') {
 		rc = classify_http_start(buf, len);
 		if (rc == SL_PARSE_MORE) {
-			/* Only a request line can still come of it. */
+			/* Only a request line can still come of it; one that
+			 * fills the buffer will not fit (nor make us spin). */
 			out->proto = SL_PROTO_HTTP;
+			if (len >= cap) {
+				out->rc = SL_PARSE_BAD;
+				out->err = "too_large";
+			}
 			return;
 		}
 		if (rc == SL_PARSE_OK) {

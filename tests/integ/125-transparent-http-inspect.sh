@@ -115,5 +115,21 @@ read -r st port <<<"$(paused 'GET /one HTTP/1.1\r\n' EOF)"
 is "$st" "400" "a client that closes in the middle of a head gets 400"
 flowlog_expect "the cut head is logged" "cli=10.1.0.2:$port" \
     event=flow.error proto=http status=400 reason=incomplete_request
+
+# --- shapes an origin takes for a request are HTTP, not opaque bytes -------
+# (opaque bytes would go to web-ip on the address alone, past the URL rule)
+read -r st port <<<"$(paused '\r\nGET /admin/p HTTP/1.1\r\nHost: head.example.test:81\r\n\r\n')"
+is "$st" "403" "an empty line before the request line changes nothing"
+flowlog_expect "and the URL rule decided" "cli=10.1.0.2:$port" \
+    event=flow.blocked proto=http rule=no-admin
+read -r st port <<<"$(paused 'GET /admin/p\r\n')"
+is "$st" "400" "an HTTP/0.9 request is refused as HTTP, not spliced"
+flowlog_expect "and logged as HTTP" "cli=10.1.0.2:$port" \
+    event=flow.error proto=http status=400
+long=$(printf 'a%.0s' $(seq 9000))
+read -r st port <<<"$(paused "GET /admin/$long HTTP/1.1\r\nHost: head.example.test:81\r\n\r\n")"
+like "$st" '^(400|414)$' "a request line longer than 8 KiB is refused as HTTP, not spliced ($st)"
+flowlog_expect "and logged as HTTP" "cli=10.1.0.2:$port" \
+    event=flow.error proto=http 'status~^(400|414)$'
 sanitizer_check
 done_testing

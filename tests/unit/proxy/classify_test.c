@@ -78,8 +78,9 @@ T_TEST(classify_text_protocols_are_opaque_not_bad_http)
 		"EHLO client.example.test\r\n",
 		"USER anonymous\r\n",
 		"A001 CAPABILITY\r\n",
-		"GET /no-version\r\n",
 		"GET / HTTP\r\n",
+		"OPTIONS rtsp://cam.test/live RTSP/1.0\r\n",
+		"NOTIFY /x\r\n",		/* not a common HTTP method */
 	};
 
 	for (size_t i = 0; i < SL_NELEM(lines); i++) {
@@ -88,6 +89,47 @@ T_TEST(classify_text_protocols_are_opaque_not_bad_http)
 		T_CHECK(c.rc == SL_PARSE_OK && c.proto == SL_PROTO_OPAQUE,
 		    "'%s': rc %d proto %d", lines[i], c.rc, c.proto);
 	}
+}
+
+T_TEST(classify_shapes_a_server_takes_for_a_request_are_http)
+{
+	/*
+	 * Opaque bytes are decided on the address alone, past Host and URL
+	 * rules: whatever an origin server would answer as a request must
+	 * be HTTP here (a red team found each of these spliced).
+	 */
+	static const char lead[] = "\r\n\r\nGET /x HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	struct sl_classify c = CL(lead, 1);
+	char *big;
+
+	T_EQ(c.rc, SL_PARSE_OK);
+	T_EQ(c.proto, SL_PROTO_HTTP);
+	T_EQ(c.host.len, strlen("a.test"));
+	c = CL("\r\n", 1);		/* only the empty line yet */
+	T_EQ(c.rc, SL_PARSE_MORE);
+	T_EQ(c.proto, SL_PROTO_HTTP);
+	c = CL("GET /no-version\r\n", 1);	/* HTTP/0.9: refused as HTTP */
+	T_EQ(c.proto, SL_PROTO_HTTP);
+	T_EQ(c.rc, SL_PARSE_BAD);
+	/* A request line longer than the classifier looks: HTTP, too long. */
+	big = malloc(10000);
+	T_ASSERT(big != NULL);
+	memcpy(big, "GET /", 5);
+	memset(big + 5, 'a', 10000 - 5);
+	c = classify(big, 10000, 1);
+	T_EQ(c.proto, SL_PROTO_HTTP);
+	T_EQ(c.rc, SL_PARSE_BAD);
+	memcpy(big, "ABCD ", 5);	/* not a method: opaque bytes */
+	c = classify(big, 10000, 1);
+	T_EQ(c.proto, SL_PROTO_OPAQUE);
+	/* An unfinished line that fills the buffer: too large, not "more"
+	 * (the reader would spin on a full buffer). */
+	memcpy(big, "GET /", 5);
+	sl_classify((uint8_t *)big, 100, 64, 1, &lim, &c);
+	T_EQ(c.proto, SL_PROTO_HTTP);
+	T_EQ(c.rc, SL_PARSE_BAD);
+	T_STREQ(c.err, "too_large");
+	free(big);
 }
 
 T_TEST(classify_http_with_bad_headers_is_bad_http)

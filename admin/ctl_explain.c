@@ -11,6 +11,7 @@
 
 #include "../lib/addr.h"
 #include "../lib/alloc.h"
+#include "../lib/urlpath.h"
 #include "sluicectl.h"
 
 struct xopts {
@@ -87,8 +88,19 @@ x_url(struct xopts *o, const char *arg)
 		    "(expected HOST/PATH)\n", arg);
 		return -1;
 	}
-	if ((o->path_q = sl_strdup(slash ? slash : "/")) == NULL)
+	/* The daemon's form (lib/urlpath.h): what the checker decides for
+	 * "/x/../hello" must be what sluiced decides. */
+	if (slash == NULL)
+		slash = "/";
+	if ((o->path_q = sl_alloc(strlen(slash) + 2)) == NULL)
 		return -1;
+	if (sl_urlpath_normalise(slash, strlen(slash), o->path_q,
+	    strlen(slash) + 2) == -1) {
+		fprintf(stderr, "sluicectl explain: invalid escape in --url "
+		    "'%s' (sluiced refuses such a request with 400 bad_path)\n",
+		    arg);
+		return -1;
+	}
 	o->f.url_host = o->host;
 	o->f.url_path = o->path_q;
 	return 0;

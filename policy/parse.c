@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/urlpath.h"
 #include "parse.h"
 #include "settings.h"
 
@@ -162,6 +163,30 @@ val_domain(struct parser *p, const struct lex_token *t, const char *what,
 	return 0;
 }
 
+/*
+ * Store path[0..plen) in the form requests are compared in
+ * (lib/urlpath.h), so "/%68ello/./" and "/hello/" are one rule and a
+ * pattern means what the origin will serve.
+ */
+static int
+url_path_set(struct parser *p, const struct sl_loc *loc, const char *url,
+    const char *path, size_t plen, struct pol_url *u)
+{
+	char *buf = pa_alloc(p->a, plen + 2);	/* what normalise may need */
+	ssize_t n;
+
+	if (buf == NULL) {
+		p->oom = 1;
+		return -1;
+	}
+	if ((n = sl_urlpath_normalise(path, plen, buf, plen + 2)) == -1)
+		return perr(p, loc, "invalid escape in url '%s' ('%%' must "
+		    "start two hex digits; %%00 is not allowed)", url);
+	u->path = buf;
+	u->pathlen = (size_t)n;
+	return 0;
+}
+
 static int
 val_url(struct parser *p, const struct lex_token *t, struct pol_url *u)
 {
@@ -204,12 +229,7 @@ val_url(struct parser *p, const struct lex_token *t, struct pol_url *u)
 	if (star != NULL)
 		return perr(p, &loc, "'*' is only allowed at the end of a url "
 		    "path in '%s' (paths match by prefix)", t->s);
-	if ((u->path = pa_strndup(p->a, slash, plen)) == NULL) {
-		p->oom = 1;
-		return -1;
-	}
-	u->pathlen = plen;
-	return 0;
+	return url_path_set(p, &loc, t->s, slash, plen, u);
 }
 
 /* Parse one value of kind k from token t.  0, or -1 after a diagnostic. */

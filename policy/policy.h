@@ -62,7 +62,7 @@ struct sl_facts {
 	struct sl_ip	 dst;		/* destination address, af 0 if none */
 	const char	*name;		/* lowercase ASCII, no trailing dot */
 	const char	*url_host;	/* lowercase, no port */
-	const char	*url_path;	/* path + query as sent, starts with '/' */
+	const char	*url_path;	/* sl_urlpath_normalise() of path + query */
 	const char	*user;
 	const char	*country;	/* ISO 3166-1 alpha-2, upper case */
 	uint32_t	 asn;

@@ -39,6 +39,7 @@
 #include "../lib/alloc.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
+#include "../lib/urlpath.h"
 #include "../policy/policy.h"
 #include "http.h"
 #include "httpfwd.h"
@@ -794,6 +795,7 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	char name[256], ipbuf[SL_IP_STRLEN];
 	struct sl_ip ip;
 	struct sl_http_span host = m->host;
+	char *path;
 	int lit;
 
 	if (hf->transparent) {
@@ -813,6 +815,21 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 		hf_refuse(flow, 400, "bad_host", 0);
 		return -1;
 	}
+	/* Policy compares the path as origins route on it (decoded, slashes
+	 * merged, dot segments removed: lib/urlpath.h), so "/%68ello" and
+	 * "/x/../hello" are "/hello"; the request is forwarded as sent.  A
+	 * path that has no single decoding ("%zz", "%00") is refused: no
+	 * reading of it is safe for both allow and deny rules. */
+	if ((path = sl_alloc(m->path.len + 2)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return -1;
+	}
+	if (sl_urlpath_normalise(buf + m->path.off, m->path.len, path,
+	    m->path.len + 2) == -1) {
+		sl_free(path);
+		hf_refuse(flow, 400, "bad_path", 0);
+		return -1;
+	}
 	sl_free(flow->host);
 	sl_free(hf->url_host);
 	sl_free(hf->url_path);
@@ -826,18 +843,7 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 		flow->host = sl_strdup(name);
 		hf->url_host = sl_strdup(name);
 	}
-	/* "http://a.test" and "http://a.test?q" mean "/" and "/?q". */
-	if (m->path.len == 0 || buf[m->path.off] != '/') {
-		size_t n = m->path.len;
-
-		if ((hf->url_path = sl_alloc(n + 2)) != NULL) {
-			hf->url_path[0] = '/';
-			memcpy(hf->url_path + 1, buf + m->path.off, n);
-			hf->url_path[n + 1] = '\0';
-		}
-	} else {
-		hf->url_path = sl_strndup(buf + m->path.off, m->path.len);
-	}
+	hf->url_path = path;	/* "http://a.test?q" is "/?q" */
 	flow->dst_port = m->port;
 	if (hf->transparent) {
 		flow->dst_ip = hf->odst;

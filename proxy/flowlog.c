@@ -25,6 +25,7 @@
 #define FL_MAX_QUEUES	300	/* workers + main; workers <= 256 */
 #define FL_SKIP		0xffffffffu	/* "wrap to start" marker */
 #define FL_IDLE_NS	(20 * 1000 * 1000)	/* writer poll when idle */
+#define FL_CLOSE_WAIT_S	5	/* for a sink that takes no more lines */
 
 struct sl_logq {
 	char		*buf;
@@ -248,8 +249,21 @@ sl_flowlog_close(struct sl_flowlog *fl)
 	if (fl == NULL)
 		return;
 	if (fl->started) {
+		struct timespec dl;
+
 		__atomic_store_n(&fl->running, 0, __ATOMIC_RELEASE);
-		pthread_join(fl->thr, NULL);
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += FL_CLOSE_WAIT_S;
+		if (pthread_timedjoin_np(fl->thr, NULL, &dl) != 0) {
+			/* A sink blocks the writer (a FIFO nobody reads): an
+			 * exit beats waiting for ever.  write() is a
+			 * cancellation point; what is still queued is lost. */
+			sl_log(SL_LOG_ERR, "flowlog: a sink has taken no line "
+			    "for %d s; exiting with the lines still queued "
+			    "lost", FL_CLOSE_WAIT_S);
+			pthread_cancel(fl->thr);
+			pthread_join(fl->thr, NULL);
+		}
 	} else {
 		/* Never started (an early exit): what was queued still
 		 * goes out, from this thread. */

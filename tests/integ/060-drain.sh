@@ -63,5 +63,29 @@ is "$SLUICED_RC" "0" "sluiced exits 0 at drain-timeout"
 flowlog_expect "the tunnel closed by the shutdown is logged" "cli=10.1.0.2:$port" \
     event=flow.end host=echo.example.test reason=shutdown 'term~^A'
 
+# --- a log sink that takes no more lines must not hold the exit ----------
+# A FIFO whose reader (ours, 4 KiB pipe) stopped reading: the writer
+# thread blocks in write(); the daemon still exits, says why, within
+# drain-timeout plus the log's 5 s grace.
+mkfifo "$T/stuck.fifo"
+bg "$GW" stuckreader "$PY" -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+fcntl.fcntl(fd, 1031, 4096)    # F_SETPIPE_SZ: one page
+print("ready", flush=True)
+time.sleep(60)' "$T/stuck.fifo"
+wait_for 5 grep -q ready "$T/stuckreader.log" || diag "the FIFO reader did not start"
+sluiced_start "$CONF
+log json $T/stuck.fifo"
+for i in $(seq 40); do
+	pcurl -o /dev/null https://nosuch$i.invalid/ 2>/dev/null
+done
+t0=$(ms_now)
+kill -TERM "$SLUICED_PID"
+sluiced_wait 15
+t1=$(ms_now)
+is "$SLUICED_RC" "0" "with a log sink that takes no more lines, sluiced still exits 0 on SIGTERM"
+check "[ $((t1 - t0)) -le 10000 ]" "within drain-timeout and the log's grace ($((t1 - t0)) ms)"
+like "$(cat "$T/sluiced.err")" "flowlog: a sink has taken no line for 5 s" "and says why lines were lost"
+
 flowlog_valid
 done_testing

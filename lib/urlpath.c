@@ -7,19 +7,8 @@
  */
 #include <string.h>
 
+#include "hex.h"
 #include "urlpath.h"
-
-static int
-urlpath_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Decode in[0..len) (the path, no query) after a '/' into out.  Returns
@@ -48,8 +37,8 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
 
 		if (c == '%') {
 			if (len - i < 3 ||
-			    (hi = urlpath_hex((unsigned char)in[i + 1])) < 0 ||
-			    (lo = urlpath_hex((unsigned char)in[i + 2])) < 0)
+			    (hi = sl_hex_val((unsigned char)in[i + 1])) < 0 ||
+			    (lo = sl_hex_val((unsigned char)in[i + 2])) < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "../lib/hex.h"
 #include "http.h"
 #include "http_int.h"
 
@@ -124,7 +125,7 @@ chunk_size_byte(struct sl_http_chunked *c, unsigned char b)
 	if (++c->line_len > CHUNK_LINE_MAX)
 		return -1;
 	if (c->state == CH_SIZE0 || c->state == CH_SIZE) {
-		if ((d = hex_val(b)) >= 0) {
+		if ((d = sl_hex_val(b)) >= 0) {
 			/* 16 digits fit in 64 bits: no overflow check needed */
 			if (++c->size_digits > 16)
 				return -1;

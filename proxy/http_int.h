@@ -47,18 +47,6 @@ is_ows(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-static inline int
-hex_val(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static inline unsigned char
 lower(unsigned char c)
 {

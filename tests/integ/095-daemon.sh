@@ -67,10 +67,27 @@ check "[ $((t1 - t0)) -ge 800 ] && [ $((t1 - t0)) -le 4000 ]" "after client-head
 flowlog_expect "the head timeout is logged" "cli=10.1.0.2:$port" \
     event=flow.error status=408 reason=request_head_timeout term=TH
 
-# A silent client (log-silent is on by default): it got no decision, so
-# no rule, no dst.  (One that stays connected is held by the kernel until
-# TCP_DEFER_ACCEPT's 10 s expire, then client-header-timeout applies: too
-# slow for this test.)
+# Silent clients (log-silent is on by default): no decision, so no rule,
+# no dst.  One that stays connected is held by the kernel until
+# TCP_DEFER_ACCEPT's 10 s have passed (the next SYN-ACK retransmission's
+# ACK then completes the accept), then client-header-timeout (1 s) applies.
+out=$(in_cli "$PY" -c 'import socket, sys, time
+s = socket.create_connection(("10.1.0.1", 3128), 5)
+s.settimeout(40)
+t0 = time.monotonic()
+try:
+    what = "closed" if s.recv(1) == b"" else "data"
+except socket.timeout:
+    what = "timeout"
+except ConnectionError:
+    what = "reset"
+print(s.getsockname()[1], what, int((time.monotonic() - t0) * 1000))')
+read -r port what ms <<<"$out"
+is "$what" "closed" "a client that stays connected and silent is closed ($out)"
+check "[ ${ms:-0} -ge 10000 ] && [ ${ms:-0} -le 35000 ]" \
+    "after the kernel's deferral (10 s) and client-header-timeout (${ms:-?} ms)"
+flowlog_expect "the waiting silent client is logged" "cli=10.1.0.2:$port" \
+    event=flow.error reason=client_silent term=TH
 port=$(in_cli "$PY" -c "$CONNECT_CLOSE" 10.1.0.1 3128)
 flowlog_expect "a client that connects and closes is logged" \
     "cli=10.1.0.2:$port" event=flow.error reason=client_silent term=CH

@@ -173,3 +173,12 @@ sl_classify(const uint8_t *buf, size_t len, size_t cap, int want_http_head,
 	out->proto = SL_PROTO_OPAQUE;
 	out->rc = SL_PARSE_OK;
 }
+
+void
+sl_classify_cut_short(struct sl_classify *c, int timeout)
+{
+	if (c->rc == SL_PARSE_MORE && c->proto == SL_PROTO_TLS) {
+		c->rc = SL_PARSE_BAD;
+		c->err = timeout ? "truncated_timeout" : "truncated_eof";
+	}
+}

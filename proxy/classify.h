@@ -37,4 +37,13 @@ void	sl_classify(const uint8_t *buf, size_t len, size_t cap,
 	    int want_http_head, const struct sl_http_limits *http_lim,
 	    struct sl_classify *out) SL_NONNULL(6);
 
+/*
+ * No more bytes will come in time (the client closed, or peek-timeout
+ * passed: timeout): a ClientHello cut short is BAD ("truncated_eof",
+ * "truncated_timeout"), as no SNI check can be done on it and a pause must
+ * not buy a flow past one.  Other verdicts are left as they are.
+ */
+void	sl_classify_cut_short(struct sl_classify *c, int timeout)
+	    SL_NONNULL(1);
+
 #endif /* SL_CLASSIFY_H */

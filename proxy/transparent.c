@@ -18,8 +18,8 @@
 #include <event2/event.h>
 #include <string.h>
 
-#include "../lib/clock.h"
 #include "../lib/alloc.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../policy/policy.h"
 #include "classify.h"
@@ -223,10 +223,7 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 	    &c);
 	if (c.rc == SL_PARSE_MORE && !eof && !timeout)
 		return;
-	if (c.rc == SL_PARSE_MORE && c.proto == SL_PROTO_TLS) {
-		c.rc = SL_PARSE_BAD;	/* stalled or closed inside a hello */
-		c.err = timeout ? "truncated_timeout" : "truncated_eof";
-	}
+	sl_classify_cut_short(&c, timeout);
 	if (c.rc == SL_PARSE_MORE && c.proto == SL_PROTO_HTTP) {
 		tp_http_late(flow, eof);
 		return;

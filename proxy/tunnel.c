@@ -133,12 +133,7 @@ tunnel_try(struct sl_flow *flow, int eof, int timeout)
 	    0, NULL, &c);
 	if (c.rc == SL_PARSE_MORE && !eof && !timeout)
 		return 0;
-	if (c.rc == SL_PARSE_MORE && c.proto == SL_PROTO_TLS) {
-		/* Stalled or closed inside a hello, as in transparent mode: a
-		 * pause must not buy a tunnel past the SNI check. */
-		c.rc = SL_PARSE_BAD;
-		c.err = timeout ? "truncated_timeout" : "truncated_eof";
-	}
+	sl_classify_cut_short(&c, timeout);
 	if (c.rc == SL_PARSE_BAD) {
 		sl_flow_log(flow, SL_LOG_INFO, "malformed %s from client: %s",
 		    c.proto == SL_PROTO_TLS ? "ClientHello" : "request",

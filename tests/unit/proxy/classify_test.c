@@ -173,6 +173,16 @@ T_TEST(classify_tls_record_start_waits_then_is_tls)
 
 	T_EQ(c.proto, SL_PROTO_TLS);
 	T_EQ(c.rc, SL_PARSE_MORE);
+	/* ...until no more will come: then it is a hello cut short. */
+	sl_classify_cut_short(&c, 1);
+	T_EQ(c.rc, SL_PARSE_BAD);
+	T_STREQ(c.err, "truncated_timeout");
+	c = CL("\x16\x03\x01\x02\x00\x01", 0);
+	sl_classify_cut_short(&c, 0);
+	T_STREQ(c.err, "truncated_eof");
+	c = CL("GET /x", 0);		/* only a hello is cut short */
+	sl_classify_cut_short(&c, 1);
+	T_EQ(c.rc, SL_PARSE_MORE);
 }
 
 T_TEST(classify_garbage_tls_is_bad_not_opaque)

@@ -7,7 +7,8 @@
 # Ports (all on 127.0.0.1, inside the benchmark's own network namespace):
 #   E_ECHO E_SOURCE E_SINK        echod
 #   H_ECHO H_SOURCE               HAProxy TCP forward (splice forced on)
-#   H_SNI_ECHO H_SNI_SOURCE       HAProxy req.ssl_sni + inspect-delay
+#   H_SNI                         HAProxy req.ssl_sni + inspect-delay, to
+#                                 the original destination (transparent)
 #   Q_PORT                        Squid CONNECT
 #   N_ECHO N_SOURCE               nginx stream + ssl_preread
 #   S_EXPL S_TRANS                sluiced explicit and transparent
@@ -114,16 +115,16 @@ frontend fwd_echo
 frontend fwd_source
 	bind 127.0.0.1:$H_SOURCE
 	default_backend source
-frontend sni_echo
-	bind 127.0.0.1:$H_SNI_ECHO
+# Transparent, as sluiced: the flows arrive through the nftables redirect
+# and go to their original destination (server 0.0.0.0 without a port:
+# the address and port SO_ORIGINAL_DST returns).
+backend orig
+	server orig 0.0.0.0
+frontend sni
+	bind 127.0.0.1:$H_SNI
 	tcp-request inspect-delay 5s
 	tcp-request content accept if { req.ssl_hello_type 1 }
-	use_backend echo if { req.ssl_sni -i bench.test }
-frontend sni_source
-	bind 127.0.0.1:$H_SNI_SOURCE
-	tcp-request inspect-delay 5s
-	tcp-request content accept if { req.ssl_hello_type 1 }
-	use_backend source if { req.ssl_sni -i bench.test }
+	use_backend orig if { req.ssl_sni -i bench.test }
 EOF
 }
 
@@ -202,6 +203,9 @@ stream {
 		bench.test source;
 		default refuse;
 	}
+	# Half-close propagated, as sluiced and HAProxy do (nginx's
+	# default closes both sides on the client's FIN).
+	proxy_half_close on;
 	server {
 		listen 127.0.0.1:$N_ECHO;
 		ssl_preread on;
@@ -331,12 +335,15 @@ start_sluiced() {
 }
 
 # ------------------------------------------------------------------
-# nftables: redirect the load generator's connections (source 127.0.0.2)
-# to the echod ports onto sluiced's transparent listener, and those from
-# 127.0.0.3 onto connect_floor -t.  The proxies' own upstream connections
-# come from 127.0.0.1 and are not redirected.  A nat
-# chain turns connection tracking on for the whole namespace, so every
-# peer of the transparent benchmark runs with it.
+# nftables: every peer of the transparent benchmark is a transparent
+# gateway and gets its flows the same way, through a redirect of the load
+# generator's connections to the echod ports: from 127.0.0.2 onto sluiced's
+# transparent listener, 127.0.0.3 onto connect_floor -t, 127.0.0.4 onto
+# nginx (a listener per echod port: nginx cannot read the original
+# destination) and 127.0.0.5 onto HAProxy (which reads it, as sluiced
+# does).  The proxies' own upstream connections come from 127.0.0.1 and
+# are not redirected.  A nat chain turns connection tracking on for the
+# whole namespace, so every peer runs with it.
 
 nft_on() {
 	nft -f - <<EOF
@@ -345,6 +352,9 @@ table ip sluice_bench {
 		type nat hook output priority -100; policy accept;
 		ip saddr 127.0.0.2 ip daddr 127.0.0.1 tcp dport { $E_ECHO, $E_SOURCE } redirect to :$S_TRANS
 		ip saddr 127.0.0.3 ip daddr 127.0.0.1 tcp dport $E_ECHO redirect to :$F_TRANS
+		ip saddr 127.0.0.4 ip daddr 127.0.0.1 tcp dport $E_ECHO redirect to :$N_ECHO
+		ip saddr 127.0.0.4 ip daddr 127.0.0.1 tcp dport $E_SOURCE redirect to :$N_SOURCE
+		ip saddr 127.0.0.5 ip daddr 127.0.0.1 tcp dport { $E_ECHO, $E_SOURCE } redirect to :$H_SNI
 	}
 }
 EOF

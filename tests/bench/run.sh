@@ -109,7 +109,7 @@ else
 fi
 E_ECHO=$((base + 1)) E_SOURCE=$((base + 2)) E_SINK=$((base + 3))
 H_ECHO=$((base + 11)) H_SOURCE=$((base + 12))
-H_SNI_ECHO=$((base + 14)) H_SNI_SOURCE=$((base + 15))
+H_SNI=$((base + 14))
 Q_PORT=$((base + 21))
 N_ECHO=$((base + 31)) N_SOURCE=$((base + 32))
 S_EXPL=$((base + 41)) S_TRANS=$((base + 42))
@@ -198,8 +198,8 @@ args_for() {
 	eval e=\$E_$d
 	case $af_fig:$af_peer in
 	t_*:sluice) echo "$m -d 127.0.0.1:$e -s 127.0.0.2 -H $HELLO" ;;
-	t_*:haproxy) eval p=\$H_SNI_$d; echo "$m -d 127.0.0.1:$p -H $HELLO" ;;
-	t_*:nginx) eval p=\$N_$d; echo "$m -d 127.0.0.1:$p -H $HELLO" ;;
+	t_*:haproxy) echo "$m -d 127.0.0.1:$e -s 127.0.0.5 -H $HELLO" ;;
+	t_*:nginx) echo "$m -d 127.0.0.1:$e -s 127.0.0.4 -H $HELLO" ;;
 	t_cps:floor) echo "$m -d 127.0.0.1:$e -s 127.0.0.3 -H $HELLO" ;;
 	t_*:*) ;;
 	*:sluice) echo "$m -x 127.0.0.1:$S_EXPL -d 127.0.0.1:$e" ;;
@@ -341,13 +341,13 @@ if want bulk || want cps || want rtt; then
 fi
 
 # ------------------------------------------------------------------
-# Transparent (issue #4): ClientHello peeked, then spliced.  sluiced gets
-# the flows through an nftables redirect; HAProxy and nginx are addressed
-# directly and route on the SNI themselves.
+# Transparent (issue #4): ClientHello peeked, then spliced.  Every peer gets
+# its flows through the nftables redirect, as a transparent gateway does,
+# and routes on the SNI itself.
 
 if want transparent; then
-	echo "== transparent: sluiced (nft redirect + peek), HAProxy" \
-	    "(req.ssl_sni), nginx (ssl_preread)"
+	echo "== transparent, every peer behind the nft redirect: sluiced" \
+	    "(peek), HAProxy (req.ssl_sni), nginx (ssl_preread)"
 	if [ "$where" != netns ]; then
 		echo "  skipped: needs root (network namespace + nftables)"
 	elif ! nft_on 2>"$tmp/nft.out"; then

@@ -1,9 +1,10 @@
 /*
  * urlpath.c — the canonical form of a request path, for policy matching.
  *
- * Two passes over out: decode the path (refusing what cannot be decoded
- * one way only), then merge slashes and remove dot segments in place.
- * The write position never passes the read position, so one buffer does.
+ * Decode the path (refusing what cannot be decoded one way only), decode
+ * it again for as long as escapes are left, then merge slashes and
+ * remove dot segments, in place.  The write position never passes the
+ * read position, so one buffer does.
  */
 #include <string.h>
 
@@ -45,6 +46,8 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
 		}
 		if (c == '\0')
 			return -1;
+		if (c == '\\')
+			c = '/';	/* IIS: "\\" and "%5C" are separators */
 		if (c == '?') {
 			/* Came from "%3F" (a raw '?' ends the path): keep it
 			 * escaped, as it is not the query separator. */
@@ -56,6 +59,42 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
 		}
 		if (w == cap)
 			return -1;
+		out[w++] = (char)c;
+	}
+	return (ssize_t)w;
+}
+
+/*
+ * Decode the escapes left in out[0..n) once more, in place: some origins
+ * (IIS, applications that unescape a path their server already
+ * unescaped) decode twice, and then "/%2568ello" is "/hello".  Matching
+ * the most decoded form makes a deny rule hold against any of these
+ * readings; an allow rule it widens only to paths whose literal name is
+ * an escape.  Only well-formed escapes are decoded: any other '%' is one
+ * the first decoding produced, a literal.  "%3F" stays as it is (it is
+ * how a '?' in the path is written, see urlpath_decode()).  Returns the
+ * new length (n when nothing was left to decode), or -1 for a NUL.
+ */
+static ssize_t
+urlpath_redecode(char *out, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t r = 0; r < n; r++) {
+		unsigned char c = (unsigned char)out[r];
+		int hi, lo;
+
+		if (c == '%' && n - r >= 3 &&
+		    (hi = sl_hex_val((unsigned char)out[r + 1])) >= 0 &&
+		    (lo = sl_hex_val((unsigned char)out[r + 2])) >= 0 &&
+		    (hi << 4 | lo) != '?') {
+			c = (unsigned char)(hi << 4 | lo);
+			r += 2;
+			if (c == '\0')
+				return -1;
+			if (c == '\\')
+				c = '/';
+		}
 		out[w++] = (char)c;
 	}
 	return (ssize_t)w;
@@ -109,6 +148,10 @@ sl_urlpath_normalise(const char *in, size_t len, char *out, size_t cap)
 		return -1;
 	if ((n = urlpath_decode(in, plen, out, cap)) == -1)
 		return -1;
+	/* Each pass that decodes shortens the path: this ends. */
+	for (ssize_t m; (m = urlpath_redecode(out, (size_t)n)) != n; n = m)
+		if (m == -1)
+			return -1;
 	w = urlpath_segments(out, (size_t)n);
 	/* The query is not part of the path: compared as sent. */
 	if (cap - w < qlen + 1)

@@ -5,8 +5,9 @@
  * route on the bytes the client sent: nginx decodes percent-escapes
  * (including %2F), merges slashes and removes dot segments before it
  * picks a location, so "/%68ello", "//hello", "/./hello", "/x/../hello"
- * and "/%2fhello" all reach "/hello".  Rules and requests are therefore
- * both compared in this form.  The proxy forwards the bytes the client
+ * and "/%2fhello" all reach "/hello"; IIS also takes '\\' for '/', and
+ * an origin that decodes twice reads "/%2568ello" as "/hello".  Rules and
+ * requests are therefore both compared in this form.  The proxy forwards the bytes the client
  * sent; nothing here is ever written to the wire.
  */
 #ifndef SL_URLPATH_H
@@ -19,9 +20,11 @@
 
 /*
  * Normalise the path (and query) in[0..len) into out, NUL-terminated:
- *   - every %XX escape in the path is decoded once, %2F included; a
- *     decoded '?' is written "%3F" so that the first '?' of the result
- *     still starts the query;
+ *   - every %XX escape in the path is decoded, %2F included, and the
+ *     result decoded again while well-formed escapes are left in it
+ *     ("%2568" is 'h'); a decoded '?' is written "%3F" so that the first
+ *     '?' of the result still starts the query;
+ *   - '\\' (sent or decoded) is '/';
  *   - repeated slashes are merged; "." and ".." segments are removed as
  *     in RFC 3986 section 5.2.4 (after decoding, so "%2e%2e" is ".."),
  *     and ".." at the root stays at the root;
@@ -29,8 +32,9 @@
  *   - the query, from the first '?' on, is copied as sent;
  *   - nothing is case-folded (paths are case-sensitive).
  * Returns the length of out (without the NUL), or -1 if the path has a
- * malformed escape ("%zz", "%4", "%" at the end), a NUL (raw or "%00")
- * anywhere, or out (cap bytes) is too small; len + 2 always suffices.
+ * malformed escape ("%zz", "%4", "%" at the end), a NUL anywhere (raw,
+ * "%00", or "%2500" decoded twice), or out (cap bytes) is too small;
+ * len + 2 always suffices.
  */
 ssize_t	sl_urlpath_normalise(const char *in, size_t len, char *out,
 	    size_t cap) SL_NONNULL(3) SL_WUR;

@@ -3,10 +3,12 @@
 # it (red team H5: "deny url www.example.test/hello" was passed by
 # /%68ello, //hello, /./hello, /x/../hello and /%2fhello, which nginx
 # serves as /hello).  Escapes are decoded, slashes merged and dot segments
-# removed for matching only: every such request is refused 403 naming the
-# rule, explicit and transparent; paths that do not normalise to the
-# prefix are forwarded byte for byte; a path with a malformed escape or
-# %00 gets 400 bad_path; rule patterns are normalised the same way.
+# removed for matching only (decoded again while escapes are left, as an
+# origin that decodes twice reads them, and '\' taken for '/', as IIS
+# does): every such request is refused 403 naming the rule, explicit and
+# transparent; paths that do not normalise to the prefix are forwarded
+# byte for byte; a path with a malformed escape or %00 (or %2500) gets
+# 400 bad_path; rule patterns are normalised the same way.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -39,7 +41,8 @@ U=http://www.example.test
 # --- explicit: every bypass form is the rule's path ----------------------
 for p in /hello /%68ello /%68%65llo //hello /./hello /x/../hello /%2fhello \
     /%2Fhello /x/%2e%2e/hello /x%2f..%2fhello '/.%2e/hello' /hello/ \
-    '/hello?x=1' /hellox; do
+    '/hello?x=1' /hellox /%2568ello /%25252568ello /x%252F..%252Fhello \
+    '/x\\..\\hello' /x%5C..%5Chello /x%255c..%255chello; do
 	req "$U$p"
 	is "$STATUS" "403" "explicit GET $p: 403"
 	flowlog_expect "explicit $p: flow.blocked by no-hello" \
@@ -68,7 +71,7 @@ is "$(grep -cvE '"GET (/hell|/%68ell|/hello/\.\./hell|/hell\?[^ ]*|/HELLO) HTTP'
     "$T/nginx/access.log")" "0" "the origin never saw a request the rule refused"
 
 # --- malformed escapes and NUL: refused, not guessed ----------------------
-for p in /%zz /hello%00 '/%00/hello' /hel% '/%u0068ello'; do
+for p in /%zz /hello%00 '/%00/hello' /hel% '/%u0068ello' /%2500hello; do
 	req "$U$p"
 	is "$STATUS" "400" "explicit GET $p: 400"
 	flowlog_expect "explicit $p: flow.error bad_path" "cli=10.1.0.2:$PORT" \
@@ -76,7 +79,7 @@ for p in /%zz /hello%00 '/%00/hello' /hel% '/%u0068ello'; do
 done
 
 # --- transparent port 80: the same rule, the same normalisation -----------
-for p in /x/../hello /%68ello //hello; do
+for p in /x/../hello /%68ello //hello /%2568ello '/x\\..\\hello'; do
 	req "$p" 10.2.0.2:80
 	is "$STATUS" "403" "transparent GET $p: 403"
 	flowlog_expect "transparent $p: flow.blocked by no-hello" \

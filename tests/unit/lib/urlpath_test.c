@@ -94,11 +94,40 @@ T_TEST(urlpath_case_is_kept)
 	T_STREQ(norm("/HELLO"), "/HELLO");
 }
 
-T_TEST(urlpath_decodes_once_only)
+T_TEST(urlpath_decodes_while_escapes_are_left)
 {
-	T_STREQ(norm("/%2568ello"), "/%68ello");
-	T_STREQ(norm("/%252e%252e/hello"), "/%2e%2e/hello");
+	/* As an origin that decodes twice (or more) reads them. */
+	T_STREQ(norm("/%2568ello"), "/hello");
+	T_STREQ(norm("/%25252568ello"), "/hello");
+	T_STREQ(norm("/x/%252e%252e/hello"), "/hello");
+	T_STREQ(norm("/x%252F..%252Fhello"), "/hello");
 	T_STREQ(norm("/a%20b"), "/a b");
+	T_STREQ(norm("/a%2520b"), "/a b");
+}
+
+T_TEST(urlpath_percent_that_is_no_escape_stays_literal)
+{
+	/* "%25" once decoded is a literal '%' unless an escape follows. */
+	T_STREQ(norm("/100%25"), "/100%");
+	T_STREQ(norm("/100%25zz"), "/100%zz");
+	T_STREQ(norm("/%25%25"), "/%%");
+	T_STREQ(norm("/a%254"), "/a%4");
+}
+
+T_TEST(urlpath_escaped_question_mark_survives_every_pass)
+{
+	T_STREQ(norm("/a%253Fb"), "/a%3Fb");
+	T_STREQ(norm("/a%25253Fb?q"), "/a%3Fb?q");
+}
+
+T_TEST(urlpath_backslash_is_a_separator)
+{
+	/* IIS reads '\' and "%5C" as '/'. */
+	T_STREQ(norm("/x\\..\\hello"), "/hello");
+	T_STREQ(norm("\\hello"), "/hello");
+	T_STREQ(norm("/x%5C..%5Chello"), "/hello");
+	T_STREQ(norm("/x%5c..%255chello"), "/hello");
+	T_STREQ(norm("/a\\b?c\\d"), "/a/b?c\\d");
 }
 
 T_TEST(urlpath_malformed_escape_is_refused)
@@ -117,6 +146,8 @@ T_TEST(urlpath_nul_is_refused)
 
 	T_STREQ(norm("/hello%00"), "(refused)");
 	T_STREQ(norm("/%00/hello"), "(refused)");
+	T_STREQ(norm("/%2500/hello"), "(refused)");
+	T_STREQ(norm("/%252500"), "(refused)");
 	T_EQ(sl_urlpath_normalise("/he\0llo", 7, out, sizeof(out)), -1);
 	T_EQ(sl_urlpath_normalise("/h?q\0", 5, out, sizeof(out)), -1);
 }

@@ -9,7 +9,9 @@
  * the destination's write event drains the pipe (backpressure, as in
  * libevent's le-proxy).  A FIN is propagated as shutdown(SHUT_WR) once the
  * pipe is empty, so half-closed connections keep working; the flow ends
- * when both directions have ended.
+ * when both directions have ended.  Byte counters count what was written
+ * to the destination: bytes still in a pipe when a flow is cut short never
+ * reached anyone.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -140,6 +142,7 @@ dir_flush(struct sl_relay_dir *d)
 			return relay_abort(d, errno, 1);
 		}
 		d->pre_off += (uint32_t)n;
+		*dir_bytes(d) += (uint64_t)n;
 		if (d->pre_off == d->pre_len) {
 			sl_free(d->pre);
 			d->pre = NULL;
@@ -155,6 +158,7 @@ dir_flush(struct sl_relay_dir *d)
 			return relay_abort(d, errno, 1);
 		}
 		d->inpipe -= (uint32_t)n;
+		*dir_bytes(d) += (uint64_t)n;
 	}
 	dir_pipe_release(d, 0);
 	return 1;
@@ -203,7 +207,6 @@ relay_read(struct sl_relay_dir *d)
 			return;
 		}
 		d->inpipe += (uint32_t)n;
-		*dir_bytes(d) += (uint64_t)n;
 		if ((rc = dir_flush(d)) <= 0)
 			return;			/* blocked or gone */
 		if ((size_t)n < RELAY_SMALL)
@@ -271,7 +274,6 @@ dir_init(struct sl_flow *flow, struct sl_relay_dir *d, int up,
 			return -1;
 		memcpy(d->pre, pre, npre);
 		d->pre_len = (uint32_t)npre;
-		*dir_bytes(d) += npre;
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # 010-explicit-connect: CONNECT tunnels through the explicit proxy (issue
 # #2): names, IPv4 and [IPv6] literals, both listeners, a 20 MB HTTPS body
-# intact, the origin's own certificate, half-close, and the flow.end line.
+# intact, the origin's own certificate, half-close, the flow.end line, and
+# byte counters that count what reached the other side.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -90,6 +91,31 @@ for i in 1 2 3 4 5 6 7 8; do
 	cmp -s "$T/par$i" "$T/par$i.back" && n=$((n + 1))
 done
 is "$n" "8" "8 concurrent tunnels each echo their own 200 kB"
+
+# --- byte counters count what reached the other side ----------------------
+# The server sends 8 MiB at once; the client reads nothing, so the tunnel
+# fills (its socket buffers, the proxy's pipe) and stalls until
+# idle-timeout closes it.  The client then reads what was written to its
+# socket before the close: `down` must be exactly that, not what the
+# proxy read from the server (bytes left in the pipe never arrive).
+tcp_server_start flood flood@10.2.0.4:7001
+sluiced_reload '
+set connect-ports 443,7000,7001
+set log-allowed on
+set idle-timeout 2s
+rule lab-v4 splice ip 10.2.0.0/24
+default deny
+'
+flood_allowed() { [ "$(connect_status 10.2.0.4:7001)" = 200 ]; }
+wait_for 5 flood_allowed
+in_cli timeout 30 "$PY" "$PYDIR/rawc.py" --proxy 10.1.0.1:3128 \
+    --connect 10.2.0.4:7001 --read-after 5 10.2.0.4:7001 </dev/null \
+    >"$T/flood.back" 2>"$T/rawc.err"
+got=$(stat -c %s "$T/flood.back")
+check "[ $got -gt 0 ] && [ $got -lt 8388608 ]" \
+    "the stalled tunnel delivered part of the 8 MiB ($got bytes)"
+flowlog_expect "flow.end of the stalled tunnel: down = the bytes the client got" \
+    "dst=10.2.0.4:7001 reason=idle_timeout" event=flow.end "down=$got" 'up=0'
 
 flowlog_valid
 done_testing

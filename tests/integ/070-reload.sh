@@ -15,12 +15,6 @@ rule lab-names splice domain *.example.test
 default deny
 '
 
-# connect_status AUTHORITY: the proxy's answer to CONNECT AUTHORITY.
-connect_status() {
-	in_cli "$PY" "$PYDIR/rawhttp.py" one --proxy 10.1.0.1:3128 \
-	    "CONNECT $1 HTTP/1.1\\r\\nHost: $1\\r\\n\\r\\n" | awk 'NR == 1 { print $1 }'
-}
-
 tunnel_open t1 echo.example.test:7000
 is "$TUNNEL" "ready" "tunnel open before any reload"
 is "$(tunnel_cmd t1 'echo 1000')" "ok echo 1000" "tunnel echoes"

@@ -25,11 +25,6 @@ broken() {
 	    'rule www-allow splcie domain www.example.test' 'default deny'
 }
 
-connect_status() {
-	in_cli "$PY" "$PYDIR/rawhttp.py" one --proxy 10.1.0.1:3128 \
-	    "CONNECT $1 HTTP/1.1\\r\\nHost: $1\\r\\n\\r\\n" | awk 'NR == 1 { print $1 }'
-}
-
 # until_status AUTHORITY WANT: poll (bounded, 3 s) until the proxy answers
 # WANT; a reload takes effect for new flows as soon as the workers have
 # adopted it, which is asynchronous to the signal.

@@ -696,6 +696,13 @@ pcurl() {
 	in_cli curl -sS --max-time 30 --proxy "$PROXY4" --cacert "$CA" "$@"
 }
 
+# connect_status AUTHORITY: the status of the proxy's answer to CONNECT
+# AUTHORITY (the connection is closed right after it).
+connect_status() {
+	in_cli "$PY" "$PYDIR/rawhttp.py" one --proxy 10.1.0.1:3128 \
+	    "CONNECT $1 HTTP/1.1\\r\\nHost: $1\\r\\n\\r\\n" | awk 'NR == 1 { print $1 }'
+}
+
 # http_status OUTFILE ARGS...: pcurl, body to OUTFILE, print the status.
 http_status() {
 	local f=$1

@@ -14,6 +14,8 @@ same time, so a large payload to an echo server cannot deadlock.
   ("CONNECT 403") and the exit status is 3.
 --idle S: do not half-close; read until the peer closes or sends nothing
   for S seconds, then close (for servers that keep the connection alive).
+--read-after S: read nothing for S seconds (a client that stops reading),
+  then read as usual.
 --probe: only connect; print connected | refused | timeout | unreachable |
   reset | error:<errno name>.
 --silent: connect and send nothing (a server-speaks-first protocol); print
@@ -82,6 +84,7 @@ def main():
     ap.add_argument("--probe", action="store_true")
     ap.add_argument("--silent", action="store_true")
     ap.add_argument("--idle", type=float)
+    ap.add_argument("--read-after", type=float, default=0)
     ap.add_argument("--proxy")
     ap.add_argument("--connect")
     ap.add_argument("target")
@@ -119,6 +122,7 @@ def main():
     out = sys.stdout.buffer
     if a.idle is not None:
         s.settimeout(a.idle)
+    time.sleep(a.read_after)
     try:
         while True:
             try:

@@ -6,6 +6,9 @@
 Modes:
   echo      send back every byte received; half-close when the client does
   sink      read and discard, never answer (an upstream that stays silent)
+  flood     send 8 MiB at once (bytes 0..255 repeated), then read and
+            discard until EOF (more than a client that stops reading can
+            take in)
   banner    server speaks first: "220 banner.test ESMTP ready\\r\\n" at once,
             then echo
   headecho  read one HTTP/1.x request head (and a Content-Length body),
@@ -68,6 +71,21 @@ async def h_sink(reader, writer):
         writer.close()
 
 
+FLOOD = 8 << 20
+
+
+async def h_flood(reader, writer):
+    try:
+        writer.write(bytes(range(256)) * (FLOOD // 256))
+        await writer.drain()
+        while await reader.read(65536):
+            pass
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
 def chunked(body):
     """body as three chunks, one with an extension, and a trailer."""
     a, b = len(body) // 3, 2 * len(body) // 3
@@ -118,7 +136,7 @@ async def h_headecho(reader, writer):
 
 
 HANDLERS = {"echo": h_echo, "sink": h_sink, "banner": h_banner,
-            "headecho": h_headecho}
+            "headecho": h_headecho, "flood": h_flood}
 
 
 def parse(spec):

@@ -22,8 +22,10 @@
  * A client's FIN ends its requests, not its responses: every complete
  * request already received (pipelined ones too) is still answered and
  * flushed, then the connection is closed.  flow->down counts the bytes
- * written to the client socket; bytes still queued at the close are not
- * counted, and a close that loses some says why (client_reset...).
+ * written to the client socket and flow->up those written to server
+ * sockets; bytes still queued at the close, or when a server connection
+ * is dropped, are not counted, and a close that loses some says why
+ * (client_reset...).
  *
  *   request side:  HEAD -> (CONNECTING) -> BODY -> DONE
  *   response side: IDLE -> HEAD -> BODY -> IDLE   (or TUNNEL after 101)
@@ -79,6 +81,9 @@ struct sl_httpfwd {
 	size_t			 req_parsed;	/* bytes the last MORE parse saw */
 	size_t			 rsp_parsed;
 	uint64_t		 down_q;	/* server bytes queued to client */
+	uint64_t		 up_q;		/* client bytes queued to servers
+						 * (less those a dropped server
+						 * connection never sent) */
 	size_t			 own_q;		/* our error text, at the tail */
 	const char		*event;		/* logged once the output has
 						   been written (or at close) */
@@ -119,27 +124,35 @@ hf_limits(const struct sl_flow *flow)
 	return lim;
 }
 
+/* Bytes still waiting in bev's output buffer (0 without one). */
+static uint64_t
+hf_unsent(struct bufferevent *bev)
+{
+	return bev != NULL ?
+	    evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
 /*
- * flow->down from what left the client's output buffer: the server bytes
+ * flow->down and flow->up from what left the output buffers: the bytes
  * queued minus those still waiting there (our own error text, if any, is
- * behind them and not counted).  Idempotent; before any event is logged.
+ * behind the server's bytes to the client and not counted).  Idempotent;
+ * before any event is logged.
  */
 static void
-hf_sync_down(struct sl_flow *flow)
+hf_sync_counts(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
-	size_t left = 0;
+	uint64_t left = hf_unsent(hf->cbev);
 
-	if (hf->cbev != NULL)
-		left = evbuffer_get_length(bufferevent_get_output(hf->cbev));
 	left = left > hf->own_q ? left - hf->own_q : 0;
-	flow->down = hf->down_q - SL_MIN((uint64_t)left, hf->down_q);
+	flow->down = hf->down_q - SL_MIN(left, hf->down_q);
+	flow->up = hf->up_q - SL_MIN(hf_unsent(hf->sbev), hf->up_q);
 }
 
 static void
 hf_log_event(struct sl_flow *flow, const char *event)
 {
-	hf_sync_down(flow);
+	hf_sync_counts(flow);
 	sl_flow_log_event(flow, event);
 }
 
@@ -176,7 +189,7 @@ sl_httpfwd_free(struct sl_flow *flow)
 		return;
 	/* Part of sl_flow_close, before its flow.end: count what was
 	 * written; an event still waiting for the output is written now. */
-	hf_sync_down(flow);
+	hf_sync_counts(flow);
 	hf_log_deferred(flow);
 	if (hf->cbev != NULL)
 		bufferevent_free(hf->cbev);
@@ -196,6 +209,8 @@ hf_drop_server(struct sl_flow *flow)
 	struct sl_httpfwd *hf = flow->http;
 
 	if (hf->sbev != NULL) {
+		/* What it had not sent never will be. */
+		hf->up_q -= SL_MIN(hf_unsent(hf->sbev), hf->up_q);
 		bufferevent_free(hf->sbev);
 		hf->sbev = NULL;
 	}
@@ -434,7 +449,7 @@ hf_client_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (hf->tunnel) {
-		hf_tunnel_move(flow, hf->cbev, hf->sbev, &flow->up);
+		hf_tunnel_move(flow, hf->cbev, hf->sbev, &hf->up_q);
 		return;
 	}
 	switch (hf->rq) {
@@ -579,7 +594,7 @@ hf_pump_req_body(struct sl_flow *flow)
 	int rc;
 
 	rc = hf_move_body(bufferevent_get_input(hf->cbev), out, hf->req_body,
-	    &hf->req_left, &hf->req_ch, &flow->up);
+	    &hf->req_left, &hf->req_ch, &hf->up_q);
 	if (rc == -1) {
 		hf_refuse(flow, 400, "bad_chunked_body", 0);
 		return;
@@ -612,7 +627,7 @@ hf_send_request(struct sl_flow *flow)
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	flow->up += hf->pending_len;
+	hf->up_q += hf->pending_len;
 	sl_free(hf->pending);
 	hf->pending = NULL;
 	hf->rq = RQ_BODY;
@@ -1069,7 +1084,7 @@ hf_start_tunnel(struct sl_flow *flow)
 		bufferevent_enable(hf->cbev, EV_READ);
 	bufferevent_enable(hf->sbev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0)
-		hf_tunnel_move(flow, hf->cbev, hf->sbev, &flow->up);
+		hf_tunnel_move(flow, hf->cbev, hf->sbev, &hf->up_q);
 	if (evbuffer_get_length(bufferevent_get_input(hf->sbev)) > 0)
 		hf_tunnel_move(flow, hf->sbev, hf->cbev, &hf->down_q);
 	if (hf->client_eof)

@@ -12,7 +12,10 @@
 #     with term TH (it struck while a head was read), not TR;
 #   - a request body announced and not sent is a 408
 #     request_body_timeout after http-idle-timeout without a byte (not a
-#     504 after idle-timeout); a body that keeps coming slowly passes.
+#     504 after idle-timeout); a body that keeps coming slowly passes;
+#   - a client or server that stops reading is cut after idle-timeout,
+#     and the event's down / up count the bytes written to its socket,
+#     not those queued for it.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -156,6 +159,19 @@ check "test ${total:-20971520} -lt 20971520" \
     "a client that stops reading does not get the rest later (${total:-?} of 20971520 bytes)"
 flowlog_expect "it is closed and logged as idle_timeout" "cli=10.1.0.2:$(field port "$out")" \
     event=flow.end reason=idle_timeout 'term~^T' "down<=${total:-0}"
+
+# A server that stops reading a request body (idle-timeout 1s): the flow
+# is cut, and `up` counts what was written to the server's socket, which
+# it can still read after the close, not what the proxy queued for it.
+tcp_server_start stall stall@10.2.0.4:7002
+out=$(hc --timeout 20 'send:POST http://10.2.0.4:7002/up HTTP/1.1\r\nHost: 10.2.0.4:7002\r\nContent-Length: 24000000\r\n\r\n{X*24000000}' read)
+wait_for 10 grep -q '^stall:' "$T/stall.log"
+read -r _ got _ _ srvport <<<"$(grep '^stall:' "$T/stall.log" | tail -n 1)"
+diag "hfclient: $out; server: ${got:-?} bytes"
+check "test ${got:-0} -gt 0 -a ${got:-0} -lt 24000000" \
+    "the stalled server got part of the body (${got:-?} bytes)"
+flowlog_expect "it is cut, and up = the bytes the server got" "dst=10.2.0.4:7002" \
+    event=flow.error "up=${got:-0}"
 
 flowlog_valid
 done_testing

@@ -6,6 +6,8 @@
 Modes:
   echo      send back every byte received; half-close when the client does
   sink      read and discard, never answer (an upstream that stays silent)
+  stall     read nothing for 4 s (a server whose buffers fill), then read
+            until EOF and print "stall: N bytes from PEERPORT"
   flood     send 8 MiB at once (bytes 0..255 repeated), then read and
             discard until EOF (more than a client that stops reading can
             take in)
@@ -86,6 +88,23 @@ async def h_flood(reader, writer):
         writer.close()
 
 
+async def h_stall(reader, writer):
+    n = 0
+    try:
+        await asyncio.sleep(4)
+        while True:
+            b = await reader.read(65536)
+            if not b:
+                break
+            n += len(b)
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        print("stall: %d bytes from %d"
+              % (n, writer.get_extra_info("peername")[1]), flush=True)
+        writer.close()
+
+
 def chunked(body):
     """body as three chunks, one with an extension, and a trailer."""
     a, b = len(body) // 3, 2 * len(body) // 3
@@ -136,7 +155,8 @@ async def h_headecho(reader, writer):
 
 
 HANDLERS = {"echo": h_echo, "sink": h_sink, "banner": h_banner,
-            "headecho": h_headecho, "flood": h_flood}
+            "headecho": h_headecho, "flood": h_flood,
+            "stall": h_stall}
 
 
 def parse(spec):

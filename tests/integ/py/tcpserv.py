@@ -43,66 +43,57 @@ async def pump_echo(reader, writer):
         await writer.drain()
 
 
-async def h_echo(reader, writer):
-    try:
-        await pump_echo(reader, writer)
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.close()
-
-
-async def h_banner(reader, writer):
-    try:
-        writer.write(BANNER)
-        await writer.drain()
-        await pump_echo(reader, writer)
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.close()
-
-
-async def h_sink(reader, writer):
-    try:
-        while await reader.read(65536):
-            pass
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.close()
-
-
-FLOOD = 8 << 20
-
-
-async def h_flood(reader, writer):
-    try:
-        writer.write(bytes(range(256)) * (FLOOD // 256))
-        await writer.drain()
-        while await reader.read(65536):
-            pass
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.close()
-
-
-async def h_stall(reader, writer):
+async def discard(reader):
+    """Read and drop until EOF (or a reset); the number of bytes read."""
     n = 0
     try:
-        await asyncio.sleep(4)
         while True:
             b = await reader.read(65536)
             if not b:
                 break
             n += len(b)
-    except (ConnectionError, OSError):
+    except ConnectionError:
         pass
-    finally:
-        print("stall: %d bytes from %d"
-              % (n, writer.get_extra_info("peername")[1]), flush=True)
-        writer.close()
+    return n
+
+
+def handler(body):
+    """The connection handler that runs body(reader, writer) and then
+    closes: a peer that went away ends the connection, not the server."""
+    async def run(reader, writer):
+        try:
+            await body(reader, writer)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+    return run
+
+
+async def banner(reader, writer):
+    writer.write(BANNER)
+    await writer.drain()
+    await pump_echo(reader, writer)
+
+
+async def sink(reader, writer):
+    await discard(reader)
+
+
+FLOOD = 8 << 20
+
+
+async def flood(reader, writer):
+    writer.write(bytes(range(256)) * (FLOOD // 256))
+    await writer.drain()
+    await discard(reader)
+
+
+async def stall(reader, writer):
+    await asyncio.sleep(4)
+    n = await discard(reader)
+    print("stall: %d bytes from %d"
+          % (n, writer.get_extra_info("peername")[1]), flush=True)
 
 
 def chunked(body):
@@ -154,9 +145,9 @@ async def h_headecho(reader, writer):
         writer.close()
 
 
-HANDLERS = {"echo": h_echo, "sink": h_sink, "banner": h_banner,
-            "headecho": h_headecho, "flood": h_flood,
-            "stall": h_stall}
+HANDLERS = {"echo": handler(pump_echo), "sink": handler(sink),
+            "banner": handler(banner), "headecho": h_headecho,
+            "flood": handler(flood), "stall": handler(stall)}
 
 
 def parse(spec):

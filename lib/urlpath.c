@@ -71,8 +71,9 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
  * the most decoded form makes a deny rule hold against any of these
  * readings; an allow rule it widens only to paths whose literal name is
  * an escape.  Only well-formed escapes are decoded: any other '%' is one
- * the first decoding produced, a literal.  "%3F" stays as it is (it is
- * how a '?' in the path is written, see urlpath_decode()).  Returns the
+ * the first decoding produced, a literal.  An escaped '?' stays escaped
+ * and is written "%3F" whatever its case (it is how a '?' in the path is
+ * written, see urlpath_decode()).  Returns the
  * new length (n when nothing was left to decode), or -1 for a NUL.
  */
 static ssize_t
@@ -86,10 +87,17 @@ urlpath_redecode(char *out, size_t n)
 
 		if (c == '%' && n - r >= 3 &&
 		    (hi = sl_hex_val((unsigned char)out[r + 1])) >= 0 &&
-		    (lo = sl_hex_val((unsigned char)out[r + 2])) >= 0 &&
-		    (hi << 4 | lo) != '?') {
+		    (lo = sl_hex_val((unsigned char)out[r + 2])) >= 0) {
 			c = (unsigned char)(hi << 4 | lo);
 			r += 2;
+			if (c == '?') {
+				/* Stays escaped, spelt as urlpath_decode()
+				 * writes it: "%253f" and "%3f" must compare
+				 * equal. */
+				memcpy(out + w, "%3F", 3);
+				w += 3;
+				continue;
+			}
 			if (c == '\0')
 				return -1;
 			if (c == '\\')

@@ -120,6 +120,16 @@ T_TEST(urlpath_escaped_question_mark_survives_every_pass)
 	T_STREQ(norm("/a%25253Fb?q"), "/a%3Fb?q");
 }
 
+/* A '?' decoded twice was kept as "%3f", so "deny url h/a%3Fb" missed
+ * "/a%253fb" (found by tests/fuzz/fuzz_urlpath.c). */
+T_TEST(urlpath_escaped_question_mark_is_upper_case_after_any_pass)
+{
+	T_STREQ(norm("/a%253fb"), "/a%3Fb");
+	T_STREQ(norm("/a%25253fb?q"), "/a%3Fb?q");
+	T_STREQ(norm("/a%25%33fb"), "/a%3Fb");
+	T_STREQ(norm("/a%3fb"), norm("/a%253fb"));
+}
+
 T_TEST(urlpath_backslash_is_a_separator)
 {
 	/* IIS reads '\' and "%5C" as '/'. */

@@ -5,9 +5,13 @@
  *
  * TCP from the client side (nft-interfaces, nft-clients) to the
  * transparent-tcp-ports is redirected (or TPROXYed) to the transparent
- * listener.  sluiced's own upstream connections start on the appliance, so
- * they pass the output hook, never prerouting: they are not redirected
- * again.  Traffic addressed to the appliance itself is left alone too
+ * listener.  Each family goes to one listener: one bound to an address of
+ * that family, else a wildcard one, of the first listener's kind where
+ * both kinds have one; a family served by the other kind only gets a chain
+ * of that kind too.  sluiced's own upstream connections start on the
+ * appliance, so they pass the output hook, never prerouting: they are not
+ * redirected again; and their so-mark must not be the mark the TPROXY
+ * policy routing delivers locally (refused).  Traffic addressed to the appliance itself is left alone too
  * (fib daddr type local), so the explicit proxy and ssh keep working.
  *
  * UDP from the same clients to the transparent-udp-ports (STUN/TURN) is
@@ -33,41 +37,79 @@
 
 #define NFT_TPROXY_MARK	0x534c	/* "SL": policy-routes TPROXYed flows */
 
+/* One nft-clients entry. */
+struct nft_cidr {
+	struct sl_ip	net;
+	unsigned	plen;
+};
+
 /*
- * Print "a, b, c" of the comma/blank separated CIDRs of family af, checking
- * every word is valid; with fp NULL only check and count.
+ * Parse the comma/blank separated CIDRs of list into *out (owned by the
+ * caller, sl_free), their number in *n.  0, or -1 on a word that is not a
+ * CIDR (said on stderr) or out of memory.
  */
 static int
-nft_print_cidrs(FILE *fp, const char *list, int af, int *count)
+nft_cidrs_parse(const char *list, struct nft_cidr **out, size_t *n)
 {
 	char *copy = sl_strdup(list), *save = NULL, *w;
-	int first = 1, rc = 0;
+	size_t cap = strlen(list) / 2 + 1;	/* every CIDR takes 2 chars */
 
-	*count = 0;
-	if (copy == NULL)
+	*n = 0;
+	*out = sl_calloc(cap, sizeof(**out));
+	if (copy == NULL || *out == NULL) {
+		sl_free(copy);
+		sl_free(*out);
+		*out = NULL;
+		fprintf(stderr, "sluicectl nft: out of memory\n");
 		return -1;
+	}
 	for (w = strtok_r(copy, ", \t", &save); w != NULL;
 	    w = strtok_r(NULL, ", \t", &save)) {
-		struct sl_ip net;
-		unsigned plen;
-		char buf[SL_IP_STRLEN];
-
-		if (sl_cidr_parse(w, &net, &plen) == -1) {
+		if (sl_cidr_parse(w, &(*out)[*n].net, &(*out)[*n].plen) == -1) {
 			fprintf(stderr, "sluicectl nft: nft-clients: '%s' is not "
 			    "a CIDR\n", w);
-			rc = -1;
-			break;
+			sl_free(copy);
+			sl_free(*out);
+			*out = NULL;
+			return -1;
 		}
-		if (net.af != af)
-			continue;
-		if (fp != NULL)
-			fprintf(fp, "%s%s/%u", first ? "" : ", ",
-			    sl_ip_fmt(&net, buf, sizeof(buf)), plen);
-		first = 0;
-		(*count)++;
+		(*n)++;
 	}
 	sl_free(copy);
-	return rc;
+	return 0;
+}
+
+/*
+ * Is v[i] inside another entry of v (a shorter prefix, or an equal one
+ * earlier)?  An interval set refuses overlapping elements ("conflicting
+ * intervals specified"), so only the outermost of nested ones is printed;
+ * the set still matches exactly the addresses of the list.
+ */
+static int
+nft_cidr_covered(const struct nft_cidr *v, size_t n, size_t i)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (j == i || v[j].net.af != v[i].net.af ||
+		    v[j].plen > v[i].plen)
+			continue;
+		if (v[j].plen == v[i].plen && j > i)
+			continue;	/* a duplicate: the first one stays */
+		if (sl_ip_in_prefix(&v[i].net, &v[j].net, v[j].plen))
+			return 1;
+	}
+	return 0;
+}
+
+/* How many entries of family af nft_print_clients prints. */
+static int
+nft_cidr_count(const struct nft_cidr *v, size_t n, int af)
+{
+	int count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].net.af == af && !nft_cidr_covered(v, n, i))
+			count++;
+	return count;
 }
 
 /*
@@ -75,21 +117,26 @@ nft_print_cidrs(FILE *fp, const char *list, int af, int *count)
  * rejects an empty "elements = { }", so a family without clients gets a set
  * without elements (and no rule refers to it).
  */
-static int
-nft_print_clients(FILE *fp, const char *list, int af, int *count)
+static void
+nft_print_clients(FILE *fp, const struct nft_cidr *v, size_t n, int af)
 {
-	if (nft_print_cidrs(NULL, list, af, count) == -1)
-		return -1;
+	int first = 1;
+
 	fprintf(fp, "\tset clients_v%c {\n\t\ttype %s; flags interval;\n",
 	    af == AF_INET ? '4' : '6',
 	    af == AF_INET ? "ipv4_addr" : "ipv6_addr");
-	if (*count > 0) {
-		fprintf(fp, "\t\telements = { ");
-		(void)nft_print_cidrs(fp, list, af, count);
-		fprintf(fp, " }\n");
+	for (size_t i = 0; i < n; i++) {
+		char buf[SL_IP_STRLEN];
+
+		if (v[i].net.af != af || nft_cidr_covered(v, n, i))
+			continue;
+		fprintf(fp, "%s%s/%u", first ? "\t\telements = { " : ", ",
+		    sl_ip_fmt(&v[i].net, buf, sizeof(buf)), v[i].plen);
+		first = 0;
 	}
+	if (!first)
+		fprintf(fp, " }\n");
 	fprintf(fp, "\t}\n");
-	return 0;
 }
 
 /* Print proto's ports in ps as "a, b-c"; with fp NULL only count them. */
@@ -190,22 +237,20 @@ nft_wildcard(const struct sl_listen *l)
 }
 
 /*
- * The listener of the first transparent listener's kind that serves af:
- * one bound to an address of that family, else a "*:port" one (which
- * takes both), else none (no rule for that family).
+ * The listener of kind that serves af: one bound to an address of that
+ * family, else a wildcard one that takes it ("*:port" both families,
+ * 0.0.0.0 IPv4), else none.
  */
 static const struct sl_listen *
 nft_listener_for(const struct sl_listen *ls, size_t n,
-    const struct sl_listen *first, int af)
+    enum sl_listen_kind kind, int af)
 {
 	const struct sl_listen *any = NULL;
 
-	if (first == NULL)
-		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct sl_ip ip;
 
-		if (ls[i].kind != first->kind)
+		if (ls[i].kind != kind)
 			continue;
 		sl_ip_from_sa(&ip, NULL, (const struct sockaddr *)&ls[i].addr);
 		if (ip.af == AF_INET6 && nft_wildcard(&ls[i]) && any == NULL)
@@ -222,15 +267,18 @@ nft_listener_for(const struct sl_listen *ls, size_t n,
 struct nft_ctx {
 	FILE				*fp;
 	const struct sl_settings	*set;
-	const struct sl_listen		*t4, *t6; /* per family, or NULL */
-	int				 n4, n6; /* nft-clients per family */
+	const struct sl_listen		*l[2];	/* IPv4, IPv6; or NULL */
+	int				 served[2]; /* has a rule per family */
+	int				 ntcp, nudp; /* port ranges per proto */
 };
 
 /*
  * One prerouting chain sending proto to the transparent listeners: a nat
  * chain for redirect, a filter chain at priority mangle for tproxy; only
  * from the client side, never what is addressed to the appliance itself.
- * note (or NULL) goes at its top.  Returns how many rules it holds.
+ * TCP of a family goes to the chain of its listener's kind; UDP is always
+ * TPROXYed.  note (or NULL) goes at its top.  Returns how many rules it
+ * holds.
  */
 static int
 nft_chain(const struct nft_ctx *c, const char *name, uint8_t proto,
@@ -253,10 +301,13 @@ nft_chain(const struct nft_ctx *c, const char *name, uint8_t proto,
 	}
 	fprintf(c->fp, "\t\t# to the appliance itself: not redirected\n"
 	    "\t\tfib daddr type local return\n");
-	if (c->t4 != NULL && (!clients || c->n4 > 0))
-		n += nft_rule(c->fp, c->t4, AF_INET, clients, proto, tproxy);
-	if (c->t6 != NULL && (!clients || c->n6 > 0))
-		n += nft_rule(c->fp, c->t6, AF_INET6, clients, proto, tproxy);
+	for (int i = 0; i < 2; i++) {
+		if (!c->served[i] || (proto == IPPROTO_TCP &&
+		    (c->l[i]->kind == SL_LISTEN_TPROXY) != tproxy))
+			continue;
+		n += nft_rule(c->fp, c->l[i], i == 0 ? AF_INET : AF_INET6,
+		    clients, proto, tproxy);
+	}
 	fprintf(c->fp, "\t}\n");
 	return n;
 }
@@ -277,14 +328,103 @@ static const char nft_udp_note[] =
     "\t\t# bound there: tproxy finds no socket, the rule does not match\n"
     "\t\t# and the datagrams are routed on as without sluice.\n";
 
+/* Does a TCP rule of kind exist (tproxy: 1, redirect: 0)? */
+static int
+nft_tcp_uses(const struct nft_ctx *c, int tproxy)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->ntcp > 0 && c->served[i] &&
+		    (c->l[i]->kind == SL_LISTEN_TPROXY) == tproxy)
+			return 1;
+	return 0;
+}
+
+/*
+ * Pick each family's listener and say on stderr what the ruleset cannot
+ * do: a listener no rule leads to, client subnets of a family no listener
+ * serves, a redirect to a loopback address.  Returns -1 on what no ruleset
+ * can serve (port 0, so-mark equal to the TPROXY mark).
+ */
+static int
+nft_plan(struct nft_ctx *c, const struct sl_listen *ls, size_t nl,
+    enum sl_listen_kind first, const struct nft_cidr *cl, size_t ncl)
+{
+	static const char *const kinds[] = { "explicit", "transparent",
+		"tproxy" };
+	enum sl_listen_kind other = first == SL_LISTEN_TPROXY ?
+	    SL_LISTEN_TRANSPARENT : SL_LISTEN_TPROXY;
+	int clients = c->set->nft_clients[0] != '\0';
+	char a[SL_ADDR_STRLEN];
+
+	for (int i = 0; i < 2; i++) {
+		int af = i == 0 ? AF_INET : AF_INET6;
+
+		/* The first listener's kind wins where both serve af. */
+		if ((c->l[i] = nft_listener_for(ls, nl, first, af)) == NULL)
+			c->l[i] = nft_listener_for(ls, nl, other, af);
+		c->served[i] = c->l[i] != NULL &&
+		    (!clients || nft_cidr_count(cl, ncl, af) > 0);
+		if (c->l[i] == NULL && clients &&
+		    nft_cidr_count(cl, ncl, af) > 0)
+			fprintf(stderr, "sluicectl nft: warning: nft-clients "
+			    "has IPv%c subnets but no transparent or tproxy "
+			    "listener serves IPv%c: their traffic is not "
+			    "redirected\n", i == 0 ? '4' : '6',
+			    i == 0 ? '4' : '6');
+	}
+	for (size_t i = 0; i < nl; i++) {
+		const struct sl_listen *l = &ls[i];
+		struct sl_ip ip;
+		uint16_t port;
+
+		if (l->kind == SL_LISTEN_EXPLICIT)
+			continue;
+		sl_sa_fmt((const struct sockaddr *)&l->addr, a, sizeof(a));
+		sl_ip_from_sa(&ip, &port, (const struct sockaddr *)&l->addr);
+		if (port == 0) {
+			fprintf(stderr, "sluicectl nft: %s:%u: listen %s %s: "
+			    "port 0 is a port the kernel picks at bind time; "
+			    "the ruleset cannot name it\n", l->loc.file,
+			    l->loc.line, kinds[l->kind], a);
+			return -1;
+		}
+		if (l != c->l[0] && l != c->l[1])
+			fprintf(stderr, "sluicectl nft: warning: %s:%u: listen "
+			    "%s %s gets no traffic from this ruleset (each "
+			    "family goes to one listener)\n", l->loc.file,
+			    l->loc.line, kinds[l->kind], a);
+		else if (l->kind == SL_LISTEN_TRANSPARENT && (ip.af ==
+		    AF_INET ? ip.b[0] == 127 : memcmp(ip.b, &in6addr_loopback,
+		    16) == 0))
+			fprintf(stderr, "sluicectl nft: warning: %s:%u: listen "
+			    "transparent %s: the kernel drops what is redirected "
+			    "to a loopback address (IPv4 unless route_localnet "
+			    "is on); bind it to an address of the appliance\n",
+			    l->loc.file, l->loc.line, a);
+	}
+	/* TPROXY routes by the mark: sluiced's own connections carrying it
+	 * would be delivered to the appliance itself. */
+	if ((nft_tcp_uses(c, 1) || (c->nudp > 0 &&
+	    (c->served[0] || c->served[1]))) &&
+	    c->set->so_mark == NFT_TPROXY_MARK) {
+		fprintf(stderr, "sluicectl nft: so-mark 0x%x is the mark the "
+		    "TPROXY policy routing looks for: sluiced's own connections "
+		    "would be routed back to the appliance; choose another "
+		    "so-mark\n", NFT_TPROXY_MARK);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 {
 	const struct sl_settings *set = sl_config_settings(cfg);
 	const struct sl_listen *ls, *tl = NULL;
 	struct nft_ctx c = { .fp = fp, .set = set };
-	size_t nl;
-	int tcp_tproxy, nudp, udp_rules = 0;
+	struct nft_cidr *cl = NULL;
+	size_t nl, ncl = 0;
+	int tproxy_rules = 0;
 
 	ls = sl_config_listeners(cfg, &nl);
 	for (size_t i = 0; i < nl; i++)
@@ -298,16 +438,21 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 		    "listener: nothing to redirect\n", path);
 		return CTL_PROBLEM;
 	}
-	c.t4 = nft_listener_for(ls, nl, tl, AF_INET);
-	c.t6 = nft_listener_for(ls, nl, tl, AF_INET6);
-	tcp_tproxy = tl->kind == SL_LISTEN_TPROXY;
-	if (nft_print_ports(NULL, set->transparent_tcp_ports,
-	    IPPROTO_TCP) == 0) {
-		fprintf(stderr, "sluicectl nft: transparent-tcp-ports is "
-		    "empty\n");
+	c.ntcp = nft_print_ports(NULL, set->transparent_tcp_ports,
+	    IPPROTO_TCP);
+	c.nudp = nft_print_ports(NULL, set->transparent_udp_ports,
+	    IPPROTO_UDP);
+	if (c.ntcp == 0 && c.nudp == 0) {
+		fprintf(stderr, "sluicectl nft: transparent-tcp-ports and "
+		    "transparent-udp-ports are empty: nothing to redirect\n");
 		return CTL_PROBLEM;
 	}
-	nudp = nft_print_ports(NULL, set->transparent_udp_ports, IPPROTO_UDP);
+	if (nft_cidrs_parse(set->nft_clients, &cl, &ncl) == -1)
+		return CTL_PROBLEM;
+	if (nft_plan(&c, ls, nl, tl->kind, cl, ncl) == -1) {
+		sl_free(cl);
+		return CTL_PROBLEM;
+	}
 	fprintf(fp, "#!/usr/sbin/nft -f\n"
 	    "# Generated by `sluicectl nft` from %s.\n"
 	    "# Regenerate after changing the listeners or the nft-* and\n"
@@ -315,24 +460,42 @@ nft_emit(FILE *fp, const char *path, const struct sl_config *cfg)
 	    "table inet sluice\n"
 	    "delete table inet sluice\n\n"
 	    "table inet sluice {\n", path);
-	if (set->nft_clients[0] != '\0' &&
-	    (nft_print_clients(fp, set->nft_clients, AF_INET, &c.n4) == -1 ||
-	    nft_print_clients(fp, set->nft_clients, AF_INET6, &c.n6) == -1))
-		return CTL_PROBLEM;
-	nft_print_portset(fp, "tcp_ports", set->transparent_tcp_ports,
-	    IPPROTO_TCP);
-	if (nudp > 0)
+	if (set->nft_clients[0] != '\0') {
+		nft_print_clients(fp, cl, ncl, AF_INET);
+		nft_print_clients(fp, cl, ncl, AF_INET6);
+	}
+	sl_free(cl);
+	if (c.ntcp > 0)
+		nft_print_portset(fp, "tcp_ports", set->transparent_tcp_ports,
+		    IPPROTO_TCP);
+	if (c.nudp > 0)
 		nft_print_portset(fp, "udp_ports", set->transparent_udp_ports,
 		    IPPROTO_UDP);
-	fprintf(fp, "\n");
-	(void)nft_chain(&c, "prerouting", IPPROTO_TCP, tcp_tproxy, NULL);
-	if (nudp > 0) {
+	/*
+	 * TCP: the chain "prerouting" is of the first listener's kind; a
+	 * family whose only listener is of the other kind gets a chain of
+	 * that kind too (NAT and TPROXY cannot share a chain).
+	 */
+	if (c.ntcp > 0) {
+		int tp = tl->kind == SL_LISTEN_TPROXY;
+
 		fprintf(fp, "\n");
-		udp_rules = nft_chain(&c, "prerouting_udp", IPPROTO_UDP, 1,
+		tproxy_rules += tp * nft_chain(&c, "prerouting", IPPROTO_TCP,
+		    tp, NULL);
+		if (nft_tcp_uses(&c, !tp)) {
+			fprintf(fp, "\n");
+			tproxy_rules += !tp * nft_chain(&c, tp ?
+			    "prerouting_nat" : "prerouting_tproxy",
+			    IPPROTO_TCP, !tp, NULL);
+		}
+	}
+	if (c.nudp > 0) {
+		fprintf(fp, "\n");
+		tproxy_rules += nft_chain(&c, "prerouting_udp", IPPROTO_UDP, 1,
 		    nft_udp_note);
 	}
 	fprintf(fp, "}\n");
-	if (tcp_tproxy || udp_rules > 0)
+	if (tproxy_rules > 0)
 		fprintf(fp, "\n# TPROXY also needs policy routing (not nftables):\n"
 		    "#   ip rule add fwmark 0x%x lookup 0x%x\n"
 		    "#   ip route add local 0.0.0.0/0 dev lo table 0x%x\n"

@@ -1,10 +1,9 @@
 /*
  * urlpath.c — the canonical form of a request path, for policy matching.
  *
- * Decode the path (refusing what cannot be decoded one way only), decode
- * it again for as long as escapes are left, then merge slashes and
- * remove dot segments, in place.  The write position never passes the
- * read position, so one buffer does.
+ * Decode the path (refusing what cannot be decoded one way only) to the
+ * form in which no escape is left, then merge slashes and remove dot
+ * segments in place, in linear time: the path is the client's to choose.
  */
 #include <string.h>
 
@@ -12,17 +11,59 @@
 #include "urlpath.h"
 
 /*
- * Decode in[0..len) (the path, no query) after a '/' into out.  Returns
- * the decoded length, or -1.
+ * out[0..*w) may end with a well-formed escape the decoding produced
+ * ("/%25" then "68" is "/%68"): decode it in place, and again while that
+ * completes another.  Some origins (IIS, applications that unescape a
+ * path their server already unescaped) decode twice or more, and then
+ * "/%2568ello" is "/hello"; matching the fully decoded form makes a deny
+ * rule hold against any of these readings, and widens an allow rule only
+ * to paths whose literal names are escapes.  Decoding at the end of the
+ * output as it grows reaches that form in one pass (each step shortens
+ * it by two), where decoding the whole path again and again would take
+ * time quadratic in its length.  An escaped '?' stays escaped, written
+ * "%3F" whatever its case: it is how a '?' in the path is written
+ * (urlpath_decode()).  Returns -1 for a NUL.
+ */
+static int
+urlpath_reduce(char *out, size_t *w)
+{
+	while (*w >= 3 && out[*w - 3] == '%') {
+		int hi = sl_hex_val((unsigned char)out[*w - 2]);
+		int lo = sl_hex_val((unsigned char)out[*w - 1]);
+		unsigned char c;
+
+		if (hi < 0 || lo < 0)
+			break;
+		c = (unsigned char)(hi << 4 | lo);
+		if (c == '?') {
+			/* Stays escaped, spelt as urlpath_decode() writes
+			 * it: "%253f" and "%3f" must compare equal. */
+			out[*w - 1] = 'F';
+			break;
+		}
+		if (c == '\0')
+			return -1;
+		*w -= 3;
+		out[(*w)++] = c == '\\' ? '/' : (char)c;
+	}
+	return 0;
+}
+
+/*
+ * Decode in[0..len) (the path, no query) after a '/' into out, to the
+ * fully decoded form (urlpath_reduce()).  Returns the decoded length, or
+ * -1.
  *
- * A malformed escape is refused rather than kept literally: RFC 3986
- * section 2.1 makes '%' always start two hex digits, so such a target is
- * invalid (RFC 9112 section 3.2; nginx, Apache and Go answer 400), and a
- * lenient origin may read it in a way we cannot know (IIS decodes
- * "%u0068" to 'h').  Any literal reading chosen here could then differ
- * from the origin's, which is the bypass this module exists to close.
- * A NUL is refused because the result is a C string: a "%00" would end
- * the comparison early, and origins refuse it (nginx: 400) anyway.
+ * A malformed escape in the request is refused rather than kept
+ * literally: RFC 3986 section 2.1 makes '%' always start two hex digits,
+ * so such a target is invalid (RFC 9112 section 3.2; nginx, Apache and Go
+ * answer 400), and a lenient origin may read it in a way we cannot know
+ * (IIS decodes "%u0068" to 'h').  Any literal reading chosen here could
+ * then differ from the origin's, which is the bypass this module exists
+ * to close.  (A '%' that decoding produced and that starts no escape is
+ * a literal: "%25zz" is "%zz".)  A NUL is refused because the result is
+ * a C string: a "%00" would end the comparison early, and origins refuse
+ * it (nginx: 400) anyway.
  */
 static ssize_t
 urlpath_decode(const char *in, size_t len, char *out, size_t cap)
@@ -60,50 +101,8 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
 		if (w == cap)
 			return -1;
 		out[w++] = (char)c;
-	}
-	return (ssize_t)w;
-}
-
-/*
- * Decode the escapes left in out[0..n) once more, in place: some origins
- * (IIS, applications that unescape a path their server already
- * unescaped) decode twice, and then "/%2568ello" is "/hello".  Matching
- * the most decoded form makes a deny rule hold against any of these
- * readings; an allow rule it widens only to paths whose literal name is
- * an escape.  Only well-formed escapes are decoded: any other '%' is one
- * the first decoding produced, a literal.  An escaped '?' stays escaped
- * and is written "%3F" whatever its case (it is how a '?' in the path is
- * written, see urlpath_decode()).  Returns the
- * new length (n when nothing was left to decode), or -1 for a NUL.
- */
-static ssize_t
-urlpath_redecode(char *out, size_t n)
-{
-	size_t w = 0;
-
-	for (size_t r = 0; r < n; r++) {
-		unsigned char c = (unsigned char)out[r];
-		int hi, lo;
-
-		if (c == '%' && n - r >= 3 &&
-		    (hi = sl_hex_val((unsigned char)out[r + 1])) >= 0 &&
-		    (lo = sl_hex_val((unsigned char)out[r + 2])) >= 0) {
-			c = (unsigned char)(hi << 4 | lo);
-			r += 2;
-			if (c == '?') {
-				/* Stays escaped, spelt as urlpath_decode()
-				 * writes it: "%253f" and "%3f" must compare
-				 * equal. */
-				memcpy(out + w, "%3F", 3);
-				w += 3;
-				continue;
-			}
-			if (c == '\0')
-				return -1;
-			if (c == '\\')
-				c = '/';
-		}
-		out[w++] = (char)c;
+		if (urlpath_reduce(out, &w) == -1)
+			return -1;
 	}
 	return (ssize_t)w;
 }
@@ -156,10 +155,6 @@ sl_urlpath_normalise(const char *in, size_t len, char *out, size_t cap)
 		return -1;
 	if ((n = urlpath_decode(in, plen, out, cap)) == -1)
 		return -1;
-	/* Each pass that decodes shortens the path: this ends. */
-	for (ssize_t m; (m = urlpath_redecode(out, (size_t)n)) != n; n = m)
-		if (m == -1)
-			return -1;
 	w = urlpath_segments(out, (size_t)n);
 	/* The query is not part of the path: compared as sent. */
 	if (cap - w < qlen + 1)

@@ -105,6 +105,25 @@ T_TEST(urlpath_decodes_while_escapes_are_left)
 	T_STREQ(norm("/a%2520b"), "/a b");
 }
 
+T_TEST(urlpath_deep_nesting_is_decoded_to_the_end)
+{
+	/* "/%" + "25" x 4000 + "68ello": 4001 decodings, "/hello". */
+	static char in[2 + 2 * 4000 + 6 + 1];
+	char out[sizeof(in) + 2];
+	size_t w = 0;
+
+	in[w++] = '/';
+	in[w++] = '%';
+	for (int i = 0; i < 4000; i++) {
+		in[w++] = '2';
+		in[w++] = '5';
+	}
+	memcpy(in + w, "68ello", 6);
+	w += 6;
+	T_EQ(sl_urlpath_normalise(in, w, out, sizeof(out)), 6);
+	T_STREQ(out, "/hello");
+}
+
 T_TEST(urlpath_percent_that_is_no_escape_stays_literal)
 {
 	/* "%25" once decoded is a literal '%' unless an escape follows. */

@@ -343,7 +343,8 @@ nft_tcp_uses(const struct nft_ctx *c, int tproxy)
  * Pick each family's listener and say on stderr what the ruleset cannot
  * do: a listener no rule leads to, client subnets of a family no listener
  * serves, a redirect to a loopback address.  Returns -1 on what no ruleset
- * can serve (port 0, so-mark equal to the TPROXY mark).
+ * can serve (so-mark equal to the TPROXY mark; a listener on port 0 is
+ * refused by the parser).
  */
 static int
 nft_plan(struct nft_ctx *c, const struct sl_listen *ls, size_t nl,
@@ -375,19 +376,11 @@ nft_plan(struct nft_ctx *c, const struct sl_listen *ls, size_t nl,
 	for (size_t i = 0; i < nl; i++) {
 		const struct sl_listen *l = &ls[i];
 		struct sl_ip ip;
-		uint16_t port;
 
 		if (l->kind == SL_LISTEN_EXPLICIT)
 			continue;
 		sl_sa_fmt((const struct sockaddr *)&l->addr, a, sizeof(a));
-		sl_ip_from_sa(&ip, &port, (const struct sockaddr *)&l->addr);
-		if (port == 0) {
-			fprintf(stderr, "sluicectl nft: %s:%u: listen %s %s: "
-			    "port 0 is a port the kernel picks at bind time; "
-			    "the ruleset cannot name it\n", l->loc.file,
-			    l->loc.line, kinds[l->kind], a);
-			return -1;
-		}
+		sl_ip_from_sa(&ip, NULL, (const struct sockaddr *)&l->addr);
 		if (l != c->l[0] && l != c->l[1])
 			fprintf(stderr, "sluicectl nft: warning: %s:%u: listen "
 			    "%s %s gets no traffic from this ruleset (each "

@@ -245,7 +245,9 @@ sl_endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	if (colon == NULL || colon[1] == '\0')
 		return -1;
 	port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || port > 65535)
+	/* Port 0 would be one the kernel picks at bind time: no client,
+	 * nftables rule or resolver could name it. */
+	if (*end != '\0' || port == 0 || port > 65535)
 		return -1;
 	hlen = (size_t)(colon - s);
 	if (hlen == 0 || hlen >= sizeof(host))

@@ -65,7 +65,8 @@ int	sl_cidr_parse(const char *s, struct sl_ip *net, unsigned *plen)
 
 /*
  * Parse a listening or upstream endpoint: "1.2.3.4:80", "[::1]:80",
- * "*:80" (all IPv4 and IPv6, as [::] with v6only off).  0 or -1.
+ * "*:80" (all IPv4 and IPv6, as [::] with v6only off); the port is
+ * 1..65535.  0 or -1.
  */
 int	sl_endpoint_parse(const char *s, struct sockaddr_storage *ss,
 	    socklen_t *len) SL_NONNULL(1, 2, 3);

@@ -212,9 +212,14 @@ mx markmax 'listen tproxy *:3130
 set so-mark 4294967295'
 is "$MX_RC" 0 "markmax: another so-mark with TPROXY is fine"
 
-mx port0 'listen transparent 10.1.0.1:0'
-isnt "$MX_RC" 0 "port0: a listener on port 0 is refused"
-err_like port0 'port0\.conf:1: listen transparent 10\.1\.0\.1:0: port 0' "naming it"
+printf 'listen transparent 10.1.0.1:0\ndefault deny\n' >"$T/port0.conf"
+like "$("$BUILD/sluiced" -t -c "$T/port0.conf" -o user= -o pid-file= \
+    -o "state-dir=$T" -o "log-dir=$T" 2>&1)" \
+    "port0\.conf:1:[0-9]+: error: invalid listen address '10\.1\.0\.1:0'" \
+    "port0: sluiced -t refuses a listener on port 0, naming it"
+like "$("$BUILD/sluicectl" nft -c "$T/port0.conf" 2>&1)" \
+    "port0\.conf:1:[0-9]+: error: invalid listen address" \
+    "port0: and so does sluicectl nft"
 
 mx lo 'listen transparent 127.0.0.1:3129'
 err_like lo 'listen transparent 127\.0\.0\.1:3129: the kernel drops what is redirected to a loopback address' "a loopback redirect target is warned about"

@@ -90,6 +90,8 @@ T_TEST(addr_endpoints)
 	T_EQ(ss.ss_family, AF_INET6);
 	T_EQ(sl_endpoint_parse("::1:3128", &ss, &len), -1);
 	T_EQ(sl_endpoint_parse("127.0.0.1:99999", &ss, &len), -1);
+	T_EQ(sl_endpoint_parse("127.0.0.1:0", &ss, &len), -1);
+	T_EQ(sl_endpoint_parse("[::1]:0", &ss, &len), -1);
 	T_EQ(sl_endpoint_parse("127.0.0.1", &ss, &len), -1);
 }
 

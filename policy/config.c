@@ -68,17 +68,21 @@ static void
 check_settings(struct parser *p)
 {
 	char err[256];
-	int which = -1;
+	int which[2] = { -1, -1 };
 
-	if (pol_settings_cross(p->set, &which, err, sizeof(err)) == -1) {
+	if (pol_settings_cross(p->set, which, err, sizeof(err)) == -1) {
 		struct sl_loc whole = { p->cfg->path, 0, 0 };
 		const struct sl_loc *loc = &whole;
 		unsigned seq = SEQ_END;
 
-		/* Blame the line that set it, if one did. */
-		if (which >= 0 && p->setloc[which].file != NULL) {
-			loc = &p->setloc[which];
-			seq = p->setseq[which];
+		/* Blame the line that set it, or else the line that set the
+		 * other one: a value left at its default caused nothing. */
+		for (int i = 0; i < 2; i++) {
+			if (which[i] >= 0 && p->setloc[which[i]].file != NULL) {
+				loc = &p->setloc[which[i]];
+				seq = p->setseq[which[i]];
+				break;
+			}
 		}
 		pdiag(p, SL_DIAG_ERROR, seq, loc, "%s", err);
 	}

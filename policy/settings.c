@@ -495,18 +495,20 @@ pol_settings_defaults(struct pol_arena *a, struct sl_settings *s)
 }
 
 int
-pol_settings_cross(const struct sl_settings *s, int *which, char *err,
+pol_settings_cross(const struct sl_settings *s, int which[2], char *err,
     size_t errcap)
 {
 	if (s->header_max < s->request_line_max) {
-		*which = pol_setting_find("header-max");
+		which[0] = pol_setting_find("header-max");
+		which[1] = pol_setting_find("request-line-max");
 		snprintf(err, errcap, "'header-max' (%u) must be at least "
 		    "'request-line-max' (%u)", s->header_max,
 		    s->request_line_max);
 		return -1;
 	}
 	if (s->dns_ttl_min > s->dns_ttl_max) {
-		*which = pol_setting_find("dns-ttl-max");
+		which[0] = pol_setting_find("dns-ttl-max");
+		which[1] = pol_setting_find("dns-ttl-min");
 		snprintf(err, errcap, "'dns-ttl-max' (%ums) must be at least "
 		    "'dns-ttl-min' (%ums)", s->dns_ttl_max, s->dns_ttl_min);
 		return -1;

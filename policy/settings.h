@@ -15,8 +15,12 @@ const char *pol_setting_suggest(const char *name); /* closest or NULL */
 int	 pol_setting_apply(struct pol_arena *a, struct sl_settings *s,
 	    size_t i, const char *val, char *err, size_t errcap);
 int	 pol_settings_defaults(struct pol_arena *a, struct sl_settings *s);
-/* Checks between settings; -1 with err and the setting to blame. */
-int	 pol_settings_cross(const struct sl_settings *s, int *which,
+/*
+ * Checks between settings; -1 with err and the two settings in conflict:
+ * which[0] to blame, which[1] the other (to blame if no line set
+ * which[0], so the error still points at the line that caused it).
+ */
+int	 pol_settings_cross(const struct sl_settings *s, int which[2],
 	    char *err, size_t errcap);
 
 #endif /* SL_POLICY_SETTINGS_H */

@@ -182,6 +182,31 @@ T_TEST(config_range_checks)
 	sl_diags_free(&d);
 }
 
+/* A limit raised past the other's default was blamed on the whole file,
+ * without a line (found by tests/fuzz/fuzz_policy.c). */
+T_TEST(config_cross_check_blames_the_line_that_set_either_setting)
+{
+	struct sl_diags d;
+	struct sl_config *cfg = load("# limits\nset request-line-max 64k\n",
+	    &d);
+
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:2:22: error: 'header-max' (32768) "
+	    "must be at least 'request-line-max' (65536)");
+	sl_diags_free(&d);
+	cfg = load("set dns-ttl-min 2h\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:17: error: 'dns-ttl-max' (3600000ms) "
+	    "must be at least 'dns-ttl-min' (7200000ms)");
+	sl_diags_free(&d);
+	/* Both set: the one that must be larger is blamed, as before. */
+	cfg = load("set dns-ttl-max 1m\nset dns-ttl-min 2m\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:17: error: 'dns-ttl-max' (60000ms) "
+	    "must be at least 'dns-ttl-min' (120000ms)");
+	sl_diags_free(&d);
+}
+
 T_TEST(config_overrides_apply_after_file)
 {
 	struct sl_diags d;

@@ -5,7 +5,13 @@
 
 tests/fuzz/corpus/tls_peek/ also holds the openssl s_client captures from
 tests/data/tls/ (copied here) and inputs kept from fuzzing runs;
-tests/fuzz/corpus/stun/ the RFC 5769 vectors.  Names say what a seed is.
+tests/fuzz/corpus/stun/ the RFC 5769 vectors;
+tests/fuzz/corpus/urlpath/ the paths of tests/unit/lib/urlpath_test.c;
+tests/fuzz/corpus/policy/ the shipped configuration and profiles and
+one file per statement kind, plus crash-* regressions and fuzz-* inputs
+kept from a 600 s run (59 files in all: the golden files of
+tests/data/policy/ were seeds too, but inputs of that run cover more).
+Names say what a seed is.
 """
 import os
 import re
@@ -14,6 +20,8 @@ import shutil
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TLS = os.path.join(TOP, "tests/fuzz/corpus/tls_peek")
 STUN = os.path.join(TOP, "tests/fuzz/corpus/stun")
+URLPATH = os.path.join(TOP, "tests/fuzz/corpus/urlpath")
+POLICY = os.path.join(TOP, "tests/fuzz/corpus/policy")
 
 
 def u8(v): return bytes([v])
@@ -104,5 +112,79 @@ def stun_seeds():
     write(STUN, "binding-header-only", bytes.fromhex("000100002112a442") + bytes(range(12)))
 
 
+def urlpath_seeds():
+    """Every path literal the unit test normalises, one file each."""
+    text = open(os.path.join(TOP, "tests/unit/lib/urlpath_test.c")).read()
+    lits = re.findall(r'(?:norm|sl_urlpath_normalise|static const char s\[\] =)'
+                      r'\(?\s*"((?:[^"\\]|\\.)*)"', text)
+    seen = set()
+    for i, lit in enumerate(lits):
+        data = lit.encode().decode("unicode_escape").encode("latin-1")
+        if data in seen:
+            continue
+        seen.add(data)
+        write(URLPATH, "unit-%03d" % i, data)
+
+
+# One file per statement kind and option of docs/policy.md.  Include and
+# list file paths name no directory: the fuzz target resolves them in one
+# that does not exist (and skips any path with a '/').
+POLICY_SEEDS = {
+    "stmt-set": b"set workers auto\nset user \"\"\nset connect-ports 443,8443\n"
+                b"set drain-timeout 250ms\nset relay-buffer 16k\nset via off\n"
+                b"set transparent-udp-ports udp/3478,udp/5349-5350\n"
+                b"set dns-prefer ipv4\nset inspect-fallback deny\n"
+                b"set header-max 1m\nset request-line-max 1m\n",
+    "stmt-listen": b"listen explicit 127.0.0.1:3128\nlisten explicit [::1]:3128\n"
+                   b"listen transparent *:3129 allow-from 10.0.0.0/8, @lan\n"
+                   b"listen tproxy 10.0.0.1:3130\nlist lan ip 192.168.0.0/16\n",
+    "stmt-resolver": b"resolver 192.0.2.53, 192.0.2.54:5353\n"
+                     b"resolver 2001:db8::53,[2001:db8::54]:53\n",
+    "stmt-log": b"set log-dir /var/log/sluice\nlog json flows.jsonl\n"
+                b"log json stdout\nlog json /tmp/x.jsonl\n",
+    "stmt-list": b"list a domain a.test, *.b.test\nlist a domain c.test\n"
+                 b"list n ip 192.0.2.0/24, 2001:db8::/32\nlist p port 443, udp/3478\n"
+                 b"list u user alice, \"bob smith\"\nlist w url a.test/x/\n"
+                 b"list f domain file \"missing.list\"\n"
+                 b"rule r splice domain @a ip @n port @p user @u url @w\n",
+    "stmt-include": b"include \"missing.conf\" level must\n"
+                    b"include \"*.conf\" level should\ninclude x.conf\n",
+    "stmt-default": b"default splice noauth log deny-opaque deny-ech\n",
+    "rule-matchers": b"rule d splice domain a.test,*.a.test\n"
+                     b"rule i deny ip 192.0.2.0/24, 2001:db8::/32, ::ffff:198.51.100.7\n"
+                     b"rule p splice port 80, 12000-12002, tcp/3478, udp/5349-5350\n"
+                     b"rule u inspect url www.example.test/hello/ url https://x.test/a%2fb*\n"
+                     b"rule s splice src 10.0.0.0/8\nrule us splice user alice, \"b c\"\n"
+                     b"rule c deny country de, FR\nrule a deny asn 64496, AS64497\n"
+                     b"rule lo splice ip 127.0.0.1 port 8080\ndefault inspect\n",
+    "rule-options": b"rule a splice noauth log sni-check deny-opaque deny-ech "
+                    b"domain a.test level must cite \"doc:1 text\"\n"
+                    b"rule b inspect no-sni-check disabled domain b.test "
+                    b"level should cite word\n"
+                    b"rule c deny \\\n  domain c.test # a comment\n",
+    "rule-staged": b"rule ipr splice ip 192.0.2.0/24\n"
+                   b"rule dom inspect domain *.example.test\n"
+                   b"rule web splice noauth url www.example.test/app/\n"
+                   b"rule who deny user mallory\nrule geo deny country XX asn 64511\n"
+                   b"default deny\n",
+    "lex-edge": b"\xef\xbb\xbfrule a splice domain a.test,b.test , c.test\r\n"
+                b"rule \"q\" deny cite \"x \\\" \\\\ y\"\t# c\n  \n\\\n",
+}
+
+
+def policy_seeds():
+    write(POLICY, "shipped-sluice.conf",
+          open(os.path.join(TOP, "rootfs/overlay/etc/sluice/sluice.conf"), "rb").read())
+    for f in ("flexperto.conf", "vistime.conf"):
+        data = open(os.path.join(TOP, "policy/profiles", f), "rb").read()
+        # The list file is not there when fuzzing: values instead.
+        data = re.sub(rb'ip file "[^"]*"', b"ip 192.0.2.0/24", data)
+        write(POLICY, "profile-" + f, data)
+    for name, data in POLICY_SEEDS.items():
+        write(POLICY, name, data)
+
+
 tls_seeds()
 stun_seeds()
+urlpath_seeds()
+policy_seeds()

@@ -561,20 +561,29 @@ EOF
 	[ "$n" -gt 0 ] || setup_fail "no listen line in the sluiced header"
 }
 
-# transparent_start CONFIGTEXT [tproxy]: sluiced with transparent
+# transparent_start CONFIGTEXT [tproxy|mixed]: sluiced with transparent
 # listeners 10.1.0.1:3129 and [fd00:1::1]:3129 (tproxy: the same kind of
-# listeners on port 3130) and the explicit 10.1.0.1:3128, clients on gw's
+# listeners on port 3130; mixed: transparent 10.1.0.1:3129 and tproxy
+# [fd00:1::1]:3130) and the explicit 10.1.0.1:3128, clients on gw's
 # interface g0; then the nftables ruleset printed by `sluicectl nft` for
-# that configuration, loaded in gw as is.  For tproxy, the policy-routing
-# commands that sluicectl prints as comments are run in gw too.
+# that configuration, loaded in gw as is.  For tproxy and mixed, the
+# policy-routing commands that sluicectl prints as comments are run in gw
+# too.
 transparent_start() {
-	local out kind=transparent port=3129 cmd
+	local out kind=transparent port=3129 cmd l4 l6
 	if [ "${2:-}" = tproxy ]; then
 		kind=tproxy
 		port=3130
 	fi
-	SLUICED_HEADER="listen $kind 10.1.0.1:$port
-listen $kind [fd00:1::1]:$port
+	l4="listen $kind 10.1.0.1:$port"
+	l6="listen $kind [fd00:1::1]:$port"
+	if [ "${2:-}" = mixed ]; then
+		kind=tproxy	# there is policy routing to load
+		l4="listen transparent 10.1.0.1:3129"
+		l6="listen tproxy [fd00:1::1]:3130"
+	fi
+	SLUICED_HEADER="$l4
+$l6
 listen explicit 10.1.0.1:3128
 resolver 10.2.0.53
 set nft-interfaces g0"

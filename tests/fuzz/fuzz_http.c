@@ -19,26 +19,15 @@
 #include <string.h>
 
 #include "proxy/http.h"
+#include "tests/fuzz/fz.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FZ_CHECK(c)	do { if (!(c)) abort(); } while (0)
 
 static const struct sl_http_limits fz_lim = { 1024, 8192, 64 };
 /* Room for what a rewrite adds (Host, Via) to a head at the limits. */
 static const struct sl_http_limits fz_big = { 1 << 16, 1 << 16, 256 };
 
 static struct sl_http_msg fz_msg, fz_msg2;
-
-static uint32_t
-fz_hash(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
 
 /* Parse a request or a response (meth >= 0) from an exact-size copy. */
 static enum sl_http_rc

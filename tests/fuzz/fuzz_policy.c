@@ -35,10 +35,10 @@
 #include "lib/urlpath.h"
 #include "policy/lex.h"
 #include "policy/policy.h"
+#include "tests/fuzz/fz.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FZ_CHECK(c)	do { if (!(c)) abort(); } while (0)
 #define FZ_NAME		"/nonexistent-sluice-fuzz/fuzz.conf"
 #define FZ_POOL		16	/* values of each kind taken from the input */
 #define FZ_FLOWS	8	/* flows decided per accepted input */
@@ -71,16 +71,6 @@ struct fz_pool {
 	uint32_t	 asns[FZ_POOL];
 	size_t		 nasns;
 };
-
-static uint32_t
-fz_hash(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
 
 static uint32_t
 fz_next(uint32_t *s)

@@ -25,20 +25,9 @@
 #include <string.h>
 
 #include "lib/urlpath.h"
+#include "tests/fuzz/fz.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FZ_CHECK(c)	do { if (!(c)) abort(); } while (0)
-
-static uint32_t
-fz_hash(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
 
 static int
 fz_hex(unsigned char c)

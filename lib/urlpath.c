@@ -74,33 +74,23 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
 		return -1;
 	out[w++] = '/';
 	for (size_t i = (len > 0 && in[0] == '/') ? 1 : 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		int hi, lo;
+		size_t n = 1;
 
-		if (c == '%') {
-			if (len - i < 3 ||
-			    (hi = sl_hex_val((unsigned char)in[i + 1])) < 0 ||
-			    (lo = sl_hex_val((unsigned char)in[i + 2])) < 0)
-				return -1;
-			c = (unsigned char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0')
+		/* An escape is copied whole and decoded by urlpath_reduce(),
+		 * as one that decoding produces is. */
+		if (in[i] == '%' && (len - i < 3 ||
+		    sl_hex_val((unsigned char)in[i + 1]) < 0 ||
+		    sl_hex_val((unsigned char)in[i + 2]) < 0))
 			return -1;
-		if (c == '\\')
-			c = '/';	/* IIS: "\\" and "%5C" are separators */
-		if (c == '?') {
-			/* Came from "%3F" (a raw '?' ends the path): keep it
-			 * escaped, as it is not the query separator. */
-			if (cap - w < 3)
-				return -1;
-			memcpy(out + w, "%3F", 3);
-			w += 3;
-			continue;
-		}
-		if (w == cap)
+		if (in[i] == '%')
+			n = 3;
+		if (in[i] == '\0' || cap - w < n)
 			return -1;
-		out[w++] = (char)c;
+		memcpy(out + w, in + i, n);
+		if (in[i] == '\\')
+			out[w] = '/';	/* IIS: "\\" and "%5C" are separators */
+		w += n;
+		i += n - 1;
 		if (urlpath_reduce(out, &w) == -1)
 			return -1;
 	}

@@ -386,9 +386,8 @@ nft_plan(struct nft_ctx *c, const struct sl_listen *ls, size_t nl,
 			    "%s %s gets no traffic from this ruleset (each "
 			    "family goes to one listener)\n", l->loc.file,
 			    l->loc.line, kinds[l->kind], a);
-		else if (l->kind == SL_LISTEN_TRANSPARENT && (ip.af ==
-		    AF_INET ? ip.b[0] == 127 : memcmp(ip.b, &in6addr_loopback,
-		    16) == 0))
+		else if (l->kind == SL_LISTEN_TRANSPARENT &&
+		    sl_ip_is_loopback(&ip))
 			fprintf(stderr, "sluicectl nft: warning: %s:%u: listen "
 			    "transparent %s: the kernel drops what is redirected "
 			    "to a loopback address (IPv4 unless route_localnet "

@@ -176,6 +176,15 @@ sl_ip_equal(const struct sl_ip *a, const struct sl_ip *b)
 }
 
 int
+sl_ip_is_loopback(const struct sl_ip *ip)
+{
+	static const unsigned char v6[16] = { [15] = 1 };
+
+	return ip->af == AF_INET ? ip->b[0] == 127 :
+	    memcmp(ip->b, v6, sizeof(v6)) == 0;
+}
+
+int
 sl_ip_in_prefix(const struct sl_ip *ip, const struct sl_ip *net, unsigned plen)
 {
 	unsigned full = plen / 8, rem = plen % 8;

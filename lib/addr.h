@@ -56,6 +56,8 @@ const char *sl_sa_fmt(const struct sockaddr *sa, char *buf, size_t cap)
 	    SL_NONNULL(1, 2);
 
 int	sl_ip_equal(const struct sl_ip *a, const struct sl_ip *b);
+/* 127.0.0.0/8 or ::1. */
+int	sl_ip_is_loopback(const struct sl_ip *ip);
 /* Is ip inside net/plen (same family)?  plen is 0..32 or 0..128. */
 int	sl_ip_in_prefix(const struct sl_ip *ip, const struct sl_ip *net,
 	    unsigned plen);

@@ -12,10 +12,6 @@
 #include "../policy/policy.h"
 #include "worker.h"
 
-static const struct sl_ip rt_v6_loop = {
-	AF_INET6, { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }
-};
-
 static int
 rt_collect_locals(struct sl_rt *rt)
 {
@@ -44,9 +40,8 @@ rt_collect_locals(struct sl_rt *rt)
 			continue;
 		sl_ip_from_sa(&ip, NULL, i->ifa_addr);
 		/* Loopback and link-local have guard rails of their own. */
-		if ((ip.af == AF_INET && ip.b[0] == 127) ||
-		    (ip.af == AF_INET6 && (sl_ip_equal(&ip, &rt_v6_loop) ||
-		    (ip.b[0] == 0xfe && (ip.b[1] & 0xc0) == 0x80))))
+		if (sl_ip_is_loopback(&ip) || (ip.af == AF_INET6 &&
+		    ip.b[0] == 0xfe && (ip.b[1] & 0xc0) == 0x80))
 			continue;
 		rt->locals[rt->nlocals++] = ip;
 	}

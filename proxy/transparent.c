@@ -38,9 +38,7 @@ tp_is_loop(const struct sl_flow *flow)
 {
 	const struct sl_rt *rt = flow->rt;
 	int ours = sl_rt_is_local(rt, &flow->dst_ip) ||
-	    (flow->dst_ip.af == AF_INET && flow->dst_ip.b[0] == 127) ||
-	    (flow->dst_ip.af == AF_INET6 && flow->dst_ip.b[15] == 1 &&
-	    memcmp(flow->dst_ip.b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) == 0);
+	    sl_ip_is_loopback(&flow->dst_ip);
 
 	if (!ours)
 		return 0;

@@ -74,6 +74,24 @@ T_TEST(addr_prefix_membership)
 	T_EQ(sl_cidr_parse("10.0.0.0/", &net, &plen), -1);
 }
 
+T_TEST(addr_loopback_is_127_8_and_v6_one)
+{
+	const char *yes[] = { "127.0.0.1", "127.255.0.9", "::1",
+		"::ffff:127.0.0.1" };
+	const char *no[] = { "128.0.0.1", "10.0.0.1", "::2", "::",
+		"1::1", "fe80::1" };
+	struct sl_ip ip;
+
+	for (size_t i = 0; i < SL_NELEM(yes); i++) {
+		T_EQ(sl_ip_parse(&ip, yes[i]), 0);
+		T_EQ(sl_ip_is_loopback(&ip), 1);
+	}
+	for (size_t i = 0; i < SL_NELEM(no); i++) {
+		T_EQ(sl_ip_parse(&ip, no[i]), 0);
+		T_EQ(sl_ip_is_loopback(&ip), 0);
+	}
+}
+
 T_TEST(addr_endpoints)
 {
 	struct sockaddr_storage ss;

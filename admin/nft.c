@@ -359,14 +359,13 @@ nft_plan(struct nft_ctx *c, const struct sl_listen *ls, size_t nl,
 
 	for (int i = 0; i < 2; i++) {
 		int af = i == 0 ? AF_INET : AF_INET6;
+		int subnets = clients && nft_cidr_count(cl, ncl, af) > 0;
 
 		/* The first listener's kind wins where both serve af. */
 		if ((c->l[i] = nft_listener_for(ls, nl, first, af)) == NULL)
 			c->l[i] = nft_listener_for(ls, nl, other, af);
-		c->served[i] = c->l[i] != NULL &&
-		    (!clients || nft_cidr_count(cl, ncl, af) > 0);
-		if (c->l[i] == NULL && clients &&
-		    nft_cidr_count(cl, ncl, af) > 0)
+		c->served[i] = c->l[i] != NULL && (!clients || subnets);
+		if (c->l[i] == NULL && subnets)
 			fprintf(stderr, "sluicectl nft: warning: nft-clients "
 			    "has IPv%c subnets but no transparent or tproxy "
 			    "listener serves IPv%c: their traffic is not "

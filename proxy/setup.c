@@ -145,7 +145,7 @@ flow_setup_read_classify(struct sl_flow *flow, int *eof, int *full)
 	if (n == -2) {
 		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
 		    "client_error");
-		return -1;
+		return -2;
 	}
 	*eof = n == 0;
 	*full = n == -3;

@@ -61,8 +61,9 @@ ssize_t	flow_setup_read(struct sl_flow *flow, size_t max) SL_NONNULL(1);
 
 /*
  * Read first bytes for classification (up to peek-max).  Returns 0 with
- * *eof / *full set when the caller should look at setup->buf, or -1 when
- * there is nothing new (EAGAIN) or the flow was closed (socket error).
+ * *eof / *full set when the caller should look at setup->buf, -1 when
+ * there is nothing new (EAGAIN), or -2 when the flow was closed (socket
+ * error).
  */
 int	flow_setup_read_classify(struct sl_flow *flow, int *eof, int *full)
 	    SL_NONNULL(1, 2, 3);

@@ -205,7 +205,11 @@ tp_http_late(struct sl_flow *flow, int eof)
 	flow_setup_timer(flow, (unsigned)(limit - spent), tp_head_timeout);
 }
 
-static void
+/*
+ * Classify what the client sent so far.  1 if more bytes are needed and
+ * nothing was done; 0 if the flow moved on (or was closed).
+ */
+static int
 tp_try(struct sl_flow *flow, int eof, int timeout)
 {
 	const struct sl_settings *set = flow->rt->set;
@@ -220,11 +224,11 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 	sl_classify((const uint8_t *)s->buf, s->len, set->peek_max, 1, &lim,
 	    &c);
 	if (c.rc == SL_PARSE_MORE && !eof && !timeout)
-		return;
+		return 1;
 	sl_classify_cut_short(&c, timeout);
 	if (c.rc == SL_PARSE_MORE && c.proto == SL_PROTO_HTTP) {
 		tp_http_late(flow, eof);
-		return;
+		return 0;
 	}
 	if (c.rc == SL_PARSE_BAD) {
 		flow->proto = (uint8_t)c.proto;
@@ -234,11 +238,11 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 		if (c.proto == SL_PROTO_HTTP) {
 			flow_http_refuse(flow, 400, c.err ? c.err :
 			    "bad_request", 0);
-			return;
+			return 0;
 		}
 		flow_tcp_refuse(flow, c.proto == SL_PROTO_TLS ?
 		    "bad_client_hello" : "bad_request", 0, 1);
-		return;
+		return 0;
 	}
 	if (c.rc == SL_PARSE_MORE) {
 		/* An incomplete STUN header: bytes, no name. */
@@ -246,6 +250,7 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 		c.proto = s->len == 0 ? SL_PROTO_NONE : SL_PROTO_OPAQUE;
 	}
 	tp_classified(flow, &c);
+	return 0;
 }
 
 static void
@@ -254,20 +259,21 @@ tp_read(struct sl_flow *flow)
 	int eof, full;
 
 	if (flow_setup_read_classify(flow, &eof, &full) == 0)
-		tp_try(flow, eof, full);
+		(void)tp_try(flow, eof, full);
 }
 
 /* Nothing (more) within peek-timeout: a server-speaks-first protocol. */
 static void
 tp_timeout(struct sl_flow *flow)
 {
-	tp_try(flow, 0, 1);
+	(void)tp_try(flow, 0, 1);
 }
 
 void
 sl_transparent_start(struct sl_flow *flow, int kind)
 {
 	char a[SL_ADDR_STRLEN];
+	int eof, full;
 
 	if (flow_setup_new(flow) == -1) {
 		sl_flow_close(flow, 'R', "oom");
@@ -288,6 +294,20 @@ sl_transparent_start(struct sl_flow *flow, int kind)
 		return;
 	}
 	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
+	/*
+	 * A client that speaks first (TLS, HTTP) has usually sent its first
+	 * message by the time we accept: read it now.  When it is whole, the
+	 * flow is decided without a trip through the loop and without the
+	 * peek timer; when nothing is there yet, this costs one recv.
+	 */
+	switch (flow_setup_read_classify(flow, &eof, &full)) {
+	case -2:
+		return;
+	case 0:
+		if (tp_try(flow, eof, full) == 0)
+			return;
+		break;
+	}
 	if (sl_flow_watch_cli(flow, tp_read) == -1)
 		return;
 	flow_setup_timer(flow, flow->rt->set->peek_timeout, tp_timeout);

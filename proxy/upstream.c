@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -15,9 +16,14 @@
 
 #define UP_MAX_INFLIGHT	4	/* parallel attempts at most */
 
+/*
+ * The events live inside the request (assigned, not allocated): a
+ * connection costs one allocation here, not four.
+ */
 struct up_attempt {
 	int		 fd;		/* -1 when idle */
-	struct event	*ev;		/* EV_WRITE: connect finished */
+	int		 armed;		/* ev is added */
+	struct event	 ev;		/* EV_WRITE: connect finished */
 	struct sl_upstream *up;
 	unsigned	 idx;		/* address index */
 };
@@ -30,8 +36,8 @@ struct sl_upstream {
 	uint16_t		 port;
 	struct sl_upstream_params p;
 	struct up_attempt	 att[UP_MAX_INFLIGHT];
-	struct event		*delay_ev;	/* start the next attempt */
-	struct event		*timeout_ev;	/* give up */
+	struct event		 delay_ev;	/* start the next attempt */
+	struct event		 timeout_ev;	/* give up */
 	sl_upstream_cb		 cb;
 	void			*arg;
 	enum sl_upstream_err	 last;		/* most telling failure so far */
@@ -42,9 +48,9 @@ static void	up_start_next(struct sl_upstream *up);
 static void
 att_close(struct up_attempt *a)
 {
-	if (a->ev != NULL) {
-		event_free(a->ev);
-		a->ev = NULL;
+	if (a->armed) {
+		event_del(&a->ev);
+		a->armed = 0;
 	}
 	if (a->fd != -1) {
 		close(a->fd);
@@ -57,10 +63,8 @@ up_free(struct sl_upstream *up)
 {
 	for (unsigned i = 0; i < UP_MAX_INFLIGHT; i++)
 		att_close(&up->att[i]);
-	if (up->delay_ev)
-		event_free(up->delay_ev);
-	if (up->timeout_ev)
-		event_free(up->timeout_ev);
+	event_del(&up->delay_ev);
+	event_del(&up->timeout_ev);
 	sl_free(up);
 }
 
@@ -221,17 +225,18 @@ up_start_next(struct sl_upstream *up)
 		up_attempt_failed(up, a, errno);
 		return;
 	}
-	a->ev = event_new(up->base, fd, EV_WRITE | EV_READ, up_write_cb, a);
-	if (a->ev == NULL || event_add(a->ev, NULL) == -1) {
+	if (event_assign(&a->ev, up->base, fd, EV_WRITE | EV_READ,
+	    up_write_cb, a) == -1 || event_add(&a->ev, NULL) == -1) {
 		up_attempt_failed(up, a, ENOMEM);
 		return;
 	}
+	a->armed = 1;
 	/* Arm the fallback: the next address starts after the delay. */
 	if (up->next < up->naddr) {
 		struct timeval tv = { up->p.delay_ms / 1000,
 		    (up->p.delay_ms % 1000) * 1000 };
 
-		evtimer_add(up->delay_ev, &tv);
+		evtimer_add(&up->delay_ev, &tv);
 	}
 }
 
@@ -271,21 +276,17 @@ sl_upstream_connect(struct event_base *base, const struct sl_ip *addrs,
 	up->cb = cb;
 	up->arg = arg;
 	up->last = SL_UP_UNREACHABLE;
-	up->delay_ev = evtimer_new(base, up_delay_cb, up);
-	up->timeout_ev = evtimer_new(base, up_timeout_cb, up);
-	if (up->delay_ev == NULL || up->timeout_ev == NULL) {
-		up_free(up);
-		return NULL;
-	}
+	evtimer_assign(&up->delay_ev, base, up_delay_cb, up);
+	evtimer_assign(&up->timeout_ev, base, up_timeout_cb, up);
 	tv.tv_sec = p->timeout_ms / 1000;
 	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
-	evtimer_add(up->timeout_ev, &tv);
+	evtimer_add(&up->timeout_ev, &tv);
 	/*
 	 * The first attempt may fail synchronously for every address (no
 	 * route): that would call cb before we return.  Start it from the
 	 * loop instead so the caller always holds the handle first.
 	 */
-	event_active(up->delay_ev, EV_TIMEOUT, 0);
+	event_active(&up->delay_ev, EV_TIMEOUT, 0);
 	return up;
 }
 

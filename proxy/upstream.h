@@ -31,7 +31,8 @@ enum sl_upstream_err {
 /*
  * Done callback: fd is the connected, non-blocking socket (the callee
  * owns it) or -1 with err set.  addr is the address that won (borrowed).
- * The request is freed after the callback returns.
+ * The request is freed before the callback runs: the handle is stale
+ * from then on and must not be cancelled.
  */
 typedef void (*sl_upstream_cb)(void *arg, int fd, enum sl_upstream_err err,
 	    const struct sl_ip *addr);

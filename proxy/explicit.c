@@ -27,6 +27,7 @@
 #include "tunnel.h"
 #include "worker.h"
 
+static int	explicit_try(struct sl_flow *flow);
 static void	explicit_read(struct sl_flow *flow);
 static void	connect_resolved(struct sl_flow *flow,
 		    const struct sl_dns_result *res);
@@ -55,12 +56,17 @@ sl_explicit_start(struct sl_flow *flow)
 		return;
 	}
 	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
+	/*
+	 * With TCP_DEFER_ACCEPT the request is usually there already: a
+	 * whole head is handled without a trip through the loop, and
+	 * without arming the head timer only to delete it.
+	 */
+	if (explicit_try(flow) == 0)
+		return;
 	if (sl_flow_watch_cli(flow, explicit_read) == -1)
 		return;
 	/* Slowloris: the whole head must arrive within this time. */
 	flow_setup_timer(flow, set->client_header_timeout, head_timeout);
-	/* With TCP_DEFER_ACCEPT the request is usually there already. */
-	explicit_read(flow);
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,8 +221,12 @@ explicit_dispatch(struct sl_flow *flow, const struct sl_http_msg *msg)
 	}
 }
 
-static void
-explicit_read(struct sl_flow *flow)
+/*
+ * Read and parse the request head.  1 if more bytes are needed and
+ * nothing was done; 0 if the flow moved on (or was closed).
+ */
+static int
+explicit_try(struct sl_flow *flow)
 {
 	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
 	const struct sl_settings *set = flow->rt->set;
@@ -231,41 +241,49 @@ explicit_read(struct sl_flow *flow)
 	/* Read a little past header_max so an oversized head is seen. */
 	n = flow_setup_read(flow, set->header_max + 1024);
 	if (n == -1)
-		return;
+		return 1;
 	if (n == -2) {
 		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
 		    "client_error");
-		return;
+		return 0;
 	}
 	/* Only re-parse when the new bytes can change the answer: a head
 	 * trickled in byte by byte must not cost quadratic time. */
 	if (n > 0 && s->parsed_len > 0 &&
 	    !sl_http_need_parse(s->buf, s->parsed_len, s->len, &lim))
-		return;
+		return 1;
 	s->parsed_len = s->len;
 	switch (sl_http_parse_request(s->buf, s->len, &lim, &msg)) {
 	case SL_HTTP_OK:
 		explicit_dispatch(flow, &msg);
-		return;
+		return 0;
 	case SL_HTTP_BAD:
 		flow->method = NULL;
 		flow_http_refuse(flow, msg.err_status, msg.err_reason, 0);
-		return;
+		return 0;
 	case SL_HTTP_MORE:
 		break;
 	}
 	if (n == 0) {
 		if (s->len == 0) {
 			sl_flow_close(flow, 'C', "client_silent");
-			return;
+			return 0;
 		}
 		flow->reason = "incomplete_request";
 		sl_flow_log_event(flow, "flow.error");
 		sl_flow_close(flow, 'C', NULL);
-		return;
+		return 0;
 	}
 	if (n == -3) {
 		/* The parser enforces the limits; this is a bug guard. */
 		flow_http_refuse(flow, 431, "head_too_large", 0);
+		return 0;
 	}
+	return 1;
+}
+
+static void
+explicit_read(struct sl_flow *flow)
+{
+	(void)explicit_try(flow);
 }

@@ -5,7 +5,8 @@
 # classified exactly like the unsplit one and passes byte for byte; one
 # beyond peek-max, a truncated and a malformed one are refused and logged,
 # and the daemon keeps serving.  A client that sends nothing is decided on
-# address and port after peek-timeout.
+# address and port after peek-timeout.  A hello already queued when
+# sluiced accepts is decided from the read at accept.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -110,6 +111,35 @@ ms=$(ms_of "$out")
 check "[ ${ms:-0} -ge 1800 ] && [ ${ms:-0} -le 4500 ]" "closed after peek-timeout 2 s (${ms:-?} ms)"
 flowlog_expect "the refused silent flow is logged" "cli=10.1.0.2:$port" \
     event=flow.blocked proto=none dst=10.2.0.5:2525 rule=default action=deny
+
+# --- the hello already there when sluiced accepts --------------------------
+# sluiced is stopped while the client connects and sends its hello (the
+# kernel completes the handshake and queues the bytes): the read at accept
+# finds the whole hello, and the flow is decided from it without waiting.
+early_hello() {
+	FLOWLOG_SINCE=$(wc -l <"$FLOWLOG" 2>/dev/null || echo 0)
+	export FLOWLOG_SINCE
+	kill -STOP "$SLUICED_PID"
+	in_cli timeout 30 "$PY" "$PYDIR/tlshello.py" "$@" >"$T/early.out" 2>&1 &
+	local c=$!
+	sleep 1
+	kill -CONT "$SLUICED_PID"
+	wait "$c"
+	local out
+	out=$(cat "$T/early.out")
+	RES=${out% port=*}
+	PORT=${out##* port=}
+}
+early_hello --sni echo.example.test --then echo 10.2.0.4:443
+n=${RES#echo-ok }
+like "$RES" '^echo-ok [0-9]+$' "a hello queued before the accept passes byte for byte ($RES)"
+flowlog_expect "the queued hello: classified as tls with its SNI and spliced" \
+    "cli=10.1.0.2:$PORT" event=flow.end mode=transparent proto=tls \
+    sni=echo.example.test dst=10.2.0.4:443 rule=lab-tls action=splice "up=$n" "down=$n"
+early_hello --sni denied.example.test --then echo 10.2.0.3:443
+unlike "$RES" '^echo-ok|^answered' "a queued hello with a denied SNI is refused ($RES)"
+flowlog_expect "the queued denied hello: blocked by its rule" "cli=10.1.0.2:$PORT" \
+    event=flow.blocked proto=tls sni=denied.example.test dst=10.2.0.3:443 rule=deny-denied
 
 flowlog_valid
 done_testing

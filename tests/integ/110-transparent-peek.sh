@@ -23,15 +23,20 @@ rule lab-banner splice ip 10.2.0.4 port 2525
 default deny
 '
 
-hello() {
-	local out
-	# Client ports repeat across flows refused with a reset: look only at
-	# what this request logs.
+# Client ports repeat across flows refused with a reset: look only at what
+# the next request logs.
+log_from_here() {
 	FLOWLOG_SINCE=$(wc -l <"$FLOWLOG" 2>/dev/null || echo 0)
 	export FLOWLOG_SINCE
-	out=$(in_cli timeout 30 "$PY" "$PYDIR/tlshello.py" "$@" 2>&1)
-	RES=${out% port=*}
-	PORT=${out##* port=}
+}
+# hello_result OUT: tlshello's "RESULT port=N" into RES and PORT.
+hello_result() {
+	RES=${1% port=*}
+	PORT=${1##* port=}
+}
+hello() {
+	log_from_here
+	hello_result "$(in_cli timeout 30 "$PY" "$PYDIR/tlshello.py" "$@" 2>&1)"
 }
 ms_of() { printf '%s' "$1" | sed -n 's/^[a-z]* after \([0-9]*\) ms.*/\1/p'; }
 
@@ -117,18 +122,15 @@ flowlog_expect "the refused silent flow is logged" "cli=10.1.0.2:$port" \
 # kernel completes the handshake and queues the bytes): the read at accept
 # finds the whole hello, and the flow is decided from it without waiting.
 early_hello() {
-	FLOWLOG_SINCE=$(wc -l <"$FLOWLOG" 2>/dev/null || echo 0)
-	export FLOWLOG_SINCE
+	local c
+	log_from_here
 	kill -STOP "$SLUICED_PID"
 	in_cli timeout 30 "$PY" "$PYDIR/tlshello.py" "$@" >"$T/early.out" 2>&1 &
-	local c=$!
+	c=$!
 	sleep 1
 	kill -CONT "$SLUICED_PID"
 	wait "$c"
-	local out
-	out=$(cat "$T/early.out")
-	RES=${out% port=*}
-	PORT=${out##* port=}
+	hello_result "$(cat "$T/early.out")"
 }
 early_hello --sni echo.example.test --then echo 10.2.0.4:443
 n=${RES#echo-ok }

@@ -40,9 +40,7 @@ like "$out" 'issuer=CN ?= ?sluice integration test CA' "openssl s_client sees th
 flowlog_expect "flow.end for the s_client flow" "sni=www.example.test dst=10.2.0.2:443" \
     event=flow.end mode=transparent proto=tls action=splice rule=lab-tls
 
-out=$(in_cli curl -sS --max-time 30 --cacert "$CA" \
-    --resolve www.example.test:443:10.2.0.2 -o "$T/big.out" \
-    -w '%{http_code} %{local_port}' https://www.example.test/big.bin)
+out=$(big_https 10.2.0.2)
 read -r code port <<<"$out"
 is "$code" "200" "curl HTTPS through the gateway: 200"
 is "$(sha256_of "$T/big.out")" "$BIG_SHA" "20 MB through the transparent splice: sha256 matches"

@@ -19,9 +19,7 @@ default deny
 
 like "$(cat "$T/sluice.nft")" 'tproxy ip to 10\.1\.0\.1:3130' "sluicectl nft prints a tproxy rule for the listener"
 
-out=$(in_cli curl -sS --max-time 30 --cacert "$CA" \
-    --resolve www.example.test:443:10.2.0.2 -o "$T/big.out" \
-    -w '%{http_code} %{local_port}' https://www.example.test/big.bin)
+out=$(big_https 10.2.0.2)
 read -r code port <<<"$out"
 is "$code" "200" "HTTPS through the TPROXY gateway: 200"
 is "$(sha256_of "$T/big.out")" "$BIG_SHA" "20 MB through TPROXY: sha256 matches"

@@ -27,9 +27,7 @@ like "$(cat "$T/sluice.nft")" 'tproxy ip6 to \[fd00:1::1\]:3130' \
     "and TPROXYs IPv6 to the tproxy listener"
 
 # --- IPv4, redirected ------------------------------------------------------
-out=$(in_cli curl -sS --max-time 30 --cacert "$CA" \
-    --resolve www.example.test:443:10.2.0.2 -o "$T/big.out" \
-    -w '%{http_code} %{local_port}' https://www.example.test/big.bin)
+out=$(big_https 10.2.0.2)
 read -r code port <<<"$out"
 is "$code" "200" "IPv4 HTTPS through the redirect: 200"
 is "$(sha256_of "$T/big.out")" "$BIG_SHA" "IPv4: 20 MB intact"

@@ -47,9 +47,10 @@
 #                sluiced_reload CONFIG, sluiced_stop, sluiced_wait, sluiced_alive
 #   flow log     flowlog_expect DESC SELECT CHECK..., flowlog_last,
 #                flowlog_grep, flowlog_count, flowlog_valid
-#   clients      pcurl http_status sha256_of tunnel_open tunnel_cmd; the
-#                Python clients in py/ (rawc, rawhttp, tlshello, tunnel,
-#                wsclient, dnsq) run in cli with "$PY" "$PYDIR/NAME.py"
+#   clients      pcurl http_status sha256_of big_https tunnel_open
+#                tunnel_cmd; the Python clients in py/ (rawc, rawhttp,
+#                tlshello, tunnel, wsclient, dnsq) run in cli with
+#                "$PY" "$PYDIR/NAME.py"
 
 set -u
 
@@ -720,6 +721,15 @@ http_status() {
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# big_https IP: from cli, GET https://www.example.test/big.bin at IP with no
+# proxy (a transparent gateway on the way takes it), the body into
+# $T/big.out; prints "HTTP-CODE LOCAL-PORT".
+big_https() {
+	in_cli curl -sS --max-time 30 --cacert "$CA" \
+	    --resolve "www.example.test:443:$1" -o "$T/big.out" \
+	    -w '%{http_code} %{local_port}' https://www.example.test/big.bin
+}
 
 # tunnel_open NAME AUTHORITY [PROXY]: a CONNECT tunnel held open by
 # py/tunnel.py in cli, driven with tunnel_cmd; sets TUNNEL to its first

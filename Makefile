@@ -38,7 +38,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 MODULES	:= lib policy tls stun proxy
-lib_SRC	   := $(wildcard lib/*.c)
+lib_SRC	   := $(wildcard lib/*.c lib/*/*.c)
 policy_SRC := $(wildcard policy/*.c)
 tls_SRC	   := $(wildcard tls/*.c)
 stun_SRC   := $(wildcard stun/*.c)
@@ -96,8 +96,7 @@ area_libs_lib	 := $(BUILD)/libsl_lib.a
 area_libs_policy := $(BUILD)/libsl_policy.a $(area_libs_lib)
 area_libs_tls	 := $(BUILD)/libsl_tls.a $(area_libs_lib)
 area_libs_stun	 := $(BUILD)/libsl_stun.a $(area_libs_tls)
-HTTP_OBJ	 := $(BUILD)/proxy/http.o $(BUILD)/proxy/http_chunk.o
-area_libs_http	 := $(HTTP_OBJ) $(area_libs_lib)
+area_libs_http	 := $(area_libs_lib)
 area_libs_proxy	 := $(ARCHIVES)
 area_libs_admin	 := $(ARCHIVES)
 define unit_rule
@@ -115,9 +114,9 @@ $(BUILD)/tools/%: $(BUILD)/tests/bench/%.o $(CTL_ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# fuzz_http needs the HTTP parser's objects only; the others their module.
+# Fuzz targets link the pure modules (the HTTP codec is in lib/).
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o \
-    $(HTTP_OBJ) $(CTL_ARCHIVES)
+    $(CTL_ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

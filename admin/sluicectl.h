@@ -12,7 +12,8 @@
 #include <stdio.h>
 
 #include "../lib/diag.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
+#include "../policy/edit.h"
 
 #define CTL_OK		0
 #define CTL_PROBLEM	1

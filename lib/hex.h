@@ -1,6 +1,6 @@
 /*
  * hex.h — one hexadecimal digit's value, for the parsers that decode
- * chunk sizes (proxy/http_chunk.c) and percent-escapes (lib/urlpath.c).
+ * chunk sizes (lib/http/http_chunk.c) and percent-escapes (lib/urlpath.c).
  */
 #ifndef SL_HEX_H
 #define SL_HEX_H

@@ -1,6 +1,6 @@
 /*
  * policy_int.h — internal declarations shared by the files of policy/.
- * Nothing outside policy/ includes this; the public API is policy.h.
+ * Nothing outside policy/ includes this; the public API is policy.h, config.h and edit.h.
  *
  * Memory: everything a configuration owns (rules, lists, strings, compiled
  * indexes) lives in one arena per configuration, so a configuration is
@@ -15,6 +15,8 @@
 
 #include "../lib/addr.h"
 #include "../lib/diag.h"
+#include "config.h"
+#include "edit.h"
 #include "policy.h"
 
 /* ---------------------------------------------------------------------

@@ -12,7 +12,7 @@
 #include "../lib/attr.h"
 #include "../tls/tls.h"
 #include "flow.h"
-#include "http.h"
+#include "../lib/http/http.h"
 
 struct sl_classify {
 	enum sl_parse_rc	 rc;	/* OK: proto known; MORE; BAD */

@@ -20,7 +20,7 @@
 #include "../lib/alloc.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "dns.h"
 
 struct dns_entry;

@@ -18,10 +18,10 @@
 
 #include "../lib/alloc.h"
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "classify.h"
 #include "explicit.h"
-#include "http.h"
+#include "../lib/http/http.h"
 #include "httpfwd.h"
 #include "setup.h"
 #include "tunnel.h"

@@ -13,6 +13,7 @@
 #include "../lib/alloc.h"
 #include "../lib/clock.h"
 #include "../lib/jw.h"
+#include "../policy/config.h"
 #include "../lib/log.h"
 #include "flow.h"
 #include "httpfwd.h"

@@ -18,7 +18,7 @@
 #include "../lib/clock.h"
 #include "../lib/jw.h"
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "flowlog.h"
 
 #define FL_MAX_SINKS	8

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "listen.h"
 
 #define LISTEN_BACKLOG	4096

@@ -21,7 +21,7 @@
 #include "../lib/alloc.h"
 #include "../lib/diag.h"
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "flowlog.h"
 #include "listen.h"
 #include "pipes.h"

@@ -9,7 +9,7 @@
 
 #include "../lib/alloc.h"
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "worker.h"
 
 static int

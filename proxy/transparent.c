@@ -21,7 +21,7 @@
 #include "../lib/alloc.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "classify.h"
 #include "httpfwd.h"
 #include "origdst.h"

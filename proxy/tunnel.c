@@ -10,7 +10,7 @@
 
 #include "../lib/alloc.h"
 #include "../lib/log.h"
-#include "../policy/policy.h"
+#include "../policy/config.h"
 #include "classify.h"
 #include "setup.h"
 #include "tunnel.h"

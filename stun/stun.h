@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "../lib/attr.h"
-#include "../tls/tls.h"		/* enum sl_parse_rc */
+#include "../lib/parse.h"
 
 #define SL_STUN_MAGIC		0x2112a442u
 #define SL_STUN_HDR_LEN		20

@@ -10,14 +10,7 @@
 #include <stdint.h>
 
 #include "../lib/attr.h"
-
-/* Wire-parser results shared by tls/ and stun/ (STYLE.md section 5). */
-enum sl_parse_rc {
-	SL_PARSE_OK = 0,	/* complete and valid */
-	SL_PARSE_MORE,		/* valid so far, need more bytes */
-	SL_PARSE_NOT_MINE,	/* not this protocol at all */
-	SL_PARSE_BAD,		/* this protocol, but malformed */
-};
+#include "../lib/parse.h"
 
 #define SL_TLS_SNI_MAX		255
 #define SL_TLS_ALPN_MAX		8	/* protocols kept */

@@ -23,7 +23,7 @@
 
 #include "lib/diag.h"
 #include "lib/sbuf.h"
-#include "policy/policy.h"
+#include "policy/config.h"
 #include "tests/common/xorshift.h"
 
 static double

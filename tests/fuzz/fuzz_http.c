@@ -1,5 +1,5 @@
 /*
- * fuzz_http.c — libFuzzer target for proxy/http.c.
+ * fuzz_http.c — libFuzzer target for lib/http/http.c.
  *
  * Runs the request parser, the response parser and the chunked tracker
  * over the input and checks properties rather than just "no crash":
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/http.h"
+#include "lib/http/http.h"
 #include "tests/fuzz/fz.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

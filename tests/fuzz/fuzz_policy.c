@@ -34,7 +34,7 @@
 #include "lib/diag.h"
 #include "lib/urlpath.h"
 #include "policy/lex.h"
-#include "policy/policy.h"
+#include "policy/config.h"
 #include "tests/fuzz/fz.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -45,7 +45,7 @@ mkdir -p "$OUT/obj" "$OUT/new" "$OUT/crash"
 # needs it then fails to link and is reported.
 lib="$OUT/libsl_fuzz.a"
 rm -f "$lib"
-for c in lib/*.c policy/*.c tls/*.c stun/*.c proxy/http.c proxy/http_chunk.c; do
+for c in lib/*.c lib/*/*.c policy/*.c tls/*.c stun/*.c; do
 	[ -e "$c" ] || continue
 	o="$OUT/obj/$(echo "$c" | tr / _).o"
 	# shellcheck disable=SC2086

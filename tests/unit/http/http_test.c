@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/http.h"
+#include "lib/http/http.h"
 #include "tests/unit/t.h"
 
 #define S(lit)	lit, sizeof(lit) - 1

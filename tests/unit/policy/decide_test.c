@@ -8,7 +8,7 @@
 
 #include "lib/alloc.h"
 #include "lib/diag.h"
-#include "policy/policy.h"
+#include "policy/config.h"
 #include "tests/unit/t.h"
 
 static struct sl_config *

@@ -19,7 +19,7 @@
 #include "lib/alloc.h"
 #include "lib/diag.h"
 #include "lib/sbuf.h"
-#include "policy/policy.h"
+#include "policy/config.h"
 #include "tests/common/xorshift.h"
 #include "tests/unit/t.h"
 

@@ -10,7 +10,8 @@
 
 #include "lib/alloc.h"
 #include "lib/diag.h"
-#include "policy/policy.h"
+#include "policy/config.h"
+#include "policy/edit.h"
 #include "tests/unit/t.h"
 
 static const char *const sample =

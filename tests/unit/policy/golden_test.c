@@ -11,7 +11,7 @@
 
 #include "lib/alloc.h"
 #include "lib/diag.h"
-#include "policy/policy.h"
+#include "policy/config.h"
 #include "tests/unit/t.h"
 
 /* Check every file matching pattern; returns how many were checked. */

@@ -12,7 +12,8 @@
 
 #include "lib/alloc.h"
 #include "lib/diag.h"
-#include "policy/policy.h"
+#include "policy/config.h"
+#include "policy/edit.h"
 #include "tests/unit/t.h"
 
 #define FX_DOC	"policy/requirements/000_75c6ec10c2d525c2.txt"

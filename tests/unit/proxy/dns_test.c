@@ -27,7 +27,7 @@
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/diag.h"
-#include "policy/policy.h"
+#include "policy/config.h"
 #include "proxy/dns.h"
 #include "tests/unit/t.h"
 

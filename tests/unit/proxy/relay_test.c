@@ -25,7 +25,7 @@
 #include "lib/alloc.h"
 #include "lib/clock.h"
 #include "lib/diag.h"
-#include "policy/policy.h"
+#include "policy/config.h"
 #include "proxy/flow.h"
 #include "proxy/flowlog.h"
 #include "proxy/pipes.h"

@@ -1,7 +1,9 @@
 /*
- * http.h — strict HTTP/1.1 message-head parsing and rewriting for the
- * explicit proxy (RFC 9110, RFC 9112).  Pure: takes (buf, len), never
- * touches a socket, allocates nothing.
+ * http.h — the HTTP/1 codec: strict message-head parsing, the chunked
+ * transfer-coding tracker and head rewriting for a proxy (RFC 9110, RFC
+ * 9112).  Pure: takes (buf, len), never touches a socket, allocates
+ * nothing.  In lib/ so that both the proxy's forwarder and the TLS
+ * inspection engine (tls/) call it without an arrow into proxy/.
  *
  * The parser is deliberately strict, because a proxy that is lenient where
  * the origin is strict (or the reverse) is how request smuggling happens:
@@ -17,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../lib/attr.h"
+#include "../attr.h"
 
 enum sl_http_rc {
 	SL_HTTP_OK = 0,		/* a complete, valid head */

@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../lib/addr.h"
+#include "../addr.h"
 #include "http.h"
 #include "http_int.h"
 

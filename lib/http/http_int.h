@@ -1,6 +1,6 @@
 /*
- * http_int.h — what the HTTP parser's files share (proxy/http.c,
- * proxy/http_chunk.c): octet classes of RFC 9110 and small helpers.
+ * http_int.h — what the HTTP parser's files share (lib/http/http.c,
+ * lib/http/http_chunk.c): octet classes of RFC 9110 and small helpers.
  * Internal to them; the module's API is http.h.
  */
 #ifndef SL_HTTP_INT_H

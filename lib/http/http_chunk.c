@@ -6,7 +6,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "../lib/hex.h"
+#include "../hex.h"
 #include "http.h"
 #include "http_int.h"
 

@@ -80,32 +80,18 @@ guard_named(const struct sl_rule *r, const struct sl_ip *dst,
 	return 0;
 }
 
-void
-pol_finish(const struct sl_policy *pol, const struct sl_facts *f,
-    uint32_t win, unsigned need, struct sl_decision *out)
+/*
+ * The guard rails on a decision for rule r (NULL: the default): refused
+ * unless r names the address.  Nothing to do while the address is unknown.
+ */
+static void
+pol_guard(const struct sl_rule *r, const struct sl_facts *f,
+    struct sl_decision *out)
 {
-	const struct sl_rule *r = win == UINT32_MAX ? NULL : pol->rules[win];
 	const char *gname = NULL;
 	struct pol_cidr range;
 	int have_range = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->need = need;
-	if (r != NULL) {
-		out->action = r->action;
-		out->mods = r->mods;
-		out->flags = r->decflags;
-		out->rule = r;
-		out->rule_name = r->name;
-		out->rule_index = win;
-	} else {
-		out->action = pol->def.action;
-		out->mods = pol->def.mods;
-		out->flags = SL_DEC_DEFAULT;
-		out->rule_name = "default";
-		out->reason = "no rule matched";
-		out->rule_index = UINT32_MAX;
-	}
 	if ((f->known & SL_FACT_DST_IP) && f->dst.af != 0) {
 		gname = pol_guard_range(&f->dst, &range);
 		have_range = gname != NULL;
@@ -136,6 +122,42 @@ pol_finish(const struct sl_policy *pol, const struct sl_facts *f,
 		out->rule_name = "guard:broadcast";
 	else
 		out->rule_name = "guard:local";
+}
+
+void
+pol_finish(const struct sl_policy *pol, const struct sl_facts *f,
+    uint32_t win, unsigned need, struct sl_decision *out)
+{
+	const struct sl_rule *r = win == UINT32_MAX ? NULL : pol->rules[win];
+
+	memset(out, 0, sizeof(*out));
+	out->need = need;
+	if (r != NULL) {
+		out->action = r->action;
+		out->mods = r->mods;
+		out->flags = r->decflags;
+		out->rule = r;
+		out->rule_name = r->name;
+		out->rule_index = win;
+	} else {
+		out->action = pol->def.action;
+		out->mods = pol->def.mods;
+		out->flags = SL_DEC_DEFAULT;
+		out->rule_name = "default";
+		out->reason = "no rule matched";
+		out->rule_index = UINT32_MAX;
+	}
+	pol_guard(r, f, out);
+}
+
+void
+sl_policy_guard(const struct sl_policy *pol, const struct sl_facts *f,
+    struct sl_decision *dec)
+{
+	(void)pol;	/* the rails are built in; the rule is dec's */
+	if (dec->flags & SL_DEC_GUARD)
+		return;
+	pol_guard(dec->rule, f, dec);
 }
 
 void

@@ -110,6 +110,16 @@ struct sl_policy;			/* compiled, immutable */
 void	sl_policy_decide(const struct sl_policy *pol, const struct sl_facts *f,
 	    struct sl_decision *out) SL_NONNULL(1, 2, 3);
 
+/*
+ * A decision made while the destination address was unknown, and that did
+ * not need it (SL_FACT_DST_IP not in its `need`), holds for any address
+ * but for the built-in guard rails: apply them for f->dst.  The decision
+ * becomes a guard refusal unless its rule names the address.  Cheaper
+ * than deciding again, and counts no second hit.
+ */
+void	sl_policy_guard(const struct sl_policy *pol, const struct sl_facts *f,
+	    struct sl_decision *dec) SL_NONNULL(1, 2, 3);
+
 /* Rule accessors (rule borrowed from a live policy). */
 const char	*sl_rule_name(const struct sl_rule *r);
 const char	*sl_rule_cite(const struct sl_rule *r);	/* or NULL */

@@ -1,14 +1,14 @@
 /*
  * explicit.c — the explicit proxy: read the request head, then either
- * open a CONNECT tunnel or hand an absolute-URI request to the HTTP
- * forwarder.
+ * carry a CONNECT through the pipeline or hand an absolute-URI request to
+ * the HTTP forwarder.
  *
- * CONNECT, step by step:
+ * CONNECT, step by step (pipeline.h):
  *   head -> decide on name/port (deny here costs no DNS) -> resolve ->
  *   decide again with the address if a rule needs it -> connect (happy
- *   eyeballs) -> "200" -> classify the tunnel's first client bytes (TLS:
- *   SNI must match the authority for domain rules; inspect fallback;
- *   opaque and STUN pass) -> splice.
+ *   eyeballs) -> "200" -> handshake: classify the tunnel's first client
+ *   bytes (TLS: SNI must match the authority for domain rules; inspect
+ *   fallback; opaque and STUN pass) -> splice.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -17,22 +17,19 @@
 #include <sys/socket.h>
 
 #include "../lib/alloc.h"
+#include "../lib/http/http.h"
 #include "../lib/log.h"
 #include "../policy/config.h"
-#include "classify.h"
 #include "explicit.h"
-#include "../lib/http/http.h"
 #include "httpfwd.h"
+#include "pipeline.h"
+#include "req.h"
 #include "setup.h"
 #include "tunnel.h"
 #include "worker.h"
 
 static int	explicit_try(struct sl_flow *flow);
-static void	explicit_read(struct sl_flow *flow);
-static void	connect_resolved(struct sl_flow *flow,
-		    const struct sl_dns_result *res);
-static void	connect_connected(struct sl_flow *flow, int fd,
-		    const char *err, unsigned status);
+static void	explicit_read(struct sl_half *cli);
 
 static void
 head_timeout(struct sl_flow *flow)
@@ -63,7 +60,7 @@ sl_explicit_start(struct sl_flow *flow)
 	 */
 	if (explicit_try(flow) == 0)
 		return;
-	if (sl_flow_watch_cli(flow, explicit_read) == -1)
+	if (sl_half_watch(&flow->cli, explicit_read) == -1)
 		return;
 	/* Slowloris: the whole head must arrive within this time. */
 	flow_setup_timer(flow, set->client_header_timeout, head_timeout);
@@ -72,82 +69,40 @@ sl_explicit_start(struct sl_flow *flow)
 /* ------------------------------------------------------------------ */
 /* CONNECT                                                              */
 
-/* Apply the decision's refusals; 0 to go on, -1 if the flow is closed. */
-static int
-connect_check(struct sl_flow *flow)
+static void
+connect_refuse(struct sl_req *req, unsigned status, const char *reason,
+    int blocked)
 {
-	const struct sl_settings *set = flow->rt->set;
+	flow_http_refuse(req->flow, status, reason, blocked);
+}
 
-	if (flow->dec.action == SL_ACT_DENY) {
-		flow_http_refuse(flow, 403, flow_deny_reason(flow), 1);
-		return -1;
-	}
-	/*
-	 * Like Squid's SSL_ports: CONNECT only to connect-ports, unless the
-	 * rule that allowed the flow names its port explicitly (a vendor
-	 * profile allowing TURN on 3478, say).
-	 */
-	if (!sl_portset_has(set->connect_ports, IPPROTO_TCP, flow->dst_port) &&
-	    !(flow->dec.flags & SL_DEC_PORT_EXPLICIT)) {
-		flow_http_refuse(flow, 403, "port_not_allowed", 1);
+/*
+ * Like Squid's SSL_ports: CONNECT only to connect-ports, unless the rule
+ * that allowed the flow names its port explicitly (a vendor profile
+ * allowing TURN on 3478, say).
+ */
+static int
+connect_admit(struct sl_req *req)
+{
+	if (!sl_portset_has(req->flow->rt->set->connect_ports, IPPROTO_TCP,
+	    req->dst_port) && !(req->dec.flags & SL_DEC_PORT_EXPLICIT)) {
+		flow_http_refuse(req->flow, 403, "port_not_allowed", 1);
 		return -1;
 	}
 	return 0;
 }
 
-/* The decision no longer waits on the address: connect or refuse. */
 static void
-connect_go(struct sl_flow *flow)
-{
-	struct flow_setup *s = flow->setup;
-
-	if (connect_check(flow) == -1)
-		return;
-	if (flow->host == NULL) {
-		(void)flow_connect(flow, &flow->dst_ip, 1, connect_connected);
-		return;
-	}
-	(void)flow_connect(flow, s->res.addr, s->res.naddr, connect_connected);
-}
-
-static void
-connect_resolved(struct sl_flow *flow, const struct sl_dns_result *res)
-{
-	switch (res->status) {
-	case SL_DNS_OK:
-		break;
-	case SL_DNS_TIMEOUT:
-		flow_http_refuse(flow, 504, "dns_timeout", 0);
-		return;
-	case SL_DNS_NXDOMAIN:
-		flow_http_refuse(flow, 502, "dns_nxdomain", 0);
-		return;
-	default:
-		flow_http_refuse(flow, 502, "dns_failure", 0);
-		return;
-	}
-	/* Decide again with the address sluice itself resolved: an IP rule
-	 * or a guard rail may apply to where the name really points. */
-	flow->dst_ip = res->addr[0];
-	flow_decide(flow, 0);
-	connect_go(flow);
-}
-
-static void
-connect_connected(struct sl_flow *flow, int fd, const char *err,
-    unsigned status)
+connect_connected(struct sl_req *req, int fd)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct sl_flow *flow = req->flow;
 	struct flow_setup *s = flow->setup;
 
-	if (fd == -1) {
-		flow_http_refuse(flow, status, err, 0);
-		return;
-	}
-	sl_flow_set_srv(flow, fd);
-	flow->status = 200;
+	sl_half_set_raw(&flow->srv, fd);
+	req->status = 200;
 	/* A fresh socket's send buffer is empty: 39 bytes always fit. */
-	if (send(flow->cfd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
+	if (send(flow->cli.fd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(ok) - 1) {
 		sl_flow_close(flow, 'C', "client_gone");
 		return;
@@ -156,60 +111,60 @@ connect_connected(struct sl_flow *flow, int fd, const char *err,
 	memmove(s->buf, s->buf + s->head_len, s->len - s->head_len);
 	s->len -= s->head_len;
 	s->head_len = 0;
-	sl_tunnel_classify(flow);
+	sl_tunnel_handshake(flow);
 }
+
+static const struct sl_req_ops connect_ops = {
+	.refuse = connect_refuse,
+	.admit = connect_admit,
+	.connected = connect_connected,
+};
 
 static void
 explicit_connect(struct sl_flow *flow, const char *buf,
     const struct sl_http_msg *msg)
 {
+	struct sl_req *req = flow->req;
 	char name[256];
 	int lit;
 
-	flow->method = "CONNECT";
-	flow->dst_port = msg->port;
-	lit = sl_ip_parse_host(&flow->dst_ip, buf + msg->host.off,
+	req->ops = &connect_ops;
+	req->method = "CONNECT";
+	req->dst_port = msg->port;
+	lit = sl_ip_parse_host(&req->dst_ip, buf + msg->host.off,
 	    msg->host.len);
 	if (lit == -1 || (lit == 0 && sl_name_normalise(buf + msg->host.off,
 	    msg->host.len, name, sizeof(name)) == -1)) {
+		memset(&req->dst_ip, 0, sizeof(req->dst_ip));
 		flow_http_refuse(flow, 400, "bad_authority", 0);
 		return;
 	}
-	flow->host_literal = lit == 1;
-	if (lit == 0 && (flow->host = sl_strdup(name)) == NULL) {
+	req->host_literal = lit == 1;
+	if (lit == 0 && sl_req_set_host(req, name) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
 	/* URL facts stay unknown: a URL rule first means "inspect". */
-	flow_decide(flow, 0);
-	if (flow->dec.need == 0 && flow->dec.action == SL_ACT_DENY) {
-		(void)connect_check(flow);	/* refused by name: no DNS */
-		return;
-	}
-	if (flow->host == NULL) {
-		connect_go(flow);
-		return;
-	}
-	(void)flow_resolve(flow, connect_resolved);
+	sl_pl_start(req);
 }
 
 /* ------------------------------------------------------------------ */
 /* the request head                                                     */
 
 static void
-explicit_dispatch(struct sl_flow *flow, const struct sl_http_msg *msg)
+explicit_dispatch(struct sl_flow *flow, const char *buf,
+    const struct sl_http_msg *msg)
 {
 	struct flow_setup *s = flow->setup;
 
-	evtimer_del(&s->timer);
-	s->timer_set = 0;
+	flow_setup_timer_stop(flow);
 	s->head_len = msg->head_len;
 	switch (msg->form) {
 	case SL_HTTP_FORM_AUTHORITY:
 		/* Early tunnel bytes are kept while we resolve and connect. */
 		if (flow_setup_hold(flow) == -1)
 			return;
-		explicit_connect(flow, s->buf, msg);
+		explicit_connect(flow, buf, msg);
 		return;
 	case SL_HTTP_FORM_ABSOLUTE:
 		sl_httpfwd_start(flow);
@@ -255,10 +210,9 @@ explicit_try(struct sl_flow *flow)
 	s->parsed_len = s->len;
 	switch (sl_http_parse_request(s->buf, s->len, &lim, &msg)) {
 	case SL_HTTP_OK:
-		explicit_dispatch(flow, &msg);
+		explicit_dispatch(flow, s->buf, &msg);
 		return 0;
 	case SL_HTTP_BAD:
-		flow->method = NULL;
 		flow_http_refuse(flow, msg.err_status, msg.err_reason, 0);
 		return 0;
 	case SL_HTTP_MORE:
@@ -269,9 +223,7 @@ explicit_try(struct sl_flow *flow)
 			sl_flow_close(flow, 'C', "client_silent");
 			return 0;
 		}
-		flow->reason = "incomplete_request";
-		sl_flow_log_event(flow, "flow.error");
-		sl_flow_close(flow, 'C', NULL);
+		sl_flow_close(flow, 'C', "incomplete_request");
 		return 0;
 	}
 	if (n == -3) {
@@ -283,7 +235,7 @@ explicit_try(struct sl_flow *flow)
 }
 
 static void
-explicit_read(struct sl_flow *flow)
+explicit_read(struct sl_half *cli)
 {
-	(void)explicit_try(flow);
+	(void)explicit_try(cli->flow);
 }

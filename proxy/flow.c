@@ -1,6 +1,6 @@
 /*
- * flow.c — flow objects: creation, state, the one teardown, the summary
- * event, idle sweep.
+ * flow.c — flow objects: creation, the state table, the one teardown,
+ * the flow's event, idle sweep.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -13,21 +13,24 @@
 #include "../lib/alloc.h"
 #include "../lib/clock.h"
 #include "../lib/jw.h"
-#include "../policy/config.h"
 #include "../lib/log.h"
+#include "../policy/config.h"
 #include "flow.h"
 #include "httpfwd.h"
+#include "req.h"
 #include "setup.h"
 #include "worker.h"
 
 static const char state_letters[] = {
 	[SL_FLOW_ACCEPTED] = 'A',
-	[SL_FLOW_CLASSIFYING] = 'H',	/* head / handshake peek */
+	[SL_FLOW_CLASSIFYING] = 'H',	/* head, first bytes */
 	[SL_FLOW_DECIDING] = 'P',
 	[SL_FLOW_AUTHENTICATING] = 'U',
 	[SL_FLOW_RESOLVING] = 'N',
 	[SL_FLOW_CONNECTING] = 'C',
-	[SL_FLOW_HANDSHAKING] = 'K',
+	/* A tunnel's first bytes, a TLS handshake: to the client it is the
+	 * same phase as a head or first bytes, and logs have always said H. */
+	[SL_FLOW_HANDSHAKING] = 'H',
 	[SL_FLOW_RELAYING] = 'R',
 	[SL_FLOW_DRAINING] = 'D',
 	[SL_FLOW_CLOSED] = '-',
@@ -38,77 +41,47 @@ static const char *const state_names[] = {
 	"connecting", "handshaking", "relaying", "draining", "closed",
 };
 
+#define S(st)	(1u << (st))
+
+/*
+ * The transitions allowed: forward only, every step taken (a step with
+ * nothing to do passes straight on), and the one shortcut of a flow whose
+ * requests are forwarded one by one (the HTTP forwarder): from its first
+ * head, or from a transparent flow's name check, straight to RELAYING,
+ * its requests going through the same steps on their own (req.h).  A
+ * decision computed again when a fact arrives is made in the step where
+ * it arrived, not by going back.  Any state may close.
+ */
+static const unsigned state_next[] = {
+	[SL_FLOW_ACCEPTED] = S(SL_FLOW_CLASSIFYING),
+	[SL_FLOW_CLASSIFYING] = S(SL_FLOW_DECIDING) | S(SL_FLOW_RELAYING),
+	[SL_FLOW_DECIDING] = S(SL_FLOW_AUTHENTICATING),
+	[SL_FLOW_AUTHENTICATING] = S(SL_FLOW_RESOLVING),
+	[SL_FLOW_RESOLVING] = S(SL_FLOW_CONNECTING) | S(SL_FLOW_RELAYING),
+	[SL_FLOW_CONNECTING] = S(SL_FLOW_HANDSHAKING),
+	[SL_FLOW_HANDSHAKING] = S(SL_FLOW_RELAYING),
+	[SL_FLOW_RELAYING] = S(SL_FLOW_DRAINING),
+	[SL_FLOW_DRAINING] = 0,
+	[SL_FLOW_CLOSED] = 0,
+};
+
 static const char *const proto_names[] = {
 	NULL, "tls", "http", "stun", "opaque", "none",
 };
 
-static void
-flow_noop_cb(evutil_socket_t fd, short what, void *arg)
+int
+sl_flow_state_allowed(enum sl_flow_state from, enum sl_flow_state to)
 {
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-static void
-flow_cr_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct sl_flow *flow = arg;
-
-	(void)fd;
-	(void)what;
-	flow->on_cr(flow);
-}
-
-static void
-flow_sr_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct sl_flow *flow = arg;
-
-	(void)fd;
-	(void)what;
-	flow->on_sr(flow);
-}
-
-static int
-flow_watch(struct sl_flow *flow, struct event *ev)
-{
-	if (event_pending(ev, EV_READ, NULL))
+	if (from == SL_FLOW_CLOSED)
 		return 0;
-	if (event_add(ev, NULL) == -1) {
-		sl_flow_close(flow, 'R', "event_add");
-		return -1;
-	}
-	return 0;
+	return from == to || to == SL_FLOW_CLOSED ||
+	    (state_next[from] & S(to)) != 0;
 }
 
-int
-sl_flow_watch_cli(struct sl_flow *flow, sl_flow_fn fn)
+char
+sl_flow_state_letter(enum sl_flow_state st)
 {
-	flow->on_cr = fn;
-	return flow_watch(flow, &flow->ev_cr);
-}
-
-int
-sl_flow_watch_srv(struct sl_flow *flow, sl_flow_fn fn)
-{
-	flow->on_sr = fn;
-	return flow_watch(flow, &flow->ev_sr);
-}
-
-void
-sl_flow_unwatch_cli(struct sl_flow *flow)
-{
-	event_del(&flow->ev_cr);
-}
-
-void
-sl_flow_set_srv(struct sl_flow *flow, int fd)
-{
-	event_del(&flow->ev_sr);
-	flow->sfd = fd;
-	event_assign(&flow->ev_sr, flow->wk->base, fd, EV_READ | EV_PERSIST,
-	    flow_sr_cb, flow);
+	return state_letters[st];
 }
 
 struct sl_flow *
@@ -122,23 +95,19 @@ sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
 		return NULL;
 	}
 	flow->wk = wk;
+	if ((flow->req = sl_req_new(flow, NULL)) == NULL) {
+		sl_free(flow);
+		close(fd);
+		return NULL;
+	}
 	flow->rt = sl_rt_ref(wk->rt);
 	/* Unique across workers without sharing a counter. */
 	flow->id = ++wk->next_id * wk->nworkers + wk->id;
 	flow->mode = (uint8_t)mode;
-	flow->cfd = fd;
-	flow->sfd = -1;
 	flow->t0 = flow->last = sl_mono_ms();
 	sl_ip_from_sa(&flow->cli_ip, &flow->cli_port, peer);
-	flow->dec.rule_index = UINT32_MAX;
-	flow->dup.pipe[0] = flow->dup.pipe[1] = -1;
-	flow->ddown.pipe[0] = flow->ddown.pipe[1] = -1;
-	/* Assigned now so event_del() is always safe. */
-	event_assign(&flow->ev_cr, wk->base, fd, EV_READ | EV_PERSIST,
-	    flow_cr_cb, flow);
-	event_assign(&flow->ev_cw, wk->base, -1, 0, flow_noop_cb, flow);
-	event_assign(&flow->ev_sr, wk->base, -1, 0, flow_noop_cb, flow);
-	event_assign(&flow->ev_sw, wk->base, -1, 0, flow_noop_cb, flow);
+	sl_half_init_pair(flow, &flow->cli, &flow->srv);
+	sl_half_set_raw(&flow->cli, fd);
 
 	flow->next = wk->flows;
 	if (wk->flows)
@@ -152,9 +121,9 @@ void
 sl_flow_set_state(struct sl_flow *flow, enum sl_flow_state st)
 {
 	/* A closed flow is freed; moving it again is a use after free. */
-	if (SL_BUG_ON(flow->state == SL_FLOW_CLOSED))
+	if (SL_BUG_ON(!sl_flow_state_allowed(flow->state, st)))
 		return;
-	if (sl_debug_on(SL_CAT_FLOW))
+	if (st != flow->state && sl_debug_on(SL_CAT_FLOW))
 		sl_debug(SL_CAT_FLOW, "flow=%llu %s -> %s",
 		    (unsigned long long)flow->id, state_names[flow->state],
 		    state_names[st]);
@@ -176,30 +145,53 @@ sl_flow_log(const struct sl_flow *flow, int lvl, const char *fmt, ...)
 	    (unsigned long long)flow->id, msg);
 }
 
+char
+sl_flow_letter(const struct sl_flow *flow)
+{
+	const struct sl_req *req = flow->req;
+
+	if (flow->http != NULL && !flow->relaying &&
+	    req->state != SL_FLOW_CLOSED)
+		return state_letters[req->state];
+	return state_letters[flow->state];
+}
+
 /* Action name as logged: as applied, not as decided. */
 static const char *
 flow_action_str(const struct sl_flow *flow)
 {
-	if (flow->blocked)
+	const struct sl_req *req = flow->req;
+
+	if (req->blocked)
 		return "deny";	/* whatever the rule said, it was refused */
-	if (flow->dec.rule_name == NULL)
+	if (!req->decided)
 		return NULL;
-	if (flow->inspect_fallback)
+	if (req->inspect_fallback)
 		return "splice";	/* reason says inspect_unavailable */
 	/* Inspecting means parsing: bytes that were not (opaque, STUN,
 	 * server-first) passed untouched, i.e. were spliced. */
-	if (flow->dec.action == SL_ACT_INSPECT && !flow->http_forwarded)
+	if (req->dec.action == SL_ACT_INSPECT && !flow->forwarded)
 		return "splice";
-	return sl_action_name(flow->dec.action);
+	return sl_action_name(req->dec.action);
 }
 
-void
-sl_flow_log_event(struct sl_flow *flow, const char *event)
+/*
+ * The one place a flow's event is built: its current request (what was
+ * asked, decided, answered) and the connection (who, bytes both ways,
+ * how long, how it ended).  A refused request's event carries the
+ * refusal's reason and termination code, even if the connection ended
+ * otherwise meanwhile.
+ */
+static void
+flow_event(struct sl_flow *flow, const char *event)
 {
+	const struct sl_req *req = flow->req;
+	const char *reason = req->refused || flow->reason == NULL ?
+	    req->reason : flow->reason;
+	const char *term = req->refused ? req->term : flow->term;
 	char line[4096], ts[32], a[SL_ADDR_STRLEN];
 	struct sl_jw w;
 
-	flow->logged = 1;
 	sl_jw_begin(&w, line, sizeof(line));
 	sl_jw_u64(&w, "v", 1);
 	sl_jw_str(&w, "ts", sl_rfc3339_now(ts, sizeof(ts)));
@@ -209,70 +201,80 @@ sl_flow_log_event(struct sl_flow *flow, const char *event)
 	    flow->mode == SL_MODE_EXPLICIT ? "explicit" : "transparent");
 	sl_jw_str(&w, "cli", sl_ipport_fmt(&flow->cli_ip, flow->cli_port, a,
 	    sizeof(a)));
-	sl_jw_str(&w, "method", flow->method);
-	if (flow->host != NULL)
-		sl_jw_str(&w, "host", flow->host);
-	else if (flow->host_literal)	/* what the client asked for */
-		sl_jw_str(&w, "host", sl_ip_fmt(&flow->dst_ip, a, sizeof(a)));
-	if (flow->dst_ip.af != 0)
-		sl_jw_str(&w, "dst", sl_ipport_fmt(&flow->dst_ip,
-		    flow->dst_port, a, sizeof(a)));
-	else if (flow->dst_port != 0)
-		sl_jw_u64(&w, "dst_port", flow->dst_port);
+	sl_jw_str(&w, "method", req->method);
+	if (req->host != NULL)
+		sl_jw_str(&w, "host", req->host);
+	else if (req->host_literal)	/* what the client asked for */
+		sl_jw_str(&w, "host", sl_ip_fmt(&req->dst_ip, a, sizeof(a)));
+	if (req->dst_ip.af != 0)
+		sl_jw_str(&w, "dst", sl_ipport_fmt(&req->dst_ip,
+		    req->dst_port, a, sizeof(a)));
+	else if (req->dst_port != 0)
+		sl_jw_u64(&w, "dst_port", req->dst_port);
 	sl_jw_str(&w, "sni", flow->sni);
 	sl_jw_str(&w, "proto", proto_names[flow->proto]);
 	sl_jw_str(&w, "action", flow_action_str(flow));
-	sl_jw_str(&w, "rule", flow->dec.rule_name);
-	if (flow->dec.rule != NULL) {
-		sl_jw_str(&w, "level", sl_rule_level(flow->dec.rule));
+	if (req->decided) {
+		sl_jw_str(&w, "rule", req->dec.rule_name);
+		if (req->dec.rule != NULL)
+			sl_jw_str(&w, "level", sl_rule_level(req->dec.rule));
 	}
-	sl_jw_str(&w, "reason", flow->reason);
-	if (flow->status != 0)
-		sl_jw_u64(&w, "status", flow->status);
-	sl_jw_u64(&w, "up", flow->up);
-	sl_jw_u64(&w, "down", flow->down);
+	sl_jw_str(&w, "reason", reason);
+	if (req->status != 0)
+		sl_jw_u64(&w, "status", req->status);
+	sl_jw_u64(&w, "up", sl_half_sent(&flow->srv));
+	sl_jw_u64(&w, "down", sl_half_sent(&flow->cli));
 	sl_jw_u64(&w, "ms", sl_mono_ms() - flow->t0);
-	/* Logged before the close (a refusal): the state it struck in. */
-	if (flow->term[0] != '\0' && flow->term[1] == '\0')
-		flow->term[1] = state_letters[flow->state];
-	if (flow->term[0] != '\0')
-		sl_jw_str(&w, "term", flow->term);
+	if (term[0] != '\0')
+		sl_jw_str(&w, "term", term);
 	sl_jw_end(&w);
 	sl_worker_log(flow->wk, line, w.len);
 }
 
-/* Is a flow.end event wanted for this flow? */
-static int
-flow_wants_end_event(const struct sl_flow *flow)
+void
+sl_flow_log_refusal(struct sl_flow *flow)
 {
-	if (flow->logged)
-		return 0;
-	if (flow->dec.rule_name == NULL)
-		return 0;		/* never got as far as a decision */
-	return flow->rt->set->log_allowed || (flow->dec.mods & SL_MOD_LOG) ||
-	    flow->reason != NULL;
+	const struct sl_req *req = flow->req;
+
+	if (SL_BUG_ON(!req->refused))
+		return;
+	flow_event(flow, req->blocked ? "flow.blocked" : "flow.error");
 }
 
 /*
- * Ended before any decision: a client that reset or went silent, memory
- * running out while reading its first bytes.  Nothing ends unseen; only
- * silent clients can be left out (log-silent off), because health checks
- * and port scanners connect and say nothing.
+ * The event written at close, if any: a refused request's was written
+ * with its answer.  An allowed flow's end is written while log-allowed is
+ * on, for a rule with `log`, or when it ended abnormally (a reason).  A
+ * flow that ended before any decision (a client that reset, went silent,
+ * ran us out of memory) is an error; only silent clients can be left out
+ * (log-silent off), because health checks and port scanners connect and
+ * say nothing.
  */
-static int
-flow_wants_error_event(const struct sl_flow *flow)
+static const char *
+flow_close_event(const struct sl_flow *flow)
 {
-	if (flow->logged || flow->dec.rule_name != NULL ||
-	    flow->reason == NULL)
-		return 0;
-	return strcmp(flow->reason, "client_silent") != 0 ||
-	    flow->rt->set->log_silent;
+	const struct sl_req *req = flow->req;
+	const char *reason = flow->reason ? flow->reason : req->reason;
+
+	if (req->refused)
+		return NULL;
+	if (req->decided) {
+		if (!flow->rt->set->log_allowed &&
+		    !(req->dec.mods & SL_MOD_LOG) && reason == NULL)
+			return NULL;
+		return flow->failed ? "flow.error" : "flow.end";
+	}
+	if (reason == NULL || (strcmp(reason, "client_silent") == 0 &&
+	    !flow->rt->set->log_silent))
+		return NULL;
+	return "flow.error";
 }
 
 void
 sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 {
 	struct sl_worker *wk = flow->wk;
+	const char *event;
 
 	if (SL_BUG_ON(flow->state == SL_FLOW_CLOSED))
 		return;
@@ -280,27 +282,25 @@ sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 	 * end of a half-closed tunnel) keeps the state it first ended. */
 	if (who != flow->term[0]) {
 		flow->term[0] = who;
-		flow->term[1] = state_letters[flow->state];
+		flow->term[1] = sl_flow_letter(flow);
 	} else if (flow->term[1] == '\0') {
-		flow->term[1] = state_letters[flow->state];
+		flow->term[1] = sl_flow_letter(flow);
 	}
 	if (reason != NULL)
 		flow->reason = reason;
 	sl_debug(SL_CAT_FLOW, "flow=%llu close %c%c %s",
 	    (unsigned long long)flow->id, flow->term[0], flow->term[1],
 	    flow->reason ? flow->reason : "-");
-	sl_relay_release(flow);
+	/* Nothing may call back into the flow from here on. */
+	sl_req_pending_cancel(flow->req);
+	sl_half_close(&flow->cli);
+	sl_half_close(&flow->srv);
+	/* Counts are final now: a refusal still waiting for its answer to
+	 * go out, then the flow's own event. */
 	sl_httpfwd_free(flow);
 	flow_setup_free(flow);
-	if (flow->cfd != -1)
-		close(flow->cfd);
-	if (flow->sfd != -1)
-		close(flow->sfd);
-	flow->cfd = flow->sfd = -1;
-	if (flow_wants_end_event(flow))
-		sl_flow_log_event(flow, "flow.end");
-	else if (flow_wants_error_event(flow))
-		sl_flow_log_event(flow, "flow.error");
+	if ((event = flow_close_event(flow)) != NULL)
+		flow_event(flow, event);
 	flow->state = SL_FLOW_CLOSED;
 
 	if (flow->prev)
@@ -312,7 +312,7 @@ sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 	wk->nflows--;
 
 	sl_rt_unref(flow->rt);
-	sl_free(flow->host);
+	sl_req_free(flow->req);
 	sl_free(flow->sni);
 	sl_free(flow);
 }
@@ -333,12 +333,10 @@ sl_flow_sweep(struct sl_worker *wk, uint64_t now)
 		uint64_t idle = flow->rt->set->idle_timeout;
 
 		next = flow->next;
-		/* Setup phases have their own timers; HTTP flows too. */
-		if (flow->state != SL_FLOW_RELAYING &&
-		    flow->state != SL_FLOW_DRAINING)
+		/* Setup phases have their own timers, HTTP requests their
+		 * bufferevent timeouts: only the relay is swept. */
+		if (!flow->relaying)
 			continue;
-		if (flow->http != NULL && !sl_httpfwd_is_tunnel(flow))
-			continue;		/* bufferevent timeouts apply */
 		if (idle != 0 && now - flow->last >= idle)
 			sl_flow_close(flow, 'T', "idle_timeout");
 	}

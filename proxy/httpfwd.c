@@ -1,19 +1,24 @@
 /*
- * httpfwd.c — plain HTTP/1.1 forwarding on bufferevents.
+ * httpfwd.c — plain HTTP/1.1 forwarding on the flow's two halves.
  *
- * One client connection, a sequence of requests.  Each request is decided
- * on its own (host, port, URL), its head rewritten for the origin (origin
- * form, hop-by-hop fields removed, Via), its body forwarded verbatim by
- * its framing, and the response head rewritten the same way and its body
+ * One client connection, a sequence of requests.  Each request is a
+ * request object (req.h) carried through the setup pipeline on its own
+ * (host, port, URL), its head rewritten for the origin (origin form,
+ * hop-by-hop fields removed, Via), its body forwarded verbatim by its
+ * framing, and the response head rewritten the same way and its body
  * forwarded verbatim.  Nothing is cached and no end-to-end header or body
  * byte is changed (the vistime updater requirement).
  *
- * The server connection is kept for the next request to the same
- * host:port and replaced otherwise; one that sent a byte nobody asked for
- * (past a response's end, or while idle) is never reused, as those bytes
- * would be taken for the next response.  Requests are handled one at a
- * time: a pipelined request waits in the client's input buffer (bounded by
- * the read high-watermark) until the previous response is complete.
+ * Both halves are buffered: the client half is made so in place, the
+ * server half is given each new server connection; the forwarder creates
+ * no socket or bufferevent of its own.  The server connection is kept for
+ * the next request to the same host:port and replaced otherwise; one that
+ * sent a byte nobody asked for (past a response's end, or while idle) is
+ * never reused, as those bytes would be taken for the next response.
+ * Requests are handled one at a time: a pipelined request waits in the
+ * client's input buffer (bounded by the read high-watermark) until the
+ * previous response is complete.  After "101 Switching Protocols" the
+ * flow becomes a tunnel: the one relay (relay.h) takes both halves over.
  *
  * Backpressure both ways, bodies and response heads alike (a server may
  * send 1xx heads without end): a side is not read while the other's
@@ -21,34 +26,38 @@
  *
  * A client's FIN ends its requests, not its responses: every complete
  * request already received (pipelined ones too) is still answered and
- * flushed, then the connection is closed.  flow->down counts the bytes
- * written to the client socket and flow->up those written to server
- * sockets; bytes still queued at the close, or when a server connection
- * is dropped, are not counted, and a close that loses some says why
- * (client_reset...).
+ * flushed, then the connection is closed.  The halves count the bytes
+ * written to each socket (half.h): bytes still queued at the close, or
+ * when a server connection is dropped, are not counted, and a close that
+ * loses some says why (client_reset...).
  *
  *   request side:  HEAD -> (CONNECTING) -> BODY -> DONE
- *   response side: IDLE -> HEAD -> BODY -> IDLE   (or TUNNEL after 101)
+ *   response side: IDLE -> HEAD -> BODY -> IDLE   (or the relay after 101)
  */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "../lib/alloc.h"
 #include "../lib/clock.h"
+#include "../lib/http/http.h"
 #include "../lib/log.h"
 #include "../lib/urlpath.h"
 #include "../policy/config.h"
-#include "../lib/http/http.h"
 #include "httpfwd.h"
+#include "pipeline.h"
+#include "relay.h"
+#include "req.h"
 #include "setup.h"
 #include "worker.h"
 
 #define HF_SCAN_MAX	(16 * 1024)	/* bytes linearised per chunk scan */
+#define HF_LINGER_MS	2000
 
 enum hf_req {
 	RQ_HEAD = 0,
@@ -64,7 +73,6 @@ enum hf_rsp {
 };
 
 struct sl_httpfwd {
-	struct bufferevent	*cbev, *sbev;	/* own their fds */
 	enum hf_req		 rq;
 	enum hf_rsp		 rs;
 	enum sl_http_method	 method;	/* of the current request */
@@ -75,41 +83,30 @@ struct sl_httpfwd {
 	size_t			 pending_len;
 	char			*srv_host;	/* key of the open server conn */
 	uint16_t		 srv_port;
-	char			*url_host;	/* current request, for policy */
-	char			*url_path;
-	unsigned		 requests;
 	size_t			 req_parsed;	/* bytes the last MORE parse saw */
 	size_t			 rsp_parsed;
-	uint64_t		 down_q;	/* server bytes queued to client */
-	uint64_t		 up_q;		/* client bytes queued to servers
-						 * (less those a dropped server
-						 * connection never sent) */
-	size_t			 own_q;		/* our error text, at the tail */
-	const char		*event;		/* logged once the output has
-						   been written (or at close) */
-	const char		*ev_reason;	/* a refusal's, kept for it */
-	char			 ev_term[2];
-	struct sl_ip		 odst;		/* transparent: original dst */
-	uint16_t		 oport;
-	unsigned		 transparent:1;	/* origin-form, to odst */
+	unsigned		 transparent:1;	/* origin-form, to flow->dst */
 	unsigned		 client_close:1; /* close after this response */
-	unsigned		 client_eof:1;
-	unsigned		 server_eof:1;
+	unsigned		 srv_noreuse:1;	/* the server said close */
 	unsigned		 upgrade:1;	/* websocket requested */
-	unsigned		 tunnel:1;	/* after 101 */
 	unsigned		 closing:1;	/* flushing, then close */
 	unsigned		 rsp_started:1;	/* response bytes sent to client */
-	unsigned		 shut_c:1, shut_s:1; /* tunnel half-closes */
 	unsigned		 lingering:1;	/* discarding input, then close */
 	unsigned		 linger_after:1; /* linger once the output is out */
+	unsigned		 log_pending:1;	/* a refusal, logged once the
+						   output has been written */
 };
+
+static const struct sl_req_ops hf_ops, hf_tp_ops;
 
 static void	hf_next_request(struct sl_flow *flow);
 static void	hf_pump_req_body(struct sl_flow *flow);
-static void	hf_server_read_cb(struct bufferevent *bev, void *arg);
-static void	hf_server_write_cb(struct bufferevent *bev, void *arg);
-static void	hf_server_event_cb(struct bufferevent *bev, short what,
-		    void *arg);
+static void	hf_client_read(struct sl_half *cli);
+static void	hf_client_write(struct sl_half *cli);
+static void	hf_client_event(struct sl_half *cli, short what);
+static void	hf_server_read(struct sl_half *srv);
+static void	hf_server_write(struct sl_half *srv);
+static void	hf_server_event(struct sl_half *srv, short what);
 
 static struct sl_http_limits
 hf_limits(const struct sl_flow *flow)
@@ -124,60 +121,21 @@ hf_limits(const struct sl_flow *flow)
 	return lim;
 }
 
-/* Bytes still waiting in bev's output buffer (0 without one). */
-static uint64_t
-hf_unsent(struct bufferevent *bev)
-{
-	return bev != NULL ?
-	    evbuffer_get_length(bufferevent_get_output(bev)) : 0;
-}
-
 /*
- * flow->down and flow->up from what left the output buffers: the bytes
- * queued minus those still waiting there (our own error text, if any, is
- * behind the server's bytes to the client and not counted).  Idempotent;
- * before any event is logged.
- */
-static void
-hf_sync_counts(struct sl_flow *flow)
-{
-	struct sl_httpfwd *hf = flow->http;
-	uint64_t left = hf_unsent(hf->cbev);
-
-	left = left > hf->own_q ? left - hf->own_q : 0;
-	flow->down = hf->down_q - SL_MIN(left, hf->down_q);
-	flow->up = hf->up_q - SL_MIN(hf_unsent(hf->sbev), hf->up_q);
-}
-
-static void
-hf_log_event(struct sl_flow *flow, const char *event)
-{
-	hf_sync_counts(flow);
-	sl_flow_log_event(flow, event);
-}
-
-/*
- * Write the event that waited for the client's output to be written, so
- * that its down counts what was.  A refusal keeps its own reason and code
- * even if the client went away meanwhile: the event says what was
- * decided, down what arrived.
+ * Write the refusal that waited for the client's output to be written, so
+ * that its `down` counts what was.  A refusal keeps its own reason and
+ * code even if the client went away meanwhile (they are the request's):
+ * the event says what was decided, down what arrived.
  */
 static void
 hf_log_deferred(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
-	const char *event = hf->event;
 
-	if (event == NULL || flow->logged)
+	if (!hf->log_pending)
 		return;
-	hf->event = NULL;
-	if (hf->ev_reason != NULL) {
-		flow->reason = hf->ev_reason;
-		flow->term[0] = hf->ev_term[0];
-		if (hf->ev_term[1] != '\0')
-			flow->term[1] = hf->ev_term[1];
-	}
-	hf_log_event(flow, event);
+	hf->log_pending = 0;
+	sl_flow_log_refusal(flow);
 }
 
 void
@@ -187,18 +145,12 @@ sl_httpfwd_free(struct sl_flow *flow)
 
 	if (hf == NULL)
 		return;
-	/* Part of sl_flow_close, before its flow.end: count what was
-	 * written; an event still waiting for the output is written now. */
-	hf_sync_counts(flow);
+	/* Part of sl_flow_close, after the halves are closed (their counts
+	 * final) and before its flow.end: a refusal still waiting for the
+	 * output is written now. */
 	hf_log_deferred(flow);
-	if (hf->cbev != NULL)
-		bufferevent_free(hf->cbev);
-	if (hf->sbev != NULL)
-		bufferevent_free(hf->sbev);
 	sl_free(hf->pending);
 	sl_free(hf->srv_host);
-	sl_free(hf->url_host);
-	sl_free(hf->url_path);
 	sl_free(hf);
 	flow->http = NULL;
 }
@@ -208,15 +160,11 @@ hf_drop_server(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
 
-	if (hf->sbev != NULL) {
-		/* What it had not sent never will be. */
-		hf->up_q -= SL_MIN(hf_unsent(hf->sbev), hf->up_q);
-		bufferevent_free(hf->sbev);
-		hf->sbev = NULL;
-	}
+	/* What it had not sent never will be: the half counts so. */
+	sl_half_close(&flow->srv);
 	sl_free(hf->srv_host);
 	hf->srv_host = NULL;
-	hf->server_eof = 0;
+	hf->srv_noreuse = 0;
 }
 
 /*
@@ -236,7 +184,17 @@ hf_client_timeouts(struct sl_flow *flow, int read_on)
 	struct timeval wr = { set->idle_timeout / 1000,
 	    (set->idle_timeout % 1000) * 1000 };
 
-	bufferevent_set_timeouts(flow->http->cbev, read_on ? &rd : NULL, &wr);
+	bufferevent_set_timeouts(flow->cli.bev, read_on ? &rd : NULL, &wr);
+}
+
+/* The current request is over (answered, or refused and answered). */
+static void
+hf_req_done(struct sl_flow *flow)
+{
+	struct sl_req *req = flow->req;
+
+	if (req->state == SL_FLOW_RELAYING)
+		sl_req_set_state(req, SL_FLOW_CLOSED);
 }
 
 /* ------------------------------------------------------------------ */
@@ -244,26 +202,20 @@ hf_client_timeouts(struct sl_flow *flow, int read_on)
 
 /* Close once the client's output has been written. */
 static void
-hf_close_after_flush(struct sl_flow *flow, char who, const char *reason)
+hf_close_after_flush(struct sl_flow *flow, char who)
 {
 	struct sl_httpfwd *hf = flow->http;
 
 	hf->closing = 1;
 	flow->term[0] = who;
-	if (reason != NULL)
-		flow->reason = reason;
-	if (flow->setup->timer_set) {
-		/* A head timer must not refuse again while we flush. */
-		evtimer_del(&flow->setup->timer);
-		flow->setup->timer_set = 0;
-	}
-	bufferevent_disable(hf->cbev, EV_READ);
+	/* A head timer must not refuse again while we flush. */
+	flow_setup_timer_stop(flow);
+	sl_half_read_on(&flow->cli, 0);
 	hf_client_timeouts(flow, 0);
-	if (hf->sbev != NULL)
-		bufferevent_disable(hf->sbev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(hf->cbev)) == 0)
+	sl_half_read_on(&flow->srv, 0);
+	if (evbuffer_get_length(sl_half_output(&flow->cli)) == 0)
 		sl_flow_close(flow, who, NULL);
-	/* else: hf_client_write_cb closes when drained */
+	/* else: hf_client_write closes when drained */
 }
 
 static void
@@ -281,19 +233,18 @@ static void
 hf_linger(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
+	struct evbuffer *in = sl_half_input(&flow->cli);
 
 	hf->lingering = 1;
-	if (shutdown(bufferevent_getfd(hf->cbev), SHUT_WR) == -1) {
+	if (shutdown(flow->cli.fd, SHUT_WR) == -1) {
 		hf_linger_end(flow);
 		return;
 	}
-	evbuffer_drain(bufferevent_get_input(hf->cbev),
-	    evbuffer_get_length(bufferevent_get_input(hf->cbev)));
-	bufferevent_setwatermark(hf->cbev, EV_READ, 0, 0);
-	bufferevent_enable(hf->cbev, EV_READ);
-	if (flow->setup->timer_set)
-		evtimer_del(&flow->setup->timer);
-	flow_setup_timer(flow, 2000, hf_linger_end);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_setwatermark(flow->cli.bev, EV_READ, 0, 0);
+	sl_half_read_on(&flow->cli, 1);
+	flow_setup_timer_stop(flow);
+	flow_setup_timer(flow, HF_LINGER_MS, hf_linger_end);
 }
 
 /*
@@ -312,47 +263,46 @@ hf_refuse(struct sl_flow *flow, unsigned status, const char *reason,
 		return;			/* already ending: one answer, one event */
 	if (hf->rsp_started) {
 		/* Mid-response: the only honest signal left is closing. */
-		flow->reason = reason;
 		if (flow->term[0] == '\0')
 			flow->term[0] = 'S';
-		hf_log_event(flow, "flow.error");
-		sl_flow_close(flow, flow->term[0], NULL);
+		who = flow_refusal(flow, 0, reason, 0);
+		sl_flow_log_refusal(flow);
+		sl_flow_close(flow, who, NULL);
 		return;
 	}
-	who = flow_refuse_culprit(flow, status, blocked);
-	flow->status = status;
-	flow->reason = reason;
-	flow->blocked = blocked ? 1 : 0;
+	who = flow_refusal(flow, status, reason, blocked);
 	n = flow_http_error_text(flow, status, reason, blocked, resp,
 	    sizeof(resp));
 	/* Logged when the responses before this answer are out. */
-	hf->event = blocked ? "flow.blocked" : "flow.error";
-	hf->ev_reason = reason;
-	memcpy(hf->ev_term, flow->term, sizeof(hf->ev_term));
+	hf->log_pending = 1;
 	hf_drop_server(flow);
-	if (n < 0 || bufferevent_write(hf->cbev, resp, (size_t)n) == -1) {
+	if (n < 0 || sl_half_write_own(&flow->cli, resp, (size_t)n) == -1) {
 		sl_flow_close(flow, 'R', NULL);
 		return;
 	}
-	hf->own_q = (size_t)n;	/* not the server's bytes: not in down */
 	hf->linger_after = 1;
-	hf_close_after_flush(flow, who, NULL);
+	hf_close_after_flush(flow, who);
+}
+
+/* The pipeline's refusals: the same answer. */
+static void
+hf_refuse_req(struct sl_req *req, unsigned status, const char *reason,
+    int blocked)
+{
+	hf_refuse(req->flow, status, reason, blocked);
 }
 
 /* ------------------------------------------------------------------ */
 /* client side                                                          */
 
-static void	hf_tunnel_check(struct sl_flow *flow);
-
 static void
-hf_client_write_cb(struct bufferevent *bev, void *arg)
+hf_client_write(struct sl_half *cli)
 {
-	struct sl_flow *flow = arg;
+	struct sl_flow *flow = cli->flow;
 	struct sl_httpfwd *hf = flow->http;
 
-	(void)bev;
 	if (hf->closing && !hf->lingering &&
-	    evbuffer_get_length(bufferevent_get_output(hf->cbev)) == 0) {
+	    evbuffer_get_length(sl_half_output(cli)) == 0) {
 		hf_log_deferred(flow);
 		if (hf->linger_after) {
 			hf_linger(flow);
@@ -361,95 +311,22 @@ hf_client_write_cb(struct bufferevent *bev, void *arg)
 		sl_flow_close(flow, flow->term[0] ? flow->term[0] : 'C', NULL);
 		return;
 	}
-	if (hf->tunnel) {
-		hf_tunnel_check(flow);
-		return;
-	}
 	/* Backpressure released: the server may be read again.  Nothing
 	 * complete waits in its input: a read is processed to its end. */
-	if (hf->sbev != NULL && !hf->server_eof && !hf->closing)
-		bufferevent_enable(hf->sbev, EV_READ);
+	if (flow->srv.bev != NULL && !flow->srv.eof && !hf->closing)
+		sl_half_read_on(&flow->srv, 1);
 }
 
 static void
-hf_tunnel_move(struct sl_flow *flow, struct bufferevent *from,
-    struct bufferevent *to, uint64_t *count)
+hf_client_read(struct sl_half *cli)
 {
-	struct evbuffer *in = bufferevent_get_input(from);
-	size_t n = evbuffer_get_length(in);
-
-	*count += n;
-	evbuffer_add_buffer(bufferevent_get_output(to), in);
-	/* Backpressure: stop reading until the other side drains. */
-	if (evbuffer_get_length(bufferevent_get_output(to)) >=
-	    flow->rt->set->relay_buffer)
-		bufferevent_disable(from, EV_READ);
-}
-
-/*
- * A side's EOF while tunnelling: the first one names the end ("CR" /
- * "SR", the state being the one that FIN ended), as in the splice relay.
- */
-static void
-hf_tunnel_eof(struct sl_flow *flow, char who)
-{
-	if (flow->term[0] == '\0') {
-		flow->term[0] = who;
-		flow->term[1] = 'R';
-	}
-	hf_tunnel_check(flow);
-}
-
-/*
- * Tunnel half-closes: a side's FIN is passed on (shutdown SHUT_WR) once
- * everything it sent has been written to the other side; the flow then
- * drains (SL_FLOW_DRAINING, as the splice relay: an idle timeout from here
- * is "TD") and ends when both FINs have been passed on.
- */
-static void
-hf_tunnel_check(struct sl_flow *flow)
-{
-	struct sl_httpfwd *hf = flow->http;
-	struct evbuffer *cout = bufferevent_get_output(hf->cbev);
-	struct evbuffer *sout = bufferevent_get_output(hf->sbev);
-
-	if (hf->client_eof && !hf->shut_s && evbuffer_get_length(sout) == 0) {
-		hf->shut_s = 1;
-		(void)shutdown(bufferevent_getfd(hf->sbev), SHUT_WR);
-	}
-	if (hf->server_eof && !hf->shut_c && evbuffer_get_length(cout) == 0) {
-		hf->shut_c = 1;
-		(void)shutdown(bufferevent_getfd(hf->cbev), SHUT_WR);
-	}
-	if (hf->shut_c && hf->shut_s) {
-		sl_flow_close(flow, flow->term[0] ? flow->term[0] : 'C', NULL);
-		return;
-	}
-	if ((hf->shut_c || hf->shut_s) && flow->state == SL_FLOW_RELAYING)
-		sl_flow_set_state(flow, SL_FLOW_DRAINING);
-	if (!hf->client_eof && evbuffer_get_length(sout) <
-	    flow->rt->set->relay_buffer)
-		bufferevent_enable(hf->cbev, EV_READ);
-	if (!hf->server_eof && evbuffer_get_length(cout) <
-	    flow->rt->set->relay_buffer)
-		bufferevent_enable(hf->sbev, EV_READ);
-}
-
-static void
-hf_client_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct sl_flow *flow = arg;
+	struct sl_flow *flow = cli->flow;
 	struct sl_httpfwd *hf = flow->http;
 
-	(void)bev;
 	flow->last = sl_mono_ms();
 	if (hf->lingering) {
-		evbuffer_drain(bufferevent_get_input(hf->cbev),
-		    evbuffer_get_length(bufferevent_get_input(hf->cbev)));
-		return;
-	}
-	if (hf->tunnel) {
-		hf_tunnel_move(flow, hf->cbev, hf->sbev, &hf->up_q);
+		evbuffer_drain(sl_half_input(cli),
+		    evbuffer_get_length(sl_half_input(cli)));
 		return;
 	}
 	switch (hf->rq) {
@@ -484,7 +361,7 @@ hf_client_timeout(struct sl_flow *flow, short what)
 		hf_refuse(flow, 408, "request_body_timeout", 0);
 		return;
 	}
-	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0) {
+	if (evbuffer_get_length(sl_half_input(&flow->cli)) > 0) {
 		hf_head_timeout(flow);	/* part of a head, then silence */
 		return;
 	}
@@ -493,12 +370,11 @@ hf_client_timeout(struct sl_flow *flow, short what)
 }
 
 static void
-hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
+hf_client_event(struct sl_half *cli, short what)
 {
-	struct sl_flow *flow = arg;
+	struct sl_flow *flow = cli->flow;
 	struct sl_httpfwd *hf = flow->http;
 
-	(void)bev;
 	if (hf->lingering) {
 		hf_linger_end(flow);
 		return;
@@ -515,12 +391,8 @@ hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (!(what & BEV_EVENT_EOF))
 		return;
 	/* The client sends no more; what it did send is still answered. */
-	hf->client_eof = 1;
-	bufferevent_disable(hf->cbev, EV_READ);
-	if (hf->tunnel) {
-		hf_tunnel_eof(flow, 'C');
-		return;
-	}
+	cli->eof = 1;
+	sl_half_read_on(cli, 0);
 	if (hf->closing)
 		return;			/* ends once the output is out */
 	if (hf->rq == RQ_BODY) {
@@ -537,13 +409,16 @@ hf_client_event_cb(struct bufferevent *bev, short what, void *arg)
 /* ------------------------------------------------------------------ */
 /* request bodies                                                       */
 
-/* Forward body bytes from `from` to `to` by framing; 1 when complete. */
+/*
+ * Forward body bytes from `from`'s input to `to` by framing; 1 when
+ * complete, 0 for more, -1 on a framing error.
+ */
 static int
-hf_move_body(struct evbuffer *from, struct evbuffer *to,
-    enum sl_http_body body, uint64_t *left, struct sl_http_chunked *ch,
-    uint64_t *count)
+hf_move_body(struct sl_half *from, struct sl_half *to,
+    enum sl_http_body body, uint64_t *left, struct sl_http_chunked *ch)
 {
-	size_t avail = evbuffer_get_length(from);
+	struct evbuffer *in = sl_half_input(from);
+	size_t avail = evbuffer_get_length(in);
 
 	switch (body) {
 	case SL_HTTP_BODY_NONE:
@@ -551,15 +426,15 @@ hf_move_body(struct evbuffer *from, struct evbuffer *to,
 	case SL_HTTP_BODY_LENGTH: {
 		size_t n = (uint64_t)avail < *left ? avail : (size_t)*left;
 
-		evbuffer_remove_buffer(from, to, n);
+		if (sl_half_move(to, in, n) == -1)
+			return -1;
 		*left -= n;
-		*count += n;
 		return *left == 0;
 	}
 	case SL_HTTP_BODY_CHUNKED:
 		while (avail > 0) {
 			size_t scan = SL_MIN(avail, HF_SCAN_MAX);
-			const char *p = (const char *)evbuffer_pullup(from,
+			const char *p = (const char *)evbuffer_pullup(in,
 			    (ssize_t)scan);
 			int done = 0;
 			ssize_t used;
@@ -567,10 +442,9 @@ hf_move_body(struct evbuffer *from, struct evbuffer *to,
 			if (p == NULL)
 				return -1;
 			used = sl_http_chunked_feed(ch, p, scan, &done);
-			if (used < 0)
+			if (used < 0 || sl_half_move(to, in, (size_t)used) ==
+			    -1)
 				return -1;
-			evbuffer_remove_buffer(from, to, (size_t)used);
-			*count += (uint64_t)used;
 			avail -= (size_t)used;
 			if (done)
 				return 1;
@@ -579,9 +453,7 @@ hf_move_body(struct evbuffer *from, struct evbuffer *to,
 		}
 		return 0;
 	case SL_HTTP_BODY_EOF:
-		*count += avail;
-		evbuffer_add_buffer(to, from);
-		return 0;
+		return sl_half_write_buffer(to, in) == -1 ? -1 : 0;
 	}
 	return -1;
 }
@@ -590,11 +462,10 @@ static void
 hf_pump_req_body(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
-	struct evbuffer *out = bufferevent_get_output(hf->sbev);
 	int rc;
 
-	rc = hf_move_body(bufferevent_get_input(hf->cbev), out, hf->req_body,
-	    &hf->req_left, &hf->req_ch, &hf->up_q);
+	rc = hf_move_body(&flow->cli, &flow->srv, hf->req_body,
+	    &hf->req_left, &hf->req_ch);
 	if (rc == -1) {
 		hf_refuse(flow, 400, "bad_chunked_body", 0);
 		return;
@@ -602,16 +473,17 @@ hf_pump_req_body(struct sl_flow *flow)
 	if (rc == 1) {
 		/* Pipelined bytes wait in the kernel until the response. */
 		hf->rq = RQ_DONE;
-		bufferevent_disable(hf->cbev, EV_READ);
+		sl_half_read_on(&flow->cli, 0);
 		return;
 	}
-	if (hf->client_eof) {
+	if (flow->cli.eof) {
 		/* A pipelined request after the FIN: its body cannot end. */
 		sl_flow_close(flow, 'C', "client_closed_in_body");
 		return;
 	}
-	if (evbuffer_get_length(out) >= flow->rt->set->relay_buffer)
-		bufferevent_disable(hf->cbev, EV_READ);
+	if (evbuffer_get_length(sl_half_output(&flow->srv)) >=
+	    flow->rt->set->relay_buffer)
+		sl_half_read_on(&flow->cli, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -623,51 +495,49 @@ hf_send_request(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
 
-	if (bufferevent_write(hf->sbev, hf->pending, hf->pending_len) == -1) {
+	if (sl_half_write(&flow->srv, hf->pending, hf->pending_len) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	hf->up_q += hf->pending_len;
 	sl_free(hf->pending);
 	hf->pending = NULL;
 	hf->rq = RQ_BODY;
 	hf->rs = RS_HEAD;
 	hf->rsp_started = 0;
-	sl_flow_set_state(flow, SL_FLOW_RELAYING);
-	if (!hf->client_eof) {
+	sl_req_set_state(flow->req, SL_FLOW_RELAYING);
+	if (!flow->cli.eof) {
 		hf_client_timeouts(flow, 1);	/* the body's inactivity */
-		bufferevent_enable(hf->cbev, EV_READ);
+		sl_half_read_on(&flow->cli, 1);
 	}
-	bufferevent_enable(hf->sbev, EV_READ);
+	sl_half_read_on(&flow->srv, 1);
 	hf_pump_req_body(flow);
 }
 
 static void
-hf_connected(struct sl_flow *flow, int fd, const char *err, unsigned status)
+hf_connected(struct sl_req *req, int fd)
 {
+	struct sl_flow *flow = req->flow;
 	struct sl_httpfwd *hf = flow->http;
 	const struct sl_settings *set = flow->rt->set;
 	struct timeval rto = { set->idle_timeout / 1000,
 	    (set->idle_timeout % 1000) * 1000 };
 
-	if (fd == -1) {
-		hf_refuse(flow, status, err, 0);
+	if (fd == -1) {			/* the kept-alive connection */
+		hf_send_request(flow);
 		return;
 	}
-	hf->sbev = bufferevent_socket_new(flow->wk->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (hf->sbev == NULL) {
-		evutil_closesocket(fd);
+	if (sl_half_set_buffered(&flow->srv, fd) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	bufferevent_setcb(hf->sbev, hf_server_read_cb, hf_server_write_cb,
-	    hf_server_event_cb, flow);
-	bufferevent_setwatermark(hf->sbev, EV_WRITE,
+	sl_half_setcb(&flow->srv, hf_server_read, hf_server_write,
+	    hf_server_event);
+	bufferevent_setwatermark(flow->srv.bev, EV_WRITE,
 	    set->relay_buffer / 2, 0);
-	bufferevent_set_timeouts(hf->sbev, &rto, NULL);
-	hf->srv_host = sl_strdup(hf->url_host);
-	hf->srv_port = flow->dst_port;
+	bufferevent_set_timeouts(flow->srv.bev, &rto, NULL);
+	bufferevent_enable(flow->srv.bev, EV_WRITE);
+	hf->srv_host = sl_strdup(req->url_host);
+	hf->srv_port = req->dst_port;
 	if (hf->srv_host == NULL) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
@@ -707,13 +577,13 @@ hf_server_reusable(struct sl_flow *flow)
 	ssize_t r;
 	char c;
 
-	if (hf->sbev == NULL || hf->server_eof)
+	if (flow->srv.bev == NULL || flow->srv.eof || hf->srv_noreuse)
 		return 0;
-	if ((n = evbuffer_get_length(bufferevent_get_input(hf->sbev))) > 0) {
+	if ((n = evbuffer_get_length(sl_half_input(&flow->srv))) > 0) {
 		hf_drop_unsolicited(flow, n);
 		return 0;
 	}
-	r = recv(bufferevent_getfd(hf->sbev), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	r = recv(flow->srv.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 1;
 	if (r > 0)
@@ -721,90 +591,57 @@ hf_server_reusable(struct sl_flow *flow)
 	return 0;			/* closed or reset meanwhile */
 }
 
-static void
-hf_go(struct sl_flow *flow)
-{
-	struct sl_httpfwd *hf = flow->http;
-	const struct sl_settings *set = flow->rt->set;
-
-	if (flow->dec.action == SL_ACT_DENY) {
-		hf_refuse(flow, 403, flow_deny_reason(flow), 1);
-		return;
-	}
-	/* What an explicit client may ask for; a transparent flow's port
-	 * was chosen by the redirect and the policy already. */
-	if (!hf->transparent &&
-	    !sl_portset_has(set->http_ports, IPPROTO_TCP, flow->dst_port) &&
-	    !(flow->dec.flags & SL_DEC_PORT_EXPLICIT)) {
-		hf_refuse(flow, 403, "port_not_allowed", 1);
-		return;
-	}
-	/* Same origin as the open connection: reuse it, if it is clean. */
-	if (hf->sbev != NULL && hf->srv_host != NULL &&
-	    (hf->transparent || (strcmp(hf->srv_host, hf->url_host) == 0 &&
-	    hf->srv_port == flow->dst_port)) && hf_server_reusable(flow)) {
-		hf_send_request(flow);
-		return;
-	}
-	hf_drop_server(flow);
-	if (flow->host == NULL || hf->transparent) {
-		(void)flow_connect(flow, &flow->dst_ip, 1, hf_connected);
-		return;
-	}
-	(void)flow_connect(flow, flow->setup->res.addr, flow->setup->res.naddr,
-	    hf_connected);
-}
-
-/* Transparent: does the Host resolve to where the client is going? */
-static void
-hf_host_checked(struct sl_flow *flow, const struct sl_dns_result *res)
-{
-	struct sl_httpfwd *hf = flow->http;
-	int found = 0;
-
-	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
-		if (sl_ip_equal(&res->addr[i], &hf->odst))
-			found = 1;
-	if (!found) {
-		sl_flow_log(flow, SL_LOG_INFO, "Host '%s' does not resolve to "
-		    "the original destination: deciding without it",
-		    flow->host);
-		flow->sni_mismatch = 1;
-		flow->name_untrusted = 1;
-		flow_decide_url(flow, hf->url_host, hf->url_path);
-		flow->name_untrusted = 0;
-		if (flow->reason == NULL)
-			flow->reason = "sni_mismatch";
-	}
-	hf_go(flow);
-}
-
-static void
-hf_resolved(struct sl_flow *flow, const struct sl_dns_result *res)
-{
-	struct sl_httpfwd *hf = flow->http;
-
-	switch (res->status) {
-	case SL_DNS_OK:
-		break;
-	case SL_DNS_TIMEOUT:
-		hf_refuse(flow, 504, "dns_timeout", 0);
-		return;
-	case SL_DNS_NXDOMAIN:
-		hf_refuse(flow, 502, "dns_nxdomain", 0);
-		return;
-	default:
-		hf_refuse(flow, 502, "dns_failure", 0);
-		return;
-	}
-	flow->dst_ip = res->addr[0];
-	flow_decide_url(flow, hf->url_host, hf->url_path);
-	hf_go(flow);
-}
-
-/* Record this request's destination on the flow.  0, or -1 (refused). */
+/*
+ * The pipeline's reuse step: the same origin as the open connection, if
+ * it is clean, carries the request; otherwise it goes.
+ */
 static int
-hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
+hf_reuse(struct sl_req *req)
+{
+	struct sl_flow *flow = req->flow;
+	struct sl_httpfwd *hf = flow->http;
+
+	if (flow->srv.bev != NULL && hf->srv_host != NULL &&
+	    (hf->transparent || (strcmp(hf->srv_host, req->url_host) == 0 &&
+	    hf->srv_port == req->dst_port)) && hf_server_reusable(flow))
+		return 1;
+	hf_drop_server(flow);
+	return 0;
+}
+
+/* What an explicit client may ask for; a transparent flow's port was
+ * chosen by the redirect and the policy already. */
+static int
+hf_admit(struct sl_req *req)
+{
+	if (!sl_portset_has(req->flow->rt->set->http_ports, IPPROTO_TCP,
+	    req->dst_port) && !(req->dec.flags & SL_DEC_PORT_EXPLICIT)) {
+		hf_refuse(req->flow, 403, "port_not_allowed", 1);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct sl_req_ops hf_ops = {
+	.refuse = hf_refuse_req,
+	.admit = hf_admit,
+	.reuse = hf_reuse,
+	.connected = hf_connected,
+};
+
+/* Transparent: the client chose the address; the Host must resolve to
+ * it for a rule that decided by name (sni-check). */
+static const struct sl_req_ops hf_tp_ops = {
+	.refuse = hf_refuse_req,
+	.reuse = hf_reuse,
+	.connected = hf_connected,
+	.verify_name = 1,
+};
+
+/* Record this request's destination.  0, or -1 (refused). */
+static int
+hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
+    const struct sl_http_msg *m)
 {
 	struct sl_httpfwd *hf = flow->http;
 	char name[256], ipbuf[SL_IP_STRLEN];
@@ -845,27 +682,22 @@ hf_target(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 		hf_refuse(flow, 400, "bad_path", 0);
 		return -1;
 	}
-	sl_free(flow->host);
-	sl_free(hf->url_host);
-	sl_free(hf->url_path);
-	flow->host = NULL;
-	memset(&flow->dst_ip, 0, sizeof(flow->dst_ip));
-	flow->host_literal = lit == 1;
+	req->host_literal = lit == 1;
+	req->url_path = path;	/* "http://a.test?q" is "/?q" */
+	req->url_final = 1;
 	if (lit == 1) {
-		flow->dst_ip = ip;
-		hf->url_host = sl_strdup(sl_ip_fmt(&ip, ipbuf, sizeof(ipbuf)));
+		req->dst_ip = ip;
+		req->url_host = sl_strdup(sl_ip_fmt(&ip, ipbuf, sizeof(ipbuf)));
 	} else {
-		flow->host = sl_strdup(name);
-		hf->url_host = sl_strdup(name);
+		req->host = sl_strdup(name);
+		req->url_host = sl_strdup(name);
 	}
-	hf->url_path = path;	/* "http://a.test?q" is "/?q" */
-	flow->dst_port = m->port;
+	req->dst_port = m->port;
 	if (hf->transparent) {
-		flow->dst_ip = hf->odst;
-		flow->dst_port = hf->oport;
+		req->dst_ip = flow->dst_ip;
+		req->dst_port = flow->dst_port;
 	}
-	if (hf->url_host == NULL || hf->url_path == NULL ||
-	    (lit == 0 && flow->host == NULL)) {
+	if (req->url_host == NULL || (lit == 0 && req->host == NULL)) {
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
@@ -885,12 +717,37 @@ hf_method_name(enum sl_http_method m)
 	return names[m];
 }
 
+/*
+ * The next request becomes the flow's current one (the previous one is
+ * over; the first reuses the request the flow was accepted with, when it
+ * has not been decided yet).  NULL after closing the flow.
+ */
+static struct sl_req *
+hf_req_next(struct sl_flow *flow)
+{
+	struct sl_req *req = flow->req;
+
+	if (req->state == SL_FLOW_CLASSIFYING && !req->decided) {
+		req->ops = flow->http->transparent ? &hf_tp_ops : &hf_ops;
+		return req;
+	}
+	if ((req = sl_req_new(flow, flow->http->transparent ? &hf_tp_ops :
+	    &hf_ops)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return NULL;
+	}
+	sl_req_free(flow->req);
+	flow->req = req;
+	return req;
+}
+
 /* A complete request head is at the front of the client's input. */
 static void
 hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 {
 	struct sl_httpfwd *hf = flow->http;
 	size_t cap = m->head_len + 256;
+	struct sl_req *req;
 	ssize_t n;
 
 	if (hf->transparent ? (m->form != SL_HTTP_FORM_ORIGIN ||
@@ -900,12 +757,11 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 		    "not_a_proxy_request", 0);
 		return;
 	}
-	flow->method = hf_method_name(m->method);
+	if ((req = hf_req_next(flow)) == NULL)
+		return;
+	req->method = hf_method_name(m->method);
 	hf->method = m->method;
-	hf->requests++;
-	flow->status = 0;
-	flow->reason = NULL;
-	if (hf_target(flow, buf, m) == -1)
+	if (hf_target(flow, req, buf, m) == -1)
 		return;
 	if ((hf->pending = sl_alloc(cap)) == NULL) {
 		sl_flow_close(flow, 'R', "oom");
@@ -918,7 +774,7 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 		return;
 	}
 	hf->pending_len = (size_t)n;
-	evbuffer_drain(bufferevent_get_input(hf->cbev), m->head_len);
+	evbuffer_drain(sl_half_input(&flow->cli), m->head_len);
 	hf->req_body = m->body;
 	hf->req_left = m->content_length;
 	sl_http_chunked_init(&hf->req_ch);
@@ -927,27 +783,9 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 		hf->client_close = 1;
 	hf->rq = RQ_CONNECTING;
 	/* Nothing more from the client until this request is under way. */
-	bufferevent_disable(hf->cbev, EV_READ);
+	sl_half_read_on(&flow->cli, 0);
 	hf_client_timeouts(flow, 0);
-
-	flow->sni_mismatch = 0;
-	flow_decide_url(flow, hf->url_host, hf->url_path);
-	if (hf->transparent) {
-		if (flow->host != NULL && (flow->dec.flags & SL_DEC_BY_NAME) &&
-		    (flow->dec.mods & SL_MOD_SNI_CHECK)) {
-			(void)flow_resolve(flow, hf_host_checked);
-			return;
-		}
-		hf_go(flow);
-		return;
-	}
-	if (flow->host != NULL && (flow->dec.need & SL_FACT_DST_IP ||
-	    flow->dec.action != SL_ACT_DENY)) {
-		/* Resolve: to connect, and to decide if an IP rule needs it. */
-		(void)flow_resolve(flow, hf_resolved);
-		return;
-	}
-	hf_go(flow);
+	sl_pl_start(req);
 }
 
 static void
@@ -967,13 +805,11 @@ hf_head_timeout(struct sl_flow *flow)
 static void
 hf_eof_end(struct sl_flow *flow)
 {
-	struct sl_httpfwd *hf = flow->http;
-
-	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0) {
+	if (evbuffer_get_length(sl_half_input(&flow->cli)) > 0) {
 		flow->reason = "incomplete_request";
-		hf->event = "flow.error";
+		flow->failed = 1;
 	}
-	hf_close_after_flush(flow, 'C', NULL);
+	hf_close_after_flush(flow, 'C');
 }
 
 /* Parse the next request head from the client's input, if complete. */
@@ -982,13 +818,13 @@ hf_next_request(struct sl_flow *flow)
 {
 	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
 	struct sl_httpfwd *hf = flow->http;
-	struct evbuffer *in = bufferevent_get_input(hf->cbev);
+	struct evbuffer *in = sl_half_input(&flow->cli);
 	struct sl_http_limits lim = hf_limits(flow);
 	size_t len = evbuffer_get_length(in);
 	const char *p;
 
 	if (len == 0) {
-		if (hf->client_eof)
+		if (flow->cli.eof)
 			hf_eof_end(flow);
 		return;
 	}
@@ -1011,15 +847,12 @@ hf_next_request(struct sl_flow *flow)
 	case SL_HTTP_OK:
 		break;
 	}
-	if (flow->setup->timer_set) {
-		evtimer_del(&flow->setup->timer);
-		flow->setup->timer_set = 0;
-	}
+	flow_setup_timer_stop(flow);
 	hf->req_parsed = 0;
 	hf_request(flow, p, &msg);
 	return;
 more:
-	if (hf->client_eof) {
+	if (flow->cli.eof) {
 		hf_eof_end(flow);	/* the head can no longer complete */
 		return;
 	}
@@ -1046,49 +879,42 @@ hf_response_done(struct sl_flow *flow)
 		 * the connection's framing is no longer in step. */
 		hf->client_close = 1;
 	}
-	if (hf->sbev != NULL) {
-		extra = evbuffer_get_length(bufferevent_get_input(hf->sbev));
+	hf_req_done(flow);
+	if (flow->srv.bev != NULL) {
+		extra = evbuffer_get_length(sl_half_input(&flow->srv));
 		if (extra > 0)
 			hf_drop_unsolicited(flow, extra);  /* never forwarded */
-		else if (hf->rsp_body == SL_HTTP_BODY_EOF || hf->server_eof)
+		else if (hf->rsp_body == SL_HTTP_BODY_EOF || flow->srv.eof ||
+		    hf->srv_noreuse)
 			hf_drop_server(flow);
 		else	/* idle: a close or stray bytes are seen at once */
-			bufferevent_enable(hf->sbev, EV_READ);
+			sl_half_read_on(&flow->srv, 1);
 	}
 	if (hf->client_close) {
-		hf_close_after_flush(flow, hf->client_eof ? 'C' : 'S', NULL);
+		hf_close_after_flush(flow, flow->cli.eof ? 'C' : 'S');
 		return;
 	}
 	hf->rq = RQ_HEAD;
-	if (!hf->client_eof) {
+	if (!flow->cli.eof) {
 		hf_client_timeouts(flow, 1);
-		bufferevent_enable(hf->cbev, EV_READ);
+		sl_half_read_on(&flow->cli, 1);
 	}
 	/* A pipelined request may wait; after the client's FIN, the end
 	 * comes when none is left. */
 	hf_next_request(flow);
 }
 
+/* After "101 Switching Protocols" both sides speak WebSocket: the relay
+ * takes the halves over, with what each has buffered and a FIN the
+ * client may have sent before the 101. */
 static void
 hf_start_tunnel(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
 
-	/* After "101 Switching Protocols" both sides speak WebSocket. */
-	hf->tunnel = 1;
 	hf->rs = RS_IDLE;
 	hf->rq = RQ_DONE;
-	bufferevent_set_timeouts(hf->cbev, NULL, NULL);
-	bufferevent_set_timeouts(hf->sbev, NULL, NULL);
-	if (!hf->client_eof)
-		bufferevent_enable(hf->cbev, EV_READ);
-	bufferevent_enable(hf->sbev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_input(hf->cbev)) > 0)
-		hf_tunnel_move(flow, hf->cbev, hf->sbev, &hf->up_q);
-	if (evbuffer_get_length(bufferevent_get_input(hf->sbev)) > 0)
-		hf_tunnel_move(flow, hf->sbev, hf->cbev, &hf->down_q);
-	if (hf->client_eof)
-		hf_tunnel_eof(flow, 'C');	/* its FIN came before the 101 */
+	(void)sl_relay_start(flow, NULL, 0, NULL, 0);
 }
 
 /* Parse and forward a response head; 1 if the body may follow now. */
@@ -1097,7 +923,7 @@ hf_response_head(struct sl_flow *flow)
 {
 	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
 	struct sl_httpfwd *hf = flow->http;
-	struct evbuffer *in = bufferevent_get_input(hf->sbev);
+	struct evbuffer *in = sl_half_input(&flow->srv);
 	struct sl_http_limits lim = hf_limits(flow);
 	size_t len = SL_MIN(evbuffer_get_length(in), lim.header_max + 1024);
 	const char *p;
@@ -1120,7 +946,7 @@ hf_response_head(struct sl_flow *flow)
 		return 0;
 	case SL_HTTP_BAD:
 		sl_flow_log(flow, SL_LOG_INFO, "bad response from %s: %s",
-		    hf->url_host, msg.err_reason);
+		    flow->req->url_host, msg.err_reason);
 		hf_refuse(flow, 502, "bad_response", 0);
 		return -1;
 	case SL_HTTP_OK:
@@ -1129,15 +955,15 @@ hf_response_head(struct sl_flow *flow)
 	/* Announce our close: asked for, forced by the framing, or the
 	 * client's FIN with no pipelined request left to answer. */
 	close = hf->client_close || msg.body == SL_HTTP_BODY_EOF ||
-	    (hf->client_eof &&
-	    evbuffer_get_length(bufferevent_get_input(hf->cbev)) == 0);
+	    (flow->cli.eof &&
+	    evbuffer_get_length(sl_half_input(&flow->cli)) == 0);
 	if ((out = sl_alloc(msg.head_len + 256)) == NULL) {
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
 	n = sl_http_rewrite_response(p, &msg, flow->rt->set->via,
 	    close && msg.status >= 200, out, msg.head_len + 256);
-	if (n < 0 || bufferevent_write(hf->cbev, out, (size_t)n) == -1) {
+	if (n < 0 || sl_half_write(&flow->cli, out, (size_t)n) == -1) {
 		sl_free(out);
 		hf_refuse(flow, 502, "bad_response", 0);
 		return -1;
@@ -1145,10 +971,9 @@ hf_response_head(struct sl_flow *flow)
 	sl_free(out);
 	evbuffer_drain(in, msg.head_len);
 	hf->rsp_parsed = 0;
-	hf->down_q += (uint64_t)n;
 	hf->rsp_started = 1;
 	if (msg.status >= 200 || msg.status == 101)
-		flow->status = msg.status;
+		flow->req->status = msg.status;
 	if (msg.status == 101) {
 		if (!hf->upgrade) {
 			/* An upgrade nobody asked for cannot be relayed. */
@@ -1165,29 +990,23 @@ hf_response_head(struct sl_flow *flow)
 	hf->rsp_body = msg.body;
 	hf->rsp_left = msg.content_length;
 	sl_http_chunked_init(&hf->rsp_ch);
-	if (msg.flags & SL_HTTP_F_CLOSE)
+	if (msg.flags & SL_HTTP_F_CLOSE) {
 		hf->client_close = hf->client_close || msg.body ==
 		    SL_HTTP_BODY_EOF;
-	if (msg.flags & SL_HTTP_F_CLOSE)
-		hf->server_eof = 1;	/* do not reuse this connection */
+		hf->srv_noreuse = 1;	/* do not reuse this connection */
+	}
 	hf->rs = RS_BODY;
 	return 1;
 }
 
 static void
-hf_server_read_cb(struct bufferevent *bev, void *arg)
+hf_server_read(struct sl_half *srv)
 {
-	struct sl_flow *flow = arg;
+	struct sl_flow *flow = srv->flow;
 	struct sl_httpfwd *hf = flow->http;
-	struct evbuffer *out = bufferevent_get_output(hf->cbev);
 	int rc;
 
-	(void)bev;
 	flow->last = sl_mono_ms();
-	if (hf->tunnel) {
-		hf_tunnel_move(flow, hf->sbev, hf->cbev, &hf->down_q);
-		return;
-	}
 	while (hf->rs == RS_HEAD) {
 		if ((rc = hf_response_head(flow)) < 0)
 			return;		/* the flow moved on */
@@ -1196,14 +1015,14 @@ hf_server_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (hf->rs != RS_BODY) {
 		/* Bytes with no request outstanding: the server is broken. */
-		size_t n = evbuffer_get_length(bufferevent_get_input(hf->sbev));
+		size_t n = evbuffer_get_length(sl_half_input(srv));
 
 		if (n > 0)
 			hf_drop_unsolicited(flow, n);
 		return;
 	}
-	rc = hf_move_body(bufferevent_get_input(hf->sbev), out, hf->rsp_body,
-	    &hf->rsp_left, &hf->rsp_ch, &hf->down_q);
+	rc = hf_move_body(srv, &flow->cli, hf->rsp_body, &hf->rsp_left,
+	    &hf->rsp_ch);
 	if (rc == -1) {
 		hf_refuse(flow, 502, "bad_response_body", 0);
 		return;
@@ -1214,43 +1033,37 @@ hf_server_read_cb(struct bufferevent *bev, void *arg)
 	}
 pressure:
 	/* Interim heads (a server may send 1xx without end) and bodies
-	 * alike: hf_client_write_cb reads again below half. */
-	if (evbuffer_get_length(out) >= flow->rt->set->relay_buffer)
-		bufferevent_disable(hf->sbev, EV_READ);
+	 * alike: hf_client_write reads again below half. */
+	if (evbuffer_get_length(sl_half_output(&flow->cli)) >=
+	    flow->rt->set->relay_buffer)
+		sl_half_read_on(srv, 0);
 }
 
 static void
-hf_server_write_cb(struct bufferevent *bev, void *arg)
+hf_server_write(struct sl_half *srv)
 {
-	struct sl_flow *flow = arg;
+	struct sl_flow *flow = srv->flow;
 	struct sl_httpfwd *hf = flow->http;
 
-	(void)bev;
-	if (hf->tunnel) {
-		hf_tunnel_check(flow);
-		return;
-	}
 	/* Backpressure released: read the client again for its body. */
-	if (hf->rq == RQ_BODY && !hf->client_eof)
-		bufferevent_enable(hf->cbev, EV_READ);
+	if (hf->rq == RQ_BODY && !flow->cli.eof)
+		sl_half_read_on(&flow->cli, 1);
 }
 
 static void
-hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
+hf_server_event(struct sl_half *srv, short what)
 {
-	struct sl_flow *flow = arg;
+	struct sl_flow *flow = srv->flow;
 	struct sl_httpfwd *hf = flow->http;
 	int reset = (what & BEV_EVENT_ERROR) != 0;
 
-	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (hf->rs == RS_IDLE && !hf->tunnel) {
+		if (hf->rs == RS_IDLE) {
 			hf_drop_server(flow);	/* kept alive, unused */
 			return;
 		}
 		if (hf->rq == RQ_BODY && !hf->rsp_started &&
-		    evbuffer_get_length(bufferevent_get_output(hf->sbev)) ==
-		    0) {
+		    evbuffer_get_length(sl_half_output(srv)) == 0) {
 			/* Both wait for the rest of the body: the client's
 			 * stall (idle-timeout shorter than http-idle-timeout). */
 			flow->term[0] = 'T';
@@ -1262,16 +1075,7 @@ hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
-	hf->server_eof = 1;
-	if (hf->tunnel) {
-		if (reset) {
-			sl_flow_close(flow, 'S', "server_reset");
-			return;
-		}
-		bufferevent_disable(hf->sbev, EV_READ);
-		hf_tunnel_eof(flow, 'S');
-		return;
-	}
+	srv->eof = 1;
 	switch (hf->rs) {
 	case RS_IDLE:
 		hf_drop_server(flow);	/* kept-alive connection went away */
@@ -1289,8 +1093,8 @@ hf_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Truncated body: closing is the only way to say so.  The
 		 * event waits for the flush, to count what was written. */
 		flow->reason = reset ? "server_reset" : "server_truncated";
-		hf->event = "flow.error";
-		hf_close_after_flush(flow, 'S', NULL);
+		flow->failed = 1;
+		hf_close_after_flush(flow, 'S');
 		return;
 	}
 }
@@ -1309,46 +1113,38 @@ hf_start(struct sl_flow *flow, int transparent)
 		return;
 	}
 	flow->http = hf;
-	flow->http_forwarded = 1;
+	flow->forwarded = 1;
 	hf->transparent = transparent ? 1 : 0;
-	hf->odst = flow->dst_ip;
-	hf->oport = flow->dst_port;
-	sl_flow_unwatch_cli(flow);	/* the bufferevent reads from now on */
-	hf->cbev = bufferevent_socket_new(flow->wk->base, flow->cfd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (hf->cbev == NULL) {
+	/* The connection relays requests from now on; each has its own
+	 * state (req.h).  A transparent flow's first decision is over. */
+	sl_flow_set_state(flow, SL_FLOW_RELAYING);
+	if (flow->req->decided)
+		flow->req->state = SL_FLOW_CLOSED;
+	/* The client half reads by buffer from now on, on the same fd. */
+	sl_half_unwatch(&flow->cli);
+	if (sl_half_buffer(&flow->cli) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	flow->cfd = -1;			/* the bufferevent owns it now */
-	bufferevent_setcb(hf->cbev, hf_client_read_cb, hf_client_write_cb,
-	    hf_client_event_cb, flow);
+	sl_half_setcb(&flow->cli, hf_client_read, hf_client_write,
+	    hf_client_event);
+	bufferevent_enable(flow->cli.bev, EV_WRITE);
 	/* Bound what a pipelining client can queue up while we work. */
-	bufferevent_setwatermark(hf->cbev, EV_READ, 0,
+	bufferevent_setwatermark(flow->cli.bev, EV_READ, 0,
 	    set->header_max + set->relay_buffer);
-	bufferevent_setwatermark(hf->cbev, EV_WRITE, set->relay_buffer / 2, 0);
-	/*
-	 * What was read with the head (body, pipelined requests) goes first.
-	 * A bufferevent keeps the end of its input frozen against outside
-	 * writers; we are the one legitimate exception.
-	 */
-	{
-		struct evbuffer *in = bufferevent_get_input(hf->cbev);
-		int rc;
-
-		evbuffer_unfreeze(in, 0);
-		rc = evbuffer_add(in, s->buf, s->len);
-		evbuffer_freeze(in, 0);
-		if (rc == -1) {
-			sl_flow_close(flow, 'R', "oom");
-			return;
-		}
+	bufferevent_setwatermark(flow->cli.bev, EV_WRITE,
+	    set->relay_buffer / 2, 0);
+	/* What was read with the head (body, pipelined requests) goes
+	 * first. */
+	if (sl_half_unread(&flow->cli, s->buf, s->len) == -1) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
 	}
 	sl_free(s->buf);
 	s->buf = NULL;
 	s->len = s->cap = 0;
 	hf->rq = RQ_HEAD;
-	bufferevent_enable(hf->cbev, EV_READ);
+	sl_half_read_on(&flow->cli, 1);
 	hf_next_request(flow);		/* the first head is complete */
 }
 
@@ -1362,10 +1158,4 @@ void
 sl_httpfwd_start_transparent(struct sl_flow *flow)
 {
 	hf_start(flow, 1);
-}
-
-int
-sl_httpfwd_is_tunnel(const struct sl_flow *flow)
-{
-	return flow->http != NULL && flow->http->tunnel;
 }

@@ -14,8 +14,9 @@ struct sl_flow;
 
 /*
  * Take over an explicit flow whose first request head, in
- * flow->setup->buf, is complete (it is parsed again from there).  The
- * flow is closed on failure.
+ * flow->setup->buf, is complete (it is parsed again from there): the
+ * client half becomes buffered, each request goes through the pipeline
+ * with its own request object.  The flow is closed on failure.
  */
 void	sl_httpfwd_start(struct sl_flow *flow) SL_NONNULL(1);
 /*
@@ -24,9 +25,8 @@ void	sl_httpfwd_start(struct sl_flow *flow) SL_NONNULL(1);
  * always forwarded to the original destination (flow->dst_ip/dst_port).
  */
 void	sl_httpfwd_start_transparent(struct sl_flow *flow) SL_NONNULL(1);
-/* Has the flow become a WebSocket tunnel (idle-timeout applies)? */
-int	sl_httpfwd_is_tunnel(const struct sl_flow *flow) SL_NONNULL(1);
-/* Part of sl_flow_close: free bufferevents and state.  NULL-safe. */
+/* Part of sl_flow_close, after the halves: write a refusal still waiting
+ * for its response to go out, free the state.  NULL-safe. */
 void	sl_httpfwd_free(struct sl_flow *flow) SL_NONNULL(1);
 
 #endif /* SL_HTTPFWD_H */

@@ -1,6 +1,6 @@
 /*
- * setup.c — the steps between accept and relay that both modes share:
- * reading the first bytes, deciding, resolving, connecting, refusing.
+ * setup.c — the setup state both modes share until a flow relays: the
+ * bytes read from the client, the phase timer; and refusing.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -12,11 +12,11 @@
 
 #include "../lib/alloc.h"
 #include "../lib/clock.h"
+#include "../lib/http/http.h"
 #include "../lib/log.h"
 #include "../policy/config.h"
-#include "../lib/http/http.h"
+#include "req.h"
 #include "setup.h"
-#include "upstream.h"
 #include "worker.h"
 
 #define SETUP_BUF_INIT	2048
@@ -56,8 +56,6 @@ flow_setup_free(struct sl_flow *flow)
 		return;
 	if (s->timer_set)
 		evtimer_del(&s->timer);
-	sl_dns_cancel(s->dns);
-	sl_upstream_cancel(s->up);
 	sl_free(s->buf);
 	sl_free(s);
 	flow->setup = NULL;
@@ -72,6 +70,17 @@ flow_setup_timer(struct sl_flow *flow, unsigned ms, flow_timeout_fn fn)
 	s->on_timeout = fn;
 	evtimer_add(&s->timer, &tv);
 	s->timer_set = 1;
+}
+
+void
+flow_setup_timer_stop(struct sl_flow *flow)
+{
+	struct flow_setup *s = flow->setup;
+
+	if (s != NULL && s->timer_set) {
+		evtimer_del(&s->timer);
+		s->timer_set = 0;
+	}
 }
 
 ssize_t
@@ -95,44 +104,13 @@ flow_setup_read(struct sl_flow *flow, size_t max)
 		s->buf = nb;
 		s->cap = ncap;
 	}
-	n = recv(flow->cfd, s->buf + s->len, SL_MIN(s->cap, max) - s->len, 0);
+	n = recv(flow->cli.fd, s->buf + s->len, SL_MIN(s->cap, max) - s->len,
+	    0);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EINTR) ? -1 : -2;
 	s->len += (size_t)n;
 	flow->last = sl_mono_ms();
 	return n;
-}
-
-static void
-decide_facts(struct sl_flow *flow, struct sl_facts *f, unsigned known_extra)
-{
-	memset(f, 0, sizeof(*f));
-	f->proto = IPPROTO_TCP;
-	f->port = flow->dst_port;
-	f->src = flow->cli_ip;
-	/*
-	 * A name is final once we have it (CONNECT authority, Host, SNI) or
-	 * know there will be none.  No user before authentication exists;
-	 * no GeoIP before the SIEM issue: both are final-and-absent.
-	 */
-	f->known = SL_FACT_NAME | SL_FACT_USER | SL_FACT_GEO | known_extra;
-	f->name = flow->name_untrusted ? NULL : flow->host;
-	if (flow->dst_ip.af != 0) {
-		f->dst = flow->dst_ip;
-		f->known |= SL_FACT_DST_IP;
-		f->dst_local = sl_rt_is_local(flow->rt, &flow->dst_ip);
-	}
-}
-
-static void
-decide_run(struct sl_flow *flow, const struct sl_facts *f)
-{
-	sl_flow_set_state(flow, SL_FLOW_DECIDING);
-	sl_policy_decide(flow->rt->pol, f, &flow->dec);
-	sl_debug(SL_CAT_POLICY, "flow=%llu decide name=%s -> %s rule=%s need=%#x",
-	    (unsigned long long)flow->id, f->name ? f->name : "-",
-	    sl_action_name(flow->dec.action), flow->dec.rule_name,
-	    flow->dec.need);
 }
 
 int
@@ -153,8 +131,9 @@ flow_setup_read_classify(struct sl_flow *flow, int *eof, int *full)
 }
 
 static void
-setup_hold_read(struct sl_flow *flow)
+setup_hold_read(struct sl_half *cli)
 {
+	struct sl_flow *flow = cli->flow;
 	struct flow_setup *s = flow->setup;
 	ssize_t n = flow_setup_read(flow, s->head_len + flow->rt->set->peek_max);
 
@@ -166,7 +145,7 @@ setup_hold_read(struct sl_flow *flow)
 		 * stop watching until relaying starts (the relay then sees
 		 * the FIN again and passes it on).
 		 */
-		sl_flow_unwatch_cli(flow);
+		sl_half_unwatch(cli);
 		return;
 	}
 	sl_flow_close(flow, 'C', "client_error");
@@ -175,136 +154,7 @@ setup_hold_read(struct sl_flow *flow)
 int
 flow_setup_hold(struct sl_flow *flow)
 {
-	return sl_flow_watch_cli(flow, setup_hold_read);
-}
-
-void
-flow_decide(struct sl_flow *flow, unsigned known_extra)
-{
-	struct sl_facts f;
-
-	decide_facts(flow, &f, known_extra);
-	decide_run(flow, &f);
-}
-
-void
-flow_decide_url(struct sl_flow *flow, const char *url_host,
-    const char *url_path)
-{
-	struct sl_facts f;
-
-	decide_facts(flow, &f, SL_FACT_URL);
-	f.url_host = url_host;
-	f.url_path = url_path;
-	/* Kept (borrowed) for the per-address checks of flow_connect(). */
-	flow->setup->url_host = url_host;
-	flow->setup->url_path = url_path;
-	decide_run(flow, &f);
-}
-
-/* ------------------------------------------------------------------ */
-
-static void
-setup_resolved_cb(void *arg, const struct sl_dns_result *res)
-{
-	struct sl_flow *flow = arg;
-	struct flow_setup *s = flow->setup;
-
-	s->dns = NULL;
-	s->res = *res;
-	s->on_resolved(flow, &s->res);
-}
-
-int
-flow_resolve(struct sl_flow *flow, flow_resolved_fn fn)
-{
-	struct flow_setup *s = flow->setup;
-	int done;
-
-	sl_flow_set_state(flow, SL_FLOW_RESOLVING);
-	s->on_resolved = fn;
-	s->dns = sl_dns_lookup(flow->wk->dns, flow->host, setup_resolved_cb,
-	    flow, &s->res, &done);
-	if (done) {
-		fn(flow, &s->res);
-		return 0;
-	}
-	if (s->dns == NULL) {
-		sl_flow_close(flow, 'R', "dns_oom");
-		return -1;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-
-static void
-setup_connected_cb(void *arg, int fd, enum sl_upstream_err err,
-    const struct sl_ip *addr)
-{
-	struct sl_flow *flow = arg;
-	struct flow_setup *s = flow->setup;
-
-	s->up = NULL;
-	if (fd == -1) {
-		s->on_connected(flow, -1, sl_upstream_err_str(err),
-		    err == SL_UP_TIMEOUT ? 504 : 502);
-		return;
-	}
-	flow->dst_ip = *addr;
-	s->on_connected(flow, fd, NULL, 0);
-}
-
-/* Does addr get the same decision as the one the flow was given? */
-static int
-setup_same_decision(struct sl_flow *flow, const struct sl_ip *addr)
-{
-	struct flow_setup *s = flow->setup;
-	struct sl_decision d;
-	struct sl_facts f;
-
-	decide_facts(flow, &f, s->url_path != NULL ? SL_FACT_URL : 0);
-	f.url_host = s->url_host;
-	f.url_path = s->url_path;
-	f.dst = *addr;
-	f.known |= SL_FACT_DST_IP;
-	f.dst_local = sl_rt_is_local(flow->rt, addr);
-	sl_policy_decide(flow->rt->pol, &f, &d);
-	return d.rule_index == flow->dec.rule_index &&
-	    d.action == flow->dec.action && !(d.flags & SL_DEC_GUARD);
-}
-
-int
-flow_connect(struct sl_flow *flow, const struct sl_ip *addrs, unsigned naddr,
-    flow_connected_fn fn)
-{
-	struct flow_setup *s = flow->setup;
-	const struct sl_settings *set = flow->rt->set;
-	struct sl_upstream_params p = {
-		.timeout_ms = set->connect_timeout,
-		.delay_ms = set->happy_eyeballs_delay,
-		.so_mark = set->so_mark,
-	};
-	struct sl_ip ok[SL_UPSTREAM_MAX_ADDRS];
-	unsigned nok = 0;
-
-	/*
-	 * The decision was made with the first address; a name may also
-	 * resolve into a range another rule (or a guard rail) treats
-	 * differently.  Only addresses with the same decision are tried.
-	 */
-	for (unsigned i = 0; i < naddr && nok < SL_UPSTREAM_MAX_ADDRS; i++)
-		if (i == 0 || setup_same_decision(flow, &addrs[i]))
-			ok[nok++] = addrs[i];
-	sl_flow_set_state(flow, SL_FLOW_CONNECTING);
-	s->on_connected = fn;
-	s->up = sl_upstream_connect(flow->wk->base, ok, nok, flow->dst_port,
-	    &p, setup_connected_cb, flow);
-	if (s->up == NULL) {
-		sl_flow_close(flow, 'R', "connect_oom");
-		return -1;
-	}
-	return 0;
+	return sl_half_watch(&flow->cli, setup_hold_read);
 }
 
 /* ------------------------------------------------------------------ */
@@ -317,14 +167,14 @@ linger_end(struct sl_flow *flow)
 }
 
 static void
-linger_read(struct sl_flow *flow)
+linger_read(struct sl_half *cli)
 {
 	char sink[4096];
 	ssize_t n;
 
-	n = recv(flow->cfd, sink, sizeof(sink), 0);
+	n = recv(cli->fd, sink, sizeof(sink), 0);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-		linger_end(flow);
+		linger_end(cli->flow);
 }
 
 /* Body text: printable ASCII only, as it quotes what the client sent. */
@@ -340,22 +190,23 @@ int
 flow_http_error_text(struct sl_flow *flow, unsigned status,
     const char *reason, int blocked, char *resp, size_t cap)
 {
+	const struct sl_req *req = flow->req;
 	char body[512], dest[300], a[SL_ADDR_STRLEN];
 	int nb, nr;
 
-	if (flow->host != NULL)
-		snprintf(dest, sizeof(dest), "%s:%u", flow->host,
-		    flow->dst_port);
-	else if (flow->dst_ip.af != 0)
-		snprintf(dest, sizeof(dest), "%s", sl_ipport_fmt(&flow->dst_ip,
-		    flow->dst_port, a, sizeof(a)));
+	if (req->host != NULL)
+		snprintf(dest, sizeof(dest), "%s:%u", req->host,
+		    req->dst_port);
+	else if (req->dst_ip.af != 0)
+		snprintf(dest, sizeof(dest), "%s", sl_ipport_fmt(&req->dst_ip,
+		    req->dst_port, a, sizeof(a)));
 	else
 		snprintf(dest, sizeof(dest), "the destination");
 	refuse_clean(dest);
-	if (blocked && flow->dec.rule_name != NULL)
+	if (blocked && req->decided)
 		nb = snprintf(body, sizeof(body),
 		    "sluice: access to %s denied by rule '%s' (%s)\n", dest,
-		    flow->dec.rule_name, reason);
+		    req->dec.rule_name, reason);
 	else
 		nb = snprintf(body, sizeof(body), "sluice: %u %s (%s)\n",
 		    status, sl_http_reason(status), reason);
@@ -371,19 +222,31 @@ flow_http_error_text(struct sl_flow *flow, unsigned status,
 }
 
 /*
- * By status: a timeout (408, 504), a resource limit (503), the client's
- * request (4xx, and 501/505: what it asked for is not supported), the
- * server side (other 5xx).
+ * The culprit by status: a timeout (408, 504), a resource limit (503),
+ * the client's request (4xx, and 501/505: what it asked for is not
+ * supported), the server side (other 5xx).
  */
 char
-flow_refuse_culprit(struct sl_flow *flow, unsigned status, int blocked)
+flow_refusal(struct sl_flow *flow, unsigned status, const char *reason,
+    int blocked)
 {
+	struct sl_req *req = flow->req;
+
 	if (flow->term[0] == '\0')
 		flow->term[0] = blocked ? 'P' :
 		    status == 408 || status == 504 ? 'T' :
 		    status == 503 ? 'R' :
 		    status >= 500 && status != 501 && status != 505 ? 'S' :
 		    'C';
+	/* The state it struck in, unless the caller named it. */
+	if (flow->term[1] == '\0')
+		flow->term[1] = sl_flow_letter(flow);
+	memcpy(req->term, flow->term, sizeof(req->term));
+	if (status != 0)		/* a tunnel keeps its "200" */
+		req->status = status;
+	req->reason = reason;
+	req->blocked = blocked ? 1 : 0;
+	req->refused = 1;
 	return flow->term[0];
 }
 
@@ -392,27 +255,21 @@ flow_http_refuse(struct sl_flow *flow, unsigned status, const char *reason,
     int blocked)
 {
 	char resp[1024];
-	char who = flow_refuse_culprit(flow, status, blocked);
+	char who = flow_refusal(flow, status, reason, blocked);
 	int nr;
 
-	flow->status = status;
-	flow->reason = reason;
-	flow->blocked = blocked ? 1 : 0;
 	nr = flow_http_error_text(flow, status, reason, blocked, resp,
 	    sizeof(resp));
-	sl_flow_log_event(flow, blocked ? "flow.blocked" : "flow.error");
+	sl_flow_log_refusal(flow);
 
 	/* Small response on a socket we have not written to: it fits. */
-	if (nr < 0 || send(flow->cfd, resp, (size_t)nr, MSG_NOSIGNAL) != nr ||
-	    flow->setup == NULL) {
+	if (nr < 0 || send(flow->cli.fd, resp, (size_t)nr, MSG_NOSIGNAL) !=
+	    nr || flow->setup == NULL) {
 		sl_flow_close(flow, who, NULL);
 		return;
 	}
-	if (flow->sfd != -1) {
-		close(flow->sfd);
-		flow->sfd = -1;
-	}
-	sl_relay_release(flow);
+	sl_req_pending_cancel(flow->req);
+	sl_half_close(&flow->srv);
 	flow_linger_close(flow, who);
 }
 
@@ -426,11 +283,13 @@ flow_linger_close(struct sl_flow *flow, char who)
 	 * closes, for a moment.
 	 */
 	flow->term[0] = who;
-	if (shutdown(flow->cfd, SHUT_WR) == -1) {
+	sl_half_unwatch(&flow->cli);
+	event_del(&flow->cli.ev_wr);
+	if (shutdown(flow->cli.fd, SHUT_WR) == -1) {
 		linger_end(flow);
 		return;
 	}
-	if (sl_flow_watch_cli(flow, linger_read) == -1)
+	if (sl_half_watch(&flow->cli, linger_read) == -1)
 		return;
 	flow_setup_timer(flow, LINGER_MS, linger_end);
 }
@@ -439,25 +298,14 @@ void
 flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
     int reset)
 {
-	char who = flow_refuse_culprit(flow, 0, blocked);
+	char who = flow_refusal(flow, 0, reason, blocked);
 
-	flow->reason = reason;
-	flow->blocked = blocked ? 1 : 0;
-	sl_flow_log_event(flow, blocked ? "flow.blocked" : "flow.error");
+	sl_flow_log_refusal(flow);
 	if (reset) {
 		struct linger lg = { 1, 0 };
 
-		(void)setsockopt(flow->cfd, SOL_SOCKET, SO_LINGER, &lg,
+		(void)setsockopt(flow->cli.fd, SOL_SOCKET, SO_LINGER, &lg,
 		    sizeof(lg));
 	}
 	sl_flow_close(flow, who, NULL);
-}
-
-const char *
-flow_deny_reason(const struct sl_flow *flow)
-{
-	/* Guard rails say which one; rules and the default are "policy". */
-	if ((flow->dec.flags & SL_DEC_GUARD) && flow->dec.reason != NULL)
-		return flow->dec.reason;
-	return "policy";
 }

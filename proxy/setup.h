@@ -1,9 +1,9 @@
 /*
  * setup.h — what a flow needs only until it relays: the bytes read from
- * the client so far, the phase timer, DNS and connect in flight, and the
- * steps shared by the explicit and transparent paths (decide, resolve,
- * connect, refuse).  Freed when relaying starts, so an idle tunnel does
- * not carry it.
+ * the client so far, the phase timer, the addresses resolved, the
+ * ClientHello; and the refusals both modes share.  Freed when relaying
+ * starts, so an idle tunnel does not carry it (an HTTP-forwarded flow
+ * keeps it: it goes on reading heads).
  */
 #ifndef SL_SETUP_H
 #define SL_SETUP_H
@@ -11,18 +11,13 @@
 #include <event2/event_struct.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../lib/attr.h"
 #include "../tls/tls.h"
 #include "dns.h"
 #include "flow.h"
 
-struct sl_upstream;
-
-typedef void (*flow_resolved_fn)(struct sl_flow *flow,
-	    const struct sl_dns_result *res);
-typedef void (*flow_connected_fn)(struct sl_flow *flow, int fd,
-	    const char *err, unsigned http_status);
 typedef void (*flow_timeout_fn)(struct sl_flow *flow);
 
 struct flow_setup {
@@ -32,25 +27,20 @@ struct flow_setup {
 	size_t			 len, cap;
 	size_t			 head_len;	/* explicit: request head bytes */
 	size_t			 parsed_len;	/* bytes the last MORE parse saw */
-	struct sl_dns_req	*dns;		/* lookup in flight */
-	flow_resolved_fn	 on_resolved;
-	struct sl_upstream	*up;		/* connect in flight */
-	flow_connected_fn	 on_connected;
 	struct sl_dns_result	 res;		/* resolved addresses */
 	struct sl_tls_hello	 hello;		/* when proto is TLS */
-	const char		*url_host;	/* borrowed: current request */
-	const char		*url_path;
 	unsigned		 timer_set:1;
 };
 
 /* Allocate flow->setup (timer assigned, not armed).  0 or -1. */
 int	flow_setup_new(struct sl_flow *flow) SL_NONNULL(1) SL_WUR;
-/* Cancel DNS/connect, disarm, free.  NULL-safe; part of sl_flow_close. */
+/* Disarm, free.  NULL-safe; part of sl_flow_close. */
 void	flow_setup_free(struct sl_flow *flow) SL_NONNULL(1);
 
-/* Arm the phase timer (replaces any earlier deadline). */
+/* Arm the phase timer (replaces any earlier deadline); disarm it. */
 void	flow_setup_timer(struct sl_flow *flow, unsigned ms, flow_timeout_fn fn)
 	    SL_NONNULL(1, 3);
+void	flow_setup_timer_stop(struct sl_flow *flow) SL_NONNULL(1);
 
 /*
  * Make room for and read what the client sent into setup->buf, up to
@@ -77,37 +67,7 @@ int	flow_setup_read_classify(struct sl_flow *flow, int *eof, int *full)
 int	flow_setup_hold(struct sl_flow *flow) SL_NONNULL(1);
 
 /*
- * Fill the facts the flow already has (client, port, dst if known, name,
- * SNI-derived name) and decide into flow->dec.  known_extra: fact bits to
- * mark final in addition (e.g. SL_FACT_URL when no URL can ever be known).
- */
-void	flow_decide(struct sl_flow *flow, unsigned known_extra)
-	    SL_NONNULL(1);
-/*
- * The same with the request URL known (plain HTTP): host + path, both
- * borrowed and kept in flow->setup until the request is connected.
- */
-void	flow_decide_url(struct sl_flow *flow, const char *url_host,
-	    const char *url_path) SL_NONNULL(1, 2, 3);
-
-/*
- * Resolve flow->host.  Calls fn (maybe synchronously, from the cache)
- * unless the flow is closed first.  Returns -1 if the flow was closed.
- */
-int	flow_resolve(struct sl_flow *flow, flow_resolved_fn fn)
-	    SL_NONNULL(1, 2);
-
-/*
- * Connect to the addresses that get the same decision as flow->dec (the
- * guard rails and policy apply to each address), happy-eyeballs style.
- * fn gets the connected fd (owned by the callee), or -1 with a reason and
- * the HTTP status an explicit client should see.
- */
-int	flow_connect(struct sl_flow *flow, const struct sl_ip *addrs,
-	    unsigned naddr, flow_connected_fn fn) SL_NONNULL(1, 2, 4);
-
-/*
- * Explicit mode: answer with a complete HTTP error response, log the
+ * Answer the flow's request with a complete HTTP error response, log the
  * event (flow.blocked for policy refusals, flow.error otherwise), then
  * close gracefully: shut down our side and discard what the client still
  * sends for a moment, so the response is not destroyed by a TCP reset.
@@ -124,13 +84,13 @@ int	flow_http_error_text(struct sl_flow *flow, unsigned status,
 	    SL_NONNULL(1, 3, 5);
 
 /*
- * The first letter of a refused flow's termination code, set now (the
- * event is written before the close) unless the caller set it: P for a
- * block, else what status implies (0: no HTTP answer, the client's bytes
- * were at fault).  Returns it.
+ * Record a refusal on the flow's request: status, reason, who is to
+ * blame (flow->term[0], unless the caller set it: P for a block, else
+ * what status implies; 0: no HTTP answer, the client's bytes were at
+ * fault) and the state it struck in.  Returns the culprit.
  */
-char	flow_refuse_culprit(struct sl_flow *flow, unsigned status,
-	    int blocked) SL_NONNULL(1);
+char	flow_refusal(struct sl_flow *flow, unsigned status, const char *reason,
+	    int blocked) SL_NONNULL(1, 3);
 
 /*
  * Transparent mode: log and close.  reset: send a TCP RST (SO_LINGER 0)
@@ -138,9 +98,5 @@ char	flow_refuse_culprit(struct sl_flow *flow, unsigned status,
  */
 void	flow_tcp_refuse(struct sl_flow *flow, const char *reason, int blocked,
 	    int reset) SL_NONNULL(1, 2);
-
-/* The reason logged for a deny decision: "policy" or the guard rail. */
-const char *flow_deny_reason(const struct sl_flow *flow) SL_NONNULL(1);
-
 
 #endif /* SL_SETUP_H */

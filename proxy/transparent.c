@@ -2,11 +2,12 @@
  * transparent.c — flows nftables redirected (or TPROXYed) to sluiced.
  *
  *   accept -> original destination -> first bytes (ClientHello: SNI;
- *   HTTP: Host; STUN; opaque; nothing within peek-timeout) -> decide ->
- *   SNI check (does the name resolve to the original destination?) ->
- *   connect to the original destination -> splice, with the bytes read so
- *   far sent first.  Plain HTTP whose rule inspects (or whose decision
- *   waits on a URL rule) goes to the HTTP forwarder instead, per request.
+ *   HTTP: Host; STUN; opaque; nothing within peek-timeout) -> the
+ *   pipeline: decide -> SNI check (does the name resolve to the original
+ *   destination?) -> connect to the original destination -> splice, with
+ *   the bytes read so far sent first.  Plain HTTP whose rule inspects (or
+ *   whose decision waits on a URL rule) goes to the HTTP forwarder
+ *   instead, per request.
  *
  * SNI spoofing: a client can put any name in its ClientHello and send it
  * to any address.  A rule that matched on that name only holds if the name
@@ -25,12 +26,12 @@
 #include "classify.h"
 #include "httpfwd.h"
 #include "origdst.h"
+#include "pipeline.h"
+#include "req.h"
 #include "setup.h"
 #include "transparent.h"
 #include "tunnel.h"
 #include "worker.h"
-
-static void	tp_decided(struct sl_flow *flow);
 
 /* Is dst one of our own listeners?  Connecting there would loop. */
 static int
@@ -48,100 +49,71 @@ tp_is_loop(const struct sl_flow *flow)
 	return 0;
 }
 
+/*
+ * Refuse in the flow's own language: a blocked HTTP request gets a
+ * response; anything else a reset, as the server would have sent.
+ */
 static void
-tp_connected(struct sl_flow *flow, int fd, const char *err, unsigned status)
+tp_refuse(struct sl_req *req, unsigned status, const char *reason,
+    int blocked)
 {
-	(void)status;
-	if (fd == -1) {
-		/* Tell the client as the server would have: a reset. */
-		flow_tcp_refuse(flow, err, 0, 1);
+	struct sl_flow *flow = req->flow;
+
+	if (blocked && flow->proto == SL_PROTO_HTTP) {
+		flow_http_refuse(flow, status, reason, 1);
 		return;
 	}
-	sl_flow_set_srv(flow, fd);
-	sl_tunnel_splice(flow);
+	flow_tcp_refuse(flow, reason, blocked, 1);
 }
 
-/* Refuse in the flow's own language: HTTP gets a response, others RST. */
-static void
-tp_refuse(struct sl_flow *flow, const char *reason)
+/*
+ * The decision is final: plain HTTP that must be parsed goes to the
+ * forwarder (each request then decided on its own), anything else meets
+ * the content conditions before we connect.
+ */
+static int
+tp_admit(struct sl_req *req)
 {
-	if (flow->proto == SL_PROTO_HTTP) {
-		flow_http_refuse(flow, 403, reason, 1);
-		return;
-	}
-	flow_tcp_refuse(flow, reason, 1, 1);
-}
-
-static void
-tp_apply(struct sl_flow *flow)
-{
-	struct flow_setup *s = flow->setup;
+	struct sl_flow *flow = req->flow;
 	struct sl_classify c;
 
+	if (flow->proto == SL_PROTO_HTTP &&
+	    (req->dec.action == SL_ACT_INSPECT ||
+	    (req->dec.need & SL_FACT_URL))) {
+		sl_httpfwd_start_transparent(flow);
+		return -1;		/* carried on by the forwarder */
+	}
 	memset(&c, 0, sizeof(c));
 	c.proto = (enum sl_flow_proto)flow->proto;
-	c.hello = s->hello;
-	if (flow->dec.action == SL_ACT_DENY) {
-		tp_refuse(flow, flow->sni_mismatch ? "sni_mismatch" :
-		    flow_deny_reason(flow));
-		return;
-	}
-	if (flow->proto == SL_PROTO_HTTP &&
-	    (flow->dec.action == SL_ACT_INSPECT ||
-	    (flow->dec.need & SL_FACT_URL))) {
-		/* Parsed per request: URL rules apply to each one. */
-		sl_httpfwd_start_transparent(flow);
-		return;
-	}
-	if (sl_tunnel_apply(flow, &c) == -1)
-		return;
-	(void)flow_connect(flow, &flow->dst_ip, 1, tp_connected);
+	c.hello = flow->setup->hello;
+	return sl_tunnel_apply(req, &c);
 }
 
 static void
-tp_sni_checked(struct sl_flow *flow, const struct sl_dns_result *res)
+tp_connected(struct sl_req *req, int fd)
 {
-	int found = 0;
-
-	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
-		if (sl_ip_equal(&res->addr[i], &flow->dst_ip))
-			found = 1;
-	if (!found) {
-		sl_flow_log(flow, SL_LOG_INFO, "name '%s' does not resolve to "
-		    "the original destination (%s): deciding without it",
-		    flow->host, sl_dns_status_str(res->status));
-		flow->sni_mismatch = 1;
-		flow->name_untrusted = 1;
-		flow_decide(flow, flow->proto == SL_PROTO_HTTP ? 0 :
-		    SL_FACT_URL);
-	}
-	tp_apply(flow);
+	sl_half_set_raw(&req->flow->srv, fd);
+	sl_tunnel_splice(req->flow);
 }
 
-static void
-tp_decided(struct sl_flow *flow)
-{
-	if (flow->host != NULL && (flow->dec.flags & SL_DEC_BY_NAME) &&
-	    (flow->dec.mods & SL_MOD_SNI_CHECK)) {
-		(void)flow_resolve(flow, tp_sni_checked);
-		return;
-	}
-	tp_apply(flow);
-}
+static const struct sl_req_ops tp_ops = {
+	.refuse = tp_refuse,
+	.admit = tp_admit,
+	.connected = tp_connected,
+	.verify_name = 1,
+};
 
 /* First bytes classified (or none came): take the name, decide. */
 static void
 tp_classified(struct sl_flow *flow, const struct sl_classify *c)
 {
 	struct flow_setup *s = flow->setup;
+	struct sl_req *req = flow->req;
 	const char *name = NULL;
 	char buf[256];
 	size_t nlen = 0;
 
-	if (s->timer_set) {
-		evtimer_del(&s->timer);
-		s->timer_set = 0;
-	}
+	flow_setup_timer_stop(flow);
 	/* Bytes sent meanwhile join the prefix for the server. */
 	if (flow_setup_hold(flow) == -1)
 		return;
@@ -160,7 +132,7 @@ tp_classified(struct sl_flow *flow, const struct sl_classify *c)
 			nlen = (size_t)(colon - h);	/* drop ":port" */
 	}
 	if (name != NULL && sl_name_normalise(name, nlen, buf, sizeof(buf)) == 0
-	    && (flow->host = sl_strdup(buf)) == NULL) {
+	    && sl_req_set_host(req, buf) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
@@ -168,8 +140,8 @@ tp_classified(struct sl_flow *flow, const struct sl_classify *c)
 	 * Only plain HTTP can ever show a URL; for everything else a URL
 	 * rule cannot match (it would need inspection, handled per flow).
 	 */
-	flow_decide(flow, c->proto == SL_PROTO_HTTP ? 0 : SL_FACT_URL);
-	tp_decided(flow);
+	req->url_final = c->proto != SL_PROTO_HTTP;
+	sl_pl_start(req);
 }
 
 /* An HTTP head still incomplete at client-header-timeout: 408. */
@@ -254,12 +226,12 @@ tp_try(struct sl_flow *flow, int eof, int timeout)
 }
 
 static void
-tp_read(struct sl_flow *flow)
+tp_read(struct sl_half *cli)
 {
 	int eof, full;
 
-	if (flow_setup_read_classify(flow, &eof, &full) == 0)
-		(void)tp_try(flow, eof, full);
+	if (flow_setup_read_classify(cli->flow, &eof, &full) == 0)
+		(void)tp_try(cli->flow, eof, full);
 }
 
 /* Nothing (more) within peek-timeout: a server-speaks-first protocol. */
@@ -273,19 +245,24 @@ void
 sl_transparent_start(struct sl_flow *flow, int kind)
 {
 	char a[SL_ADDR_STRLEN];
+	struct sl_req *req = flow->req;
 	int eof, full;
 
+	req->ops = &tp_ops;
 	if (flow_setup_new(flow) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	if (sl_origdst(flow->cfd, kind == SL_LISTEN_TPROXY, &flow->cli_ip,
+	if (sl_origdst(flow->cli.fd, kind == SL_LISTEN_TPROXY, &flow->cli_ip,
 	    &flow->dst_ip, &flow->dst_port) == -1) {
 		sl_flow_log(flow, SL_LOG_INFO, "no original destination: %s",
 		    strerror(errno));
 		flow_tcp_refuse(flow, "no_original_dst", 0, 1);
 		return;
 	}
+	/* The client chose the address: the request goes there. */
+	req->dst_ip = flow->dst_ip;
+	req->dst_port = flow->dst_port;
 	if (tp_is_loop(flow)) {
 		sl_flow_log(flow, SL_LOG_INFO, "destination %s is sluiced "
 		    "itself", sl_ipport_fmt(&flow->dst_ip, flow->dst_port, a,
@@ -308,7 +285,7 @@ sl_transparent_start(struct sl_flow *flow, int kind)
 			return;
 		break;
 	}
-	if (sl_flow_watch_cli(flow, tp_read) == -1)
+	if (sl_half_watch(&flow->cli, tp_read) == -1)
 		return;
 	flow_setup_timer(flow, flow->rt->set->peek_timeout, tp_timeout);
 }

@@ -12,6 +12,9 @@
 #include "../lib/log.h"
 #include "../policy/config.h"
 #include "classify.h"
+#include "pipeline.h"
+#include "relay.h"
+#include "req.h"
 #include "setup.h"
 #include "tunnel.h"
 #include "worker.h"
@@ -32,16 +35,17 @@ sl_tunnel_note(struct sl_flow *flow, const struct sl_classify *c)
 }
 
 int
-sl_tunnel_apply(struct sl_flow *flow, const struct sl_classify *c)
+sl_tunnel_apply(struct sl_req *req, const struct sl_classify *c)
 {
+	struct sl_flow *flow = req->flow;
 	const struct sl_settings *set = flow->rt->set;
-	unsigned mods = flow->dec.mods;
+	unsigned mods = req->dec.mods;
 	int inspect;
 
 	sl_tunnel_note(flow, c);
-	if (flow->dec.action == SL_ACT_DENY) {
-		flow_tcp_refuse(flow, flow->sni_mismatch ? "sni_mismatch" :
-		    flow_deny_reason(flow), 1, 1);
+	if (req->dec.action == SL_ACT_DENY) {
+		flow_tcp_refuse(flow, req->sni_mismatch ? "sni_mismatch" :
+		    sl_req_deny_reason(req), 1, 1);
 		return -1;
 	}
 	if (c->proto == SL_PROTO_TLS && c->hello.has_ech &&
@@ -55,8 +59,8 @@ sl_tunnel_apply(struct sl_flow *flow, const struct sl_classify *c)
 		return -1;
 	}
 	/* A URL rule still undecided also needs inspection to be applied. */
-	inspect = flow->dec.action == SL_ACT_INSPECT ||
-	    (flow->dec.need & SL_FACT_URL);
+	inspect = req->dec.action == SL_ACT_INSPECT ||
+	    (req->dec.need & SL_FACT_URL);
 	if (inspect && c->proto == SL_PROTO_TLS) {
 		/*
 		 * TLS inspection is not in this build yet.  Never silently:
@@ -66,11 +70,11 @@ sl_tunnel_apply(struct sl_flow *flow, const struct sl_classify *c)
 			flow_tcp_refuse(flow, "inspect_unavailable", 1, 1);
 			return -1;
 		}
-		flow->inspect_fallback = 1;
-		flow->reason = "inspect_unavailable";
+		req->inspect_fallback = 1;
+		req->reason = "inspect_unavailable";
 	}
-	if (flow->sni_mismatch && flow->reason == NULL)
-		flow->reason = "sni_mismatch";
+	if (req->sni_mismatch && req->reason == NULL)
+		req->reason = "sni_mismatch";
 	return 0;
 }
 
@@ -78,10 +82,8 @@ void
 sl_tunnel_splice(struct sl_flow *flow)
 {
 	struct flow_setup *s = flow->setup;
-	int rc;
 
-	rc = sl_relay_start(flow, s->buf, s->len, NULL, 0);
-	if (rc == 0)
+	if (sl_relay_start(flow, s->buf, s->len, NULL, 0) == 0)
 		flow_setup_free(flow);
 }
 
@@ -91,21 +93,24 @@ sl_tunnel_splice(struct sl_flow *flow)
 /*
  * The CONNECT authority is what sluice resolved and connected to; a
  * different SNI inside would reach another site behind the same address
- * (domain fronting).  With no SNI there is nothing to front.
+ * (domain fronting).  With no SNI there is nothing to front.  A mismatch
+ * withdraws the name: the request is decided again without it.
  */
 static void
 tunnel_check_sni(struct sl_flow *flow)
 {
-	if (flow->sni == NULL || flow->host == NULL ||
-	    !(flow->dec.flags & SL_DEC_BY_NAME) ||
-	    !(flow->dec.mods & SL_MOD_SNI_CHECK) ||
-	    strcmp(flow->sni, flow->host) == 0)
+	struct sl_req *req = flow->req;
+
+	if (flow->sni == NULL || req->host == NULL ||
+	    !(req->dec.flags & SL_DEC_BY_NAME) ||
+	    !(req->dec.mods & SL_MOD_SNI_CHECK) ||
+	    strcmp(flow->sni, req->host) == 0)
 		return;
 	sl_flow_log(flow, SL_LOG_INFO, "sni '%s' does not match CONNECT '%s'"
-	    ": deciding without the name", flow->sni, flow->host);
-	flow->sni_mismatch = 1;
-	flow->name_untrusted = 1;
-	flow_decide(flow, 0);
+	    ": deciding without the name", flow->sni, req->host);
+	req->sni_mismatch = 1;
+	req->name_untrusted = 1;
+	sl_pl_redecide(req);
 }
 
 static void
@@ -113,7 +118,7 @@ tunnel_done(struct sl_flow *flow, struct sl_classify *c)
 {
 	sl_tunnel_note(flow, c);
 	tunnel_check_sni(flow);
-	if (sl_tunnel_apply(flow, c) == -1)
+	if (sl_tunnel_apply(flow->req, c) == -1)
 		return;
 	sl_tunnel_splice(flow);
 }
@@ -152,23 +157,23 @@ tunnel_try(struct sl_flow *flow, int eof, int timeout)
 }
 
 static void
-tunnel_read(struct sl_flow *flow)
+tunnel_read(struct sl_half *cli)
 {
 	int eof, full;
 
-	if (flow_setup_read_classify(flow, &eof, &full) == 0)
-		(void)tunnel_try(flow, eof || full, 0);
+	if (flow_setup_read_classify(cli->flow, &eof, &full) == 0)
+		(void)tunnel_try(cli->flow, eof || full, 0);
 }
 
 /* The server spoke first (SMTP, SSH...): nothing to classify. */
 static void
-tunnel_server_first(struct sl_flow *flow)
+tunnel_server_first(struct sl_half *srv)
 {
 	struct sl_classify c;
 
 	memset(&c, 0, sizeof(c));
 	c.proto = SL_PROTO_NONE;
-	tunnel_done(flow, &c);
+	tunnel_done(srv->flow, &c);
 }
 
 static void
@@ -186,13 +191,12 @@ tunnel_timeout(struct sl_flow *flow)
 }
 
 void
-sl_tunnel_classify(struct sl_flow *flow)
+sl_tunnel_handshake(struct sl_flow *flow)
 {
-	sl_flow_set_state(flow, SL_FLOW_CLASSIFYING);
 	if (flow->setup->len > 0 && tunnel_try(flow, 0, 0) == 1)
 		return;				/* relaying, or closed */
-	if (sl_flow_watch_cli(flow, tunnel_read) == -1 ||
-	    sl_flow_watch_srv(flow, tunnel_server_first) == -1)
+	if (sl_half_watch(&flow->cli, tunnel_read) == -1 ||
+	    sl_half_watch(&flow->srv, tunnel_server_first) == -1)
 		return;
 	flow_setup_timer(flow, flow->rt->set->peek_timeout, tunnel_timeout);
 }

@@ -29,6 +29,8 @@
 #include "proxy/flow.h"
 #include "proxy/flowlog.h"
 #include "proxy/pipes.h"
+#include "proxy/relay.h"
+#include "proxy/req.h"
 #include "proxy/worker.h"
 #include "tests/common/fds.h"
 #include "tests/unit/t.h"
@@ -199,10 +201,15 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 		return -1;
 	}
 	r->id = r->flow->id;
-	sl_flow_set_srv(r->flow, sfd);
+	sl_half_set_raw(&r->flow->srv, sfd);
 	/* As if policy had spliced it: the flow then logs its end. */
-	r->flow->dec.action = SL_ACT_SPLICE;
-	r->flow->dec.rule_name = "relay-test";
+	r->flow->req->dec.action = SL_ACT_SPLICE;
+	r->flow->req->dec.rule_name = "relay-test";
+	r->flow->req->decided = 1;
+	/* Through the setup steps, as the pipeline would (flow.c's state
+	 * table allows nothing else), to where a relay starts. */
+	for (int st = SL_FLOW_CLASSIFYING; st <= SL_FLOW_HANDSHAKING; st++)
+		sl_flow_set_state(r->flow, (enum sl_flow_state)st);
 	return 0;
 }
 
@@ -418,8 +425,8 @@ transfer_both_ways(const char *conf, size_t n)
 	T_EQ(rl_exchange(&r, up, gotup, n, down, gotdown, n), 0);
 	T_ASSERT(memcmp(up, gotup, n) == 0);
 	T_ASSERT(memcmp(down, gotdown, n) == 0);
-	T_EQ(r.flow->up, n);
-	T_EQ(r.flow->down, n);
+	T_EQ(sl_half_sent(&r.flow->srv), n);
+	T_EQ(sl_half_sent(&r.flow->cli), n);
 	rl_end(&r);
 	/* The worker closed the flow still relaying: an admin end. */
 	T_ASSERT(log_has(&r, "\"up\":") && log_has(&r, "\"term\":\"AR\""));
@@ -496,9 +503,9 @@ T_TEST(relay_prefix_bytes_arrive_first_and_once)
 	rl_spin(&r, 50);
 	/* The client has not read: the prefix is stuck, writing is armed. */
 	T_ASSERT(rl_alive(&r));
-	T_ASSERT(r.flow->ddown.pre != NULL);
-	T_ASSERT(event_pending(&r.flow->ev_cw, EV_WRITE, NULL));
-	T_ASSERT(!event_pending(&r.flow->ev_sr, EV_READ, NULL));
+	T_ASSERT(r.flow->cli.pre != NULL);
+	T_ASSERT(event_pending(&r.flow->cli.ev_wr, EV_WRITE, NULL));
+	T_ASSERT(!event_pending(&r.flow->srv.ev_rd, EV_READ, NULL));
 	off = 0;
 	T_EQ(io_send(r.cli, late_up, strlen(late_up), &off),
 	    (ssize_t)strlen(late_up));
@@ -513,14 +520,14 @@ T_TEST(relay_prefix_bytes_arrive_first_and_once)
 	T_ASSERT(memcmp(got, pre_down, npre) == 0);
 	T_ASSERT(memcmp(got + npre, "server-early;server-late",
 	    nwant - npre) == 0);
-	T_ASSERT(r.flow->ddown.pre == NULL && r.flow->dup.pre == NULL);
+	T_ASSERT(r.flow->cli.pre == NULL && r.flow->srv.pre == NULL);
 	/* Nothing more: the prefixes were sent once. */
 	rl_spin(&r, 20);
 	T_EQ(recv(r.cli, got, 1, MSG_DONTWAIT), -1);
 	T_EQ(recv(r.srv, got, 1, MSG_DONTWAIT), -1);
 	/* The byte counts include the prefixes. */
-	T_EQ(r.flow->up, nup);
-	T_EQ(r.flow->down, nwant);
+	T_EQ(sl_half_sent(&r.flow->srv), nup);
+	T_EQ(sl_half_sent(&r.flow->cli), nwant);
 	rl_end(&r);
 	free(r.log);
 	free(pre_down);
@@ -547,7 +554,7 @@ T_TEST(relay_half_close_from_client_propagates)
 	T_ASSERT(memcmp(buf, "request", 7) == 0);
 	T_ASSERT(rl_alive(&r));
 	T_EQ(r.flow->state, SL_FLOW_DRAINING);
-	T_ASSERT(r.flow->dup.shut && !r.flow->ddown.shut);
+	T_ASSERT(r.flow->srv.shut && !r.flow->cli.shut);
 	/* The other direction still works after the client's FIN. */
 	off = 0;
 	T_EQ(io_send(r.srv, "response", 8, &off), 8);
@@ -589,7 +596,7 @@ T_TEST(relay_half_close_from_server_propagates)
 	T_EQ(n, 6);
 	T_ASSERT(memcmp(buf, "banner", 6) == 0);
 	T_ASSERT(rl_alive(&r));
-	T_ASSERT(r.flow->ddown.shut && !r.flow->dup.shut);
+	T_ASSERT(r.flow->cli.shut && !r.flow->srv.shut);
 	off = 0;
 	T_EQ(io_send(r.cli, "late-upload", 11, &off), 11);
 	T_EQ(shutdown(r.cli, SHUT_WR), 0);
@@ -632,7 +639,7 @@ T_TEST(relay_half_close_waits_for_bytes_in_flight)
 	}
 	T_ASSERT(sent > 0);
 	/* Bytes are still held between client and server. */
-	T_ASSERT(r.flow->dup.inpipe > 0 || sent < total);
+	T_ASSERT(r.flow->cli.inpipe > 0 || sent < total);
 	/* The server reads now; the client finishes and closes. */
 	end = sl_mono_ms() + 3 * PHASE_MS;
 	{
@@ -667,9 +674,10 @@ T_TEST(relay_half_close_waits_for_bytes_in_flight)
 /* ------------------------------------------------------------------ */
 /* backpressure and pipes                                               */
 
-/* Bytes the relay holds for one direction, checked against its pipe. */
+/* Bytes the relay holds for one direction (named by its source half),
+ * checked against its pipe. */
 static int
-dir_held_ok(const struct sl_relay_dir *d, int *held)
+dir_held_ok(const struct sl_half *d, int *held)
 {
 	int cap, inq = 0;
 
@@ -708,34 +716,34 @@ T_TEST(relay_backpressure_stops_reading_client_until_server_reads)
 	    i++) {
 		rl_turn(&r);
 		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
-		T_ASSERT(dir_held_ok(&r.flow->dup, &held));
+		T_ASSERT(dir_held_ok(&r.flow->cli, &held));
 		if (held > max_held)
 			max_held = held;
-		T_ASSERT(ioctl(r.flow->cfd, FIONREAD, &inq) == 0);
-		if (event_pending(&r.flow->ev_cr, EV_READ, NULL) || inq == 0 ||
-		    r.flow->up != up_at_stall) {
-			up_at_stall = r.flow->up;
+		T_ASSERT(ioctl(r.flow->cli.fd, FIONREAD, &inq) == 0);
+		if (event_pending(&r.flow->cli.ev_rd, EV_READ, NULL) || inq == 0 ||
+		    sl_half_sent(&r.flow->srv) != up_at_stall) {
+			up_at_stall = sl_half_sent(&r.flow->srv);
 			quiet_since = sl_mono_ms();
 		}
-		T_ASSERT(!event_pending(&r.flow->ev_cr, EV_READ, NULL) ||
-		    !event_pending(&r.flow->ev_sw, EV_WRITE, NULL));
+		T_ASSERT(!event_pending(&r.flow->cli.ev_rd, EV_READ, NULL) ||
+		    !event_pending(&r.flow->srv.ev_wr, EV_WRITE, NULL));
 		stalled = sl_mono_ms() - quiet_since >= 100;
 		usleep(100);
 	}
 	T_ASSERT(stalled);
 	T_ASSERT(sent < total);
-	T_ASSERT(r.flow->dup.pipe[0] != -1);	/* held while bytes wait */
+	T_ASSERT(r.flow->cli.pipe[0] != -1);	/* held while bytes wait */
 	T_ASSERT(max_held > 0);
-	T_ASSERT(event_pending(&r.flow->ev_sw, EV_WRITE, NULL));
+	T_ASSERT(event_pending(&r.flow->srv.ev_wr, EV_WRITE, NULL));
 	/* It stays stalled: no more bytes are taken from the client. */
 	for (int i = 0; i < 200; i++) {
 		rl_turn(&r);
 		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
-		T_ASSERT(dir_held_ok(&r.flow->dup, &held));
+		T_ASSERT(dir_held_ok(&r.flow->cli, &held));
 		usleep(100);
 	}
-	T_EQ(r.flow->up, up_at_stall);
-	T_ASSERT(!event_pending(&r.flow->ev_cr, EV_READ, NULL));
+	T_EQ(sl_half_sent(&r.flow->srv), up_at_stall);
+	T_ASSERT(!event_pending(&r.flow->cli.ev_rd, EV_READ, NULL));
 
 	/* The server reads now: the rest flows and arrives intact. */
 	end = sl_mono_ms() + 3 * PHASE_MS;
@@ -744,16 +752,16 @@ T_TEST(relay_backpressure_stops_reading_client_until_server_reads)
 		rl_turn(&r);
 		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
 		T_ASSERT(io_recv(r.srv, got, total, &rcvd) >= 0);
-		T_ASSERT(dir_held_ok(&r.flow->dup, &held));
+		T_ASSERT(dir_held_ok(&r.flow->cli, &held));
 	}
 	T_EQ(rcvd, total);
 	T_ASSERT(memcmp(data, got, total) == 0);
-	T_EQ(r.flow->up, total);
+	T_EQ(sl_half_sent(&r.flow->srv), total);
 	/* Reading resumed, and with nothing in flight no pipe is held. */
 	rl_spin(&r, 10);
-	T_ASSERT(event_pending(&r.flow->ev_cr, EV_READ, NULL));
-	T_ASSERT(!event_pending(&r.flow->ev_sw, EV_WRITE, NULL));
-	T_EQ(r.flow->dup.pipe[0], -1);
+	T_ASSERT(event_pending(&r.flow->cli.ev_rd, EV_READ, NULL));
+	T_ASSERT(!event_pending(&r.flow->srv.ev_wr, EV_WRITE, NULL));
+	T_EQ(r.flow->cli.pipe[0], -1);
 	rl_end(&r);
 	free(r.log);
 	free(data);
@@ -774,15 +782,15 @@ T_TEST(relay_pipes_return_to_pool_when_idle)
 	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
 	rl_spin(&r, 5);
 	/* An idle tunnel holds no pipe. */
-	T_EQ(r.flow->dup.pipe[0], -1);
-	T_EQ(r.flow->ddown.pipe[0], -1);
+	T_EQ(r.flow->cli.pipe[0], -1);
+	T_EQ(r.flow->srv.pipe[0], -1);
 	T_EQ(rl_exchange(&r, data, got, n, data, got, 0), 0);
 	T_ASSERT(memcmp(data, got, n) == 0);
 	rl_spin(&r, 5);
-	T_EQ(r.flow->dup.pipe[0], -1);
-	T_EQ(r.flow->dup.pipe[1], -1);
-	T_EQ(r.flow->dup.inpipe, 0);
-	T_EQ(r.flow->ddown.pipe[0], -1);
+	T_EQ(r.flow->cli.pipe[0], -1);
+	T_EQ(r.flow->cli.pipe[1], -1);
+	T_EQ(r.flow->cli.inpipe, 0);
+	T_EQ(r.flow->srv.pipe[0], -1);
 	/* The pipe went back to the pool rather than being closed... */
 	pooled = r.wk->pipes.n;
 	T_ASSERT(pooled >= 1 && pooled <= SL_PIPE_POOL);
@@ -814,10 +822,10 @@ T_TEST(relay_pipe_released_when_read_ends_on_buffer_boundary)
 		T_EQ(rl_exchange(&r, data, got, sizeof(data), data, got, 0), 0);
 		T_ASSERT(memcmp(data, got, sizeof(data)) == 0);
 		rl_spin(&r, 5);
-		T_EQ(r.flow->dup.pipe[0], -1);
-		T_EQ(r.flow->dup.inpipe, 0);
+		T_EQ(r.flow->cli.pipe[0], -1);
+		T_EQ(r.flow->cli.inpipe, 0);
 	}
-	T_EQ(r.flow->up, 3 * sizeof(data));
+	T_EQ(sl_half_sent(&r.flow->srv), 3 * sizeof(data));
 	rl_end(&r);
 	free(r.log);
 }
@@ -888,7 +896,7 @@ reset_with_bytes_in_flight(int client_resets)
 	size_t sent = 0;
 	int fds_before = count_fds(), held = 0;
 	uint64_t end;
-	struct sl_relay_dir *d;
+	struct sl_half *d;
 	int *writer, *victim;
 	struct rl r;
 
@@ -897,7 +905,7 @@ reset_with_bytes_in_flight(int client_resets)
 	T_ASSERT(rl_begin(&r, "", 32768) == 0);
 	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
 	/* The victim does not read: the other side's bytes pile up. */
-	d = client_resets ? &r.flow->ddown : &r.flow->dup;
+	d = client_resets ? &r.flow->srv : &r.flow->cli;
 	writer = client_resets ? &r.srv : &r.cli;
 	victim = client_resets ? &r.cli : &r.srv;
 	end = sl_mono_ms() + PHASE_MS;
@@ -905,7 +913,7 @@ reset_with_bytes_in_flight(int client_resets)
 		rl_turn(&r);
 		T_ASSERT(io_send(*writer, data, total, &sent) >= 0);
 		T_ASSERT(dir_held_ok(d, &held));
-		if (held > 0 && !event_pending(d->rd, EV_READ, NULL))
+		if (held > 0 && !event_pending(&d->ev_rd, EV_READ, NULL))
 			break;
 	}
 	T_ASSERT(held > 0);

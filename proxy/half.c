@@ -1,0 +1,348 @@
+/*
+ * half.c — the two halves of a flow: sockets, transports, handlers and
+ * byte counts (half.h).
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../lib/alloc.h"
+#include "../lib/log.h"
+#include "flow.h"
+#include "half.h"
+#include "worker.h"
+
+static void
+half_noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static void
+half_rd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_half *h = arg;
+
+	(void)fd;
+	(void)what;
+	h->on_read(h);
+}
+
+static void
+half_wr_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_half *h = arg;
+
+	(void)fd;
+	(void)what;
+	h->on_write(h);
+}
+
+static void
+half_bev_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sl_half *h = arg;
+
+	(void)bev;
+	if (h->on_read != NULL)
+		h->on_read(h);
+}
+
+static void
+half_bev_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sl_half *h = arg;
+
+	(void)bev;
+	if (h->on_write != NULL)
+		h->on_write(h);
+}
+
+static void
+half_bev_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sl_half *h = arg;
+
+	(void)bev;
+	if (h->on_event != NULL)
+		h->on_event(h, what);
+}
+
+/* Events with no socket: event_del() on them is always safe. */
+static void
+half_events_clear(struct sl_half *h)
+{
+	struct event_base *base = h->flow->wk->base;
+
+	event_assign(&h->ev_rd, base, -1, 0, half_noop_cb, h);
+	event_assign(&h->ev_wr, base, -1, 0, half_noop_cb, h);
+}
+
+void
+sl_half_init_pair(struct sl_flow *flow, struct sl_half *cli,
+    struct sl_half *srv)
+{
+	struct sl_half *hs[2] = { cli, srv };
+
+	for (int i = 0; i < 2; i++) {
+		struct sl_half *h = hs[i];
+
+		memset(h, 0, sizeof(*h));
+		h->flow = flow;
+		h->peer = hs[1 - i];
+		h->is_srv = (uint8_t)i;
+		h->fd = -1;
+		h->pipe[0] = h->pipe[1] = -1;
+		half_events_clear(h);
+	}
+}
+
+void
+sl_half_set_raw(struct sl_half *h, int fd)
+{
+	struct event_base *base = h->flow->wk->base;
+
+	h->fd = fd;
+	h->kind = SL_HALF_RAW;
+	h->eof = h->shut = 0;
+	/* One registration per socket for the flow's life: phases change the
+	 * handler, not the event, so a tunnel costs one epoll ADD and one
+	 * DEL per socket instead of a pair per phase. */
+	event_assign(&h->ev_rd, base, fd, EV_READ | EV_PERSIST, half_rd_cb, h);
+	event_assign(&h->ev_wr, base, fd, EV_WRITE | EV_PERSIST, half_wr_cb,
+	    h);
+}
+
+static int
+half_bev_new(struct sl_half *h, int fd)
+{
+	h->bev = bufferevent_socket_new(h->flow->wk->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (h->bev == NULL)
+		return -1;
+	bufferevent_setcb(h->bev, half_bev_read_cb, half_bev_write_cb,
+	    half_bev_event_cb, h);
+	h->fd = fd;
+	h->kind = SL_HALF_BUF;
+	return 0;
+}
+
+int
+sl_half_set_buffered(struct sl_half *h, int fd)
+{
+	h->eof = h->shut = 0;
+	if (half_bev_new(h, fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sl_half_buffer(struct sl_half *h)
+{
+	int fd = h->fd;
+
+	if (h->kind == SL_HALF_BUF)
+		return 0;
+	if (SL_BUG_ON(h->kind != SL_HALF_RAW || h->inpipe > 0))
+		return -1;
+	event_del(&h->ev_rd);
+	event_del(&h->ev_wr);
+	if (half_bev_new(h, fd) == -1) {
+		h->kind = SL_HALF_RAW;	/* unchanged: still the fd's owner */
+		return -1;
+	}
+	half_events_clear(h);
+	if (h->pipe[0] != -1)
+		sl_pipe_pool_put(&h->flow->wk->pipes, h->pipe);
+	if (h->pre != NULL) {
+		/* Counted as it is queued, like every byte of a BUF half. */
+		int rc = sl_half_write(h, h->pre + h->pre_off,
+		    h->pre_len - h->pre_off);
+
+		sl_free(h->pre);
+		h->pre = NULL;
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+size_t
+sl_half_unsent(const struct sl_half *h)
+{
+	size_t n;
+
+	if (h->bev == NULL)
+		return 0;
+	n = evbuffer_get_length(bufferevent_get_output(h->bev));
+	return n > h->own ? n - h->own : 0;
+}
+
+uint64_t
+sl_half_sent(const struct sl_half *h)
+{
+	return h->sent - SL_MIN((uint64_t)sl_half_unsent(h), h->sent);
+}
+
+void
+sl_half_close(struct sl_half *h)
+{
+	if (h->bev != NULL) {
+		/* What it had not written never will be. */
+		h->sent = sl_half_sent(h);
+		h->own = 0;
+		bufferevent_setcb(h->bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(h->bev, EV_READ | EV_WRITE);
+		bufferevent_free(h->bev);	/* closes fd */
+		h->bev = NULL;
+		h->fd = -1;
+	}
+	event_del(&h->ev_rd);
+	event_del(&h->ev_wr);
+	if (h->fd != -1) {
+		close(h->fd);
+		h->fd = -1;
+		half_events_clear(h);
+	}
+	if (h->pipe[0] != -1) {
+		/* A pipe still holding bytes cannot go back to the pool. */
+		if (h->inpipe > 0)
+			sl_pipe_pool_drop(&h->flow->wk->pipes, h->pipe);
+		else
+			sl_pipe_pool_put(&h->flow->wk->pipes, h->pipe);
+		h->inpipe = 0;
+	}
+	sl_free(h->pre);
+	h->pre = NULL;
+	h->pre_len = h->pre_off = 0;
+	h->kind = SL_HALF_NONE;
+	h->on_read = h->on_write = NULL;
+	h->on_event = NULL;
+}
+
+int
+sl_half_watch(struct sl_half *h, sl_half_fn fn)
+{
+	h->on_read = fn;
+	if (event_pending(&h->ev_rd, EV_READ, NULL))
+		return 0;
+	if (event_add(&h->ev_rd, NULL) == -1) {
+		sl_flow_close(h->flow, 'R', "event_add");
+		return -1;
+	}
+	return 0;
+}
+
+void
+sl_half_unwatch(struct sl_half *h)
+{
+	event_del(&h->ev_rd);
+}
+
+void
+sl_half_setcb(struct sl_half *h, sl_half_fn rd, sl_half_fn wr,
+    sl_half_event_fn ev)
+{
+	h->on_read = rd;
+	h->on_write = wr;
+	h->on_event = ev;
+}
+
+void
+sl_half_read_on(struct sl_half *h, int on)
+{
+	if (h->bev == NULL)
+		return;
+	if (on)
+		bufferevent_enable(h->bev, EV_READ);
+	else
+		bufferevent_disable(h->bev, EV_READ);
+}
+
+struct evbuffer *
+sl_half_input(const struct sl_half *h)
+{
+	return bufferevent_get_input(h->bev);
+}
+
+struct evbuffer *
+sl_half_output(const struct sl_half *h)
+{
+	return bufferevent_get_output(h->bev);
+}
+
+int
+sl_half_write(struct sl_half *h, const void *buf, size_t len)
+{
+	if (h->own > 0 || bufferevent_write(h->bev, buf, len) == -1)
+		return -1;	/* nothing may follow our own last words */
+	h->sent += len;
+	return 0;
+}
+
+int
+sl_half_write_own(struct sl_half *h, const void *buf, size_t len)
+{
+	if (bufferevent_write(h->bev, buf, len) == -1)
+		return -1;
+	h->own += len;
+	return 0;
+}
+
+int
+sl_half_write_buffer(struct sl_half *h, struct evbuffer *from)
+{
+	size_t n = evbuffer_get_length(from);
+
+	if (h->own > 0 || evbuffer_add_buffer(sl_half_output(h), from) == -1)
+		return -1;
+	h->sent += n;
+	return 0;
+}
+
+int
+sl_half_move(struct sl_half *h, struct evbuffer *from, size_t n)
+{
+	if (h->own > 0)
+		return -1;
+	if (evbuffer_remove_buffer(from, sl_half_output(h), n) != (int)n)
+		return -1;
+	h->sent += n;
+	return 0;
+}
+
+int
+sl_half_unread(struct sl_half *h, const void *buf, size_t len)
+{
+	struct evbuffer *in = bufferevent_get_input(h->bev);
+	int rc;
+
+	if (len == 0)
+		return 0;
+	/* A bufferevent keeps the end of its input frozen against outside
+	 * writers; handing back bytes its socket already gave is the one
+	 * legitimate exception. */
+	evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, buf, len);
+	evbuffer_freeze(in, 0);
+	return rc;
+}
+
+void
+sl_half_shutdown(struct sl_half *h)
+{
+	if (h->shut || h->fd == -1)
+		return;
+	h->shut = 1;
+	if (shutdown(h->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+		sl_flow_log(h->flow, SL_LOG_DEBUG, "%s: shutdown: %s",
+		    h->is_srv ? "server" : "client", strerror(errno));
+}

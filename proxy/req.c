@@ -1,0 +1,104 @@
+/*
+ * req.c — request objects (req.h).
+ */
+#include <string.h>
+
+#include "../lib/alloc.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "flow.h"
+#include "req.h"
+
+struct sl_req *
+sl_req_new(struct sl_flow *flow, const struct sl_req_ops *ops)
+{
+	struct sl_req *req;
+
+	if ((req = sl_calloc(1, sizeof(*req))) == NULL)
+		return NULL;
+	req->flow = flow;
+	req->ops = ops;
+	req->state = SL_FLOW_CLASSIFYING;
+	req->dec.rule_index = UINT32_MAX;
+	req->t0 = sl_mono_ms();
+	return req;
+}
+
+void
+sl_req_free(struct sl_req *req)
+{
+	if (req == NULL)
+		return;
+	sl_req_pending_cancel(req);
+	sl_free(req->host);
+	sl_free(req->url_host);
+	sl_free(req->url_path);
+	sl_free(req);
+}
+
+void
+sl_req_set_state(struct sl_req *req, enum sl_flow_state st)
+{
+	struct sl_flow *flow = req->flow;
+
+	/* A tunnel's one request is the flow: they move together. */
+	if (flow->http == NULL) {
+		sl_flow_set_state(flow, st);
+		req->state = st;
+		return;
+	}
+	if (SL_BUG_ON(!sl_flow_state_allowed(req->state, st)))
+		return;
+	if (sl_debug_on(SL_CAT_FLOW))
+		sl_debug(SL_CAT_FLOW, "flow=%llu request %c -> %c",
+		    (unsigned long long)flow->id,
+		    sl_flow_state_letter(req->state),
+		    sl_flow_state_letter(st));
+	req->state = st;
+}
+
+void
+sl_req_pending_set(struct sl_req *req, void (*cancel)(void *), void *handle)
+{
+	/* One asynchronous step at a time: a second would be a lost one. */
+	if (SL_BUG_ON(req->pending.handle != NULL))
+		sl_req_pending_cancel(req);
+	req->pending.cancel = cancel;
+	req->pending.handle = handle;
+}
+
+void
+sl_req_pending_done(struct sl_req *req)
+{
+	req->pending.cancel = NULL;
+	req->pending.handle = NULL;
+}
+
+void
+sl_req_pending_cancel(struct sl_req *req)
+{
+	if (req->pending.handle != NULL)
+		req->pending.cancel(req->pending.handle);
+	sl_req_pending_done(req);
+}
+
+int
+sl_req_set_host(struct sl_req *req, const char *name)
+{
+	char *h = NULL;
+
+	if (name != NULL && (h = sl_strdup(name)) == NULL)
+		return -1;
+	sl_free(req->host);
+	req->host = h;
+	return 0;
+}
+
+const char *
+sl_req_deny_reason(const struct sl_req *req)
+{
+	/* Guard rails say which one; rules and the default are "policy". */
+	if ((req->dec.flags & SL_DEC_GUARD) && req->dec.reason != NULL)
+		return req->dec.reason;
+	return "policy";
+}

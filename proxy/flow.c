@@ -47,15 +47,16 @@ static const char *const state_names[] = {
  * The transitions allowed: forward only, every step taken (a step with
  * nothing to do passes straight on), and the one shortcut of a flow whose
  * requests are forwarded one by one (the HTTP forwarder): from its first
- * head, or from a transparent flow's name check, straight to RELAYING,
- * its requests going through the same steps on their own (req.h).  A
- * decision computed again when a fact arrives is made in the step where
- * it arrived, not by going back.  Any state may close.
+ * head (explicit), or once a transparent flow's decision says its plain
+ * HTTP must be parsed (deciding, or after its name check), straight to
+ * RELAYING, its requests going through the same steps on their own
+ * (req.h).  A decision computed again when a fact arrives is made in the
+ * step where it arrived, not by going back.  Any state may close.
  */
 static const unsigned state_next[] = {
 	[SL_FLOW_ACCEPTED] = S(SL_FLOW_CLASSIFYING),
 	[SL_FLOW_CLASSIFYING] = S(SL_FLOW_DECIDING) | S(SL_FLOW_RELAYING),
-	[SL_FLOW_DECIDING] = S(SL_FLOW_AUTHENTICATING),
+	[SL_FLOW_DECIDING] = S(SL_FLOW_AUTHENTICATING) | S(SL_FLOW_RELAYING),
 	[SL_FLOW_AUTHENTICATING] = S(SL_FLOW_RESOLVING),
 	[SL_FLOW_RESOLVING] = S(SL_FLOW_CONNECTING) | S(SL_FLOW_RELAYING),
 	[SL_FLOW_CONNECTING] = S(SL_FLOW_HANDSHAKING),
@@ -95,6 +96,7 @@ sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
 		return NULL;
 	}
 	flow->wk = wk;
+	sl_half_init_pair(flow, &flow->cli, &flow->srv);
 	if ((flow->req = sl_req_new(flow, NULL)) == NULL) {
 		sl_free(flow);
 		close(fd);
@@ -106,7 +108,6 @@ sl_flow_new(struct sl_worker *wk, int fd, const struct sockaddr *peer,
 	flow->mode = (uint8_t)mode;
 	flow->t0 = flow->last = sl_mono_ms();
 	sl_ip_from_sa(&flow->cli_ip, &flow->cli_port, peer);
-	sl_half_init_pair(flow, &flow->cli, &flow->srv);
 	sl_half_set_raw(&flow->cli, fd);
 
 	flow->next = wk->flows;

@@ -192,9 +192,19 @@ static void
 hf_req_done(struct sl_flow *flow)
 {
 	struct sl_req *req = flow->req;
+	uint64_t up, down;
 
-	if (req->state == SL_FLOW_RELAYING)
-		sl_req_set_state(req, SL_FLOW_CLOSED);
+	if (req->state != SL_FLOW_RELAYING)
+		return;
+	sl_req_set_state(req, SL_FLOW_CLOSED);
+	if (sl_debug_on(SL_CAT_HTTP)) {
+		sl_req_bytes(req, &up, &down);
+		sl_debug(SL_CAT_HTTP, "flow=%llu %s %s: %u, up %llu down %llu "
+		    "in %llu ms", (unsigned long long)flow->id, req->method,
+		    req->url_host, req->status, (unsigned long long)up,
+		    (unsigned long long)down,
+		    (unsigned long long)(sl_mono_ms() - req->t0));
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -115,6 +115,14 @@ pl_same_decision(struct sl_req *req, const struct sl_ip *addr)
 		return !(d.flags & SL_DEC_GUARD);
 	}
 	sl_policy_decide(req->flow->rt->pol, &f, &d);
+	if (sl_debug_on(SL_CAT_POLICY)) {
+		char a[SL_IP_STRLEN];
+
+		sl_debug(SL_CAT_POLICY, "flow=%llu decide address=%s -> %s "
+		    "rule=%s", (unsigned long long)req->flow->id,
+		    sl_ip_fmt(addr, a, sizeof(a)), sl_action_name(d.action),
+		    d.rule_name);
+	}
 	return d.rule_index == req->dec.rule_index &&
 	    d.action == req->dec.action && !(d.flags & SL_DEC_GUARD);
 }
@@ -312,8 +320,7 @@ pl_connected(void *arg, int fd, enum sl_upstream_err err,
 	struct sl_req *req = arg;
 
 	/* The attempt is freed before this runs (upstream.h): forget it. */
-	req->pending.handle = NULL;
-	req->pending.cancel = NULL;
+	sl_req_pending_done(req);
 	if (fd == -1) {
 		req->ops->refuse(req, err == SL_UP_TIMEOUT ? 504 : 502,
 		    sl_upstream_err_str(err), 0);

@@ -21,6 +21,8 @@ sl_req_new(struct sl_flow *flow, const struct sl_req_ops *ops)
 	req->state = SL_FLOW_CLASSIFYING;
 	req->dec.rule_index = UINT32_MAX;
 	req->t0 = sl_mono_ms();
+	req->up0 = sl_half_sent(&flow->srv);
+	req->down0 = sl_half_sent(&flow->cli);
 	return req;
 }
 
@@ -80,6 +82,13 @@ sl_req_pending_cancel(struct sl_req *req)
 	if (req->pending.handle != NULL)
 		req->pending.cancel(req->pending.handle);
 	sl_req_pending_done(req);
+}
+
+void
+sl_req_bytes(const struct sl_req *req, uint64_t *up, uint64_t *down)
+{
+	*up = sl_half_sent(&req->flow->srv) - req->up0;
+	*down = sl_half_sent(&req->flow->cli) - req->down0;
 }
 
 int

@@ -55,6 +55,7 @@ struct sl_req {
 						   it struck in */
 	unsigned		 status;	/* HTTP status answered */
 	uint64_t		 t0;		/* mono ms when it began */
+	uint64_t		 up0, down0;	/* the flow's counts then */
 	struct sl_pending	 pending;
 	unsigned		 decided:1;	/* dec holds a decision */
 	unsigned		 admitted:1;	/* ops->admit was asked */
@@ -84,6 +85,10 @@ void	sl_req_pending_set(struct sl_req *req, void (*cancel)(void *),
 	    void *handle) SL_NONNULL(1, 2);
 void	sl_req_pending_done(struct sl_req *req) SL_NONNULL(1);
 void	sl_req_pending_cancel(struct sl_req *req) SL_NONNULL(1);
+
+/* Bytes up and down since the request began (half.h counts). */
+void	sl_req_bytes(const struct sl_req *req, uint64_t *up, uint64_t *down)
+	    SL_NONNULL(1, 2, 3);
 
 /* Replace the requested name (a copy); 0 or -1 (no memory). */
 int	sl_req_set_host(struct sl_req *req, const char *name) SL_NONNULL(1)

@@ -421,6 +421,71 @@ T_TEST(decide_guard_every_range)
 	sl_config_unref(cfg);
 }
 
+/*
+ * A decision made by name alone, that did not need the address, meets
+ * only the guard rails when the address arrives: sl_policy_guard gives
+ * what deciding again would, for any address, without a second hit.
+ */
+T_TEST(decide_guard_on_a_name_decision_equals_deciding_again)
+{
+	static const char *const addrs[] = {
+	    "192.0.2.7", "127.0.0.1", "169.254.169.254", "::1", "fe80::1",
+	    "2001:db8::1", "0.0.0.0", "10.0.0.8",
+	};
+	struct sl_config *cfg = load(
+	    "rule name splice domain a.test\n"
+	    "rule lo inspect domain lo.test ip 127.0.0.0/8\n"
+	    "default deny\n");
+	struct sl_decision byname, guarded, again;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		facts(&f);
+		f.known &= ~(unsigned)SL_FACT_DST_IP;
+		f.name = "a.test";
+		sl_policy_decide(sl_config_policy(cfg), &f, &byname);
+		T_STREQ(byname.rule_name, "name");
+		T_EQ(byname.need & SL_FACT_DST_IP, 0);
+		f.known |= SL_FACT_DST_IP;
+		dst(&f, addrs[i]);
+		f.dst_local = strcmp(addrs[i], "10.0.0.8") == 0;
+		guarded = byname;
+		sl_policy_guard(sl_config_policy(cfg), &f, &guarded);
+		sl_policy_decide(sl_config_policy(cfg), &f, &again);
+		T_CHECK(strcmp(guarded.rule_name, again.rule_name) == 0 &&
+		    guarded.action == again.action &&
+		    guarded.flags == again.flags, "%s: guard %s, decide %s",
+		    addrs[i], guarded.rule_name, again.rule_name);
+	}
+	/* A rule that names the guarded range keeps its decision. */
+	facts(&f);
+	f.name = "lo.test";
+	dst(&f, "127.0.0.1");
+	sl_policy_decide(sl_config_policy(cfg), &f, &again);
+	T_STREQ(again.rule_name, "lo");
+	guarded = again;
+	sl_policy_guard(sl_config_policy(cfg), &f, &guarded);
+	T_STREQ(guarded.rule_name, "lo");
+	T_EQ(guarded.action, SL_ACT_INSPECT);
+	/* Counted once: the guard is no second decision. */
+	{
+		const struct sl_rule *r = sl_policy_rule(sl_config_policy(cfg),
+		    0);
+		uint64_t hits = sl_rule_hits(r);
+
+		facts(&f);
+		f.known &= ~(unsigned)SL_FACT_DST_IP;
+		f.name = "a.test";
+		sl_policy_decide(sl_config_policy(cfg), &f, &byname);
+		f.known |= SL_FACT_DST_IP;
+		dst(&f, "192.0.2.7");
+		sl_policy_guard(sl_config_policy(cfg), &f, &byname);
+		T_EQ(sl_rule_hits(r), hits + 1);
+	}
+	sl_config_unref(cfg);
+}
+
 T_TEST(decide_guard_local_needs_exact_address)
 {
 	struct sl_config *cfg = load(

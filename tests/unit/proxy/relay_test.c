@@ -11,6 +11,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -51,6 +53,17 @@ struct rl {
 
 /* The pipe budget the next rl_begin() gives its worker (NULL: none). */
 static struct sl_pipes *rl_budget;
+
+/*
+ * The transports the next rl_begin() gives the halves: both RAW (the
+ * splice engine), the server half buffered, or both (the copy engine).
+ */
+enum rl_pair {
+	RL_RAW_RAW = 0,
+	RL_RAW_BUF,
+	RL_BUF_BUF,
+};
+static enum rl_pair rl_pair;
 
 /* ------------------------------------------------------------------ */
 /* plumbing                                                             */
@@ -206,6 +219,9 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 	r->flow->req->dec.action = SL_ACT_SPLICE;
 	r->flow->req->dec.rule_name = "relay-test";
 	r->flow->req->decided = 1;
+	if ((rl_pair != RL_RAW_RAW && sl_half_buffer(&r->flow->srv) == -1) ||
+	    (rl_pair == RL_BUF_BUF && sl_half_buffer(&r->flow->cli) == -1))
+		return -1;
 	/* Through the setup steps, as the pipeline would (flow.c's state
 	 * table allows nothing else), to where a relay starts. */
 	for (int st = SL_FLOW_CLASSIFYING; st <= SL_FLOW_HANDSHAKING; st++)
@@ -442,6 +458,20 @@ T_TEST(relay_bytes_pass_untouched_both_ways)
 	transfer_both_ways("", 4u << 20);
 }
 
+T_TEST(relay_bytes_pass_untouched_both_ways_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	transfer_both_ways("", 4u << 20);
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_bytes_pass_untouched_both_ways_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	transfer_both_ways("", 4u << 20);
+	rl_pair = RL_RAW_RAW;
+}
+
 /* Pipes of one page: many partial moves per direction. */
 T_TEST(relay_bytes_pass_untouched_with_small_pipes)
 {
@@ -537,7 +567,8 @@ T_TEST(relay_prefix_bytes_arrive_first_and_once)
 /* ------------------------------------------------------------------ */
 /* half-close                                                           */
 
-T_TEST(relay_half_close_from_client_propagates)
+static void
+half_close_from_client(void)
 {
 	char buf[64];
 	size_t off = 0;
@@ -581,7 +612,27 @@ T_TEST(relay_half_close_from_client_propagates)
 	free(r.log);
 }
 
-T_TEST(relay_half_close_from_server_propagates)
+T_TEST(relay_half_close_from_client_propagates)
+{
+	half_close_from_client();
+}
+
+T_TEST(relay_half_close_from_client_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	half_close_from_client();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_half_close_from_client_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	half_close_from_client();
+	rl_pair = RL_RAW_RAW;
+}
+
+static void
+half_close_from_server(void)
 {
 	char buf[64];
 	size_t off = 0;
@@ -611,12 +662,44 @@ T_TEST(relay_half_close_from_server_propagates)
 	free(r.log);
 }
 
+T_TEST(relay_half_close_from_server_propagates)
+{
+	half_close_from_server();
+}
+
+T_TEST(relay_half_close_from_server_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	half_close_from_server();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_half_close_from_server_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	half_close_from_server();
+	rl_pair = RL_RAW_RAW;
+}
+
+/* Bytes the relay holds from the client for the server, any engine. */
+static size_t
+rl_held_up(const struct rl *r)
+{
+	const struct sl_flow *f = r->flow;
+
+	if (f->srv.kind == SL_HALF_RAW)
+		return f->cli.inpipe;
+	return evbuffer_get_length(sl_half_input(&f->cli)) +
+	    sl_half_unsent(&f->srv);
+}
+
 /*
  * A FIN is passed on only after every byte before it: the client sends
  * more than the relay can hold and closes; the server, slow to start
  * reading, still gets all of it and then EOF.
  */
-T_TEST(relay_half_close_waits_for_bytes_in_flight)
+static void
+half_close_waits(void)
 {
 	const size_t total = 1u << 20;
 	char *data = malloc(total), *got = malloc(total + 1);
@@ -639,7 +722,7 @@ T_TEST(relay_half_close_waits_for_bytes_in_flight)
 	}
 	T_ASSERT(sent > 0);
 	/* Bytes are still held between client and server. */
-	T_ASSERT(r.flow->cli.inpipe > 0 || sent < total);
+	T_ASSERT(rl_held_up(&r) > 0 || sent < total);
 	/* The server reads now; the client finishes and closes. */
 	end = sl_mono_ms() + 3 * PHASE_MS;
 	{
@@ -669,6 +752,25 @@ T_TEST(relay_half_close_waits_for_bytes_in_flight)
 	free(r.log);
 	free(data);
 	free(got);
+}
+
+T_TEST(relay_half_close_waits_for_bytes_in_flight)
+{
+	half_close_waits();
+}
+
+T_TEST(relay_half_close_waits_for_bytes_in_flight_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	half_close_waits();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_half_close_waits_for_bytes_in_flight_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	half_close_waits();
+	rl_pair = RL_RAW_RAW;
 }
 
 /* ------------------------------------------------------------------ */
@@ -883,6 +985,20 @@ T_TEST(relay_client_reset_closes_flow)
 	reset_closes_flow(0);
 }
 
+T_TEST(relay_server_reset_closes_flow_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	reset_closes_flow(1);
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_client_reset_closes_flow_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	reset_closes_flow(0);
+	rl_pair = RL_RAW_RAW;
+}
+
 /*
  * A peer that resets while the relay holds bytes for it in a pipe: the
  * pipe cannot go back to the pool (it is not empty) and must be closed;
@@ -944,7 +1060,8 @@ T_TEST(relay_client_reset_with_bytes_in_flight_frees_pipe)
 	reset_with_bytes_in_flight(1);
 }
 
-T_TEST(relay_idle_timeout_closes_idle_flow)
+static void
+idle_timeout_idle(void)
 {
 	char buf[64];
 	uint64_t end;
@@ -983,7 +1100,8 @@ T_TEST(relay_idle_timeout_closes_idle_flow)
 }
 
 /* A half-closed flow that then goes quiet is swept too. */
-T_TEST(relay_idle_timeout_closes_draining_flow)
+static void
+idle_timeout_draining(void)
 {
 	char buf[8];
 	struct rl r;
@@ -1001,4 +1119,178 @@ T_TEST(relay_idle_timeout_closes_draining_flow)
 	T_ASSERT(log_has(&r, "\"reason\":\"idle_timeout\""));
 	T_ASSERT(log_has(&r, "\"term\":\"TD\""));
 	free(r.log);
+}
+
+T_TEST(relay_idle_timeout_closes_idle_flow)
+{
+	idle_timeout_idle();
+}
+
+T_TEST(relay_idle_timeout_closes_idle_flow_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	idle_timeout_idle();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_idle_timeout_closes_idle_flow_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	idle_timeout_idle();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_idle_timeout_closes_draining_flow)
+{
+	idle_timeout_draining();
+}
+
+T_TEST(relay_idle_timeout_closes_draining_flow_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	idle_timeout_draining();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_idle_timeout_closes_draining_flow_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	idle_timeout_draining();
+	rl_pair = RL_RAW_RAW;
+}
+
+/* ------------------------------------------------------------------ */
+/* the copy engine (a buffered half on either side)                    */
+
+/*
+ * Backpressure with buffers: a server that does not read gets at most
+ * relay-buffer bytes (plus one read) queued in the relay, reading the
+ * client stops, and resumes once the server drains; every byte arrives.
+ */
+static void
+copy_backpressure(void)
+{
+	const size_t total = 4u << 20, bound = 65536 + 16384;
+	char *data = malloc(total), *got = malloc(total);
+	size_t sent = 0, rcvd = 0, held, max_held = 0;
+	uint64_t taken = UINT64_MAX, end, quiet_since = 0;
+	int stalled = 0;
+	struct rl r;
+
+	T_ASSERT(data != NULL && got != NULL);
+	fill_pattern(data, total, 999);
+	T_ASSERT(rl_begin(&r, "", 32768) == 0);
+	T_EQ(sl_relay_start(r.flow, NULL, 0, NULL, 0), 0);
+	T_EQ(r.flow->cli.kind, SL_HALF_BUF);
+	end = sl_mono_ms() + PHASE_MS;
+	for (int i = 0; i < MAX_TURNS && sl_mono_ms() < end && !stalled;
+	    i++) {
+		rl_turn(&r);
+		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
+		held = rl_held_up(&r);
+		T_ASSERT(held <= bound);
+		if (held > max_held)
+			max_held = held;
+		if ((bufferevent_get_enabled(r.flow->cli.bev) & EV_READ) ||
+		    r.flow->srv.sent != taken) {
+			taken = r.flow->srv.sent;
+			quiet_since = sl_mono_ms();
+		}
+		stalled = sl_mono_ms() - quiet_since >= 100;
+		usleep(100);
+	}
+	T_ASSERT(stalled);
+	T_ASSERT(sent < total);
+	T_ASSERT(max_held >= 65536);	/* it buffered up to relay-buffer */
+	/* It stays stalled: no more bytes are taken from the client. */
+	for (int i = 0; i < 200; i++) {
+		rl_turn(&r);
+		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
+		usleep(100);
+	}
+	T_EQ(r.flow->srv.sent, taken);
+	T_ASSERT(!(bufferevent_get_enabled(r.flow->cli.bev) & EV_READ));
+	/* The server reads now: the rest flows and arrives intact. */
+	end = sl_mono_ms() + 3 * PHASE_MS;
+	for (int i = 0; i < MAX_TURNS && sl_mono_ms() < end && rcvd < total;
+	    i++) {
+		rl_turn(&r);
+		T_ASSERT(io_send(r.cli, data, total, &sent) >= 0);
+		T_ASSERT(io_recv(r.srv, got, total, &rcvd) >= 0);
+		T_ASSERT(rl_held_up(&r) <= bound);
+	}
+	T_EQ(rcvd, total);
+	T_ASSERT(memcmp(data, got, total) == 0);
+	T_EQ(sl_half_sent(&r.flow->srv), total);
+	rl_spin(&r, 10);
+	T_ASSERT(bufferevent_get_enabled(r.flow->cli.bev) & EV_READ);
+	rl_end(&r);
+	free(r.log);
+	free(data);
+	free(got);
+}
+
+T_TEST(relay_copy_backpressure_stops_reading_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	copy_backpressure();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_copy_backpressure_stops_reading_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	copy_backpressure();
+	rl_pair = RL_RAW_RAW;
+}
+
+/*
+ * Prefixes and bytes already buffered on a half (what the HTTP forwarder
+ * holds at a "101") go first, once; the counts include them.
+ */
+static void
+copy_prefix_first(void)
+{
+	const char pre_up[] = "PREFIX-UP;", pre_down[] = "PREFIX-DOWN;";
+	const char held[] = "held-in-buffer;";
+	char up[64], down[64];
+	size_t off = 0;
+	struct rl r;
+
+	T_ASSERT(rl_begin(&r, "", 0) == 0);
+	/* Bytes the client half holds already, as if read while it was
+	 * carried by another phase. */
+	T_EQ(sl_half_buffer(&r.flow->cli), 0);
+	T_EQ(sl_half_unread(&r.flow->cli, held, strlen(held)), 0);
+	T_EQ(io_send(r.cli, "client-late", 11, &off), 11);
+	off = 0;
+	T_EQ(io_send(r.srv, "server-late", 11, &off), 11);
+	T_EQ(sl_relay_start(r.flow, pre_up, strlen(pre_up), pre_down,
+	    strlen(pre_down)), 0);
+	T_EQ(rl_read_n(&r, r.srv, up, 36), 0);
+	T_ASSERT(memcmp(up, "PREFIX-UP;held-in-buffer;client-late", 36) ==
+	    0);
+	T_EQ(rl_read_n(&r, r.cli, down, 23), 0);
+	T_ASSERT(memcmp(down, "PREFIX-DOWN;server-late", 23) == 0);
+	rl_spin(&r, 20);
+	T_EQ(recv(r.cli, down, 1, MSG_DONTWAIT), -1);
+	T_EQ(recv(r.srv, up, 1, MSG_DONTWAIT), -1);
+	T_EQ(sl_half_sent(&r.flow->srv), 36);
+	T_EQ(sl_half_sent(&r.flow->cli), 23);
+	rl_end(&r);
+	free(r.log);
+}
+
+T_TEST(relay_copy_prefix_and_buffered_bytes_go_first_raw_buffered)
+{
+	rl_pair = RL_RAW_BUF;
+	copy_prefix_first();
+	rl_pair = RL_RAW_RAW;
+}
+
+T_TEST(relay_copy_prefix_and_buffered_bytes_go_first_buffered_buffered)
+{
+	rl_pair = RL_BUF_BUF;
+	copy_prefix_first();
+	rl_pair = RL_RAW_RAW;
 }

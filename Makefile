@@ -8,13 +8,15 @@
 #   make bench      benchmarks against HAProxy, Squid and nginx
 #   make fuzz       build and briefly run the fuzz targets (clang)
 #   make lint       cppcheck over the tree
+#   make test-fresh  (root) the first `make`, `make run` and `make test-unit`
+#                   in a fresh Debian 12 root (scripts/test-fresh.sh)
 #   make clean
 # (`make image`, the appliance image, comes with the appliance work.)
 #
 # Every target that compiles or tests first runs `deps` (scripts/deps.sh):
 # as root it installs the missing Debian packages, otherwise it names them.
-# `make` and `make run` need the build list; the test, bench, fuzz and lint
-# goals the test list too.  pkg-config is asked only once deps has
+# `make` and `make run` need the build list; the test, bench, fuzz, lint and
+# test-fresh goals the test list too.  pkg-config is asked only once deps has
 # run (order-only prerequisite `| deps`, variables evaluated on first use),
 # so the first `make` on a fresh machine works.
 
@@ -76,14 +78,15 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test test-unit test-integ test-san test-oom bench fuzz \
-	lint clean
+	lint clean test-fresh
 all: $(BUILD)/sluiced $(BUILD)/sluicectl
 
 # Install missing Debian packages (as root) or name them (otherwise): the
 # build list always, the test list too when a goal tests.  One deps run per
 # make, before anything is compiled: every object and link rule has it as
 # an order-only prerequisite.
-TEST_GOALS := test test-unit test-integ test-san test-oom bench fuzz lint
+TEST_GOALS := test test-unit test-integ test-san test-oom bench fuzz lint \
+	test-fresh
 DEPS_LISTS ?= build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test)
 deps:
 	@sh scripts/deps.sh $(DEPS_LISTS)
@@ -175,6 +178,12 @@ fuzz: deps
 lint: deps
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
 	    --inline-suppr -I. -D_GNU_SOURCE lib policy tls stun proxy admin
+
+# The first make, make run and make test-unit (and one integration test)
+# in a fresh Debian 12 root, from a clean clone of HEAD (root only; see
+# scripts/test-fresh.sh for its settings).
+test-fresh: deps
+	@sh scripts/test-fresh.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -4,7 +4,7 @@
 #
 #   build   to build and run sluiced           (make, make run)
 #   test    to test, benchmark, fuzz and lint  (make test, make test-*,
-#           make bench, make fuzz, make lint)
+#           make bench, make fuzz, make lint, make test-fresh)
 #
 #   sh scripts/deps.sh [--check] LIST...        (LIST: build test; default build)
 #
@@ -43,12 +43,13 @@ libjansson-dev libcrypt-dev
 #                              squid will do (the bench runs `squid -N`)
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
+#   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
 TEST_PKGS="
 iproute2 nftables procps
 openssl curl python3 python3-websockets
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
 squid|squid-openssl
-clang libclang-rt-14-dev cppcheck
+clang libclang-rt-14-dev cppcheck mmdebstrap
 "
 
 usage() {

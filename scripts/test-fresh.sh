@@ -19,6 +19,8 @@
 #                             integration tests are installed (skipped, and
 #                             said so, if network namespaces do not work in
 #                             the chroot)
+#   5. leftovers              the steps left no /tmp/sluice-* directory, no
+#                             network namespace and no process behind
 #
 # The last line is PASS or FAIL; on failure the failing step's last lines
 # are printed and the logs are kept (their path is printed).  Everything
@@ -97,6 +99,35 @@ still_installed() {
 	    tee /dev/stderr | grep -q '^.i'
 }
 
+# leftovers: nothing the steps made is left (they passed: their temporary
+# directories must be gone), no network namespace, no process but this
+# step's ancestry (this PID namespace's /proc shows the run's processes
+# only).
+leftovers() {
+	bad=0
+	for d in "$ROOT"/tmp/sluice-* "$ROOT"/run/netns/*; do
+		[ -e "$d" ] || continue
+		echo "left behind: ${d#"$ROOT"}"
+		bad=1
+	done
+	keep=" 1 "
+	p=$$
+	while [ "$p" -gt 1 ]; do
+		keep="$keep$p "
+		p=$(awk '{ print $4 }' "/proc/$p/stat")
+	done
+	for f in /proc/[0-9]*/stat; do
+		read -r pid comm state ppid rest 2>/dev/null <"$f" || continue
+		case "$keep" in *" $pid "*) continue ;; esac
+		[ "$ppid" = $$ ] && continue
+		[ "$state" = Z ] && continue
+		echo "left running: $pid $comm $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+		bad=1
+	done
+	[ "$bad" -eq 0 ] && echo "nothing left behind"
+	[ "$bad" -eq 0 ]
+}
+
 # step NAME SECONDS FUNCTION ARGS...: a step, its output in $LOGS/NAME.log,
 # its result in RESULTS (and NAME in FAILED if it failed).
 FAILED=""
@@ -154,8 +185,10 @@ inner() {
 		fi
 	fi
 
+	step 5-leftovers 60 leftovers || return 1
+
 	for p in ${FRESH_PRE_INSTALL:-}; do
-		step "5-still-installed-$p" 60 still_installed "$p" || return 1
+		step "6-still-installed-$p" 60 still_installed "$p" || return 1
 	done
 	return 0
 }

@@ -62,9 +62,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 self="$top/scripts/test-fresh.sh"
 
 say() { printf 'test-fresh: %s\n' "$*"; }
+# die MESSAGE: fail (once the run's directory exists, the EXIT trap says
+# FAIL and where the logs are).
 die() {
 	say "$*" >&2
-	say FAIL
+	[ -n "${W:-}" ] || say FAIL
 	exit 1
 }
 
@@ -350,6 +352,7 @@ ROOT="$W/root"
 LOGS="$W/logs"
 mkdir -p "$ROOT" "$LOGS"
 INNER_PID=""
+summarized=""
 
 # mounted_under DIR: does this mount namespace have a mount under DIR?
 mounted_under() {
@@ -376,7 +379,7 @@ cleanup() {
 		rm -rf --one-file-system "$W"
 	else
 		rm -rf --one-file-system "$ROOT"
-		say "logs kept in $LOGS"
+		[ -n "$summarized" ] || say "FAIL (logs kept in $LOGS)"
 	fi
 	exit "$rc"
 }
@@ -432,12 +435,17 @@ say "summary ($sha, base root $cold in $((T1 - T0))s, steps $((T2 - T1))s):"
 [ "$rc" -eq 124 ] && say "timed out after ${TIMEOUT}s"
 if [ "$rc" -ne 0 ]; then
 	if [ -f "$LOGS/failed" ]; then
-		for f in $(cat "$LOGS/failed"); do
-			echo "--- last lines of $LOGS/$f.log:"
-			tail -n 30 "$LOGS/$f.log"
-		done
+		last=$(sed 's|.*|'"$LOGS"'/&.log|' "$LOGS/failed")
+	else
+		# Killed (timeout): the step it was in.
+		last=$(ls -t "$LOGS"/*.log 2>/dev/null | head -n 1)
 	fi
-	say "FAIL (logs: $LOGS)"
+	for f in $last; do
+		echo "--- last lines of $f:"
+		tail -n 30 "$f"
+	done
+	summarized=1
+	say "FAIL (logs kept in $LOGS)"
 	exit 1
 fi
 say PASS

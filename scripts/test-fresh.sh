@@ -131,27 +131,26 @@ leftovers() {
 }
 
 # step NAME SECONDS FUNCTION ARGS...: a step, its output in $LOGS/NAME.log,
-# its result in RESULTS (and NAME in FAILED if it failed).
-FAILED=""
-RESULTS=""
+# its result appended to $LOGS/results as it ends (NAME to $LOGS/failed if
+# it failed; $LOGS/current names the step under way).
 step() {
 	s_name=$1 s_secs=$2
 	shift 2
 	say "step $s_name: $*  (log: $LOGS/$s_name.log)"
+	echo "$s_name" >"$LOGS/current"
 	s_t0=$(date +%s)
 	timeout -k 10 "$s_secs" sh "$self" --call "$@" >"$LOGS/$s_name.log" 2>&1
 	s_rc=$?
 	s_t=$(($(date +%s) - s_t0))
+	rm -f "$LOGS/current"
 	if [ "$s_rc" -eq 0 ]; then
-		RESULTS="$RESULTS
-  PASS  $s_name (${s_t}s)"
+		echo "  PASS  $s_name (${s_t}s)" >>"$LOGS/results"
 		return 0
 	fi
 	[ "$s_rc" -eq 124 ] &&
 	    echo "(timed out after ${s_secs}s)" >>"$LOGS/$s_name.log"
-	RESULTS="$RESULTS
-  FAIL  $s_name (exit $s_rc, ${s_t}s)"
-	FAILED="$FAILED $s_name"
+	echo "  FAIL  $s_name (exit $s_rc, ${s_t}s)" >>"$LOGS/results"
+	echo "$s_name" >>"$LOGS/failed"
 	return 1
 }
 
@@ -182,8 +181,8 @@ inner() {
 			step 4-make-test-integ 900 in_root \
 			    "make test-integ TESTS='${FRESH_INTEG-000}'" || return 1
 		else
-			RESULTS="$RESULTS
-  SKIP  4-make-test-integ: no network namespaces in the chroot ($(tail -n 1 "$LOGS/4-netns-probe.log"))"
+			echo "  SKIP  4-make-test-integ: no network namespaces in the chroot ($(tail -n 1 "$LOGS/4-netns-probe.log"))" \
+			    >>"$LOGS/results"
 		fi
 	fi
 
@@ -255,12 +254,7 @@ case "${1:-}" in
 	;;
 --inner)
 	inner
-	rc=$?
-	printf '%s\n' "$RESULTS" | sed '/^$/d' >"$LOGS/results"
-	for f in $FAILED; do
-		echo "$f" >>"$LOGS/failed"
-	done
-	exit "$rc"
+	exit $?
 	;;
 esac
 
@@ -408,9 +402,10 @@ git clone -q --no-checkout "$top" "$ROOT/src/sluice" >"$LOGS/clone.log" 2>&1 &&
 TIMEOUT=${FRESH_TIMEOUT:-2400}
 # timeout(1) -> unshare: new mount and PID namespaces (and their own
 # /proc); unshare's child is the PID namespace's init, killed with unshare
-# (--kill-child), and with it every process of the namespace.
+# (--kill-child), and with it every process of the namespace.  unshare
+# ignores SIGTERM while it waits: the timeout sends SIGKILL.
 export ROOT LOGS
-timeout -k 20 "$TIMEOUT" unshare --mount --propagation private --pid \
+timeout -s KILL -k 5 "$TIMEOUT" unshare --mount --propagation private --pid \
     --fork --kill-child --mount-proc sh "$self" --inner &
 INNER_PID=$!
 wait "$INNER_PID"
@@ -432,14 +427,14 @@ fi
 echo
 say "summary ($sha, base root $cold in $((T1 - T0))s, steps $((T2 - T1))s):"
 [ -f "$LOGS/results" ] && cat "$LOGS/results"
-[ "$rc" -eq 124 ] && say "timed out after ${TIMEOUT}s"
+if [ -f "$LOGS/current" ]; then
+	# Killed by the overall timeout (or a signal) in this step.
+	echo "  FAIL  $(cat "$LOGS/current") (stopped: FRESH_TIMEOUT=${TIMEOUT}s)"
+	cat "$LOGS/current" >>"$LOGS/failed"
+fi
 if [ "$rc" -ne 0 ]; then
-	if [ -f "$LOGS/failed" ]; then
-		last=$(sed 's|.*|'"$LOGS"'/&.log|' "$LOGS/failed")
-	else
-		# Killed (timeout): the step it was in.
-		last=$(ls -t "$LOGS"/*.log 2>/dev/null | head -n 1)
-	fi
+	last=""
+	[ -f "$LOGS/failed" ] && last=$(sed 's|.*|'"$LOGS"'/&.log|' "$LOGS/failed")
 	for f in $last; do
 		echo "--- last lines of $f:"
 		tail -n 30 "$f"

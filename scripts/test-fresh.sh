@@ -50,7 +50,7 @@
 #   FRESH_PRE_INSTALL  packages installed in the root before step 1, as an
 #                   admin's machine would have them (e.g. squid-openssl); the
 #                   run fails if a step removed one
-#   FRESH_TIMEOUT   seconds for steps 1-4 altogether (default 2400)
+#   FRESH_TIMEOUT   seconds for all the steps in the root (default 2400)
 #   FRESH_KEEP=1    keep the root and the logs, even on a pass
 # shellcheck disable=SC2317  # functions run through --call
 set -u

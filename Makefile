@@ -8,8 +8,17 @@
 #   make bench      benchmarks against HAProxy, Squid and nginx
 #   make fuzz       build and briefly run the fuzz targets (clang)
 #   make lint       cppcheck over the tree
+#   make test-fresh  (root) the first `make`, `make run` and `make test-unit`
+#                   in a fresh Debian 12 root (scripts/test-fresh.sh)
 #   make clean
 # (`make image`, the appliance image, comes with the appliance work.)
+#
+# Every target that compiles or tests first runs `deps` (scripts/deps.sh):
+# as root it installs the missing Debian packages, otherwise it names them.
+# `make` and `make run` need the build list; the test, bench, fuzz, lint and
+# test-fresh goals the test list too.  pkg-config is asked only once deps has
+# run (order-only prerequisite `| deps`, variables evaluated on first use),
+# so the first `make` on a fresh machine works.
 
 SANITIZE ?=
 ifneq ($(SANITIZE),)
@@ -21,16 +30,25 @@ endif
 CC	?= cc
 PKGS	:= libevent_core libevent_pthreads libevent_openssl openssl libnghttp2 \
 	   libcares libmaxminddb jansson
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Evaluated on first use, i.e. in a recipe that runs after deps (never
+# while the Makefile is read, before deps could install the -dev packages),
+# then kept.  A module pkg-config cannot find stops the build saying so.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkgconf,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkgconf,--libs))$(PKG_LIBS)
+pkgconf = $(if $(and $(PKG_MISSING),$(if $(DRY_RUN),,y)),$(error \
+	pkg-config does not find: $(PKG_MISSING)(their -dev packages are in \
+	the build list of scripts/deps.sh)),$(shell pkg-config $(1) $(PKGS)))
+DRY_RUN = $(findstring n,$(firstword -$(MAKEFLAGS)))
+PKG_MISSING = $(eval PKG_MISSING := $(shell for m in $(PKGS); do \
+	pkg-config --exists $$m || printf '%s ' $$m; done))$(PKG_MISSING)
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
 	   -Wno-missing-field-initializers
 CFLAGS	?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
 	   -MMD -MP -I.
-LDLIBS	:= $(PKG_LIBS) -lcrypt -pthread
+LDLIBS	= $(PKG_LIBS) -lcrypt -pthread
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all -DSL_DEBUG
@@ -60,26 +78,32 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test test-unit test-integ test-san test-oom bench fuzz \
-	lint clean
-all: deps $(BUILD)/sluiced $(BUILD)/sluicectl
+	lint clean test-fresh
+all: $(BUILD)/sluiced $(BUILD)/sluicectl
 
-# Install missing Debian packages (as root) or name them (otherwise).
+# Install missing Debian packages (as root) or name them (otherwise): the
+# build list always, the test list too when a goal tests.  One deps run per
+# make, before anything is compiled: every object and link rule has it as
+# an order-only prerequisite.
+TEST_GOALS := test test-unit test-integ test-san test-oom bench fuzz lint \
+	test-fresh
+DEPS_LISTS ?= build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test)
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh $(DEPS_LISTS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 define archive_rule
-$(BUILD)/libsl_$(1).a: $(call obj,$($(1)_SRC))
+$(BUILD)/libsl_$(1).a: $(call obj,$($(1)_SRC)) | deps
 	@mkdir -p $$(dir $$@)
 	rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call archive_rule,$(m))))
 
-$(BUILD)/sluiced: $(BUILD)/proxy/main.o $(ARCHIVES)
+$(BUILD)/sluiced: $(BUILD)/proxy/main.o $(ARCHIVES) | deps
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # sluicectl needs no proxy code: it speaks to sluiced over its control
@@ -87,7 +111,7 @@ $(BUILD)/sluiced: $(BUILD)/proxy/main.o $(ARCHIVES)
 ADMIN_SRC := $(wildcard admin/*.c)
 CTL_ARCHIVES := $(BUILD)/libsl_policy.a $(BUILD)/libsl_tls.a \
 		$(BUILD)/libsl_stun.a $(BUILD)/libsl_lib.a
-$(BUILD)/sluicectl: $(call obj,$(ADMIN_SRC)) $(CTL_ARCHIVES)
+$(BUILD)/sluicectl: $(call obj,$(ADMIN_SRC)) $(CTL_ARCHIVES) | deps
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A unit test links only the modules its area depends on, so one module's
@@ -101,22 +125,22 @@ area_libs_proxy	 := $(ARCHIVES)
 area_libs_admin	 := $(ARCHIVES)
 define unit_rule
 $(BUILD)/tests/$(1): $(BUILD)/tests/unit/$(1).o $(BUILD)/tests/unit/t.o \
-    $(area_libs_$(firstword $(subst /, ,$(1))))
+    $(area_libs_$(firstword $(subst /, ,$(1)))) | deps
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
 
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(CTL_ARCHIVES)
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(CTL_ARCHIVES) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tools/%: $(BUILD)/tests/bench/%.o $(CTL_ARCHIVES)
+$(BUILD)/tools/%: $(BUILD)/tests/bench/%.o $(CTL_ARCHIVES) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Fuzz targets link the pure modules (the HTTP codec is in lib/).
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o \
-    $(CTL_ARCHIVES)
+    $(CTL_ARCHIVES) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -147,12 +171,18 @@ test-oom: test-bins
 bench: all $(TOOL_BIN)
 	@BUILD=$(BUILD) sh tests/bench/run.sh $(BENCH)
 
-fuzz:
+fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_SRC)
 
 lint: deps
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
 	    --inline-suppr -I. -D_GNU_SOURCE lib policy tls stun proxy admin
+
+# The first make, make run and make test-unit (and one integration test)
+# in a fresh Debian 12 root, from a clean clone of HEAD (root only; see
+# scripts/test-fresh.sh for its settings).
+test-fresh: deps
+	@sh scripts/test-fresh.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -7,7 +7,11 @@
 # tests/integ/NNN-name.sh (root: they build network namespaces).  Each prints
 # TAP lines ("ok N - what" / "not ok N - what"); a suite that exits non-zero
 # without a "not ok" line (a crash, a setup failure) counts as one failure.
-# The last line is "N passed, N failed".
+# The last line is "N passed, N failed".  A failing suite is shown with its
+# "not ok" and "#" lines and, when those do not say why (a setup step that
+# failed, a crash), the output that preceded it.  The logs are in a
+# /tmp/sluice-tests.* directory, removed when everything passed and kept
+# (its path printed) otherwise.
 set -u
 BUILD=${BUILD:-build}
 mode=all
@@ -20,9 +24,11 @@ pats="$*"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-out=$(mktemp -d /tmp/sluice-tests.XXXXXX)
+out=$(mktemp -d /tmp/sluice-tests.XXXXXX) || exit 2
 passed=0
 failed=0
+trap 'echo "interrupted: logs in $out"; exit 130' INT
+trap 'echo "terminated: logs in $out"; exit 143' TERM
 
 selected() {
 	[ -z "$pats" ] && return 0
@@ -30,6 +36,32 @@ selected() {
 		case "$1" in *"$p"*) return 0 ;; esac
 	done
 	return 1
+}
+
+# cause LOG: the output that explains a failure its TAP lines do not: up to
+# 15 lines (not TAP) printed right before a failed setup step (the failing
+# command's stderr), or before the end of a suite that exited non-zero or
+# ran no check (a crash, a sanitizer report).
+cause() {
+	awk '
+	function show(   i, j) {
+		if (n == 0)
+			return
+		print "    --- output before \"" $0 "\":"
+		for (i = (n > 15 ? n - 15 : 0); i < n; i++) {
+			j = i % 15
+			print "    | " buf[j] (rep[j] > 1 ? "  (" rep[j] " times)" : "")
+		}
+	}
+	/^not ok - setup: / || /^not ok - .* (exited [0-9]+ without a failing check|ran no check)$/ {
+		show()
+		n = 0
+		next
+	}
+	/^(ok |not ok|#|1\.\.)/ { n = 0; next }
+	n > 0 && $0 == buf[(n - 1) % 15] { rep[(n - 1) % 15]++; next }
+	{ buf[n % 15] = $0; rep[n % 15] = 1; n++ }
+	' "$1"
 }
 
 # run_suite NAME CMD...: run one suite, echo its TAP, update the counts.
@@ -62,6 +94,7 @@ run_suite() {
 	if [ "$f" -gt 0 ]; then
 		echo "FAIL $name ($p passed, $f failed, $((end - start))s)"
 		grep -E '^(not ok|#)' "$log" | head -n 60 | sed 's/^/    /'
+		cause "$log"
 		echo "    (full log: $log)"
 	else
 		echo "PASS $name ($p checks, $((end - start))s)"
@@ -106,4 +139,9 @@ if [ "$mode" = all ] || [ "$mode" = integ ]; then
 fi
 
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then
+	rm -rf "$out"
+	exit 0
+fi
+echo "logs kept in $out"
+exit 1

@@ -152,11 +152,25 @@ check() {
 }
 
 # A setup step that fails makes the rest meaningless: say why and stop.
+# (tests/run.sh also shows the output printed right before this line.)
 setup_fail() {
 	printf 'not ok - setup: %s\n' "$1"
 	shift
 	[ $# -gt 0 ] && diag "$@"
 	exit 1
+}
+
+# setup_do DESC CMD...: run a setup command (stdin passed on); if it fails,
+# setup_fail DESC with the command, its exit status and its output (the
+# cause: "mount --make-rslave / failed: Invalid argument", ...) as TAP
+# diagnostics.  Its output is not shown when it succeeds.
+setup_do() {
+	local desc=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" -eq 0 ] && return 0
+	setup_fail "$desc" "command failed ($rc): $*" "$(printf '%s\n' "$out" | tail -n 20)"
 }
 
 done_testing() {
@@ -239,7 +253,7 @@ _teardown() {
 
 harness_init() {
 	[ "$(id -u)" -eq 0 ] || setup_fail "needs root (network namespaces)"
-	T=$(mktemp -d /tmp/sluice-integ.XXXXXX) || setup_fail "mktemp"
+	T=$(mktemp -d /tmp/sluice-integ.XXXXXX 2>&1) || setup_fail "mktemp" "$T"
 	chmod 755 "$T"
 	trap _teardown EXIT
 	trap 'exit 143' TERM
@@ -281,7 +295,7 @@ topo_up() {
 	[ -n "$T" ] || harness_init
 	_TOPO=1
 	for ns in "$CLI" "$GW" "$SRV"; do
-		ip netns add "$ns" || setup_fail "ip netns add $ns"
+		setup_do "ip netns add $ns" ip netns add "$ns"
 		ip -n "$ns" link set lo up
 		# No duplicate address detection on the links created below,
 		# link-local addresses included: usable at once.
@@ -290,10 +304,10 @@ topo_up() {
 	done
 	# veth pairs created inside the namespaces: no name clash between
 	# concurrent test runs, nothing in the root namespace.
-	ip -n "$GW" link add g0 type veth peer name c0 netns "$CLI" ||
-	    setup_fail "veth cli-gw"
-	ip -n "$GW" link add g1 type veth peer name s0 netns "$SRV" ||
-	    setup_fail "veth gw-srv"
+	setup_do "veth cli-gw" \
+	    ip -n "$GW" link add g0 type veth peer name c0 netns "$CLI"
+	setup_do "veth gw-srv" \
+	    ip -n "$GW" link add g1 type veth peer name s0 netns "$SRV"
 
 	ip -n "$CLI" addr add 10.1.0.2/24 dev c0
 	ip -n "$CLI" addr add fd00:1::2/64 dev c0 nodad
@@ -318,7 +332,7 @@ topo_up() {
 	in_gw sysctl -qw net.ipv4.ip_forward=1
 	in_gw sysctl -qw net.ipv6.conf.all.forwarding=1
 
-	in_srv nft -f - <<'EOF' || setup_fail "nft in srv"
+	setup_do "nft in srv" in_srv nft -f - <<'EOF'
 table inet sltest {
 	chain input {
 		type filter hook input priority 0; policy accept;

@@ -77,6 +77,10 @@ TOOL_BIN  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
+# Keep the objects of tools and fuzz targets (make would delete them as
+# intermediates and rebuild them on every `make test`).
+.SECONDARY:
+
 .PHONY: all deps run test test-unit test-integ test-san test-oom bench fuzz \
 	lint clean test-fresh
 all: $(BUILD)/sluiced $(BUILD)/sluicectl

@@ -99,17 +99,53 @@ sl_log_enabled(enum sl_log_level lvl, unsigned cat)
 	return 1;
 }
 
+/*
+ * One line, whatever the message holds: SNI, Host, URLs and user names
+ * reach the log in messages, and a CR or LF among them would start a
+ * forged line of its own.  Control characters, DEL, bytes outside ASCII
+ * and the backslash itself become \xHH (so an escape is never ambiguous);
+ * printable ASCII passes.  Returns the bytes written (cap > 4).
+ */
+static size_t
+log_escape(char *out, size_t cap, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= cap)
+				break;
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 >= cap)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void
 sl_logv(enum sl_log_level lvl, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char line[2048];
+	char msg[2048], line[2048];
 	struct timespec ts;
 	struct tm tm;
-	int n, m;
+	int n;
 
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		return;
 	if (logcfg.dest == SL_LOGDEST_SYSLOG) {
-		vsyslog(prio[lvl], fmt, ap);
+		log_escape(line, sizeof(line), msg);
+		syslog(prio[lvl], "%s", line);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -119,14 +155,10 @@ sl_logv(enum sl_log_level lvl, const char *fmt, va_list ap)
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, logcfg.ident,
 	    (int)getpid(), level_names[lvl]);
-	if (n < 0)
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
 		return;
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	if (m < 0)
-		return;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;	/* truncated, still one line */
+	/* Truncated if need be, still one line. */
+	n += (int)log_escape(line + n, sizeof(line) - (size_t)n - 1, msg);
 	line[n++] = '\n';
 	/* One write per line: lines from several threads never interleave. */
 	if (write(STDERR_FILENO, line, (size_t)n) == -1)

@@ -110,6 +110,21 @@ is "$got" "$want" "the hostile SNI is logged as one escaped string value"
 is "$(grep -c forged "$FLOWLOG")" "$(flowlog_count "cli=10.1.0.2:$PORT")" \
     "the forged object did not become an event of its own"
 
+# The daemon's own log neither (issue 12): a CONNECT tunnel whose SNI
+# carries CR LF and a fake log line is logged as one escaped line.
+forge='www.example.test\r\n2026-01-01T00:00:00.000Z sluiced[1] err: forged-by-sni'
+hello --proxy 10.1.0.1:3128 --sni-bytes "$forge" --cafile "$CA" \
+    --then tls www.example.test:443
+unlike "$RES" '^tls-ok' "a CONNECT tunnel with a hostile SNI is not spliced ($RES)"
+wait_for 5 grep -q 'forged-by-sni' "$T/sluiced.err"
+like "$(grep 'forged-by-sni' "$T/sluiced.err")" \
+    "sni 'www\.example\.test\\\\x0d\\\\x0a2026-01-01t00:00:00\.000z sluiced\[1\] err: forged-by-sni'" \
+    "the daemon log quotes the hostile SNI escaped (lowercased, as SNIs are)"
+is "$(grep -ci '^2026-01-01T00:00:00.000Z' "$T/sluiced.err")" "0" \
+    "no forged line of its own in the daemon log"
+is "$(grep -vcE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z sluiced\[[0-9]+\] (err|warn|info|debug): ' "$T/sluiced.err")" \
+    "0" "every daemon log line is one of sluiced's own"
+
 # --- inspect is never a silent splice ----------------------------------------
 hello --sni other.example.test --cafile "$CA" --then tls 10.2.0.3:443
 out=$(flowlog_last "cli=10.1.0.2:$PORT")

@@ -4,11 +4,13 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/addr.h"
 #include "lib/alloc.h"
 #include "lib/diag.h"
 #include "lib/jw.h"
+#include "lib/log.h"
 #include "lib/rd.h"
 #include "tests/unit/t.h"
 
@@ -187,4 +189,37 @@ T_TEST(rd_never_reads_past_the_end)
 	T_EQ(sl_rd_u8(&r, &v8), 0);
 	T_EQ(v8, 3);
 	T_EQ(sl_rd_left(&r), 0);
+}
+
+/*
+ * The daemon's log cannot be forged through a hostile string (issue 12):
+ * a name with CR LF and a fake log line stays inside one line, escaped;
+ * so do a NUL-free control byte, DEL, non-ASCII and the backslash.
+ */
+T_TEST(log_line_cannot_be_split_by_hostile_strings)
+{
+	const char *evil = "x.test\r\n2026-01-01T00:00:00.000Z sluiced[1] err: "
+	    "forged\t\x7f\xe2\x80\xa8\\end";
+	char buf[4096];
+	int p[2], saved;
+	ssize_t n;
+
+	T_EQ(pipe(p), 0);
+	saved = dup(STDERR_FILENO);
+	T_ASSERT(saved != -1);
+	T_EQ(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	sl_log(SL_LOG_ERR, "sni '%s' does not match", evil);
+	T_EQ(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	T_ASSERT(n > 0);
+	buf[n] = '\0';
+	/* One line: the only LF is the last byte. */
+	T_ASSERT(strchr(buf, '\n') == buf + n - 1);
+	T_ASSERT(strchr(buf, '\r') == NULL);
+	T_ASSERT(strstr(buf, "sni 'x.test\\x0d\\x0a2026-01-01T00:00:00.000Z "
+	    "sluiced[1] err: forged\\x09\\x7f\\xe2\\x80\\xa8\\x5cend' "
+	    "does not match\n") != NULL);
 }

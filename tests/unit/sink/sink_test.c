@@ -5,8 +5,9 @@
  *
  * Sinks write to files in a temporary directory (removed at the end of
  * each test) or to FIFOs the test reads, or does not.  Every wait is
- * bounded in time; no test allocates after its sinks started, so under
- * `make test-oom` a failed allocation stops a test before any thread runs.
+ * bounded in time, and a test that allocates after its sinks started
+ * stops them before it fails: under `make test-oom` a failed allocation
+ * leaves no thread behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -714,8 +715,14 @@ T_TEST(sources_added_while_running_are_drained)
 
 	T_ASSERT(fx_open(&f, &kv_fmt, NULL) == 0);
 	T_ASSERT(sl_sinks_start(f.s) == 0);
-	for (size_t i = 0; i < SL_NELEM(more); i++)
-		T_ASSERT((more[i] = sl_sinks_source(f.s, 0)) != NULL);
+	for (n = 0; n < SL_NELEM(more); n++)
+		if ((more[n] = sl_sinks_source(f.s, 0)) == NULL)
+			break;
+	if (n < SL_NELEM(more)) {
+		fx_end(&f, &txt, NULL);		/* stop the thread first */
+		free(txt);
+		T_CHECK(0, "source %zu: out of memory", n);
+	}
 	for (size_t i = 0; i < SL_NELEM(more); i++) {
 		ev_make(&ev, i, "many.example.test");
 		sl_event_put(more[i], &ev);

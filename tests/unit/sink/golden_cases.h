@@ -1,7 +1,7 @@
 /*
  * golden_cases.h — the events whose schema v1 JSON lines are pinned in
  * tests/data/sink/json1.jsonl, one line per case in this order.  Each
- * case is what sl_flow_log_event() puts for a flow in that situation;
+ * case is what flow_event() (proxy/flow.c) puts for a flow in that situation;
  * together they cover every field present and absent as today's producer
  * leaves it, and hostile strings.  Appending a case means appending its
  * line; changing a line means a new schema version (docs/logs.md).

@@ -60,7 +60,8 @@ lib_SRC	   := $(wildcard lib/*.c lib/*/*.c)
 policy_SRC := $(wildcard policy/*.c)
 tls_SRC	   := $(wildcard tls/*.c)
 stun_SRC   := $(wildcard stun/*.c)
-proxy_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c))
+proxy_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c)) \
+	      $(wildcard proxy/sink/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 # Link order: dependants first (proxy uses policy, tls, stun, lib).
@@ -125,6 +126,9 @@ area_libs_policy := $(BUILD)/libsl_policy.a $(area_libs_lib)
 area_libs_tls	 := $(BUILD)/libsl_tls.a $(area_libs_lib)
 area_libs_stun	 := $(BUILD)/libsl_stun.a $(area_libs_tls)
 area_libs_http	 := $(area_libs_lib)
+# The event log (proxy/sink/) needs lib/ only (and config.h's types).
+SINK_OBJ	 := $(call obj,$(wildcard proxy/sink/*.c))
+area_libs_sink	 := $(SINK_OBJ) $(area_libs_lib)
 area_libs_proxy	 := $(ARCHIVES)
 area_libs_admin	 := $(ARCHIVES)
 define unit_rule

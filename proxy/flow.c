@@ -190,46 +190,41 @@ flow_event(struct sl_flow *flow, const char *event)
 	const char *reason = req->refused || flow->reason == NULL ?
 	    req->reason : flow->reason;
 	const char *term = req->refused ? req->term : flow->term;
-	char line[4096], ts[32], a[SL_ADDR_STRLEN];
-	struct sl_jw w;
+	char a[SL_IP_STRLEN];
+	struct sl_event ev;
+	int kind = sl_event_kind_parse(event);
 
-	sl_jw_begin(&w, line, sizeof(line));
-	sl_jw_u64(&w, "v", 1);
-	sl_jw_str(&w, "ts", sl_rfc3339_now(ts, sizeof(ts)));
-	sl_jw_str(&w, "event", event);
-	sl_jw_u64(&w, "flow", flow->id);
-	sl_jw_str(&w, "mode",
-	    flow->mode == SL_MODE_EXPLICIT ? "explicit" : "transparent");
-	sl_jw_str(&w, "cli", sl_ipport_fmt(&flow->cli_ip, flow->cli_port, a,
-	    sizeof(a)));
-	sl_jw_str(&w, "method", req->method);
+	if (SL_BUG_ON(kind == -1))
+		return;
+	memset(&ev, 0, sizeof(ev));	/* ts: stamped when it is queued */
+	ev.kind = (enum sl_event_kind)kind;
+	ev.flow = flow->id;
+	ev.mode = flow->mode == SL_MODE_EXPLICIT ? SL_EV_MODE_EXPLICIT :
+	    SL_EV_MODE_TRANSPARENT;
+	ev.cli_ip = flow->cli_ip;
+	ev.cli_port = flow->cli_port;
+	ev.method = req->method;
 	if (req->host != NULL)
-		sl_jw_str(&w, "host", req->host);
+		ev.host = req->host;
 	else if (req->host_literal)	/* what the client asked for */
-		sl_jw_str(&w, "host", sl_ip_fmt(&req->dst_ip, a, sizeof(a)));
-	if (req->dst_ip.af != 0)
-		sl_jw_str(&w, "dst", sl_ipport_fmt(&req->dst_ip,
-		    req->dst_port, a, sizeof(a)));
-	else if (req->dst_port != 0)
-		sl_jw_u64(&w, "dst_port", req->dst_port);
-	sl_jw_str(&w, "sni", flow->sni);
-	sl_jw_str(&w, "proto", proto_names[flow->proto]);
-	sl_jw_str(&w, "action", flow_action_str(flow));
+		ev.host = sl_ip_fmt(&req->dst_ip, a, sizeof(a));
+	ev.dst_ip = req->dst_ip;	/* unknown: af 0, then dst_port */
+	ev.dst_port = req->dst_port;
+	ev.sni = flow->sni;
+	ev.proto = sl_ev_proto_parse(proto_names[flow->proto]);
+	ev.action = sl_ev_action_parse(flow_action_str(flow));
 	if (req->decided) {
-		sl_jw_str(&w, "rule", req->dec.rule_name);
+		ev.rule = req->dec.rule_name;
 		if (req->dec.rule != NULL)
-			sl_jw_str(&w, "level", sl_rule_level(req->dec.rule));
+			ev.level = sl_rule_level(req->dec.rule);
 	}
-	sl_jw_str(&w, "reason", reason);
-	if (req->status != 0)
-		sl_jw_u64(&w, "status", req->status);
-	sl_jw_u64(&w, "up", sl_half_sent(&flow->srv));
-	sl_jw_u64(&w, "down", sl_half_sent(&flow->cli));
-	sl_jw_u64(&w, "ms", sl_mono_ms() - flow->t0);
-	if (term[0] != '\0')
-		sl_jw_str(&w, "term", term);
-	sl_jw_end(&w);
-	sl_worker_log(flow->wk, line, w.len);
+	ev.reason = reason;
+	ev.status = req->status;
+	ev.up = sl_half_sent(&flow->srv);
+	ev.down = sl_half_sent(&flow->cli);
+	ev.ms = sl_mono_ms() - flow->t0;
+	memcpy(ev.term, term, sizeof(ev.term));
+	sl_worker_event(flow->wk, &ev);	/* copies the strings */
 }
 
 void

@@ -22,9 +22,9 @@
 #include "../lib/diag.h"
 #include "../lib/log.h"
 #include "../policy/config.h"
-#include "flowlog.h"
 #include "listen.h"
 #include "pipes.h"
+#include "sink/sink.h"
 #include "worker.h"
 
 #define SLUICED_VERSION		"0.1.0"
@@ -39,7 +39,7 @@ struct daemon {
 	int			 ready_fd;	/* daemon: tells the parent */
 	struct event_base	*base;
 	struct sl_rt		*rt;		/* current; main's reference */
-	struct sl_flowlog	*flowlog;
+	struct sl_sinks		*sinks;		/* the flow log */
 	struct sl_pipes		*pipes;		/* budget shared by workers */
 	struct sl_worker	**wk;
 	unsigned		 nwk;
@@ -244,7 +244,7 @@ start_workers(struct daemon *d)
 				goto out;
 			}
 		}
-		d->wk[w] = sl_worker_new(w, d->nwk, d->rt, d->flowlog,
+		d->wk[w] = sl_worker_new(w, d->nwk, d->rt, d->sinks,
 		    d->pipes, fds, kinds, nl);
 		if (d->wk[w] == NULL)
 			goto out;
@@ -355,7 +355,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		break;
 	case SIGUSR1:
 		sl_log(SL_LOG_INFO, "reopening flow log files");
-		sl_flowlog_reopen(d->flowlog);
+		sl_sinks_reopen(d->sinks);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -448,8 +448,8 @@ run(struct daemon *d)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	d->nwk = set->workers ? set->workers : (ncpu > 0 ? (unsigned)ncpu : 1);
-	d->flowlog = sl_flowlog_open(sinks, nsinks);
-	if (d->flowlog == NULL)
+	d->sinks = sl_sinks_open(sinks, nsinks);
+	if (d->sinks == NULL)
 		return 1;
 	/* A configured user drops every capability; without a user the
 	 * process keeps what it has now (root in a container may lack the
@@ -473,7 +473,7 @@ run(struct daemon *d)
 	if (drop_privileges(set) == -1)
 		return 1;
 	/* Only now: fork() keeps the calling thread alone. */
-	if (sl_flowlog_start(d->flowlog) == -1)
+	if (sl_sinks_start(d->sinks) == -1)
 		return 1;
 	if ((d->base = event_base_new()) == NULL)
 		return 1;
@@ -507,7 +507,7 @@ shutdown_all(struct daemon *d)
 		for (unsigned w = 0; w < d->nwk; w++)
 			sl_worker_join_free(d->wk[w]);
 	sl_free(d->wk);
-	sl_flowlog_close(d->flowlog);
+	sl_sinks_close(d->sinks);
 	sl_pipes_free(d->pipes);
 	for (size_t i = 0; i < SL_NELEM(d->sig); i++)
 		if (d->sig[i] != NULL)

@@ -23,7 +23,6 @@
 #include "dns.h"
 #include "explicit.h"
 #include "flow.h"
-#include "flowlog.h"
 #include "setup.h"
 #include "transparent.h"
 #include "worker.h"
@@ -32,6 +31,7 @@
 #define WK_SWEEP_MS	1000
 #define WK_DRAIN_MS	100
 #define WK_ACCEPT_PAUSE_MS 100	/* after EMFILE/ENFILE */
+#define WK_EVRING_BYTES	(1 << 20) /* per sink: thousands of events */
 
 /* ------------------------------------------------------------------ */
 /* accepting                                                            */
@@ -278,9 +278,9 @@ wk_sweep_cb(evutil_socket_t fd, short what, void *arg)
 /* logging                                                              */
 
 void
-sl_worker_log(struct sl_worker *wk, const char *line, size_t len)
+sl_worker_event(struct sl_worker *wk, const struct sl_event *ev)
 {
-	sl_logq_put(wk->logq, line, len);
+	sl_event_put(wk->evsrc, ev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -288,7 +288,7 @@ sl_worker_log(struct sl_worker *wk, const char *line, size_t len)
 
 struct sl_worker *
 sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
-    struct sl_flowlog *fl, struct sl_pipes *pipes, const int *fds,
+    struct sl_sinks *sinks, struct sl_pipes *pipes, const int *fds,
     const int *kinds, size_t nfds)
 {
 	struct sl_worker *wk;
@@ -301,7 +301,6 @@ sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
 	wk->id = id;
 	wk->nworkers = nworkers;
 	wk->rt = sl_rt_ref(rt);
-	wk->flowlog = fl;
 	wk->notify_fd = -1;
 	sl_pipe_pool_init(&wk->pipes, id, rt->set->pipe_size, pipes);
 	/*
@@ -323,7 +322,8 @@ sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
 	res = sl_config_resolvers(rt->cfg, &nres);
 	if ((wk->dns = sl_dns_new(wk->base, rt->set, res, nres)) == NULL)
 		goto fail;
-	if (fl != NULL && (wk->logq = sl_flowlog_queue(fl, 1 << 20)) == NULL)
+	if (sinks != NULL &&
+	    (wk->evsrc = sl_sinks_source(sinks, WK_EVRING_BYTES)) == NULL)
 		goto fail;
 	wk->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (wk->notify_fd == -1)

@@ -1,7 +1,7 @@
 /*
  * worker.h — sluiced's process model: one worker thread per core, each
  * with its own event loop, SO_REUSEPORT listening sockets, c-ares channel,
- * pipe pool and flow-log queue.  A flow lives and dies on one worker, so the
+ * pipe pool and event source (its rings into the flow log's sinks).  A flow lives and dies on one worker, so the
  * data path takes no locks.  docs/design/process-model.md has the picture.
  *
  * What workers share is immutable and reference counted: the runtime
@@ -20,6 +20,7 @@
 #include "../lib/addr.h"
 #include "../lib/attr.h"
 #include "pipes.h"
+#include "sink/sink.h"
 
 struct event;
 struct event_base;
@@ -29,8 +30,6 @@ struct sl_settings;
 struct sl_listen;
 struct sl_dns;
 struct sl_flow;
-struct sl_flowlog;
-struct sl_logq;
 
 /* Runtime snapshot: everything a flow needs to be decided. */
 struct sl_rt {
@@ -83,8 +82,8 @@ struct sl_worker {
 	struct event_base	*base;
 	struct sl_rt		*rt;		/* worker's ref to the current */
 	struct sl_dns		*dns;
-	struct sl_flowlog	*flowlog;	/* borrowed, process-wide */
-	struct sl_logq		*logq;		/* this worker's queue */
+	struct sl_evsrc		*evsrc;		/* owned by the sinks; NULL:
+						   no flow log */
 
 	/* mailbox from the main thread */
 	int			 notify_fd;	/* eventfd */
@@ -109,11 +108,12 @@ struct sl_worker {
 };
 
 /*
- * Create a worker: its loop, DNS channel, log queue and the listening
- * sockets given (fds owned by the worker from now on).  Not started yet.
+ * Create a worker: its loop, DNS channel, event source (when sinks is not
+ * NULL) and the listening sockets given (fds owned by the worker from now
+ * on).  Not started yet.
  */
 struct sl_worker *sl_worker_new(unsigned id, unsigned nworkers,
-	    struct sl_rt *rt, struct sl_flowlog *fl, struct sl_pipes *pipes,
+	    struct sl_rt *rt, struct sl_sinks *sinks, struct sl_pipes *pipes,
 	    const int *fds, const int *kinds, size_t nfds) SL_WUR;
 int	sl_worker_start(struct sl_worker *wk) SL_NONNULL(1);
 /* From the main thread: hand over a new snapshot (takes a reference). */
@@ -124,8 +124,8 @@ void	sl_worker_post_cmd(struct sl_worker *wk, enum sl_wk_cmd cmd)
 /* Wait for the thread to end and free it.  NULL-safe. */
 void	sl_worker_join_free(struct sl_worker *wk);
 
-/* Queue a flow-log line from this worker. */
-void	sl_worker_log(struct sl_worker *wk, const char *line, size_t len)
+/* Queue an event from this worker for every sink (sink.h: never blocks). */
+void	sl_worker_event(struct sl_worker *wk, const struct sl_event *ev)
 	    SL_NONNULL(1, 2);
 
 #endif /* SL_WORKER_H */

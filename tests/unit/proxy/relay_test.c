@@ -29,10 +29,10 @@
 #include "lib/diag.h"
 #include "policy/config.h"
 #include "proxy/flow.h"
-#include "proxy/flowlog.h"
 #include "proxy/pipes.h"
 #include "proxy/relay.h"
 #include "proxy/req.h"
+#include "proxy/sink/sink.h"
 #include "proxy/worker.h"
 #include "tests/common/fds.h"
 #include "tests/unit/t.h"
@@ -42,7 +42,7 @@
 
 struct rl {
 	struct sl_worker	*wk;
-	struct sl_flowlog	*fl;
+	struct sl_sinks		*fl;	/* the flow log */
 	struct sl_flow		*flow;	/* valid while rl_alive() */
 	uint64_t		 id;
 	int			 cli;	/* the test's client end */
@@ -187,9 +187,9 @@ rl_begin(struct rl *r, const char *conf, int bufsz)
 	if (rt == NULL)
 		return -1;
 	sinks = sl_config_sinks(rt->cfg, &nsinks);
-	r->fl = sl_flowlog_open(sinks, nsinks);
-	if (r->fl != NULL && sl_flowlog_start(r->fl) == -1) {
-		sl_flowlog_close(r->fl);
+	r->fl = sl_sinks_open(sinks, nsinks);
+	if (r->fl != NULL && sl_sinks_start(r->fl) == -1) {
+		sl_sinks_close(r->fl);
 		r->fl = NULL;
 	}
 	/* Keep the log open for reading and remove it from the file system
@@ -266,7 +266,7 @@ rl_end(struct rl *r)
 	ssize_t n;
 
 	sl_worker_join_free(r->wk);
-	sl_flowlog_close(r->fl);	/* drains the queues first */
+	sl_sinks_close(r->fl);	/* drains the queues first */
 	r->wk = NULL;
 	r->fl = NULL;
 	if (r->cli != -1)

@@ -66,8 +66,14 @@ static const unsigned state_next[] = {
 	[SL_FLOW_CLOSED] = 0,
 };
 
-static const char *const proto_names[] = {
-	NULL, "tls", "http", "stun", "opaque", "none",
+/* What the first bytes were, as an event says it. */
+static const enum sl_ev_proto ev_protos[] = {
+	[SL_PROTO_UNKNOWN] = SL_EV_PROTO_UNSET,
+	[SL_PROTO_TLS] = SL_EV_PROTO_TLS,
+	[SL_PROTO_HTTP] = SL_EV_PROTO_HTTP,
+	[SL_PROTO_STUN] = SL_EV_PROTO_STUN,
+	[SL_PROTO_OPAQUE] = SL_EV_PROTO_OPAQUE,
+	[SL_PROTO_NONE] = SL_EV_PROTO_NONE,
 };
 
 int
@@ -157,23 +163,29 @@ sl_flow_letter(const struct sl_flow *flow)
 	return state_letters[flow->state];
 }
 
-/* Action name as logged: as applied, not as decided. */
-static const char *
-flow_action_str(const struct sl_flow *flow)
+/* The action as logged: as applied, not as decided. */
+static enum sl_ev_action
+flow_action(const struct sl_flow *flow)
 {
 	const struct sl_req *req = flow->req;
 
 	if (req->blocked)
-		return "deny";	/* whatever the rule said, it was refused */
+		return SL_EV_ACT_DENY;	/* whatever the rule said, refused */
 	if (!req->decided)
-		return NULL;
+		return SL_EV_ACT_UNSET;
 	if (req->inspect_fallback)
-		return "splice";	/* reason says inspect_unavailable */
-	/* Inspecting means parsing: bytes that were not (opaque, STUN,
-	 * server-first) passed untouched, i.e. were spliced. */
-	if (req->dec.action == SL_ACT_INSPECT && !flow->forwarded)
-		return "splice";
-	return sl_action_name(req->dec.action);
+		return SL_EV_ACT_SPLICE;   /* reason: inspect_unavailable */
+	switch (req->dec.action) {
+	case SL_ACT_INSPECT:
+		/* Inspecting means parsing: bytes that were not (opaque,
+		 * STUN, server-first) passed untouched, i.e. were spliced. */
+		return flow->forwarded ? SL_EV_ACT_INSPECT : SL_EV_ACT_SPLICE;
+	case SL_ACT_SPLICE:
+		return SL_EV_ACT_SPLICE;
+	case SL_ACT_DENY:
+		return SL_EV_ACT_DENY;
+	}
+	return SL_EV_ACT_UNSET;
 }
 
 /*
@@ -184,7 +196,7 @@ flow_action_str(const struct sl_flow *flow)
  * otherwise meanwhile.
  */
 static void
-flow_event(struct sl_flow *flow, const char *event)
+flow_event(struct sl_flow *flow, enum sl_event_kind kind)
 {
 	const struct sl_req *req = flow->req;
 	const char *reason = req->refused || flow->reason == NULL ?
@@ -192,12 +204,9 @@ flow_event(struct sl_flow *flow, const char *event)
 	const char *term = req->refused ? req->term : flow->term;
 	char a[SL_IP_STRLEN];
 	struct sl_event ev;
-	int kind = sl_event_kind_parse(event);
 
-	if (SL_BUG_ON(kind == -1))
-		return;
 	memset(&ev, 0, sizeof(ev));	/* ts: stamped when it is queued */
-	ev.kind = (enum sl_event_kind)kind;
+	ev.kind = kind;
 	ev.flow = flow->id;
 	ev.mode = flow->mode == SL_MODE_EXPLICIT ? SL_EV_MODE_EXPLICIT :
 	    SL_EV_MODE_TRANSPARENT;
@@ -211,8 +220,8 @@ flow_event(struct sl_flow *flow, const char *event)
 	ev.dst_ip = req->dst_ip;	/* unknown: af 0, then dst_port */
 	ev.dst_port = req->dst_port;
 	ev.sni = flow->sni;
-	ev.proto = sl_ev_proto_parse(proto_names[flow->proto]);
-	ev.action = sl_ev_action_parse(flow_action_str(flow));
+	ev.proto = ev_protos[flow->proto];
+	ev.action = flow_action(flow);
 	if (req->decided) {
 		ev.rule = req->dec.rule_name;
 		if (req->dec.rule != NULL)
@@ -234,7 +243,8 @@ sl_flow_log_refusal(struct sl_flow *flow)
 
 	if (SL_BUG_ON(!req->refused))
 		return;
-	flow_event(flow, req->blocked ? "flow.blocked" : "flow.error");
+	flow_event(flow, req->blocked ? SL_EV_FLOW_BLOCKED :
+	    SL_EV_FLOW_ERROR);
 }
 
 /*
@@ -246,31 +256,33 @@ sl_flow_log_refusal(struct sl_flow *flow)
  * (log-silent off), because health checks and port scanners connect and
  * say nothing.
  */
-static const char *
-flow_close_event(const struct sl_flow *flow)
+static int
+flow_close_event(const struct sl_flow *flow, enum sl_event_kind *kind)
 {
 	const struct sl_req *req = flow->req;
 	const char *reason = flow->reason ? flow->reason : req->reason;
 
 	if (req->refused)
-		return NULL;
+		return 0;
 	if (req->decided) {
 		if (!flow->rt->set->log_allowed &&
 		    !(req->dec.mods & SL_MOD_LOG) && reason == NULL)
-			return NULL;
-		return flow->failed ? "flow.error" : "flow.end";
+			return 0;
+		*kind = flow->failed ? SL_EV_FLOW_ERROR : SL_EV_FLOW_END;
+		return 1;
 	}
 	if (reason == NULL || (strcmp(reason, "client_silent") == 0 &&
 	    !flow->rt->set->log_silent))
-		return NULL;
-	return "flow.error";
+		return 0;
+	*kind = SL_EV_FLOW_ERROR;
+	return 1;
 }
 
 void
 sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 {
 	struct sl_worker *wk = flow->wk;
-	const char *event;
+	enum sl_event_kind kind;
 
 	if (SL_BUG_ON(flow->state == SL_FLOW_CLOSED))
 		return;
@@ -295,8 +307,8 @@ sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 	 * go out, then the flow's own event. */
 	sl_httpfwd_free(flow);
 	flow_setup_free(flow);
-	if ((event = flow_close_event(flow)) != NULL)
-		flow_event(flow, event);
+	if (flow_close_event(flow, &kind))
+		flow_event(flow, kind);
 	flow->state = SL_FLOW_CLOSED;
 
 	if (flow->prev)

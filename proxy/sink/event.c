@@ -95,22 +95,6 @@ sl_event_kind_parse(const char *name)
 	return name_find(kind_names, SL_NELEM(kind_names), name);
 }
 
-enum sl_ev_proto
-sl_ev_proto_parse(const char *name)
-{
-	int i = name_find(proto_names, SL_NELEM(proto_names), name);
-
-	return i == -1 ? SL_EV_PROTO_UNSET : (enum sl_ev_proto)i;
-}
-
-enum sl_ev_action
-sl_ev_action_parse(const char *name)
-{
-	int i = name_find(action_names, SL_NELEM(action_names), name);
-
-	return i == -1 ? SL_EV_ACT_UNSET : (enum sl_ev_action)i;
-}
-
 static const char *
 ev_get_str(const struct sl_event *ev, size_t i)
 {

@@ -109,10 +109,8 @@ const char *sl_event_kind_name(enum sl_event_kind k);
 const char *sl_ev_mode_name(enum sl_ev_mode m);
 const char *sl_ev_proto_name(enum sl_ev_proto p);
 const char *sl_ev_action_name(enum sl_ev_action a);
-/* The reverse: -1 for an unknown kind; UNSET for NULL or unknown. */
+/* The reverse (a sink's event filter names kinds): -1 if unknown. */
 int	sl_event_kind_parse(const char *name) SL_NONNULL(1);
-enum sl_ev_proto sl_ev_proto_parse(const char *name);
-enum sl_ev_action sl_ev_action_parse(const char *name);
 
 /*
  * A format: renders one event into buf (cap >= 32 bytes, line_max as the

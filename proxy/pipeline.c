@@ -53,7 +53,7 @@ pl_facts(const struct sl_req *req, const struct sl_ip *dst,
 	f->port = req->dst_port;
 	f->src = flow->cli_ip;
 	f->known = SL_FACT_NAME | SL_FACT_USER | SL_FACT_GEO;
-	f->name = req->name_untrusted ? NULL : req->host;
+	f->name = req->host;
 	if (req->url_final) {
 		f->known |= SL_FACT_URL;
 		f->url_host = req->url_host;
@@ -66,21 +66,42 @@ pl_facts(const struct sl_req *req, const struct sl_ip *dst,
 	}
 }
 
-/* One policy evaluation with the facts as they are. */
+/* One policy evaluation, with `name` as the destination name (NULL:
+ * none), into *out. */
 static void
-pl_eval(struct sl_req *req)
+pl_decide_as(struct sl_req *req, const char *name, struct sl_decision *out)
 {
 	struct sl_facts f;
 
 	pl_facts(req, &req->dst_ip, &f);
-	sl_policy_decide(req->flow->rt->pol, &f, &req->dec);
+	f.name = name;
+	sl_policy_decide(req->flow->rt->pol, &f, out);
+	sl_debug(SL_CAT_POLICY, "flow=%llu decide name=%s -> %s rule=%s "
+	    "need=%#x", (unsigned long long)req->flow->id,
+	    name ? name : "-", sl_action_name(out->action), out->rule_name,
+	    out->need);
+}
+
+/* The request's decision, with the facts as they are. */
+static void
+pl_eval(struct sl_req *req)
+{
+	pl_decide_as(req, req->host, &req->dec);
 	if (req->dst_ip.af == 0)
 		req->need0 = req->dec.need;
 	req->decided = 1;
-	sl_debug(SL_CAT_POLICY, "flow=%llu decide name=%s -> %s rule=%s "
-	    "need=%#x", (unsigned long long)req->flow->id,
-	    f.name ? f.name : "-", sl_action_name(req->dec.action),
-	    req->dec.rule_name, req->dec.need);
+}
+
+/*
+ * How far a decision restricts the flow: refused, then inspected (or a
+ * URL rule still to be decided, which needs parsing too), then spliced.
+ */
+static int
+pl_rank(const struct sl_decision *d)
+{
+	if (d->action == SL_ACT_DENY)
+		return 2;
+	return d->action == SL_ACT_INSPECT || (d->need & SL_FACT_URL);
 }
 
 /*
@@ -130,14 +151,8 @@ pl_same_decision(struct sl_req *req, const struct sl_ip *addr)
 static void
 pl_refuse_denied(struct sl_req *req)
 {
-	req->ops->refuse(req, 403, req->sni_mismatch ? "sni_mismatch" :
+	req->ops->refuse(req, 403, req->mismatch != NULL ? req->mismatch :
 	    sl_req_deny_reason(req), 1);
-}
-
-void
-sl_pl_redecide(struct sl_req *req)
-{
-	pl_eval(req);
 }
 
 void
@@ -149,41 +164,146 @@ sl_pl_start(struct sl_req *req)
 }
 
 /* ------------------------------------------------------------------ */
-/* verifying a claimed name                                             */
+/* names the client claims                                              */
+
+/* The reason logged when a claimed name fails its check. */
+static const char *
+pl_mismatch_reason(const struct sl_req *req)
+{
+	return req->flow->proto == SL_PROTO_HTTP ? "host_mismatch" :
+	    "sni_mismatch";
+}
+
+/*
+ * A name the client claimed does not resolve to the address the flow
+ * goes to: it can neither buy a grant nor let the flow escape what it
+ * named.  Of the decisions in play — with no name, the request's own,
+ * the claimed name's — the most restrictive holds; between equals, the
+ * one that owes least to a name (no name first).  An exemption (noauth)
+ * that came with a name is not granted.  The log says the check failed.
+ */
+static void
+pl_name_failed(struct sl_req *req, const struct sl_decision *claimed,
+    const char *name)
+{
+	struct sl_decision none, best;
+	const struct sl_decision *in_play[2] = { &req->dec, claimed };
+	int named = 0;
+
+	sl_flow_log(req->flow, SL_LOG_INFO, "name '%s' does not resolve to the "
+	    "destination: it grants nothing, and what it names still holds",
+	    name);
+	pl_decide_as(req, NULL, &none);
+	best = none;
+	for (size_t i = 0; i < 2; i++) {
+		if (pl_rank(in_play[i]) > pl_rank(&best)) {
+			best = *in_play[i];
+			named = 1;
+		}
+	}
+	if (named)
+		best.mods &= ~(unsigned)SL_MOD_NOAUTH;
+	req->dec = best;
+	req->mismatch = pl_mismatch_reason(req);
+	if (req->reason == NULL)
+		req->reason = req->mismatch;
+}
+
+/* Does name resolve to the request's destination address? */
+static int
+pl_resolves_to_dst(const struct sl_req *req, const struct sl_dns_result *res)
+{
+	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
+		if (sl_ip_equal(&res->addr[i], &req->dst_ip))
+			return 1;
+	return 0;
+}
 
 static void
 pl_verified(void *arg, const struct sl_dns_result *res)
 {
 	struct sl_req *req = arg;
-	int found = 0;
 
 	sl_req_pending_done(req);
-	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
-		if (sl_ip_equal(&res->addr[i], &req->dst_ip))
-			found = 1;
-	if (!found) {
-		sl_flow_log(req->flow, SL_LOG_INFO, "name '%s' does not resolve "
-		    "to the original destination (%s): deciding without it",
-		    req->host, sl_dns_status_str(res->status));
-		req->sni_mismatch = 1;
-		req->name_untrusted = 1;
-		if (req->reason == NULL)
-			req->reason = "sni_mismatch";
-		pl_eval(req);		/* the name was withdrawn */
+	if (!pl_resolves_to_dst(req, res)) {
+		struct sl_decision claimed = req->dec;
+
+		pl_name_failed(req, &claimed, req->host);
 	}
 	pl_connect(req);
 }
 
 /*
- * Only a name that decided needs checking, and only where the client
- * chose the address: there a name can be sent anywhere.
+ * Only a name that granted something needs checking (a deny holds
+ * whatever address the name was sent to), and only where the client
+ * chose the address: there a name can be sent anywhere.  A rule with
+ * no-sni-check waives the check.
  */
 static int
 pl_must_verify(const struct sl_req *req)
 {
 	return req->ops->verify_name && req->host != NULL &&
-	    !req->name_untrusted && (req->dec.flags & SL_DEC_BY_NAME) &&
+	    req->mismatch == NULL && req->dec.action != SL_ACT_DENY &&
+	    (req->dec.flags & SL_DEC_BY_NAME) &&
 	    (req->dec.mods & SL_MOD_SNI_CHECK);
+}
+
+static void
+pl_claim_checked(void *arg, const struct sl_dns_result *res)
+{
+	struct sl_req *req = arg;
+	struct flow_setup *s = req->flow->setup;
+
+	sl_req_pending_done(req);
+	if (pl_resolves_to_dst(req, res))
+		req->dec = s->claimed;	/* the name is the destination's */
+	else
+		pl_name_failed(req, &s->claimed, s->claim_name);
+	s->claim_then(req);
+}
+
+void
+sl_pl_claim(struct sl_req *req, const char *name, void (*then)(struct
+    sl_req *))
+{
+	struct flow_setup *s = req->flow->setup;
+	struct sl_dns_req *q;
+	char buf[256];
+	int done;
+
+	pl_decide_as(req, name, &s->claimed);
+	/* A rule that names it holds, wherever the name was sent. */
+	if (s->claimed.action == SL_ACT_DENY && s->claimed.need == 0 &&
+	    (s->claimed.flags & SL_DEC_BY_NAME)) {
+		req->dec = s->claimed;
+		then(req);
+		return;
+	}
+	/* The rule the request was decided by waives the check. */
+	if ((req->dec.flags & SL_DEC_BY_NAME) &&
+	    !(req->dec.mods & SL_MOD_SNI_CHECK)) {
+		then(req);
+		return;
+	}
+	s->claim_name = name;
+	s->claim_then = then;
+	/* A name that cannot be a host name resolves to nothing. */
+	if (sl_name_normalise(name, strlen(name), buf, sizeof(buf)) == -1) {
+		pl_name_failed(req, &s->claimed, name);
+		then(req);
+		return;
+	}
+	q = sl_dns_lookup(req->flow->wk->dns, name, pl_claim_checked, req,
+	    &s->res, &done);
+	if (done) {
+		pl_claim_checked(req, &s->res);
+		return;
+	}
+	if (q == NULL) {
+		sl_flow_close(req->flow, 'R', "dns_oom");
+		return;
+	}
+	sl_req_pending_set(req, pl_cancel_dns, q);
 }
 
 static void

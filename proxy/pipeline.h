@@ -8,8 +8,8 @@
  *
  * The decision is computed once from the facts known when the request is
  * complete, and again only when a fact it still needs arrives (the policy
- * engine reports which: dec.need) or a fact it used is withdrawn (a name
- * that failed its check).  An address that arrives when the decision did
+ * engine reports which: dec.need) or a name the client claims fails its
+ * check (it then grants nothing, and what it names still holds).  An address that arrives when the decision did
  * not need it only meets the guard rails.  Each step may refuse the
  * request through ops->refuse; a step that waits (DNS, connect, later a
  * password check) holds the request's one pending slot.
@@ -64,9 +64,19 @@ struct sl_req_ops {
 void	sl_pl_start(struct sl_req *req) SL_NONNULL(1);
 
 /*
- * Decide again, now, with the facts as they are (a fact was withdrawn:
- * the name of a tunnel whose SNI does not match).  No step is taken.
+ * A name the client claims for the destination the request already goes
+ * to (the SNI inside a CONNECT tunnel, when it differs from the authority
+ * or the authority is an address).  A claimed name never escapes what
+ * it names: if a deny rule names it, that holds at once.  If the rule
+ * the request was decided by waives the check (no-sni-check), the
+ * request's decision holds.  Otherwise the name's decision holds only if
+ * the name resolves to the destination address; if not, the most
+ * restrictive of the decisions in play does (no name, the request's, the
+ * name's) and the reason says sni_mismatch.  then(req) runs once the
+ * decision is made, now or after the lookup (the request's pending step);
+ * applying it is the caller's.  The flow's setup must be alive.
  */
-void	sl_pl_redecide(struct sl_req *req) SL_NONNULL(1);
+void	sl_pl_claim(struct sl_req *req, const char *name,
+	    void (*then)(struct sl_req *)) SL_NONNULL(1, 2, 3);
 
 #endif /* SL_PIPELINE_H */

@@ -51,6 +51,9 @@ struct sl_req {
 	unsigned		 need0;		/* dec.need before the address
 						   was known */
 	const char		*reason;	/* static, for the log */
+	const char		*mismatch;	/* static: a claimed name failed
+						   its check (sni_mismatch,
+						   host_mismatch) */
 	char			 term[3];	/* refused: who, and the state
 						   it struck in */
 	unsigned		 status;	/* HTTP status answered */
@@ -62,8 +65,6 @@ struct sl_req {
 	unsigned		 url_final:1;	/* the URL fact is final (its
 						   value, or none) */
 	unsigned		 host_literal:1; /* asked for dst_ip by literal */
-	unsigned		 name_untrusted:1; /* decide as if no name */
-	unsigned		 sni_mismatch:1;
 	unsigned		 blocked:1;	/* refused by policy */
 	unsigned		 refused:1;	/* refused: its event is the
 						   refusal's, written once */

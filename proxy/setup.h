@@ -18,6 +18,8 @@
 #include "dns.h"
 #include "flow.h"
 
+struct sl_req;
+
 typedef void (*flow_timeout_fn)(struct sl_flow *flow);
 
 struct flow_setup {
@@ -29,6 +31,10 @@ struct flow_setup {
 	size_t			 parsed_len;	/* bytes the last MORE parse saw */
 	struct sl_dns_result	 res;		/* resolved addresses */
 	struct sl_tls_hello	 hello;		/* when proto is TLS */
+	/* sl_pl_claim: a claimed name's decision while it is checked */
+	struct sl_decision	 claimed;
+	const char		*claim_name;	/* borrowed (flow->sni) */
+	void			(*claim_then)(struct sl_req *);
 	unsigned		 timer_set:1;
 };
 

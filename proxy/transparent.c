@@ -10,10 +10,11 @@
  *   instead, per request.
  *
  * SNI spoofing: a client can put any name in its ClientHello and send it
- * to any address.  A rule that matched on that name only holds if the name
- * really resolves (with our resolver) to the address the client is going
- * to; if not, the flow is decided again as if it had no name, and the log
- * says sni_mismatch.  The same holds for the Host of plain HTTP.
+ * to any address.  A deny rule that names it holds wherever it was sent; a
+ * rule that grants something on that name only holds if the name really
+ * resolves (with our resolver) to the address the client is going to; if
+ * not, the most restrictive decision in play holds and the log says
+ * sni_mismatch (host_mismatch for the Host of plain HTTP): pipeline.c.
  */
 #include <errno.h>
 #include <event2/event.h>

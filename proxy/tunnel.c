@@ -44,7 +44,7 @@ sl_tunnel_apply(struct sl_req *req, const struct sl_classify *c)
 
 	sl_tunnel_note(flow, c);
 	if (req->dec.action == SL_ACT_DENY) {
-		flow_tcp_refuse(flow, req->sni_mismatch ? "sni_mismatch" :
+		flow_tcp_refuse(flow, req->mismatch != NULL ? req->mismatch :
 		    sl_req_deny_reason(req), 1, 1);
 		return -1;
 	}
@@ -73,8 +73,8 @@ sl_tunnel_apply(struct sl_req *req, const struct sl_classify *c)
 		req->inspect_fallback = 1;
 		req->reason = "inspect_unavailable";
 	}
-	if (req->sni_mismatch && req->reason == NULL)
-		req->reason = "sni_mismatch";
+	if (req->mismatch != NULL && req->reason == NULL)
+		req->reason = req->mismatch;
 	return 0;
 }
 
@@ -90,37 +90,48 @@ sl_tunnel_splice(struct sl_flow *flow)
 /* ------------------------------------------------------------------ */
 /* explicit CONNECT tunnels                                             */
 
-/*
- * The CONNECT authority is what sluice resolved and connected to; a
- * different SNI inside would reach another site behind the same address
- * (domain fronting).  With no SNI there is nothing to front.  A mismatch
- * withdraws the name: the request is decided again without it.
- */
+/* The decision is final: apply what the first bytes showed, splice. */
 static void
-tunnel_check_sni(struct sl_flow *flow)
+tunnel_decided(struct sl_req *req)
 {
-	struct sl_req *req = flow->req;
+	struct sl_flow *flow = req->flow;
+	struct sl_classify c;
 
-	if (flow->sni == NULL || req->host == NULL ||
-	    !(req->dec.flags & SL_DEC_BY_NAME) ||
-	    !(req->dec.mods & SL_MOD_SNI_CHECK) ||
-	    strcmp(flow->sni, req->host) == 0)
+	memset(&c, 0, sizeof(c));
+	c.proto = (enum sl_flow_proto)flow->proto;
+	c.hello = flow->setup->hello;
+	if (sl_tunnel_apply(req, &c) == -1)
 		return;
-	sl_flow_log(flow, SL_LOG_INFO, "sni '%s' does not match CONNECT '%s'"
-	    ": deciding without the name", flow->sni, req->host);
-	req->sni_mismatch = 1;
-	req->name_untrusted = 1;
-	sl_pl_redecide(req);
+	sl_tunnel_splice(flow);
 }
 
+/*
+ * The CONNECT authority is what sluice resolved and connected to; an SNI
+ * that names another host (or any host, when the authority was an
+ * address) is a name the client claims for that address: domain
+ * fronting, or a denied site behind an allowed address.  It is decided
+ * as such (pipeline.h: sl_pl_claim).  With no SNI there is nothing to
+ * front.
+ */
 static void
 tunnel_done(struct sl_flow *flow, struct sl_classify *c)
 {
+	struct sl_req *req = flow->req;
+
 	sl_tunnel_note(flow, c);
-	tunnel_check_sni(flow);
-	if (sl_tunnel_apply(flow->req, c) == -1)
+	flow->setup->hello = c->hello;
+	if (flow->sni != NULL &&
+	    (req->host == NULL || strcmp(flow->sni, req->host) != 0)) {
+		/* While the name is checked: the client's further bytes join
+		 * the prefix, the server is not read, no peek timer. */
+		flow_setup_timer_stop(flow);
+		sl_half_unwatch(&flow->srv);
+		if (flow_setup_hold(flow) == -1)
+			return;
+		sl_pl_claim(req, flow->sni, tunnel_decided);
 		return;
-	sl_tunnel_splice(flow);
+	}
+	tunnel_decided(req);
 }
 
 /*

@@ -2,7 +2,7 @@
 # 015-pipeline: the one setup pipeline (docs/design/flow.md), seen through
 # sluiced's own debug lines (-d policy,flow): a CONNECT is decided once,
 # again only when a fact it needs arrives (the address for an IP rule) or
-# one it used is withdrawn (a tunnel SNI that does not match); every plain
+# a name the client claims arrives (a tunnel SNI that differs); every plain
 # HTTP request of a kept-alive connection is decided on its own; the flow
 # goes through the states of the table in order, every step taken.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -66,7 +66,7 @@ id=$(flow_of "$port")
 flowlog_expect "logged by lab-names" "cli=10.1.0.2:$port" rule=lab-names
 is "$(decisions "$id")" "3" "three evaluations: the name left an IP rule open, its first address closed it, its second address is decided too (it may fall in another rule)"
 
-# --- a tunnel SNI that does not match the CONNECT name: decided again ----
+# --- a tunnel SNI that does not match the CONNECT name: a claimed name ---
 hello --proxy 10.1.0.1:3128 --sni echo.example.test --cafile "$CA" \
     --then tls other.example.test:443
 like "$RES" '^(reset|tls-fail (closed|timeout) in handshake)' \
@@ -74,7 +74,7 @@ like "$RES" '^(reset|tls-fail (closed|timeout) in handshake)' \
 flowlog_expect "the mismatch is logged" "cli=10.1.0.2:$PORT" \
     reason=sni_mismatch sni=echo.example.test
 id=$(flow_of "$PORT")
-is "$(decisions "$id")" "2" "two evaluations: the name, then without it (withdrawn by the SNI)"
+is "$(decisions "$id")" "3" "three evaluations: the CONNECT name, the SNI the client claims, and no name (the SNI does not resolve there: the strictest holds)"
 is "$(states "$id")" \
     "classifying deciding authenticating resolving connecting handshaking" \
     "refused in the handshake step, where the SNI arrived (no step back)"

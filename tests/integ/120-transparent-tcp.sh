@@ -110,7 +110,7 @@ rawc_to 10.2.0.3:80 "$T/req4" "$T/req4.back" --idle 2
 unlike "$(head -n 1 "$T/req4.back")" '^HTTP/1\.1 2' \
     "Host www.example.test sent to 10.2.0.3 (not its address) is not forwarded"
 flowlog_expect "the Host mismatch is logged" "dst=10.2.0.3:80 event=flow.blocked" \
-    reason=sni_mismatch
+    reason=host_mismatch
 unlike "$(cat "$T/nginx/access.log")" 'denied-marker|spoof-marker' \
     "the origin never saw the refused requests"
 

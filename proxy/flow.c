@@ -47,18 +47,16 @@ static const char *const state_names[] = {
  * The transitions allowed: forward only, every step taken (a step with
  * nothing to do passes straight on), and the one shortcut of a flow whose
  * requests are forwarded one by one (the HTTP forwarder): from its first
- * head (explicit), or once a transparent flow's decision says its plain
- * HTTP must be parsed (deciding, or after its name check), straight to
- * RELAYING, its requests going through the same steps on their own
- * (req.h).  A decision computed again when a fact arrives is made in the
+ * head straight to RELAYING, its requests going through the same steps on
+ * their own (req.h).  A decision computed again when a fact arrives is made in the
  * step where it arrived, not by going back.  Any state may close.
  */
 static const unsigned state_next[] = {
 	[SL_FLOW_ACCEPTED] = S(SL_FLOW_CLASSIFYING),
 	[SL_FLOW_CLASSIFYING] = S(SL_FLOW_DECIDING) | S(SL_FLOW_RELAYING),
-	[SL_FLOW_DECIDING] = S(SL_FLOW_AUTHENTICATING) | S(SL_FLOW_RELAYING),
+	[SL_FLOW_DECIDING] = S(SL_FLOW_AUTHENTICATING),
 	[SL_FLOW_AUTHENTICATING] = S(SL_FLOW_RESOLVING),
-	[SL_FLOW_RESOLVING] = S(SL_FLOW_CONNECTING) | S(SL_FLOW_RELAYING),
+	[SL_FLOW_RESOLVING] = S(SL_FLOW_CONNECTING),
 	[SL_FLOW_CONNECTING] = S(SL_FLOW_HANDSHAKING),
 	[SL_FLOW_HANDSHAKING] = S(SL_FLOW_RELAYING),
 	[SL_FLOW_RELAYING] = S(SL_FLOW_DRAINING),
@@ -189,16 +187,18 @@ flow_action(const struct sl_flow *flow)
 }
 
 /*
- * The one place a flow's event is built: its current request (what was
- * asked, decided, answered) and the connection (who, bytes both ways,
- * how long, how it ended).  A refused request's event carries the
- * refusal's reason and termination code, even if the connection ended
- * otherwise meanwhile.
+ * The one place a flow's events are built: its current request (what was
+ * asked, decided, answered) and the connection (who, how it ended).  A
+ * request's own event (flow.request) counts its bytes and time; the
+ * others the connection's, from accept.  A refused request's event
+ * carries the refusal's reason and termination code, even if the
+ * connection ended otherwise meanwhile.
  */
 static void
 flow_event(struct sl_flow *flow, enum sl_event_kind kind)
 {
 	const struct sl_req *req = flow->req;
+	int request = kind == SL_EV_FLOW_REQUEST;
 	const char *reason = req->refused || flow->reason == NULL ?
 	    req->reason : flow->reason;
 	const char *term = req->refused ? req->term : flow->term;
@@ -229,10 +229,22 @@ flow_event(struct sl_flow *flow, enum sl_event_kind kind)
 	}
 	ev.reason = reason;
 	ev.status = req->status;
-	ev.up = sl_half_sent(&flow->srv);
-	ev.down = sl_half_sent(&flow->cli);
-	ev.ms = sl_mono_ms() - flow->t0;
-	memcpy(ev.term, term, sizeof(ev.term));
+	if (flow->forwarded) {		/* a connection of requests */
+		ev.path = req->log_path;
+		if (request || req->refused)
+			ev.req = req->index;
+		else
+			ev.requests = flow->nreq;
+	}
+	if (request) {
+		sl_req_bytes(req, &ev.up, &ev.down);
+		ev.ms = sl_mono_ms() - req->t0;
+	} else {
+		ev.up = sl_half_sent(&flow->srv);
+		ev.down = sl_half_sent(&flow->cli);
+		ev.ms = sl_mono_ms() - flow->t0;
+		memcpy(ev.term, term, sizeof(ev.term));
+	}
 	sl_worker_event(flow->wk, &ev);	/* copies the strings */
 }
 
@@ -245,6 +257,25 @@ sl_flow_log_refusal(struct sl_flow *flow)
 		return;
 	flow_event(flow, req->blocked ? SL_EV_FLOW_BLOCKED :
 	    SL_EV_FLOW_ERROR);
+}
+
+/* Are allowed flows (requests) of this decision logged? */
+static int
+flow_log_allowed(const struct sl_flow *flow, const char *reason)
+{
+	return flow->rt->set->log_allowed ||
+	    (flow->req->dec.mods & SL_MOD_LOG) || reason != NULL;
+}
+
+void
+sl_flow_log_request(struct sl_flow *flow)
+{
+	const struct sl_req *req = flow->req;
+
+	if (req->refused || !req->decided ||
+	    !flow_log_allowed(flow, req->reason ? req->reason : flow->reason))
+		return;
+	flow_event(flow, SL_EV_FLOW_REQUEST);
 }
 
 /*
@@ -265,8 +296,7 @@ flow_close_event(const struct sl_flow *flow, enum sl_event_kind *kind)
 	if (req->refused)
 		return 0;
 	if (req->decided) {
-		if (!flow->rt->set->log_allowed &&
-		    !(req->dec.mods & SL_MOD_LOG) && reason == NULL)
+		if (!flow_log_allowed(flow, reason))
 			return 0;
 		*kind = flow->failed ? SL_EV_FLOW_ERROR : SL_EV_FLOW_END;
 		return 1;

@@ -84,6 +84,7 @@ struct sl_flow {
 						   the connection, not a
 						   request, is the cause */
 	struct sl_req		*req;		/* the current request */
+	uint32_t		 nreq;		/* HTTP: requests it carried */
 	struct flow_setup	*setup;		/* until relaying starts */
 	struct sl_httpfwd	*http;		/* plain-HTTP forwarding */
 	unsigned		 relaying:1;	/* the relay runs (relay.h) */
@@ -125,6 +126,12 @@ char	sl_flow_letter(const struct sl_flow *flow) SL_NONNULL(1);
  * are written by sl_flow_close).  The one place a flow event is built.
  */
 void	sl_flow_log_refusal(struct sl_flow *flow) SL_NONNULL(1);
+/*
+ * An HTTP request of the flow is done (its response forwarded, or cut
+ * short by the connection's end): its own flow.request event, with its
+ * bytes and duration, when allowed flows are logged.
+ */
+void	sl_flow_log_request(struct sl_flow *flow) SL_NONNULL(1);
 
 /* Debug/info line prefixed with flow=<id>. */
 void	sl_flow_log(const struct sl_flow *flow, int lvl, const char *fmt, ...)

@@ -79,8 +79,9 @@ struct sl_httpfwd {
 	enum sl_http_body	 req_body, rsp_body;
 	uint64_t		 req_left, rsp_left;
 	struct sl_http_chunked	 req_ch, rsp_ch;
-	char			*pending;	/* rewritten head awaiting connect */
-	size_t			 pending_len;
+	char			*head;		/* the request head as received,
+						   until it is sent */
+	size_t			 head_len;
 	char			*srv_host;	/* key of the open server conn */
 	uint16_t		 srv_port;
 	size_t			 req_parsed;	/* bytes the last MORE parse saw */
@@ -95,6 +96,7 @@ struct sl_httpfwd {
 	unsigned		 linger_after:1; /* linger once the output is out */
 	unsigned		 log_pending:1;	/* a refusal, logged once the
 						   output has been written */
+	unsigned		 verbatim:1;	/* this exchange passes as is */
 };
 
 static const struct sl_req_ops hf_ops, hf_tp_ops;
@@ -147,9 +149,12 @@ sl_httpfwd_free(struct sl_flow *flow)
 		return;
 	/* Part of sl_flow_close, after the halves are closed (their counts
 	 * final) and before its flow.end: a refusal still waiting for the
-	 * output is written now. */
+	 * output is written now; a request cut short (or a WebSocket tunnel,
+	 * the continuation of its upgrade request) gets its own event. */
 	hf_log_deferred(flow);
-	sl_free(hf->pending);
+	if (flow->req->state == SL_FLOW_RELAYING)
+		sl_flow_log_request(flow);
+	sl_free(hf->head);
 	sl_free(hf->srv_host);
 	sl_free(hf);
 	flow->http = NULL;
@@ -197,6 +202,7 @@ hf_req_done(struct sl_flow *flow)
 	if (req->state != SL_FLOW_RELAYING)
 		return;
 	sl_req_set_state(req, SL_FLOW_CLOSED);
+	sl_flow_log_request(flow);
 	if (sl_debug_on(SL_CAT_HTTP)) {
 		sl_req_bytes(req, &up, &down);
 		sl_debug(SL_CAT_HTTP, "flow=%llu %s %s: %u, up %llu down %llu "
@@ -499,18 +505,66 @@ hf_pump_req_body(struct sl_flow *flow)
 /* ------------------------------------------------------------------ */
 /* starting a request                                                   */
 
+/*
+ * The head the server gets.  A transparent request decided `splice`
+ * passes untransformed, as received: the client speaks to the origin, and
+ * so does sluice (no Via, nothing removed; the response comes back as
+ * sent too).  Others are rewritten for the origin (origin form, hop-by-hop
+ * and Proxy-* fields removed) with Via if so configured: an explicit
+ * client speaks to a proxy, and a proxy must say so (RFC 9110 section
+ * 7.6.3).  0, or -1 after refusing or closing.
+ */
+static int
+hf_write_request_head(struct sl_flow *flow)
+{
+	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
+	struct sl_httpfwd *hf = flow->http;
+	struct sl_http_limits lim = hf_limits(flow);
+	size_t cap = hf->head_len + 256;
+	char *out;
+	ssize_t n;
+
+	hf->verbatim = hf->transparent &&
+	    flow->req->dec.action == SL_ACT_SPLICE;
+	if (hf->verbatim)
+		return sl_half_write(&flow->srv, hf->head, hf->head_len) == -1 ?
+		    (sl_flow_close(flow, 'R', "oom"), -1) : 0;
+	/* The same bytes parsed the same way: OK, as before. */
+	if (sl_http_parse_request(hf->head, hf->head_len, &lim, &msg) !=
+	    SL_HTTP_OK || SL_BUG_ON(msg.head_len != hf->head_len)) {
+		sl_flow_close(flow, 'I', "reparse");
+		return -1;
+	}
+	if ((out = sl_alloc(cap)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return -1;
+	}
+	n = sl_http_rewrite_request(hf->head, &msg, flow->rt->set->via, out,
+	    cap);
+	if (n < 0) {
+		sl_free(out);
+		hf_refuse(flow, 431, "head_too_large", 0);
+		return -1;
+	}
+	if (sl_half_write(&flow->srv, out, (size_t)n) == -1) {
+		sl_free(out);
+		sl_flow_close(flow, 'R', "oom");
+		return -1;
+	}
+	sl_free(out);
+	return 0;
+}
+
 /* The server connection is there: send the head, then the body. */
 static void
 hf_send_request(struct sl_flow *flow)
 {
 	struct sl_httpfwd *hf = flow->http;
 
-	if (sl_half_write(&flow->srv, hf->pending, hf->pending_len) == -1) {
-		sl_flow_close(flow, 'R', "oom");
+	if (hf_write_request_head(flow) == -1)
 		return;
-	}
-	sl_free(hf->pending);
-	hf->pending = NULL;
+	sl_free(hf->head);
+	hf->head = NULL;
 	hf->rq = RQ_BODY;
 	hf->rs = RS_HEAD;
 	hf->rsp_started = 0;
@@ -648,35 +702,81 @@ static const struct sl_req_ops hf_tp_ops = {
 	.verify_name = 1,
 };
 
-/* Record this request's destination.  0, or -1 (refused). */
+/* The host of a Host field value: its port (if any) left out. */
+static struct sl_http_span
+hf_host_field(const char *buf, struct sl_http_span v)
+{
+	const char *h = buf + v.off;
+	const char *colon = memrchr(h, ':', v.len);
+
+	if (colon != NULL && (memchr(h, ']', v.len) == NULL ||
+	    h[v.len - 1] != ']'))
+		v.len = (uint32_t)(colon - h);
+	return v;
+}
+
+/* A host as policy sees it: 1 an address (ip), 0 a name (name), -1 bad. */
+static int
+hf_host_parse(const char *buf, struct sl_http_span h, struct sl_ip *ip,
+    char name[256])
+{
+	int lit = sl_ip_parse_host(ip, buf + h.off, h.len);
+
+	if (lit == 0 && sl_name_normalise(buf + h.off, h.len, name, 256) == -1)
+		return -1;
+	return lit;
+}
+
+/*
+ * The authority the origin will act on: the absolute URI's, when there is
+ * one (RFC 9112 section 3.2.2: the origin ignores Host then), else Host.
+ * A transparent client that names one host in the URI and another in Host
+ * is refused: an origin that routes by Host would take the other.
+ * 0, or -1 (refused).
+ */
+static int
+hf_authority(struct sl_flow *flow, const char *buf,
+    const struct sl_http_msg *m, struct sl_ip *ip, char name[256])
+{
+	struct sl_ip hip;
+	char hname[256];
+	int lit, hlit;
+
+	if (m->form != SL_HTTP_FORM_ABSOLUTE)
+		lit = hf_host_parse(buf, hf_host_field(buf, m->host_hdr), ip,
+		    name);
+	else
+		lit = hf_host_parse(buf, m->host, ip, name);
+	if (lit == -1) {
+		hf_refuse(flow, 400, "bad_host", 0);
+		return -1;
+	}
+	if (flow->http->transparent && m->form == SL_HTTP_FORM_ABSOLUTE) {
+		hlit = hf_host_parse(buf, hf_host_field(buf, m->host_hdr),
+		    &hip, hname);
+		if (hlit != lit || (lit == 1 ? !sl_ip_equal(&hip, ip) :
+		    strcmp(hname, name) != 0)) {
+			hf_refuse(flow, 400, "host_uri_mismatch", 0);
+			return -1;
+		}
+	}
+	return lit;
+}
+
+/* Record this request's destination and URL.  0, or -1 (refused). */
 static int
 hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
     const struct sl_http_msg *m)
 {
 	struct sl_httpfwd *hf = flow->http;
 	char name[256], ipbuf[SL_IP_STRLEN];
+	const char *p = buf + m->path.off;
 	struct sl_ip ip;
-	struct sl_http_span host = m->host;
 	char *path;
 	int lit;
 
-	if (hf->transparent) {
-		/* Host names the site; the client chose the address. */
-		const char *h = buf + m->host_hdr.off;
-		const char *colon = memrchr(h, ':', m->host_hdr.len);
-
-		host = m->host_hdr;
-		if (colon != NULL && memchr(h, ']', m->host_hdr.len) == NULL)
-			host.len = (uint32_t)(colon - h);
-		else if (colon != NULL && h[m->host_hdr.len - 1] != ']')
-			host.len = (uint32_t)(colon - h);
-	}
-	lit = sl_ip_parse_host(&ip, buf + host.off, host.len);
-	if (lit == -1 || (lit == 0 && sl_name_normalise(buf + host.off,
-	    host.len, name, sizeof(name)) == -1)) {
-		hf_refuse(flow, 400, "bad_host", 0);
+	if ((lit = hf_authority(flow, buf, m, &ip, name)) == -1)
 		return -1;
-	}
 	/* Policy compares the path as origins route on it (decoded, slashes
 	 * merged, dot segments removed: lib/urlpath.h), so "/%68ello" and
 	 * "/x/../hello" are "/hello"; the request is forwarded as sent.  A
@@ -686,8 +786,8 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
-	if (sl_urlpath_normalise(buf + m->path.off, m->path.len, path,
-	    m->path.len + 2) == -1) {
+	if (sl_urlpath_normalise(p, m->path.len, path, m->path.len + 2) ==
+	    -1) {
 		sl_free(path);
 		hf_refuse(flow, 400, "bad_path", 0);
 		return -1;
@@ -695,11 +795,13 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
 	req->host_literal = lit == 1;
 	req->url_path = path;	/* "http://a.test?q" is "/?q" */
 	req->url_final = 1;
+	/* Logged as sent, without the query (which may carry secrets). */
+	req->log_path = sl_strndup(p, strcspn(p, "?") < m->path.len ?
+	    strcspn(p, "?") : m->path.len);
 	if (lit == 1) {
 		req->dst_ip = ip;
 		req->url_host = sl_strdup(sl_ip_fmt(&ip, ipbuf, sizeof(ipbuf)));
-	} else {
-		req->host = sl_strdup(name);
+	} else if (sl_req_set_host(req, name) == 0) {
 		req->url_host = sl_strdup(name);
 	}
 	req->dst_port = m->port;
@@ -707,7 +809,8 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
 		req->dst_ip = flow->dst_ip;
 		req->dst_port = flow->dst_port;
 	}
-	if (req->url_host == NULL || (lit == 0 && req->host == NULL)) {
+	if (req->url_host == NULL || req->log_path == NULL ||
+	    (lit == 0 && req->host == NULL)) {
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
@@ -739,6 +842,7 @@ hf_req_next(struct sl_flow *flow)
 
 	if (req->state == SL_FLOW_CLASSIFYING && !req->decided) {
 		req->ops = flow->http->transparent ? &hf_tp_ops : &hf_ops;
+		req->index = ++flow->nreq;
 		return req;
 	}
 	if ((req = sl_req_new(flow, flow->http->transparent ? &hf_tp_ops :
@@ -748,6 +852,7 @@ hf_req_next(struct sl_flow *flow)
 	}
 	sl_req_free(flow->req);
 	flow->req = req;
+	req->index = ++flow->nreq;
 	return req;
 }
 
@@ -756,12 +861,14 @@ static void
 hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 {
 	struct sl_httpfwd *hf = flow->http;
-	size_t cap = m->head_len + 256;
 	struct sl_req *req;
-	ssize_t n;
 
-	if (hf->transparent ? (m->form != SL_HTTP_FORM_ORIGIN ||
-	    m->host_hdr.len == 0) : m->form != SL_HTTP_FORM_ABSOLUTE) {
+	/* A transparent client speaks to the origin (origin form, or the
+	 * absolute form an origin must accept too); an explicit one to a
+	 * proxy (absolute form). */
+	if (hf->transparent ? (m->form != SL_HTTP_FORM_ORIGIN &&
+	    m->form != SL_HTTP_FORM_ABSOLUTE) || m->host_hdr.len == 0 :
+	    m->form != SL_HTTP_FORM_ABSOLUTE) {
 		hf_refuse(flow, 400, m->method == SL_HTTP_M_CONNECT ?
 		    "connect_after_http" : hf->transparent ? "not_origin_form" :
 		    "not_a_proxy_request", 0);
@@ -773,17 +880,13 @@ hf_request(struct sl_flow *flow, const char *buf, const struct sl_http_msg *m)
 	hf->method = m->method;
 	if (hf_target(flow, req, buf, m) == -1)
 		return;
-	if ((hf->pending = sl_alloc(cap)) == NULL) {
+	/* Rewritten (or not) once decided: hf_write_request_head. */
+	if ((hf->head = sl_alloc(m->head_len)) == NULL) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	n = sl_http_rewrite_request(buf, m, flow->rt->set->via, hf->pending,
-	    cap);
-	if (n < 0) {
-		hf_refuse(flow, 431, "head_too_large", 0);
-		return;
-	}
-	hf->pending_len = (size_t)n;
+	memcpy(hf->head, buf, m->head_len);
+	hf->head_len = m->head_len;
 	evbuffer_drain(sl_half_input(&flow->cli), m->head_len);
 	hf->req_body = m->body;
 	hf->req_left = m->content_length;
@@ -967,18 +1070,26 @@ hf_response_head(struct sl_flow *flow)
 	close = hf->client_close || msg.body == SL_HTTP_BODY_EOF ||
 	    (flow->cli.eof &&
 	    evbuffer_get_length(sl_half_input(&flow->cli)) == 0);
-	if ((out = sl_alloc(msg.head_len + 256)) == NULL) {
-		sl_flow_close(flow, 'R', "oom");
-		return -1;
-	}
-	n = sl_http_rewrite_response(p, &msg, flow->rt->set->via,
-	    close && msg.status >= 200, out, msg.head_len + 256);
-	if (n < 0 || sl_half_write(&flow->cli, out, (size_t)n) == -1) {
+	if (hf->verbatim) {
+		/* The exchange passes as is: the client hears the origin. */
+		if (sl_half_write(&flow->cli, p, msg.head_len) == -1) {
+			sl_flow_close(flow, 'R', "oom");
+			return -1;
+		}
+	} else {
+		if ((out = sl_alloc(msg.head_len + 256)) == NULL) {
+			sl_flow_close(flow, 'R', "oom");
+			return -1;
+		}
+		n = sl_http_rewrite_response(p, &msg, flow->rt->set->via,
+		    close && msg.status >= 200, out, msg.head_len + 256);
+		if (n < 0 || sl_half_write(&flow->cli, out, (size_t)n) == -1) {
+			sl_free(out);
+			hf_refuse(flow, 502, "bad_response", 0);
+			return -1;
+		}
 		sl_free(out);
-		hf_refuse(flow, 502, "bad_response", 0);
-		return -1;
 	}
-	sl_free(out);
 	evbuffer_drain(in, msg.head_len);
 	hf->rsp_parsed = 0;
 	hf->rsp_started = 1;

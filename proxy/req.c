@@ -21,8 +21,8 @@ sl_req_new(struct sl_flow *flow, const struct sl_req_ops *ops)
 	req->state = SL_FLOW_CLASSIFYING;
 	req->dec.rule_index = UINT32_MAX;
 	req->t0 = sl_mono_ms();
-	req->up0 = sl_half_sent(&flow->srv);
-	req->down0 = sl_half_sent(&flow->cli);
+	req->up0 = flow->srv.sent;
+	req->down0 = flow->cli.sent;
 	return req;
 }
 
@@ -35,6 +35,7 @@ sl_req_free(struct sl_req *req)
 	sl_free(req->host);
 	sl_free(req->url_host);
 	sl_free(req->url_path);
+	sl_free(req->log_path);
 	sl_free(req);
 }
 
@@ -87,8 +88,12 @@ sl_req_pending_cancel(struct sl_req *req)
 void
 sl_req_bytes(const struct sl_req *req, uint64_t *up, uint64_t *down)
 {
-	*up = sl_half_sent(&req->flow->srv) - req->up0;
-	*down = sl_half_sent(&req->flow->cli) - req->down0;
+	const struct sl_flow *flow = req->flow;
+
+	/* Forwarded (written or queued): the request is over when its
+	 * response is queued whole, not when the client has read it. */
+	*up = flow->srv.sent > req->up0 ? flow->srv.sent - req->up0 : 0;
+	*down = flow->cli.sent > req->down0 ? flow->cli.sent - req->down0 : 0;
 }
 
 int

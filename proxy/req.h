@@ -45,6 +45,10 @@ struct sl_req {
 	char			*host;		/* the name asked for, or NULL */
 	char			*url_host;	/* HTTP: URL facts for policy */
 	char			*url_path;
+	char			*log_path;	/* HTTP: the path as logged (no
+						   query) */
+	uint32_t		 index;		/* HTTP: 1 for a connection's
+						   first request, ... */
 	struct sl_ip		 dst_ip;	/* af 0 until known */
 	uint16_t		 dst_port;
 	struct sl_decision	 dec;		/* borrowed strings from rt */
@@ -58,7 +62,7 @@ struct sl_req {
 						   it struck in */
 	unsigned		 status;	/* HTTP status answered */
 	uint64_t		 t0;		/* mono ms when it began */
-	uint64_t		 up0, down0;	/* the flow's counts then */
+	uint64_t		 up0, down0;	/* the halves' `sent` then */
 	struct sl_pending	 pending;
 	unsigned		 decided:1;	/* dec holds a decision */
 	unsigned		 admitted:1;	/* ops->admit was asked */
@@ -87,7 +91,10 @@ void	sl_req_pending_set(struct sl_req *req, void (*cancel)(void *),
 void	sl_req_pending_done(struct sl_req *req) SL_NONNULL(1);
 void	sl_req_pending_cancel(struct sl_req *req) SL_NONNULL(1);
 
-/* Bytes up and down since the request began (half.h counts). */
+/*
+ * Bytes up and down forwarded (written or queued) since the request
+ * began: the request is over when its response is queued whole.
+ */
 void	sl_req_bytes(const struct sl_req *req, uint64_t *up, uint64_t *down)
 	    SL_NONNULL(1, 2, 3);
 

@@ -2,12 +2,12 @@
  * transparent.c — flows nftables redirected (or TPROXYed) to sluiced.
  *
  *   accept -> original destination -> first bytes (ClientHello: SNI;
- *   HTTP: Host; STUN; opaque; nothing within peek-timeout) -> the
- *   pipeline: decide -> SNI check (does the name resolve to the original
- *   destination?) -> connect to the original destination -> splice, with
- *   the bytes read so far sent first.  Plain HTTP whose rule inspects (or
- *   whose decision waits on a URL rule) goes to the HTTP forwarder
- *   instead, per request.
+ *   STUN; opaque; nothing within peek-timeout) -> the pipeline: decide ->
+ *   SNI check (does the name resolve to the original destination?) ->
+ *   connect to the original destination -> splice, with the bytes read so
+ *   far sent first.  Plain HTTP goes to the HTTP forwarder instead: each
+ *   request is decided on its own (Host, URL), a spliced one forwarded
+ *   untransformed.
  *
  * SNI spoofing: a client can put any name in its ClientHello and send it
  * to any address.  A deny rule that names it holds wherever it was sent; a
@@ -67,23 +67,13 @@ tp_refuse(struct sl_req *req, unsigned status, const char *reason,
 	flow_tcp_refuse(flow, reason, blocked, 1);
 }
 
-/*
- * The decision is final: plain HTTP that must be parsed goes to the
- * forwarder (each request then decided on its own), anything else meets
- * the content conditions before we connect.
- */
+/* The decision is final: the content conditions, before we connect. */
 static int
 tp_admit(struct sl_req *req)
 {
 	struct sl_flow *flow = req->flow;
 	struct sl_classify c;
 
-	if (flow->proto == SL_PROTO_HTTP &&
-	    (req->dec.action == SL_ACT_INSPECT ||
-	    (req->dec.need & SL_FACT_URL))) {
-		sl_httpfwd_start_transparent(flow);
-		return -1;		/* carried on by the forwarder */
-	}
 	memset(&c, 0, sizeof(c));
 	c.proto = (enum sl_flow_proto)flow->proto;
 	c.hello = flow->setup->hello;
@@ -120,28 +110,27 @@ tp_classified(struct sl_flow *flow, const struct sl_classify *c)
 		return;
 	sl_tunnel_note(flow, c);
 	s->hello = c->hello;
+	/*
+	 * Plain HTTP is a sequence of requests, each decided on its own by
+	 * the authority the origin will use (its Host, checked like an SNI,
+	 * and its URL): a connection whose first request is allowed must not
+	 * carry a second one past a deny.  The forwarder reads them.
+	 */
+	if (c->proto == SL_PROTO_HTTP) {
+		sl_httpfwd_start_transparent(flow);
+		return;
+	}
 	if (c->proto == SL_PROTO_TLS && c->hello.has_sni) {
 		name = c->hello.sni;
 		nlen = strlen(name);
-	} else if (c->proto == SL_PROTO_HTTP && c->host.len > 0) {
-		const char *h = s->buf + c->host.off;
-		const char *colon = memrchr(h, ':', c->host.len);
-
-		name = h;
-		nlen = c->host.len;
-		if (colon != NULL && memchr(h, ']', c->host.len) == NULL)
-			nlen = (size_t)(colon - h);	/* drop ":port" */
 	}
 	if (name != NULL && sl_name_normalise(name, nlen, buf, sizeof(buf)) == 0
 	    && sl_req_set_host(req, buf) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return;
 	}
-	/*
-	 * Only plain HTTP can ever show a URL; for everything else a URL
-	 * rule cannot match (it would need inspection, handled per flow).
-	 */
-	req->url_final = c->proto != SL_PROTO_HTTP;
+	/* No URL can be seen here: a URL rule would need inspection. */
+	req->url_final = 1;
 	sl_pl_start(req);
 }
 

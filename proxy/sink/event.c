@@ -4,7 +4,7 @@
  *
  * A record is
  *
- *   struct sl_event (string pointers NULL) | u16 length x 6 | strings
+ *   struct sl_event (string pointers NULL) | u16 length x 7 | strings
  *
  * each string followed by a NUL, so that a decoded event points into the
  * ring instead of copying.  The struct goes in as a whole: a numeric
@@ -23,6 +23,7 @@ static const char *const kind_names[SL_EV_NKINDS] = {
 	[SL_EV_FLOW_BLOCKED] = "flow.blocked",
 	[SL_EV_FLOW_ERROR] = "flow.error",
 	[SL_EV_LOG_DROPPED] = "log.dropped",
+	[SL_EV_FLOW_REQUEST] = "flow.request",
 };
 
 static const char *const mode_names[] = {
@@ -45,6 +46,7 @@ static const size_t ev_str[SL_EV_NSTR] = {
 	offsetof(struct sl_event, rule),
 	offsetof(struct sl_event, level),
 	offsetof(struct sl_event, reason),
+	offsetof(struct sl_event, path),
 };
 
 _Static_assert(SL_EV_STR_MAX < EV_NULL, "a string length fits 16 bits");

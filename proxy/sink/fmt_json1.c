@@ -20,11 +20,14 @@ json1_flow(struct sl_jw *w, const struct sl_event *ev)
 	char a[SL_ADDR_STRLEN];
 
 	sl_jw_u64(w, "flow", ev->flow);
+	if (ev->req != 0)
+		sl_jw_u64(w, "req", ev->req);
 	sl_jw_str(w, "mode", sl_ev_mode_name(ev->mode));
 	sl_jw_str(w, "cli", sl_ipport_fmt(&ev->cli_ip, ev->cli_port, a,
 	    sizeof(a)));
 	sl_jw_str(w, "method", ev->method);
 	sl_jw_str(w, "host", ev->host);
+	sl_jw_str(w, "path", ev->path);
 	if (ev->dst_ip.af != 0)
 		sl_jw_str(w, "dst", sl_ipport_fmt(&ev->dst_ip, ev->dst_port, a,
 		    sizeof(a)));
@@ -41,6 +44,8 @@ json1_flow(struct sl_jw *w, const struct sl_event *ev)
 	sl_jw_u64(w, "up", ev->up);
 	sl_jw_u64(w, "down", ev->down);
 	sl_jw_u64(w, "ms", ev->ms);
+	if (ev->requests != 0)
+		sl_jw_u64(w, "requests", ev->requests);
 	if (ev->term[0] != '\0')
 		sl_jw_strn(w, "term", ev->term, strnlen(ev->term,
 		    sizeof(ev->term)));

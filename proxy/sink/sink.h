@@ -39,6 +39,7 @@ enum sl_event_kind {
 	SL_EV_FLOW_BLOCKED,
 	SL_EV_FLOW_ERROR,
 	SL_EV_LOG_DROPPED,	/* written by a sink itself, never put */
+	SL_EV_FLOW_REQUEST,	/* one HTTP request of a connection, done */
 	SL_EV_NKINDS
 };
 
@@ -83,6 +84,8 @@ struct sl_event {
 	struct timespec		 ts;	/* CLOCK_REALTIME; {0, 0}: set by put */
 	/* flow.* */
 	uint64_t		 flow;	/* flow id */
+	uint32_t		 req;	/* its request's number; 0: none */
+	uint32_t		 requests; /* requests the flow carried; 0: none */
 	enum sl_ev_mode		 mode;
 	enum sl_ev_proto	 proto;
 	enum sl_ev_action	 action;	/* as applied */
@@ -93,6 +96,7 @@ struct sl_event {
 	unsigned		 status;	/* HTTP status answered; 0: none */
 	const char		*method;
 	const char		*host;	/* as named, or the IP literal asked */
+	const char		*path;	/* HTTP request path, no query */
 	const char		*sni;
 	const char		*rule;
 	const char		*level;

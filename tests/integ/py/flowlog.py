@@ -10,7 +10,9 @@
   flowlog.py validate FILE                 every line is a valid v1 event
 
 FLOWLOG_SINCE=N in the environment ignores events on lines 1..N (take N
-with `wc -l < FILE` before a request).  SELECT is one argument of
+with `wc -l < FILE` before a request).  The per-request events of HTTP
+connections (flow.request) are selected only by a SELECT that names them
+(event=flow.request): every other SELECT looks at the flows' own events.  SELECT is one argument of
 blank-separated conditions; a CHECK is one
 condition.  Conditions: key=value (string compare; numbers as decimal,
 null as "null"), key!=value, key~ERE (re.search), key>=N, key<=N,
@@ -24,7 +26,7 @@ import re
 import sys
 import time
 
-EVENTS = {"flow.end", "flow.blocked", "flow.error"}
+EVENTS = {"flow.end", "flow.blocked", "flow.error", "flow.request"}
 MODES = {"explicit", "transparent"}
 PROTOS = {"tls", "http", "stun", "opaque", "none"}
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -106,8 +108,10 @@ def select(path, sel):
     # FLOWLOG_SINCE=N: only events on lines after N (what a request wrote,
     # not an older flow that happened to use the same client port).
     since = int(os.environ.get("FLOWLOG_SINCE", "0"))
+    requests = "event=flow.request" in sel
     return [ev for n, ev, _ in load(path)
-            if n > since and ev is not None and matches(ev, sel)]
+            if n > since and ev is not None and matches(ev, sel) and
+            (requests or ev.get("event") != "flow.request")]
 
 
 def cmd_expect(path, sel_s, checks):
@@ -167,7 +171,7 @@ def check_event(ev):
     if "dst" in ev and (not isinstance(ev["dst"], str) or
                         not EP_RE.match(ev["dst"])):
         p.append("dst %r is not ip:port" % ev["dst"])
-    for k in ("up", "down", "ms", "status", "dst_port"):
+    for k in ("up", "down", "ms", "status", "dst_port", "req", "requests"):
         if k in ev and (isinstance(ev[k], bool) or
                         not isinstance(ev[k], int) or ev[k] < 0):
             p.append("%s %r is not a non-negative integer" % (k, ev[k]))
@@ -178,7 +182,8 @@ def check_event(ev):
     if "term" in ev and (not isinstance(ev["term"], str) or
                          not re.match(r"^[CSPTRAI][AHPNCRD-]$", ev["term"])):
         p.append("term %r is not a documented two-letter code" % ev["term"])
-    for k in ("method", "host", "sni", "action", "rule", "reason", "level"):
+    for k in ("method", "host", "sni", "action", "rule", "reason", "level",
+              "path"):
         if k in ev and (not isinstance(ev[k], str) or ev[k] == ""):
             p.append("%s %r is not a non-empty string" % (k, ev[k]))
     if "action" in ev and ev["action"] not in ("splice", "inspect", "deny"):
@@ -191,6 +196,9 @@ def check_event(ev):
         p.append("flow.blocked with action %r" % ev.get("action"))
     if ev.get("event") in ("flow.blocked", "flow.error") and "reason" not in ev:
         p.append("%s without a reason" % ev.get("event"))
+    if ev.get("event") == "flow.request" and (not ev.get("req") or
+                                              "term" in ev):
+        p.append("flow.request without its request number, or with a term")
     return p
 
 

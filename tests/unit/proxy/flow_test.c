@@ -31,11 +31,11 @@ T_TEST(flow_states_skip_no_step_but_to_the_forwarder)
 	T_ASSERT(!sl_flow_state_allowed(SL_FLOW_CONNECTING,
 	    SL_FLOW_RELAYING));
 	T_ASSERT(!sl_flow_state_allowed(SL_FLOW_ACCEPTED, SL_FLOW_RELAYING));
-	/* The HTTP forwarder takes a connection over from its first head,
-	 * or once a transparent decision says its HTTP must be parsed. */
+	/* The HTTP forwarder takes a connection over from its first head
+	 * (explicit or transparent); nothing else skips to RELAYING. */
 	T_ASSERT(sl_flow_state_allowed(SL_FLOW_CLASSIFYING, SL_FLOW_RELAYING));
-	T_ASSERT(sl_flow_state_allowed(SL_FLOW_DECIDING, SL_FLOW_RELAYING));
-	T_ASSERT(sl_flow_state_allowed(SL_FLOW_RESOLVING, SL_FLOW_RELAYING));
+	T_ASSERT(!sl_flow_state_allowed(SL_FLOW_DECIDING, SL_FLOW_RELAYING));
+	T_ASSERT(!sl_flow_state_allowed(SL_FLOW_RESOLVING, SL_FLOW_RELAYING));
 }
 
 T_TEST(flow_states_any_state_closes_and_closed_is_final)

@@ -286,6 +286,53 @@ T_TEST(request_rejects_malformed_and_smuggling_heads)
 	}
 }
 
+/*
+ * Request lines nginx 1.22 or Python 3.11's http.server serve (see
+ * tests/integ/121-lenient-request-lines.sh): the parser stays strict and
+ * refuses each (a transparent flow is then refused 400, never passed as
+ * opaque bytes; proxy/classify.c).
+ */
+static const struct bad_case lenient_lines[] = {
+	BAD("GET / HTTP/1.1   \r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET / HTTP/1.1\t\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET / HTTP/1.1\r\r\nHost: a.test\r\n\r\n", 400, "bare_cr"),
+	BAD("GET\t/\tHTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_method"),
+	BAD("GET\v/\vHTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_method"),
+	BAD("GET\xa0/\xa0HTTP/1.1\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_method"),
+	BAD("GET / HTTP/1.1\f\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("\tGET / HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_method"),
+	BAD("GET  /  HTTP/1.1\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET / HTTP/01.1\r\nHost: a.test\r\n\r\n", 400, "bad_version"),
+	BAD("GET / HTTP/+1.1\r\nHost: a.test\r\n\r\n", 400, "bad_version"),
+	BAD("GET / HTTP/1.01\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET /\r\nHost: a.test\r\n\r\n", 400, "bad_request_line"),
+	BAD("GET /   \r\nHost: a.test\r\n\r\n", 400, "bad_version"),
+	BAD("\r\rGET / HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bare_cr"),
+};
+
+T_TEST(request_line_refuses_what_lenient_servers_accept)
+{
+	static struct sl_http_msg m;
+
+	for (size_t i = 0; i < SL_NELEM(lenient_lines); i++) {
+		const struct bad_case *bc = &lenient_lines[i];
+		enum sl_http_rc rc = req(bc->head, bc->len, &lim, &m);
+
+		T_CHECK(rc == SL_HTTP_BAD && m.err_status == bc->status &&
+		    strcmp(m.err_reason, bc->reason) == 0 &&
+		    prefixes_agree(bc), "case %zu: rc %d status %u reason %s,"
+		    " want %u %s", i, rc, m.err_status,
+		    rc == SL_HTTP_BAD ? m.err_reason : "-", bc->status,
+		    bc->reason);
+	}
+}
+
 T_TEST(request_line_over_limit_is_414_before_its_end)
 {
 	struct sl_http_limits l = { 64, 4096, 10 };

@@ -88,6 +88,21 @@ ngx_digit(uint8_t ch)
 	return ch >= '0' && ch <= '9';
 }
 
+/* sw_host_end, and sw_port past its digits: where the authority ends. */
+static int
+ngx_host_end(struct ngx_model *m, uint8_t ch)
+{
+	if (ch == ':' && m->st != NGX_PORT)
+		m->st = NGX_PORT;
+	else if (ch == '/' || ch == '?')
+		m->st = NGX_URI;
+	else if (ch == ' ')
+		m->st = NGX_HTTP_09;
+	else
+		return NGX_INVALID;
+	return NGX_AGAIN;
+}
+
 /* sw_host_start, sw_host, sw_host_end, sw_host_ip_literal, sw_port. */
 static int
 ngx_authority(struct ngx_model *m, uint8_t ch)
@@ -105,15 +120,8 @@ ngx_authority(struct ngx_model *m, uint8_t ch)
 			return NGX_AGAIN;
 		/* fall through */
 	case NGX_HOST_END:
-		if (ch == ':')
-			m->st = NGX_PORT;
-		else if (ch == '/' || ch == '?')
-			m->st = NGX_URI;
-		else if (ch == ' ')
-			m->st = NGX_HTTP_09;
-		else
-			return NGX_INVALID;
-		return NGX_AGAIN;
+		m->st = NGX_HOST_END;
+		return ngx_host_end(m, ch);
 	case NGX_HOST_IP_LITERAL:
 		if (ngx_digit(ch) || ngx_letter(ch) || ch == ':' ||
 		    (ch != 0 && strchr("-._~!$&'()*+,;=", ch) != NULL))
@@ -123,15 +131,7 @@ ngx_authority(struct ngx_model *m, uint8_t ch)
 		m->st = NGX_HOST_END;
 		return NGX_AGAIN;
 	default:	/* NGX_PORT */
-		if (ngx_digit(ch))
-			return NGX_AGAIN;
-		if (ch == '/' || ch == '?')
-			m->st = NGX_URI;
-		else if (ch == ' ')
-			m->st = NGX_HTTP_09;
-		else
-			return NGX_INVALID;
-		return NGX_AGAIN;
+		return ngx_digit(ch) ? NGX_AGAIN : ngx_host_end(m, ch);
 	}
 }
 

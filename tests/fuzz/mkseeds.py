@@ -10,7 +10,8 @@ tests/fuzz/corpus/urlpath/ the paths of tests/unit/lib/urlpath_test.c;
 tests/fuzz/corpus/classify/ the first bytes of flows: request lines
 nginx or http.server accept and sluice's parser refuses (lenient-*),
 text protocols that must stay opaque (text-*), requests, a ClientHello
-and a STUN header;
+and a STUN header; plus fuzz-* inputs kept from 480 s of fuzzing, the
+smallest one per verdict among those a server model accepts;
 tests/fuzz/corpus/policy/ the shipped configuration and profiles and
 one file per statement kind, plus crash-* regressions and fuzz-* inputs
 kept from a 600 s run (59 files in all: the golden files of
@@ -220,6 +221,10 @@ CLASSIFY_SEEDS = {
     "lenient-vt-ff": b"GET\x0b/x\x0cHTTP/1.1\x1c\r\n" + HOST,
     "lenient-nbsp-nel": b"GET\xa0/x\x85HTTP/1.1\r\n" + HOST,
     "lenient-nbsp-in-target": b"GET /a\xa0b HTTP/1.1\r\n" + HOST,
+    # Longer than the classifier's 8 KiB line window (http.server reads
+    # 64 KiB), and large enough that libFuzzer tries inputs past it.
+    "lenient-long-target": b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n" + HOST,
+    "lenient-long-blanks": b" " * 9000 + b"GET /x HTTP/1.0\n\n",
     "text-login": b"LOGIN alice secret\r\nQUIT\r\n",
     "text-ehlo": b"EHLO client.a.test\r\n",
     "text-user": b"USER anonymous\r\n",

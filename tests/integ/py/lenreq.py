@@ -27,18 +27,9 @@ import socket
 import sys
 import time
 
-MACRO = re.compile(r"\{([^{}*]+)\*(\d+)\}")
+from rawhttp import endpoint, expand
+
 STATUS = re.compile(rb"^HTTP/\d\.\d (\d{3})")
-
-
-def expand(req):
-    req = MACRO.sub(lambda m: m.group(1) * int(m.group(2)), req)
-    return req.encode("latin-1").decode("unicode_escape").encode("latin-1")
-
-
-def endpoint(s):
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 def body_done(buf):

@@ -7,6 +7,11 @@ tests/fuzz/corpus/tls_peek/ also holds the openssl s_client captures from
 tests/data/tls/ (copied here) and inputs kept from fuzzing runs;
 tests/fuzz/corpus/stun/ the RFC 5769 vectors;
 tests/fuzz/corpus/urlpath/ the paths of tests/unit/lib/urlpath_test.c;
+tests/fuzz/corpus/classify/ the first bytes of flows: request lines
+nginx or http.server accept and sluice's parser refuses (lenient-*),
+text protocols that must stay opaque (text-*), requests, a ClientHello
+and a STUN header; plus fuzz-* inputs kept from 480 s of fuzzing, the
+smallest one per verdict among those a server model accepts;
 tests/fuzz/corpus/policy/ the shipped configuration and profiles and
 one file per statement kind, plus crash-* regressions and fuzz-* inputs
 kept from a 600 s run (59 files in all: the golden files of
@@ -22,6 +27,7 @@ TLS = os.path.join(TOP, "tests/fuzz/corpus/tls_peek")
 STUN = os.path.join(TOP, "tests/fuzz/corpus/stun")
 URLPATH = os.path.join(TOP, "tests/fuzz/corpus/urlpath")
 POLICY = os.path.join(TOP, "tests/fuzz/corpus/policy")
+CLASSIFY = os.path.join(TOP, "tests/fuzz/corpus/classify")
 
 
 def u8(v): return bytes([v])
@@ -184,7 +190,65 @@ def policy_seeds():
         write(POLICY, name, data)
 
 
+# First bytes of flows for fuzz_classify: what lenient servers take for a
+# request line (tests/integ/121-lenient-request-lines.sh sends the same
+# shapes to nginx and http.server), text protocols, and the other kinds.
+HOST = b"Host: a.test\r\n\r\n"
+CLASSIFY_SEEDS = {
+    "http-plain": b"GET /x HTTP/1.1\r\n" + HOST,
+    "http-absolute": b"GET http://a.test:8080/x?q HTTP/1.1\r\n" + HOST,
+    "http-connect": b"CONNECT a.test:443 HTTP/1.1\r\n" + HOST,
+    "http-empty-lines": b"\r\n\r\nGET /x HTTP/1.1\r\n" + HOST,
+    "http-10-no-host": b"GET /x HTTP/1.0\r\n\r\n",
+    "lenient-trailing-sp": b"GET /x HTTP/1.1 \r\n" + HOST,
+    "lenient-trailing-tab": b"GET /x HTTP/1.1\t\r\n" + HOST,
+    "lenient-tabs": b"GET\t/x\tHTTP/1.1\r\n" + HOST,
+    "lenient-leading-sp": b" GET /x HTTP/1.1\r\n" + HOST,
+    "lenient-multi-sp": b"GET  /x  HTTP/1.1\r\n" + HOST,
+    "lenient-v1.10": b"GET /x HTTP/1.10\r\n" + HOST,
+    "lenient-v1.0999": b"GET /x HTTP/1.0999\r\n" + HOST,
+    "lenient-v01.1": b"GET /x HTTP/01.1\r\n" + HOST,
+    "lenient-vplus": b"GET /x HTTP/+1.1_0\r\n" + HOST,
+    "lenient-v2.-1": b"GET /x HTTP/2.-1\r\n" + HOST,
+    "lenient-bare-lf": b"GET /x HTTP/1.1\nHost: a.test\n\n",
+    "lenient-crcr": b"GET /x HTTP/1.1\r\r\n" + HOST,
+    "lenient-lead-cr": b"\rGET /x HTTP/1.1\r\n" + HOST,
+    "lenient-many-lf": b"\n" * 20 + b"GET /x HTTP/1.1\r\n" + HOST,
+    "lenient-method-us": b"GET_X /x HTTP/1.1\r\n" + HOST,
+    "lenient-09": b"GET /x\r\n",
+    "lenient-09-sp": b"GET /x   \r\n",
+    "lenient-09-abs": b"GET http://[::1]:80 \r\n",
+    "lenient-vt-ff": b"GET\x0b/x\x0cHTTP/1.1\x1c\r\n" + HOST,
+    "lenient-nbsp-nel": b"GET\xa0/x\x85HTTP/1.1\r\n" + HOST,
+    "lenient-nbsp-in-target": b"GET /a\xa0b HTTP/1.1\r\n" + HOST,
+    # Longer than the classifier's 8 KiB line window (http.server reads
+    # 64 KiB), and large enough that libFuzzer tries inputs past it.
+    "lenient-long-target": b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n" + HOST,
+    "lenient-long-blanks": b" " * 9000 + b"GET /x HTTP/1.0\n\n",
+    "text-login": b"LOGIN alice secret\r\nQUIT\r\n",
+    "text-ehlo": b"EHLO client.a.test\r\n",
+    "text-user": b"USER anonymous\r\n",
+    "text-imap": b"A001 CAPABILITY\r\n",
+    "text-rtsp": b"OPTIONS rtsp://cam.a.test/live RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+    "text-sip": b"INVITE sip:bob@a.test SIP/2.0\r\n",
+    "text-notify": b"NOTIFY /x\r\n",
+    "text-memcached": b"get key\r\n",
+    "text-redis": b"*1\r\n$4\r\nPING\r\n",
+    "text-ssh": b"SSH-2.0-OpenSSH_9.2\r\n",
+    "stun-binding": bytes.fromhex("000100002112a442") + bytes(range(12)),
+    "opaque-binary": b"\x00\xffOPAQUE\x7f",
+}
+
+
+def classify_seeds():
+    for name, data in CLASSIFY_SEEDS.items():
+        write(CLASSIFY, name, data)
+    basic = [sni(b"www.example.test"), alpn(b"http/1.1")]
+    write(CLASSIFY, "tls-hello", records(hello(basic)))
+
+
 tls_seeds()
 stun_seeds()
 urlpath_seeds()
 policy_seeds()
+classify_seeds()

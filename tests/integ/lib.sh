@@ -15,6 +15,7 @@
 #   10.2.0.3  fd00:2::3  nginx :80 :443 ("another host": other.example.test)
 #   10.2.0.4  fd00:2::4  TCP servers started by tcp_server_start (echo on 443)
 #   10.2.0.5             TCP servers (head echo on :80, see py/tcpserv.py)
+#   10.2.0.6             Python's http.server, when a test starts it (pyhttp_start)
 #   10.2.0.53            dnsmasq
 #   10.2.0.98            rejected by nftables with ICMP host-unreachable
 #   10.2.0.99 fd00:2::99 blackhole: nftables drops every packet (timeouts)
@@ -43,6 +44,7 @@
 #   namespaces   topo_up in_cli in_gw in_srv bg stop_pid wait_for wait_listen
 #   servers      servers_up (= topo_up certs_make dns_start nginx_start
 #                ws_start + tcpserv echo/sink/headecho) tcp_server_start
+#                pyhttp_start (a lenient origin: Python's http.server)
 #   sluiced      sluiced_start CONFIG, transparent_start CONFIG [tproxy],
 #                sluiced_reload CONFIG, sluiced_stop, sluiced_wait, sluiced_alive
 #   flow log     flowlog_expect DESC SELECT CHECK..., flowlog_last,
@@ -779,4 +781,26 @@ tunnel_cmd() {
 	n=$(($(wc -l <"$T/$1.out") + 1))
 	printf '%s\n' "$2" >&"$fd"
 	_tunnel_line "$1" "$n"
+}
+
+# ---------------------------------------------------------------------
+# A lenient origin: Python's http.server
+
+# pyhttp_start ADDR PORT DIR: Python's own http.server (python3 -m
+# http.server, Debian 12: Python 3.11) in srv, serving DIR on ADDR:PORT,
+# for tests that need an origin with its leniencies (it splits the request
+# line on any whitespace, accepts tabs, leading and trailing blanks and
+# odd version numbers; see tests/integ/121-lenient-request-lines.sh).  ADDR
+# is added to srv's veth when it is not one of the addresses above (e.g.
+# 10.2.0.6, the address kept for it; give it a name with DNS_EXTRA before
+# servers_up).  Its access log, one line per request it answered
+# ('ADDR - - [date] "REQUEST LINE" STATUS -'), is $T/pyhttp.log.
+pyhttp_start() {
+	local addr=$1 port=$2 dir=$3
+	ip -n "$SRV" -4 addr show dev s0 | grep -qF " $addr/" ||
+	    setup_do "address $addr in srv" ip -n "$SRV" addr add "$addr/24" dev s0
+	bg "$SRV" pyhttp "$PY" -u -m http.server --bind "$addr" \
+	    --directory "$dir" "$port"
+	wait_listen "$SRV" "$addr" "$port" ||
+	    setup_fail "python http.server did not start" "$(cat "$T/pyhttp.log")"
 }

@@ -262,14 +262,15 @@ prefixes_agree(const struct bad_case *bc)
 	return 1;
 }
 
-T_TEST(request_rejects_malformed_and_smuggling_heads)
+/* Each case fails with its status and reason, and so do its prefixes. */
+static void
+check_bad_cases(const struct bad_case *tab, size_t n)
 {
 	static struct sl_http_msg m;
 	size_t i;
 
-	T_ASSERT(SL_NELEM(bad_requests) >= 40);
-	for (i = 0; i < SL_NELEM(bad_requests); i++) {
-		const struct bad_case *bc = &bad_requests[i];
+	for (i = 0; i < n; i++) {
+		const struct bad_case *bc = &tab[i];
 		enum sl_http_rc rc = req(bc->head, bc->len, &lim, &m);
 
 		if (rc != SL_HTTP_BAD || m.err_status != bc->status ||
@@ -284,6 +285,47 @@ T_TEST(request_rejects_malformed_and_smuggling_heads)
 			t_fail(__FILE__, __LINE__, "case %zu (%s): a prefix "
 			    "fails differently", i, bc->reason);
 	}
+}
+
+T_TEST(request_rejects_malformed_and_smuggling_heads)
+{
+	T_ASSERT(SL_NELEM(bad_requests) >= 40);
+	check_bad_cases(bad_requests, SL_NELEM(bad_requests));
+}
+
+/*
+ * Request lines nginx 1.22 or Python 3.11's http.server serve (see
+ * tests/integ/121-lenient-request-lines.sh): the parser stays strict and
+ * refuses each (a transparent flow is then refused 400, never passed as
+ * opaque bytes; proxy/classify.c).
+ */
+static const struct bad_case lenient_lines[] = {
+	BAD("GET / HTTP/1.1   \r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET / HTTP/1.1\t\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET / HTTP/1.1\r\r\nHost: a.test\r\n\r\n", 400, "bare_cr"),
+	BAD("GET\t/\tHTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_method"),
+	BAD("GET\v/\vHTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_method"),
+	BAD("GET\xa0/\xa0HTTP/1.1\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_method"),
+	BAD("GET / HTTP/1.1\f\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("\tGET / HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bad_method"),
+	BAD("GET  /  HTTP/1.1\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET / HTTP/01.1\r\nHost: a.test\r\n\r\n", 400, "bad_version"),
+	BAD("GET / HTTP/+1.1\r\nHost: a.test\r\n\r\n", 400, "bad_version"),
+	BAD("GET / HTTP/1.01\r\nHost: a.test\r\n\r\n", 400,
+	    "bad_request_line"),
+	BAD("GET /\r\nHost: a.test\r\n\r\n", 400, "bad_request_line"),
+	BAD("GET /   \r\nHost: a.test\r\n\r\n", 400, "bad_version"),
+	BAD("\r\rGET / HTTP/1.1\r\nHost: a.test\r\n\r\n", 400, "bare_cr"),
+};
+
+T_TEST(request_line_refuses_what_lenient_servers_accept)
+{
+	check_bad_cases(lenient_lines, SL_NELEM(lenient_lines));
 }
 
 T_TEST(request_line_over_limit_is_414_before_its_end)

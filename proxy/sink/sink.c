@@ -13,6 +13,7 @@
  * rings, which its sinks borrow.  Sources are freed only by
  * sl_sinks_close(), after every thread has stopped.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -77,8 +78,10 @@ sink_emit(struct sink *sk, const struct sl_event *ev)
 {
 	size_t n = sk->fmt->fn(ev, sk->line, sk->fmt->line_max);
 
-	if (n > 0 && !SL_BUG_ON(n > sk->fmt->line_max))
-		sl_sinkfile_write(&sk->out, sk->line, n);
+	if (n > 0 && !SL_BUG_ON(n > sk->fmt->line_max) &&
+	    sl_sinkfile_write(&sk->out, sk->line, n) == -1)
+		sl_log(SL_LOG_ERR, "flowlog: write to %s: %s", sk->out.name,
+		    strerror(errno));
 	__atomic_store_n(&sk->alive_ms, sl_mono_ms(), __ATOMIC_RELAXED);
 }
 

@@ -1,13 +1,15 @@
 /*
  * sink_test.c — the event log (proxy/sink/): schema v1 pinned byte for
  * byte, the record codec, the SPSC ring, and sinks with their own
- * threads, formats, drops and reopen.
+ * threads, formats, drops and reopen; the file transport's write cut
+ * short.
  *
  * Sinks write to files in a temporary directory (removed at the end of
  * each test) or to FIFOs the test reads, or does not.  Every wait is
  * bounded in time, and a test that allocates after its sinks started
  * stops them before it fails: under `make test-oom` a failed allocation
- * leaves no thread behind.
+ * leaves no thread behind.  A full disk is played without root: a file
+ * size limit (RLIMIT_FSIZE) makes a write stop part way like ENOSPC does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +63,7 @@ tdir_rm(const struct tdir *d)
 {
 	static const char *const names[] = {
 		"a.jsonl", "b.log", "a.jsonl.1", "fifo", "err", "bad",
+		"c.out",
 	};
 	char p[128];
 
@@ -837,4 +841,135 @@ T_TEST(close_abandons_a_sink_that_takes_no_line_for_5_s)
 	    "for 5 s; exiting with the lines still queued lost") != NULL,
 	    "daemon log: %s", msg ? msg : "(none)");
 	free(msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* the transport's write cut short (issue 12 item 6)                    */
+
+#define FSIZE_LIMIT	1000	/* "the disk": bytes a file may grow to */
+#define FULL_HOST	"full.example.test"
+
+/* Let files grow to `bytes` only (RLIM_INFINITY: as far as allowed). */
+static void
+fsize_limit(rlim_t bytes)
+{
+	struct rlimit rl;
+
+	signal(SIGXFSZ, SIG_IGN);	/* past it: EFBIG, not a signal */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0) {
+		rl.rlim_cur = SL_MIN(bytes, rl.rlim_max);
+		(void)setrlimit(RLIMIT_FSIZE, &rl);
+	}
+}
+
+/* Point fd (stdout, stderr) at path, truncated; the old fd, or -1. */
+static int
+fd_to(int fd, const char *path)
+{
+	int nfd, saved;
+
+	fflush(NULL);
+	if ((nfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		return -1;
+	if ((saved = dup(fd)) != -1 && dup2(nfd, fd) == -1) {
+		close(saved);
+		saved = -1;
+	}
+	close(nfd);
+	return saved;
+}
+
+/* Undo fd_to(). */
+static void
+fd_back(int fd, int saved)
+{
+	if (saved == -1)
+		return;
+	fflush(NULL);
+	dup2(saved, fd);
+	close(saved);
+}
+
+/*
+ * Write five records of 300 bytes with files limited to 1000 bytes until
+ * the fifth: through a sink file opened on a file of a temporary
+ * directory, or through "stdout" pointing at it.  rc and err: each
+ * write's result and errno; *txt (malloc'd) and *len: the file then.
+ */
+static int
+cut_run(int via_stdout, int rc[5], int err[5], char **txt, size_t *len)
+{
+	struct tdir d;
+	struct sl_sinkfile f;
+	char path[128], rec[300];
+	int saved = -1, ret = -1;
+
+	*txt = NULL;
+	if (tdir_make(&d) == -1)
+		return -1;
+	tdir_file(&d, via_stdout ? "c.out" : "a.jsonl", path, sizeof(path));
+	if (via_stdout && (saved = fd_to(STDOUT_FILENO, path)) == -1)
+		goto out;
+	if (sl_sinkfile_open(&f, via_stdout ? "stdout" : path) == -1)
+		goto out;
+	memset(rec, 'r', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\n';
+	fsize_limit(FSIZE_LIMIT);
+	for (int i = 0; i < 5; i++) {
+		if (i == 4)
+			fsize_limit(RLIM_INFINITY);
+		rc[i] = sl_sinkfile_write(&f, rec, sizeof(rec));
+		err[i] = rc[i] == -1 ? errno : 0;
+	}
+	sl_sinkfile_close(&f);
+	ret = 0;
+out:
+	fd_back(STDOUT_FILENO, saved);
+	*txt = t_slurp(path, len);
+	tdir_rm(&d);
+	return ret;
+}
+
+/*
+ * Three records fit, the fourth stops at byte 1000 (then EFBIG, as
+ * ENOSPC would): it is cut off, and the fifth follows the third.
+ */
+T_TEST(file_write_cut_short_leaves_the_file_as_it_was)
+{
+	int rc[5], err[5], ran;
+	size_t len = 0;
+	char *txt;
+
+	ran = cut_run(0, rc, err, &txt, &len);
+	free(txt);
+	T_ASSERT(ran == 0);
+	T_ASSERT(rc[0] == 0 && rc[1] == 0 && rc[2] == 0);
+	T_EQ(rc[3], -1);
+	T_EQ(err[3], EFBIG);
+	T_EQ(rc[4], 0);
+	T_EQ(len, 4 * 300);		/* four whole records */
+}
+
+/*
+ * stdout cannot be cut (the file is not ours: another writer may share
+ * it): the fragment stays, and the next write ends its line first.
+ */
+T_TEST(stdout_write_cut_short_leaves_a_fragment_on_its_own_line)
+{
+	int rc[5], err[5], ran, ok;
+	size_t len = 0;
+	char *txt;
+
+	ran = cut_run(1, rc, err, &txt, &len);
+	/* 3 records, 100 bytes of the fourth, "\n", the fifth. */
+	ok = txt != NULL && len == 1000 + 1 + 300 && txt[899] == '\n' &&
+	    txt[999] == 'r' && txt[1000] == '\n' && txt[1001] == 'r' &&
+	    txt[1300] == '\n';
+	free(txt);
+	T_ASSERT(ran == 0);
+	T_EQ(rc[3], -1);
+	T_EQ(err[3], EFBIG);
+	T_EQ(rc[4], 0);
+	T_CHECK(ok, "stdout holds %zu bytes, not 3 lines, a fragment of 100 "
+	    "on its own line and 1 line", len);
 }

@@ -7,11 +7,21 @@
  * abandons a sink that takes no more lines); everywhere else
  * cancellation is off, so the thread is never cancelled holding a lock
  * (the daemon log's, the allocator's).
+ *
+ * A record is written whole or not at all (issue 12 item 6: on a full
+ * disk a half-written record ran into the next one).  A write that stops
+ * part way (ENOSPC, EFBIG, EIO...) is taken back in a regular file we
+ * opened: the file ends with the bytes that went out, so ftruncate()
+ * cuts them off.  Elsewhere (a pipe or FIFO, stdout, stderr) they cannot
+ * be taken back, and the next write starts with a newline instead.  A
+ * pipe takes a record of up to PIPE_BUF (4 KiB, a JSON line) in one
+ * piece, so there this is for longer records only.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../lib/alloc.h"
@@ -26,6 +36,15 @@ static int
 file_open_path(const char *path)
 {
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+/* Can a record left half written in fd be cut off?  Our regular files. */
+static int
+file_cuttable(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 int
@@ -50,6 +69,7 @@ sl_sinkfile_open(struct sl_sinkfile *f, const char *path)
 	}
 	f->name = f->path;
 	f->owned = 1;
+	f->cuttable = file_cuttable(f->fd);
 	return 0;
 }
 
@@ -85,27 +105,73 @@ file_write_cancellable(int fd, const char *p, size_t n)
 	return w;
 }
 
-void
+/* Write p whole: 0, or -1 (errno set) with *done bytes written. */
+static int
+file_put(int fd, const char *p, size_t n, size_t *done)
+{
+	*done = 0;
+	while (*done < n) {
+		ssize_t w = file_write_cancellable(fd, p + *done, n - *done);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if (w == 0) {			/* no progress: never loop */
+			errno = EIO;
+			return -1;
+		}
+		*done += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Cut off the done bytes a failed write left at the end of the file.  With
+ * O_APPEND the offset is just past them; a size equal to it says nobody
+ * appended since, so they are the file's last bytes.  0 when cut.
+ */
+static int
+file_cut(const struct sl_sinkfile *f, size_t done)
+{
+	struct stat st;
+	off_t end;
+
+	if (!f->cuttable)
+		return -1;
+	if ((end = lseek(f->fd, 0, SEEK_CUR)) == -1 ||
+	    fstat(f->fd, &st) == -1 || st.st_size != end ||
+	    end < (off_t)done)
+		return -1;
+	return ftruncate(f->fd, end - (off_t)done);
+}
+
+int
 sl_sinkfile_write(struct sl_sinkfile *f, const char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = file_write_cancellable(f->fd, p, n);
+	size_t done;
+	int err;
 
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			sl_log(SL_LOG_ERR, "flowlog: write to %s: %s",
-			    f->name, strerror(errno));
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
+	/* What an earlier record left could not be cut off: end its line
+	 * first, or this record would run into it. */
+	if (f->torn) {
+		if (file_put(f->fd, "\n", 1, &done) == -1)
+			return -1;
+		f->torn = 0;
 	}
+	if (file_put(f->fd, p, n, &done) == 0)
+		return 0;
+	err = errno;
+	if (done > 0 && file_cut(f, done) == -1)
+		f->torn = 1;
+	errno = err;
+	return -1;
 }
 
 void
 sl_sinkfile_reopen(struct sl_sinkfile *f)
 {
+	size_t done;
 	int fd;
 
 	if (!f->owned)
@@ -115,8 +181,14 @@ sl_sinkfile_reopen(struct sl_sinkfile *f)
 		    strerror(errno));
 		return;			/* keep writing the old file */
 	}
+	/* A fragment left in the old file ends its last line if it can;
+	 * the new file starts clean either way. */
+	if (f->torn)
+		(void)file_put(f->fd, "\n", 1, &done);
 	close(f->fd);
 	f->fd = fd;
+	f->cuttable = file_cuttable(fd);
+	f->torn = 0;
 }
 
 void
@@ -127,5 +199,7 @@ sl_sinkfile_close(struct sl_sinkfile *f)
 	sl_free(f->path);
 	f->path = NULL;
 	f->owned = 0;
+	f->cuttable = 0;
+	f->torn = 0;
 	f->fd = -1;
 }

@@ -64,6 +64,12 @@ json1_format(const struct sl_event *ev, char *buf, size_t cap)
 	if (ev->kind == SL_EV_LOG_DROPPED) {
 		sl_jw_u64(&w, "dropped", ev->dropped);
 		sl_jw_u64(&w, "dropped_total", ev->dropped_total);
+		/* Added in v1 for write failures; a full queue's line is
+		 * as it always was. */
+		sl_jw_str(&w, "reason", ev->reason);
+		if (ev->since.tv_sec != 0)
+			sl_jw_str(&w, "since", sl_rfc3339_fmt(&ev->since, ts,
+			    sizeof(ts)));
 	} else {
 		json1_flow(&w, ev);
 	}

@@ -7,12 +7,16 @@
  * lock: sl_event_put() encodes the event into every ring of its source;
  * each sink's thread drains its rings, formats and writes.  A ring that
  * is full drops for its sink only; the sink turns its own drop count into
- * a log.dropped event.  docs/design/events.md has the picture.
+ * a log.dropped event.  A sink whose output refuses a record counts what
+ * it loses from then on, tries again once a second, and reports the loss
+ * in a log.dropped event (with a reason) as its first line once its
+ * output takes lines again.  docs/design/events.md has the picture.
  *
  * Ownership: the set owns its sinks and its sources; a source owns its
  * rings, which its sinks borrow.  Sources are freed only by
  * sl_sinks_close(), after every thread has stopped.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +32,7 @@
 #define SINK_IDLE_NS	(20 * 1000 * 1000)	/* writer poll when idle */
 #define SINK_GRACE_S	5	/* for a sink that takes no more lines */
 #define SINK_STOP_POLL_NS (10 * 1000 * 1000)
+#define SINK_RETRY_MS	1000	/* a failing sink tries again this often */
 
 struct sink {
 	struct sl_sinkfile	 out;
@@ -41,7 +46,16 @@ struct sink {
 	int			 running;	/* atomic: writer loop on */
 	int			 reopen;	/* atomic: reopen requested */
 	uint64_t		 alive_ms;	/* atomic: last seen unblocked */
-	uint64_t		 reported;	/* drops reported (the thread's) */
+	uint64_t		 reported;	/* ring drops reported (the thread's) */
+	uint64_t		 reported_total; /* every loss reported so far */
+	uint64_t		 lost_all;	/* atomic: lost to write failures */
+	/* The output refused a record (the thread's): */
+	int			 failing;
+	int			 fail_errno;	/* why, the first time */
+	struct timespec		 fail_since;	/* CLOCK_REALTIME */
+	uint64_t		 fail_ms;	/* sl_mono_ms() then */
+	uint64_t		 retry_ms;	/* the next attempt */
+	uint64_t		 lost;		/* records lost since */
 };
 
 struct sl_evsrc {
@@ -71,66 +85,204 @@ sink_dropped(const struct sink *sk)
 	return total;
 }
 
-/* The one place an event becomes bytes and is written. */
+/* The reason a log.dropped event gives for a write error. */
+static const char *
+sink_fail_reason(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return "no_space";
+	case EPIPE:
+		return "closed";
+	}
+	return "write_error";
+}
+
+/*
+ * The output refused a record (errno err): the sink is failing until a
+ * line goes out again; the next attempt is in SINK_RETRY_MS.  Logged
+ * when it starts, not for every record.
+ */
 static void
+sink_fail(struct sink *sk, int err)
+{
+	sk->retry_ms = sl_mono_ms() + SINK_RETRY_MS;
+	if (sk->failing)
+		return;
+	sk->failing = 1;
+	sk->fail_errno = err;
+	sk->fail_ms = sl_mono_ms();
+	clock_gettime(CLOCK_REALTIME, &sk->fail_since);
+	sl_log(SL_LOG_ERR, "flowlog: cannot write to %s: %s; counting the "
+	    "events lost, trying again every %d s", sk->out.name,
+	    strerror(err), SINK_RETRY_MS / 1000);
+}
+
+/* Count n records the sink could not write. */
+static void
+sink_lose(struct sink *sk, uint64_t n)
+{
+	sk->lost += n;
+	__atomic_fetch_add(&sk->lost_all, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * The one place an event becomes bytes and is written.  0, or -1 when
+ * the output refused it (then the sink is failing).
+ */
+static int
 sink_emit(struct sink *sk, const struct sl_event *ev)
 {
 	size_t n = sk->fmt->fn(ev, sk->line, sk->fmt->line_max);
+	int rc = 0;
 
-	if (n > 0 && !SL_BUG_ON(n > sk->fmt->line_max))
-		sl_sinkfile_write(&sk->out, sk->line, n);
+	if (n > 0 && !SL_BUG_ON(n > sk->fmt->line_max) &&
+	    sl_sinkfile_write(&sk->out, sk->line, n) == -1) {
+		sink_fail(sk, errno);
+		rc = -1;
+	}
 	__atomic_store_n(&sk->alive_ms, sl_mono_ms(), __ATOMIC_RELAXED);
+	return rc;
 }
 
-/* Drops since the last report become an event in this sink's output. */
+/* A log.dropped event, now, for n more events lost. */
 static void
+sink_drop_event(const struct sink *sk, struct sl_event *ev, uint64_t n)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = SL_EV_LOG_DROPPED;
+	clock_gettime(CLOCK_REALTIME, &ev->ts);
+	ev->dropped = n;
+	ev->dropped_total = sk->reported_total + n;
+}
+
+/*
+ * Ring drops since the last report become an event in this sink's
+ * output.  -1 when it could not be written: it stays due.
+ */
+static int
 sink_report_drops(struct sink *sk)
 {
 	uint64_t total = sink_dropped(sk);
 	struct sl_event ev;
 
 	if (total == sk->reported)
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = SL_EV_LOG_DROPPED;
-	clock_gettime(CLOCK_REALTIME, &ev.ts);
-	ev.dropped = total - sk->reported;
-	ev.dropped_total = total;
-	sink_emit(sk, &ev);
+		return 0;
+	sink_drop_event(sk, &ev, total - sk->reported);
+	if (sink_emit(sk, &ev) == -1)
+		return -1;
 	sl_log(SL_LOG_WARN, "flowlog: %llu event(s) dropped for %s (queue "
 	    "full)", (unsigned long long)ev.dropped, sk->out.name);
 	sk->reported = total;
+	sk->reported_total += ev.dropped;
+	return 0;
 }
 
-/* Write what one ring holds; returns the events written. */
+/*
+ * A failing sink's attempt: its first line must be the report of what it
+ * lost (or, if a queue report is what failed, that report), so writing
+ * that report is the attempt.  It needs no new record, so a sink
+ * recovers even while nothing happens.  0 when it went out.
+ */
+static int
+sink_retry(struct sink *sk)
+{
+	struct sl_event ev;
+
+	if (sk->lost == 0) {
+		if (sink_report_drops(sk) == -1)
+			return -1;
+	} else {
+		sink_drop_event(sk, &ev, sk->lost);
+		ev.reason = sink_fail_reason(sk->fail_errno);
+		ev.since = sk->fail_since;
+		if (sink_emit(sk, &ev) == -1)
+			return -1;
+		sk->reported_total += sk->lost;
+	}
+	sl_log(SL_LOG_WARN, "flowlog: writing to %s again after %llu ms; %llu "
+	    "event(s) lost (%s)", sk->out.name,
+	    (unsigned long long)(sl_mono_ms() - sk->fail_ms),
+	    (unsigned long long)sk->lost, sink_fail_reason(sk->fail_errno));
+	sk->failing = 0;
+	sk->lost = 0;
+	return 0;
+}
+
+/*
+ * Write what one ring holds; returns the events taken.  A record the
+ * output refuses is lost; the rest wait for the next attempt.
+ */
 static size_t
 sink_drain(struct sink *sk, struct sl_evring *r)
 {
 	const void *rec;
 	size_t len, n = 0;
 
-	while ((rec = sl_evring_peek(r, &len)) != NULL) {
+	while (!sk->failing && (rec = sl_evring_peek(r, &len)) != NULL) {
 		struct sl_event ev;
 
 		sl_event_decode(&ev, rec);	/* points into the ring */
-		sink_emit(sk, &ev);
+		if (sink_emit(sk, &ev) == -1)
+			sink_lose(sk, 1);
 		sl_evring_pop(r);
 		n++;
 	}
 	return n;
 }
 
-/* One pass over every ring of the sink; returns the events written. */
+/* An attempt failed: what waited for it is lost. */
+static void
+sink_discard(struct sink *sk, size_t nr)
+{
+	const void *rec;
+	size_t len;
+
+	for (size_t i = 0; i < nr; i++) {
+		while ((rec = sl_evring_peek(sk->rings[i], &len)) != NULL) {
+			sl_evring_pop(sk->rings[i]);
+			sink_lose(sk, 1);
+		}
+	}
+}
+
+/* The last pass, and the output still refuses lines: say what is lost. */
+static void
+sink_give_up(struct sink *sk, size_t nr)
+{
+	sink_discard(sk, nr);
+	sl_log(SL_LOG_ERR, "flowlog: %s still refuses lines at exit: %llu "
+	    "event(s) lost, not reported in it", sk->out.name,
+	    (unsigned long long)(sk->lost + sink_dropped(sk) - sk->reported));
+}
+
+/*
+ * One pass over every ring of the sink; returns the events written.  A
+ * failing sink leaves its records in the rings (they absorb a second of
+ * them) until its next attempt; if that fails, they are lost.  The last
+ * pass makes its attempt at once.
+ */
 static size_t
-sink_pass(struct sink *sk)
+sink_pass(struct sink *sk, int last)
 {
 	size_t nr = __atomic_load_n(&sk->nrings, __ATOMIC_ACQUIRE), got = 0;
 
 	if (__atomic_exchange_n(&sk->reopen, 0, __ATOMIC_ACQ_REL))
 		sl_sinkfile_reopen(&sk->out);
-	for (size_t i = 0; i < nr; i++)
-		got += sink_drain(sk, sk->rings[i]);
-	sink_report_drops(sk);
+	if (sk->failing && !last && sl_mono_ms() < sk->retry_ms)
+		return 0;
+	if (sk->failing && sink_retry(sk) == -1) {
+		sink_discard(sk, nr);
+	} else {
+		for (size_t i = 0; i < nr; i++)
+			got += sink_drain(sk, sk->rings[i]);
+		if (!sk->failing)
+			(void)sink_report_drops(sk);
+	}
+	if (sk->failing && last)
+		sink_give_up(sk, nr);
 	return got;
 }
 
@@ -145,7 +297,7 @@ sink_main(void *arg)
 		int running = __atomic_load_n(&sk->running, __ATOMIC_ACQUIRE);
 
 		__atomic_store_n(&sk->alive_ms, sl_mono_ms(), __ATOMIC_RELAXED);
-		if (sink_pass(sk) == 0 && running) {
+		if (sink_pass(sk, !running) == 0 && running) {
 			struct timespec ts = { 0, SINK_IDLE_NS };
 
 			nanosleep(&ts, NULL);
@@ -316,7 +468,7 @@ sl_sinks_close(struct sl_sinks *s)
 		/* Never started (an early exit): what was queued still goes
 		 * out, from this thread. */
 		if (!sk->started)
-			(void)sink_pass(sk);
+			(void)sink_pass(sk, 1);
 		sl_sinkfile_close(&sk->out);
 		sl_free(sk->line);
 		sl_free(sk);
@@ -333,7 +485,10 @@ sl_sinks_close(struct sl_sinks *s)
 uint64_t
 sl_sinks_dropped(const struct sl_sinks *s, size_t i)
 {
-	return i < s->n ? sink_dropped(s->sink[i]) : 0;
+	if (i >= s->n)
+		return 0;
+	return sink_dropped(s->sink[i]) +
+	    __atomic_load_n(&s->sink[i]->lost_all, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------ */

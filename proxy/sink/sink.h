@@ -12,8 +12,10 @@
  * nothing; a full ring drops the record for that sink only and counts it
  * there.  Each sink formats records with its own format and reports its
  * own drops as a log.dropped event in its own output, so a sink that
- * blocks (a full disk, a FIFO nobody reads) stalls no worker and no other
- * sink.
+ * blocks (a FIFO nobody reads) stalls no worker and no other sink.  A
+ * sink whose output refuses lines (a full disk, a reader gone) writes no
+ * partial record, counts what it loses, and reports it in a log.dropped
+ * event once its output takes lines again.
  */
 #ifndef SL_SINK_H
 #define SL_SINK_H
@@ -103,9 +105,10 @@ struct sl_event {
 	const char		*reason;
 	char			 term[3];	/* "" : absent */
 	uint64_t		 up, down, ms;
-	/* log.dropped */
+	/* log.dropped (and reason: NULL for a full queue) */
 	uint64_t		 dropped;	/* since this sink's last report */
 	uint64_t		 dropped_total;	/* by this sink since start */
+	struct timespec		 since;	/* {0, 0}, or when writes began to fail */
 };
 
 /* Names as logged ("flow.end", "tls", "splice"...); NULL for UNSET. */
@@ -164,7 +167,10 @@ void	sl_sinks_reopen(struct sl_sinks *s) SL_NONNULL(1);
  */
 void	sl_sinks_close(struct sl_sinks *s);
 
-/* Events sink i (in the order added) has dropped so far; any thread. */
+/*
+ * Events sink i (in the order added) has lost so far, to a full queue or
+ * to its output refusing them; any thread.
+ */
 uint64_t sl_sinks_dropped(const struct sl_sinks *s, size_t i) SL_NONNULL(1);
 
 /*

@@ -66,17 +66,25 @@ struct sl_sinkfile {
 	const char	*name;		/* for messages: path or "stdout" */
 	int		 fd;
 	int		 owned;		/* we opened fd (and reopen it) */
+	int		 cuttable;	/* owned and a regular file */
+	int		 torn;		/* a record was left half written */
 };
 
 /* Open path ("stdout", "stderr" or a file to append to).  0 or -1. */
 int	sl_sinkfile_open(struct sl_sinkfile *f, const char *path)
 	    SL_NONNULL(1, 2) SL_WUR;
 /*
- * Write one whole formatted record; the calling thread may be cancelled
- * while it blocks here, and only here.  An error is logged, not fatal.
+ * Write one whole record; the calling thread may be cancelled while it
+ * blocks here, and only here.  0: written.  -1 (errno says why, nothing
+ * logged): not written, and nothing of it is left where the next record
+ * would follow.  Bytes that went out before the error are cut off again
+ * in a regular file we opened (the file is as it was); where they cannot
+ * be (a pipe, a FIFO, stdout, a file that refuses ftruncate()), the next
+ * write first ends their line, so the fragment stands on a line of its
+ * own.
  */
-void	sl_sinkfile_write(struct sl_sinkfile *f, const char *p, size_t n)
-	    SL_NONNULL(1, 2);
+int	sl_sinkfile_write(struct sl_sinkfile *f, const char *p, size_t n)
+	    SL_NONNULL(1, 2) SL_WUR;
 /* Open the path again (log rotation); on failure keep the old file. */
 void	sl_sinkfile_reopen(struct sl_sinkfile *f) SL_NONNULL(1);
 void	sl_sinkfile_close(struct sl_sinkfile *f) SL_NONNULL(1);

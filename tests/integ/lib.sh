@@ -49,6 +49,7 @@
 #                sluiced_reload CONFIG, sluiced_stop, sluiced_wait, sluiced_alive
 #   flow log     flowlog_expect DESC SELECT CHECK..., flowlog_last,
 #                flowlog_grep, flowlog_count, flowlog_valid
+#   full disk    mount_ns_private "$@", tmpfs_mount DIR SIZE
 #   clients      pcurl http_status sha256_of big_https tunnel_open
 #                tunnel_cmd; the Python clients in py/ (rawc, rawhttp,
 #                tlshello, tunnel, wsclient, dnsq) run in cli with
@@ -803,4 +804,45 @@ pyhttp_start() {
 	    --directory "$dir" "$port"
 	wait_listen "$SRV" "$addr" "$port" ||
 	    setup_fail "python http.server did not start" "$(cat "$T/pyhttp.log")"
+}
+
+# ---------------------------------------------------------------------
+# A small file system (a full disk)
+
+# mount_ns_private "$@": run the rest of the test in a mount namespace of
+# its own (call it right after sourcing lib.sh), so that what it mounts
+# is seen by it and by what it starts (sluiced, via ip netns exec) and
+# by nothing else, and disappears with it even if it is killed.
+mount_ns_private() {
+	[ -n "${SL_MNTNS:-}" ] && return 0
+	SL_MNTNS=1 exec unshare -m --propagation private bash "$0" "$@"
+}
+
+# tmpfs_mount DIR SIZE: a tmpfs of SIZE (16k, 1m) on DIR (made: under $T,
+# so after topo_up); unmounted when the test ends, before its temp dir is
+# removed.  Grow or shrink it with `mount -o remount,size=SIZE DIR`.
+_TMPFS_DIRS=""
+tmpfs_mount() {
+	case "$1" in
+	"$T"/?*) [ -n "$T" ] ;;
+	*) false ;;
+	esac || setup_fail "tmpfs_mount $1: not under the test's temp dir"
+	mkdir -p "$1" || setup_fail "mkdir $1"
+	setup_do "a tmpfs of $2 on $1" \
+	    mount -t tmpfs -o "size=$2,mode=0755" sluice-test "$1"
+	_TMPFS_DIRS="$1 $_TMPFS_DIRS"
+	trap _tmpfs_teardown EXIT
+}
+
+# Unmount (lazily: sluiced may still hold a file there; SL_KEEP=1 keeps a
+# copy of what it held in DIR.kept), then the usual teardown with the
+# test's exit status.
+_tmpfs_teardown() {
+	local rc=$? d
+	for d in $_TMPFS_DIRS; do
+		[ "${SL_KEEP:-0}" = 1 ] && cp -a "$d" "$d.kept" 2>/dev/null
+		umount -l "$d" 2>/dev/null
+	done
+	(exit "$rc")
+	_teardown
 }

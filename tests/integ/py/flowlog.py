@@ -8,6 +8,10 @@
   flowlog.py grep FILE [SELECT]            print every matching event
   flowlog.py count FILE [SELECT]           print how many events match
   flowlog.py validate FILE                 every line is a valid v1 event
+  flowlog.py losses FILE                   print "EVENTS DROPPED TOTAL": the
+                                           events other than log.dropped,
+                                           the sum of log.dropped's dropped
+                                           and the last dropped_total
 
 FLOWLOG_SINCE=N in the environment ignores events on lines 1..N (take N
 with `wc -l < FILE` before a request).  The per-request events of HTTP
@@ -29,6 +33,7 @@ import time
 EVENTS = {"flow.end", "flow.blocked", "flow.error", "flow.request"}
 MODES = {"explicit", "transparent"}
 PROTOS = {"tls", "http", "stun", "opaque", "none"}
+DROP_REASONS = {"no_space", "closed", "write_error"}
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 # "10.1.0.2:5000" or "[fd00:1::2]:5000"
 EP_RE = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]):\d{1,5}$")
@@ -158,6 +163,15 @@ def check_event(ev):
         for k in ("dropped", "dropped_total"):
             if not isinstance(ev.get(k), int) or isinstance(ev.get(k), bool):
                 p.append("log.dropped without an integer %s" % k)
+        # A write failure's report says why and since when (absent: the
+        # queue was full).
+        if "reason" in ev and ev["reason"] not in DROP_REASONS:
+            p.append("log.dropped reason %r unknown" % ev["reason"])
+        if "since" in ev and (not isinstance(ev["since"], str) or
+                              not TS_RE.match(ev["since"])):
+            p.append("since %r is not RFC 3339 UTC with ms" % ev["since"])
+        if ("reason" in ev) != ("since" in ev):
+            p.append("log.dropped with only one of reason and since")
         return p
     if ev.get("event") not in EVENTS:
         p.append("event %r unknown" % ev.get("event"))
@@ -224,6 +238,20 @@ def cmd_validate(path):
     return 0
 
 
+def cmd_losses(path):
+    events = dropped = total = 0
+    for _, ev, _ in load(path):
+        if ev is None:
+            continue
+        if ev.get("event") == "log.dropped":
+            dropped += ev.get("dropped", 0)
+            total = ev.get("dropped_total", 0)
+        else:
+            events += 1
+    print("%d %d %d" % (events, dropped, total))
+    return 0
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -237,6 +265,8 @@ def main(argv):
         return cmd_expect(path, rest[0], rest[1:])
     if cmd == "validate":
         return cmd_validate(path)
+    if cmd == "losses":
+        return cmd_losses(path)
     sel = rest[0].split() if rest else []
     evs = select(path, sel)
     if cmd == "count":

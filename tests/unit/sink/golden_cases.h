@@ -158,6 +158,10 @@ static const struct golden_case golden_cases[] = {
 	{ "log_dropped", {
 		.kind = SL_EV_LOG_DROPPED, .ts = G_TS, .dropped = 17,
 		.dropped_total = 4242 } },
+	{ "log_dropped_after_a_write_failure", {
+		.kind = SL_EV_LOG_DROPPED, .ts = G_TS, .dropped = 60,
+		.dropped_total = 4302, .reason = "no_space",
+		.since = { 1795281470, 5000000 } } },
 };
 
 #endif /* SL_GOLDEN_CASES_H */

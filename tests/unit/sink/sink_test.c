@@ -1,13 +1,15 @@
 /*
  * sink_test.c — the event log (proxy/sink/): schema v1 pinned byte for
  * byte, the record codec, the SPSC ring, and sinks with their own
- * threads, formats, drops and reopen.
+ * threads, formats, drops, reopen and write failures.
  *
  * Sinks write to files in a temporary directory (removed at the end of
  * each test) or to FIFOs the test reads, or does not.  Every wait is
  * bounded in time, and a test that allocates after its sinks started
  * stops them before it fails: under `make test-oom` a failed allocation
- * leaves no thread behind.
+ * leaves no thread behind.  A full disk is played without root: a file
+ * size limit (RLIMIT_FSIZE) makes a write stop part way like ENOSPC does,
+ * /dev/full refuses every write, a FIFO whose reader left gives EPIPE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +63,7 @@ tdir_rm(const struct tdir *d)
 {
 	static const char *const names[] = {
 		"a.jsonl", "b.log", "a.jsonl.1", "fifo", "err", "bad",
+		"c.out",
 	};
 	char p[128];
 
@@ -68,16 +72,25 @@ tdir_rm(const struct tdir *d)
 	rmdir(d->path);
 }
 
-/* How many times needle occurs in the file (0 when unreadable). */
+/* How many times needle occurs in txt (0 when NULL). */
 static size_t
-file_count(const char *path, const char *needle)
+text_count(const char *txt, const char *needle)
 {
-	char *txt = t_slurp(path, NULL);
 	size_t n = 0;
 
 	for (const char *p = txt; p != NULL && (p = strstr(p, needle)) != NULL;
 	    p += strlen(needle))
 		n++;
+	return n;
+}
+
+/* How many times needle occurs in the file (0 when unreadable). */
+static size_t
+file_count(const char *path, const char *needle)
+{
+	char *txt = t_slurp(path, NULL);
+	size_t n = text_count(txt, needle);
+
 	free(txt);
 	return n;
 }
@@ -122,10 +135,12 @@ kv_format(const struct sl_event *ev, char *buf, size_t cap)
 	int n;
 
 	if (ev->kind == SL_EV_LOG_DROPPED)
-		n = snprintf(buf, cap, "%s dropped=%llu total=%llu\n",
+		n = snprintf(buf, cap, "%s dropped=%llu total=%llu%s%s\n",
 		    sl_event_kind_name(ev->kind),
 		    (unsigned long long)ev->dropped,
-		    (unsigned long long)ev->dropped_total);
+		    (unsigned long long)ev->dropped_total,
+		    ev->reason != NULL ? " reason=" : "",
+		    ev->reason != NULL ? ev->reason : "");
 	else
 		n = snprintf(buf, cap, "%s flow=%llu host=%s\n",
 		    sl_event_kind_name(ev->kind),
@@ -837,4 +852,508 @@ T_TEST(close_abandons_a_sink_that_takes_no_line_for_5_s)
 	    "for 5 s; exiting with the lines still queued lost") != NULL,
 	    "daemon log: %s", msg ? msg : "(none)");
 	free(msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* write failures (issue 12 item 6)                                     */
+
+#define FSIZE_LIMIT	1000	/* "the disk": bytes a file may grow to */
+#define FULL_HOST	"full.example.test"
+
+/* Let files grow to `bytes` only (RLIM_INFINITY: as far as allowed). */
+static void
+fsize_limit(rlim_t bytes)
+{
+	struct rlimit rl;
+
+	signal(SIGXFSZ, SIG_IGN);	/* past it: EFBIG, not a signal */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0) {
+		rl.rlim_cur = SL_MIN(bytes, rl.rlim_max);
+		(void)setrlimit(RLIMIT_FSIZE, &rl);
+	}
+}
+
+/* Point fd (stdout, stderr) at path, truncated; the old fd, or -1. */
+static int
+fd_to(int fd, const char *path)
+{
+	int nfd, saved;
+
+	fflush(NULL);
+	if ((nfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		return -1;
+	if ((saved = dup(fd)) != -1 && dup2(nfd, fd) == -1) {
+		close(saved);
+		saved = -1;
+	}
+	close(nfd);
+	return saved;
+}
+
+/* Undo fd_to(). */
+static void
+fd_back(int fd, int saved)
+{
+	if (saved == -1)
+		return;
+	fflush(NULL);
+	dup2(saved, fd);
+	close(saved);
+}
+
+/*
+ * Write five records of 300 bytes with files limited to 1000 bytes until
+ * the fifth: through a sink file opened on a file of a temporary
+ * directory, or through "stdout" pointing at it.  rc and err: each
+ * write's result and errno; *txt (malloc'd) and *len: the file then.
+ */
+static int
+cut_run(int via_stdout, int rc[5], int err[5], char **txt, size_t *len)
+{
+	struct tdir d;
+	struct sl_sinkfile f;
+	char path[128], rec[300];
+	int saved = -1, ret = -1;
+
+	*txt = NULL;
+	if (tdir_make(&d) == -1)
+		return -1;
+	tdir_file(&d, via_stdout ? "c.out" : "a.jsonl", path, sizeof(path));
+	if (via_stdout && (saved = fd_to(STDOUT_FILENO, path)) == -1)
+		goto out;
+	if (sl_sinkfile_open(&f, via_stdout ? "stdout" : path) == -1)
+		goto out;
+	memset(rec, 'r', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\n';
+	fsize_limit(FSIZE_LIMIT);
+	for (int i = 0; i < 5; i++) {
+		if (i == 4)
+			fsize_limit(RLIM_INFINITY);
+		rc[i] = sl_sinkfile_write(&f, rec, sizeof(rec));
+		err[i] = rc[i] == -1 ? errno : 0;
+	}
+	sl_sinkfile_close(&f);
+	ret = 0;
+out:
+	fd_back(STDOUT_FILENO, saved);
+	*txt = t_slurp(path, len);
+	tdir_rm(&d);
+	return ret;
+}
+
+/*
+ * Three records fit, the fourth stops at byte 1000 (then EFBIG, as
+ * ENOSPC would): it is cut off, and the fifth follows the third.
+ */
+T_TEST(file_write_cut_short_leaves_the_file_as_it_was)
+{
+	int rc[5], err[5], ran;
+	size_t len = 0;
+	char *txt;
+
+	ran = cut_run(0, rc, err, &txt, &len);
+	free(txt);
+	T_ASSERT(ran == 0);
+	T_ASSERT(rc[0] == 0 && rc[1] == 0 && rc[2] == 0);
+	T_EQ(rc[3], -1);
+	T_EQ(err[3], EFBIG);
+	T_EQ(rc[4], 0);
+	T_EQ(len, 4 * 300);		/* four whole records */
+}
+
+/*
+ * stdout cannot be cut (the file is not ours: another writer may share
+ * it): the fragment stays, and the next write ends its line first.
+ */
+T_TEST(stdout_write_cut_short_leaves_a_fragment_on_its_own_line)
+{
+	int rc[5], err[5], ran, ok;
+	size_t len = 0;
+	char *txt;
+
+	ran = cut_run(1, rc, err, &txt, &len);
+	/* 3 records, 100 bytes of the fourth, "\n", the fifth. */
+	ok = txt != NULL && len == 1000 + 1 + 300 && txt[899] == '\n' &&
+	    txt[999] == 'r' && txt[1000] == '\n' && txt[1001] == 'r' &&
+	    txt[1300] == '\n';
+	free(txt);
+	T_ASSERT(ran == 0);
+	T_EQ(rc[3], -1);
+	T_EQ(err[3], EFBIG);
+	T_EQ(rc[4], 0);
+	T_CHECK(ok, "stdout holds %zu bytes, not 3 lines, a fragment of 100 "
+	    "on its own line and 1 line", len);
+}
+
+/* A sink, its producer, and the files a test reads after it. */
+struct full {
+	struct tdir	 d;
+	char		 out[128];	/* what the sink wrote */
+	char		 err[128];	/* the daemon log */
+	struct sl_sinks	*s;
+	struct sl_evsrc	*src;
+	size_t		 lines1;	/* lines once the disk was full */
+	uint64_t	 lost1;		/* events lost then */
+	char		*txt, *log;	/* read at the end (malloc'd) */
+};
+
+/* Wait until cond(u) holds (bounded); returns it. */
+static int
+full_wait(struct full *u, int (*cond)(struct full *))
+{
+	uint64_t end = sl_mono_ms() + 2 * WAIT_MS;
+
+	while (!cond(u) && sl_mono_ms() < end)
+		usleep(2000);
+	return cond(u);
+}
+
+enum { FULL_N1 = 60, FULL_N2 = 10 };
+
+/* Every event of the first batch written or counted lost. */
+static int
+full_accounted(struct full *u)
+{
+	return file_count(u->out, "\n") + sl_sinks_dropped(u->s, 0) >=
+	    FULL_N1;
+}
+
+/* The last event of the second batch written. */
+static int
+full_last_written(struct full *u)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "flow=%d host=" FULL_HOST "\n",
+	    FULL_N1 + FULL_N2 - 1);
+	return file_count(u->out, want) == 1;
+}
+
+static void
+full_put(struct full *u, int from, int to)
+{
+	struct sl_event ev;
+
+	for (int i = from; i < to; i++) {
+		ev_make(&ev, (uint64_t)i, FULL_HOST);
+		sl_event_put(u->src, &ev);
+	}
+}
+
+/*
+ * A started kv sink writing to u->out (or to stdout pointing at it)
+ * fills the file limit with FULL_N1 events, gets its room back, then
+ * takes FULL_N2 more.  The sink is closed at the end; u->txt and u->log
+ * hold what it and the daemon log wrote.  -1 if a step failed.
+ */
+static int
+full_run(struct full *u, int via_stdout)
+{
+	int serr, sout = -1, rc = -1;
+
+	u->s = NULL;
+	u->txt = u->log = NULL;
+	if ((serr = fd_to(STDERR_FILENO, u->err)) == -1)
+		return -1;
+	if (via_stdout && (sout = fd_to(STDOUT_FILENO, u->out)) == -1)
+		goto out;
+	if ((u->s = sl_sinks_new()) == NULL ||
+	    sl_sinks_add(u->s, via_stdout ? "stdout" : u->out, &kv_fmt) == -1 ||
+	    (u->src = sl_sinks_source(u->s, 0)) == NULL)
+		goto out;
+	fsize_limit(FSIZE_LIMIT);
+	if (sl_sinks_start(u->s) == -1)
+		goto out;
+	full_put(u, 0, FULL_N1);
+	/* The first record refused is lost at once, those after it wait
+	 * for the attempt a second later, which fails too. */
+	if (!full_wait(u, full_accounted))
+		goto out;
+	u->lines1 = file_count(u->out, "\n");
+	u->lost1 = sl_sinks_dropped(u->s, 0);
+	fsize_limit(RLIM_INFINITY);
+	full_put(u, FULL_N1, FULL_N1 + FULL_N2);
+	if (full_wait(u, full_last_written))
+		rc = 0;
+out:
+	sl_sinks_close(u->s);
+	fsize_limit(RLIM_INFINITY);
+	fd_back(STDOUT_FILENO, sout);
+	fd_back(STDERR_FILENO, serr);
+	u->txt = t_slurp(u->out, NULL);
+	u->log = t_slurp(u->err, NULL);
+	return rc;
+}
+
+/* The kv line of flow id (without its newline). */
+static const char *
+full_line(char *buf, size_t cap, unsigned long long id)
+{
+	snprintf(buf, cap, "flow.end flow=%llu host=" FULL_HOST, id);
+	return buf;
+}
+
+/*
+ * What a sink that filled its disk wrote: only whole kv lines, but for
+ * one fragment of the first record lost when `torn` (a line of its own),
+ * the flows in order, one loss report (reason no_space) as the first line
+ * after the gap, and lines plus loss = every event.  NULL if so, else
+ * what is wrong (in why).
+ */
+static const char *
+full_check(const char *txt, int torn, char *why, size_t cap)
+{
+	unsigned long long seen = 0, next = 0, lost = 0, a, b;
+	int reports = 0, frags = 0;
+
+	for (const char *p = txt, *nl; p != NULL && *p != '\0'; p = nl + 1) {
+		char line[128], want[128];
+		size_t len;
+
+		if ((nl = strchr(p, '\n')) == NULL)
+			return snprintf(why, cap, "no newline at the end"), why;
+		len = (size_t)(nl - p);
+		snprintf(line, sizeof(line), "%.*s", (int)SL_MIN(len, 127), p);
+		full_line(want, sizeof(want), next);
+		if (sscanf(line, "flow.end flow=%llu", &a) == 1 && a >= next &&
+		    strcmp(line, full_line(want, sizeof(want), a)) == 0) {
+			seen++;
+			next = a + 1;
+		} else if (reports == 0 && sscanf(line, "log.dropped "
+		    "dropped=%llu total=%llu", &a, &b) == 2 && a == b &&
+		    strstr(line, " reason=no_space") != NULL) {
+			reports++;
+			lost = a;
+		} else if (torn && frags == 0 && reports == 0 && len > 0 &&
+		    len < strlen(want) && strncmp(want, p, len) == 0) {
+			frags++;
+		} else {
+			return snprintf(why, cap, "unexpected line '%s'", line),
+			    why;
+		}
+	}
+	if (reports != 1 || frags != (torn ? 1 : 0))
+		return snprintf(why, cap, "%d loss reports, %d fragments",
+		    reports, frags), why;
+	if (seen + lost != FULL_N1 + FULL_N2)
+		return snprintf(why, cap, "%llu lines and %llu lost for %d "
+		    "events", seen, lost, FULL_N1 + FULL_N2), why;
+	return NULL;
+}
+
+/* The daemon log says it once as the sink fails, once as it recovers. */
+static int
+full_logged_once(const char *log, const char *err)
+{
+	return strstr(log != NULL ? log : "", err) != NULL &&
+	    text_count(log, "flowlog: cannot write to ") == 1 &&
+	    text_count(log, " again after ") == 1;
+}
+
+static void
+full_free(struct full *u)
+{
+	free(u->txt);
+	free(u->log);
+	tdir_rm(&u->d);
+}
+
+/*
+ * Run full_run() (through stdout or a file of our own) and judge it: NULL
+ * when all is as full_check() and the daemon log say it should be, else
+ * what is wrong (in why, or a constant); what was written is printed.
+ */
+static const char *
+full_case(int via_stdout, char *why, size_t cap)
+{
+	struct full u;
+	const char *bad;
+
+	if (tdir_make(&u.d) == -1)
+		return "mkdtemp";
+	tdir_file(&u.d, via_stdout ? "c.out" : "a.jsonl", u.out,
+	    sizeof(u.out));
+	tdir_file(&u.d, "err", u.err, sizeof(u.err));
+	bad = full_run(&u, via_stdout) == -1 ? "a step failed" :
+	    full_check(u.txt, via_stdout, why, cap);
+	if (bad == NULL && !full_logged_once(u.log, "File too large"))
+		bad = "the daemon log does not say it once each way";
+	if (bad == NULL && (u.lines1 < 20 || u.lost1 + u.lines1 != FULL_N1))
+		bad = "the limit did not fill as expected";
+	if (bad != NULL)
+		printf("# sink wrote:\n%s# daemon log:\n%s", u.txt ? u.txt : "",
+		    u.log ? u.log : "");
+	full_free(&u);
+	return bad;
+}
+
+/*
+ * A sink on a full disk (the file limit) writes no partial record: the
+ * one it could not finish is cut off.  It counts what it loses, says so
+ * once in the daemon log, and once there is room its first line is a
+ * log.dropped with the count and reason no_space; lines and loss account
+ * for every event.
+ */
+T_TEST(full_disk_sink_cuts_the_partial_record_and_reports_its_loss)
+{
+	char why[256];
+	const char *bad = full_case(0, why, sizeof(why));
+
+	T_CHECK(bad == NULL, "%s", bad);
+}
+
+/* The same through stdout, which cannot be cut: a fragment line stays. */
+T_TEST(full_disk_stdout_sink_ends_the_fragment_line_and_reports_its_loss)
+{
+	char why[256];
+	const char *bad = full_case(1, why, sizeof(why));
+
+	T_CHECK(bad == NULL, "%s", bad);
+}
+
+/* Sink 0 has lost n events (bounded wait); returns what it lost. */
+static uint64_t
+wait_lost(const struct sl_sinks *s, uint64_t n)
+{
+	uint64_t end = sl_mono_ms() + 2 * WAIT_MS;
+
+	while (sl_sinks_dropped(s, 0) < n && sl_mono_ms() < end)
+		usleep(2000);
+	return sl_sinks_dropped(s, 0);
+}
+
+/*
+ * /dev/full refuses every write (ENOSPC): the sink loses every event and
+ * counts it, the other sink gets every event, the daemon log says so
+ * once however many attempts fail, and at exit how many events were lost
+ * without a report.
+ */
+T_TEST(sink_on_dev_full_counts_every_event_and_says_so_once)
+{
+	struct full u;
+	uint64_t lost1 = 0;
+	size_t nb = 0;
+	int serr;
+
+	T_ASSERT(tdir_make(&u.d) == 0);
+	tdir_file(&u.d, "b.log", u.out, sizeof(u.out));
+	tdir_file(&u.d, "err", u.err, sizeof(u.err));
+	if ((serr = fd_to(STDERR_FILENO, u.err)) == -1) {
+		tdir_rm(&u.d);
+		T_CHECK(0, "cannot redirect stderr");
+	}
+	if ((u.s = sl_sinks_new()) != NULL &&
+	    sl_sinks_add(u.s, "/dev/full", &kv_fmt) == 0 &&
+	    sl_sinks_add(u.s, u.out, &kv_fmt) == 0 &&
+	    (u.src = sl_sinks_source(u.s, 0)) != NULL &&
+	    sl_sinks_start(u.s) == 0) {
+		full_put(&u, 0, 50);
+		/* Lost at once or at the attempt a second later. */
+		lost1 = wait_lost(u.s, 50);
+		full_put(&u, 50, 100);
+		nb = wait_lines(u.out, 100);
+	}
+	sl_sinks_close(u.s);		/* the last 50 are lost here */
+	fd_back(STDERR_FILENO, serr);
+	u.txt = NULL;
+	u.log = t_slurp(u.err, NULL);
+	if (lost1 != 50 || nb != 100 ||
+	    text_count(u.log, "flowlog: cannot write to /dev/full: No space "
+	    "left on device") != 1 ||
+	    text_count(u.log, "flowlog: /dev/full still refuses lines at "
+	    "exit: 100 event(s) lost") != 1 ||
+	    text_count(u.log, "again after") != 0) {
+		printf("# lost %llu, %zu lines in b; daemon log:\n%s",
+		    (unsigned long long)lost1, nb, u.log ? u.log : "");
+		full_free(&u);
+		T_CHECK(0, "sink on /dev/full");
+	}
+	full_free(&u);
+}
+
+/*
+ * The next line from a FIFO read without blocking (bounded wait): into
+ * line, "" if none came.  acc keeps what was read past it.
+ */
+static const char *
+fifo_line(int fd, char *acc, size_t *alen, char *line, size_t cap)
+{
+	uint64_t end = sl_mono_ms() + 2 * WAIT_MS;
+	char *nl;
+
+	line[0] = '\0';
+	acc[*alen] = '\0';
+	while ((nl = strchr(acc, '\n')) == NULL && sl_mono_ms() < end) {
+		ssize_t n = read(fd, acc + *alen, 4095 - *alen);
+
+		if (n <= 0) {
+			usleep(2000);
+			continue;
+		}
+		*alen += (size_t)n;
+		acc[*alen] = '\0';
+	}
+	if (nl == NULL)
+		return line;
+	*nl = '\0';
+	snprintf(line, cap, "%s", acc);
+	*alen -= (size_t)(nl + 1 - acc);
+	memmove(acc, nl + 1, *alen + 1);
+	return line;
+}
+
+/*
+ * A FIFO whose reader left (EPIPE): what is put meanwhile is lost and
+ * counted; the next reader's first line is the log.dropped saying how
+ * many (reason closed), then the events that follow.
+ */
+T_TEST(fifo_reader_gone_and_back_gets_the_loss_report_first)
+{
+	struct full u;
+	char acc[4096], l0[128] = "", l1[128] = "", l2[128] = "";
+	size_t alen = 0;
+	uint64_t lost = 0;
+	int rfd, serr = -1, ok;
+
+	T_ASSERT(tdir_make(&u.d) == 0);
+	tdir_file(&u.d, "fifo", u.out, sizeof(u.out));
+	tdir_file(&u.d, "err", u.err, sizeof(u.err));
+	u.s = NULL;
+	if (mkfifo(u.out, 0600) == -1 ||
+	    (rfd = open(u.out, O_RDONLY | O_NONBLOCK)) == -1) {
+		tdir_rm(&u.d);
+		T_CHECK(0, "fifo");
+	}
+	if ((serr = fd_to(STDERR_FILENO, u.err)) != -1 &&
+	    (u.s = sl_sinks_new()) != NULL &&
+	    sl_sinks_add(u.s, u.out, &kv_fmt) == 0 &&
+	    (u.src = sl_sinks_source(u.s, 0)) != NULL &&
+	    sl_sinks_start(u.s) == 0) {
+		full_put(&u, 0, 1);
+		fifo_line(rfd, acc, &alen, l0, sizeof(l0));
+		close(rfd);			/* the reader leaves */
+		full_put(&u, 1, 21);
+		lost = wait_lost(u.s, 20);
+		rfd = open(u.out, O_RDONLY | O_NONBLOCK);	/* and a new one */
+		alen = 0;
+		fifo_line(rfd, acc, &alen, l1, sizeof(l1));
+		full_put(&u, 21, 22);
+		fifo_line(rfd, acc, &alen, l2, sizeof(l2));
+	}
+	sl_sinks_close(u.s);
+	close(rfd);
+	fd_back(STDERR_FILENO, serr);
+	u.txt = NULL;
+	u.log = t_slurp(u.err, NULL);
+	ok = lost == 20 &&
+	    strcmp(l0, "flow.end flow=0 host=" FULL_HOST) == 0 &&
+	    strcmp(l1, "log.dropped dropped=20 total=20 reason=closed") == 0 &&
+	    strcmp(l2, "flow.end flow=21 host=" FULL_HOST) == 0 &&
+	    text_count(u.log, ": Broken pipe; counting the events lost") == 1 &&
+	    text_count(u.log, " again after ") == 1;
+	if (!ok)
+		printf("# lost %llu; read '%s' '%s' '%s'; daemon log:\n%s",
+		    (unsigned long long)lost, l0, l1, l2, u.log ? u.log : "");
+	full_free(&u);
+	T_CHECK(ok, "a FIFO whose reader left and came back");
 }

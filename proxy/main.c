@@ -536,6 +536,10 @@ main(int argc, char **argv)
 	    SL_LOGDEST_SYSLOG);
 	sl_log_set_debug(dbg);
 	signal(SIGPIPE, SIG_IGN);
+	/* A flow-log file past a size limit (ulimit -f, LimitFSIZE=): the
+	 * write fails with EFBIG and its sink reports the loss, instead of
+	 * the signal ending the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (check) {
 		struct sl_diags diags;

@@ -1065,6 +1065,14 @@ hf_response_head(struct sl_flow *flow)
 	case SL_HTTP_OK:
 		break;
 	}
+	if (msg.status == 101 && !hf->upgrade) {
+		/* An upgrade nobody asked for cannot be relayed: what follows
+		 * is no HTTP the client expects.  Nothing of it was sent. */
+		sl_flow_log(flow, SL_LOG_INFO, "server '%s' switched protocols "
+		    "unasked", flow->req->url_host);
+		hf_refuse(flow, 502, "unexpected_101", 0);
+		return -1;
+	}
 	/* Announce our close: asked for, forced by the framing, or the
 	 * client's FIN with no pipelined request left to answer. */
 	close = hf->client_close || msg.body == SL_HTTP_BODY_EOF ||
@@ -1096,11 +1104,6 @@ hf_response_head(struct sl_flow *flow)
 	if (msg.status >= 200 || msg.status == 101)
 		flow->req->status = msg.status;
 	if (msg.status == 101) {
-		if (!hf->upgrade) {
-			/* An upgrade nobody asked for cannot be relayed. */
-			sl_flow_close(flow, 'S', "unexpected_101");
-			return -1;
-		}
 		hf_start_tunnel(flow);
 		return -1;		/* no HTTP framing any more */
 	}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # 025-http-abuse: the plain-HTTP forwarding path (absolute-URI requests and
 # transparent origin-form HTTP) against a misbehaving origin
-# (py/badorigin.py on 10.2.0.5:8001-8003) and stalling clients; the
+# (py/badorigin.py on 10.2.0.5:8001-8004) and stalling clients; the
 # red-team findings of the HTTP forwarder:
 #   - a 1xx flood to a client that does not read is held back like a body
 #     (sluiced's memory stays bounded), and is delivered when it reads;
@@ -13,6 +13,8 @@
 #   - a request body announced and not sent is a 408
 #     request_body_timeout after http-idle-timeout without a byte (not a
 #     504 after idle-timeout); a body that keeps coming slowly passes;
+#   - an upstream 101 nobody asked for is answered 502 unexpected_101,
+#     with nothing of it or what followed (issue 12);
 #   - a client or server that stops reading is cut after idle-timeout,
 #     and the event's down / up count the bytes written to its socket,
 #     not those queued for it.
@@ -172,6 +174,14 @@ check "test ${got:-0} -gt 0 -a ${got:-0} -lt 24000000" \
     "the stalled server got part of the body (${got:-?} bytes)"
 flowlog_expect "it is cut, and up = the bytes the server got" "dst=10.2.0.4:7002" \
     event=flow.error "up=${got:-0}"
+
+# An upstream "101" to a request that asked for no upgrade (issue 12): the
+# client gets a 502 and nothing of the 101 or what followed it.
+out=$(hc 'send:GET http://10.2.0.5:8004/x HTTP/1.1\r\nHost: 10.2.0.5:8004\r\n\r\n' read)
+like "$out" 'reads=502:' "an unasked 101 is answered 502 ($out)"
+unlike "$out" 'RAW-AFTER' "nothing the origin sent after its 101 reaches the client"
+flowlog_expect "logged unexpected_101" "cli=10.1.0.2:$(field port "$out")" \
+    event=flow.error reason=unexpected_101 status=502 'term~^S'
 
 flowlog_valid
 done_testing

@@ -12,6 +12,8 @@ bounded in time and bytes; runs until killed.
         requests on that connection get the body "good".
   8003  the same second response, sent 300 ms after the first one (while
         the connection is idle between requests).
+  8004  "101 Switching Protocols" to any request (none asks for an
+        upgrade), then raw bytes "RAW-AFTER-101" and the close.
 
 Each request is logged as "PORT conn C req N PATH" (C counts the port's
 connections from 1, N the connection's requests), so a test sees whether
@@ -111,7 +113,14 @@ def h8003(c):
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood")
 
 
-H = {8001: h8001, 8002: h8002, 8003: h8003}
+def h8004(c):
+    for _ in requests(c, 8004):
+        c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\n"
+                  b"Connection: Upgrade\r\n\r\nRAW-AFTER-101")
+        return
+
+
+H = {8001: h8001, 8002: h8002, 8003: h8003, 8004: h8004}
 
 
 def serve(port, fn):

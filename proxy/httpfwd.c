@@ -679,15 +679,20 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
 	}
 	/* Policy compares the path as origins route on it (decoded, slashes
 	 * merged, dot segments removed: lib/urlpath.h), so "/%68ello" and
-	 * "/x/../hello" are "/hello"; the request is forwarded as sent.  A
-	 * path that has no single decoding ("%zz", "%00") is refused: no
+	 * "/x/../hello" are "/hello"; and also with ';' parameters removed,
+	 * as Tomcat reads "/x/..;/hello".  The request is forwarded as sent.
+	 * A path that has no single decoding ("%zz", "%00") is refused: no
 	 * reading of it is safe for both allow and deny rules. */
-	if ((path = sl_alloc(m->path.len + 2)) == NULL) {
+	if ((path = sl_alloc(m->path.len + 2)) == NULL ||
+	    (req->url_path_noparam = sl_alloc(m->path.len + 2)) == NULL) {
+		sl_free(path);
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
 	if (sl_urlpath_normalise(buf + m->path.off, m->path.len, path,
-	    m->path.len + 2) == -1) {
+	    m->path.len + 2) == -1 ||
+	    sl_urlpath_normalise_noparam(buf + m->path.off, m->path.len,
+	    req->url_path_noparam, m->path.len + 2) == -1) {
 		sl_free(path);
 		hf_refuse(flow, 400, "bad_path", 0);
 		return -1;

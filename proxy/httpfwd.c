@@ -122,6 +122,25 @@ hf_limits(const struct sl_flow *flow)
 }
 
 /*
+ * An origin's response head has its own limits (response-header-max,
+ * response-header-count-max: issue 12 item 9, a response with more
+ * fields than a request may have got a 502); its status line is bounded
+ * by the head's size alone.
+ */
+static struct sl_http_limits
+hf_response_limits(const struct sl_flow *flow)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct sl_http_limits lim = {
+		.request_line_max = set->response_header_max,
+		.header_max = set->response_header_max,
+		.header_count_max = set->response_header_count_max,
+	};
+
+	return lim;
+}
+
+/*
  * Write the refusal that waited for the client's output to be written, so
  * that its `down` counts what was.  A refusal keeps its own reason and
  * code even if the client went away meanwhile (they are the request's):
@@ -939,7 +958,7 @@ hf_response_head(struct sl_flow *flow)
 	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
 	struct sl_httpfwd *hf = flow->http;
 	struct evbuffer *in = sl_half_input(&flow->srv);
-	struct sl_http_limits lim = hf_limits(flow);
+	struct sl_http_limits lim = hf_response_limits(flow);
 	size_t len = SL_MIN(evbuffer_get_length(in), lim.header_max + 1024);
 	const char *p;
 	char *out;

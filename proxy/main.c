@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -271,9 +272,8 @@ instance_lock(const struct daemon *d, const char *path, const char *what)
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			start_refused(d, "another sluiced (pid %s) holds %s %s: "
-			    "not starting (it serves the same state or pid "
-			    "file; stop it first)", lock_holder(fd, pid,
-			    sizeof(pid)), what, path);
+			    "not starting", lock_holder(fd, pid, sizeof(pid)),
+			    what, path);
 		else
 			start_refused(d, "cannot lock %s %s: %s: not starting",
 			    what, path, strerror(errno));
@@ -313,7 +313,7 @@ instance_same_file(int fd, const char *path)
 {
 	struct stat a, b;
 
-	return fd != -1 && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	return fd != -1 && fstat(fd, &a) != -1 && stat(path, &b) != -1 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -331,7 +331,7 @@ instance_same_file(int fd, const char *path)
 static int
 instance_claim(struct daemon *d, const struct sl_settings *set)
 {
-	char path[4096], name[SL_ADDR_STRLEN];
+	char path[PATH_MAX], name[SL_ADDR_STRLEN];
 	const struct sl_listen *ls;
 	size_t nl;
 
@@ -376,7 +376,7 @@ instance_claim(struct daemon *d, const struct sl_settings *set)
 static int
 instance_mark(const struct daemon *d, const struct sl_settings *set)
 {
-	char path[4096];
+	char path[PATH_MAX];
 
 	if (d->lock_fd != -1 && (instance_lock_path(set, path,
 	    sizeof(path)) == -1 || instance_write_pid(d->lock_fd, path) == -1))

@@ -120,6 +120,7 @@ unset SLUICED_HEADER
 out=$(in_gw "$BUILD/sluiced" -c "$T/pidfile.conf" -o user= \
     -o "state-dir=$T/state4" -o "log-dir=$T" -o "pid-file=$T/daemon.pid" 2>&1)
 is "$?" "1" "a second daemon with the same pid file exits 1"
+pidfile_out=$out
 like "$out" "sluiced: another sluiced \\(pid $dpid\\) holds the pid file $T/daemon\\.pid: not starting" \
     "and says so on its caller's terminal"
 is "$(cat "$T/daemon.pid")" "$dpid" "the pid file still names the running daemon"
@@ -133,6 +134,12 @@ SLUICED_PID=""
 # --- a fresh start after all that --------------------------------------------------
 sluiced_start "$FIRST"
 is "$(answers 2)" "2" "a new instance starts and serves once the others are gone"
+
+# The refused instances exit through the normal teardown: a sanitizer
+# build would report a leak there.
+out=$(cat "$T/same.log" "$T/other.log" "$T/wild.log" "$T/afterfork.log")
+unlike "$out$pidfile_out" 'ERROR: [A-Za-z]+Sanitizer|runtime error:' \
+    "no sanitizer report from the refused instances"
 
 flowlog_valid
 sanitizer_check

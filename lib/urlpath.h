@@ -60,7 +60,7 @@ ssize_t	sl_urlpath_normalise(const char *in, size_t len, char *out,
  * malformed escape or a NUL inside a parameter included), given the same
  * cap; len + 2 always suffices.
  */
-ssize_t	sl_urlpath_normalise_noparam(const char *in, size_t len, char *out,
-	    size_t cap) SL_NONNULL(3) SL_WUR;
+ssize_t	sl_urlpath_normalise_noparam(const char *in, size_t len,
+	    char *out, size_t cap) SL_NONNULL(3) SL_WUR;
 
 #endif /* SL_URLPATH_H */

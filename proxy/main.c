@@ -42,8 +42,8 @@ struct daemon {
 	size_t			 nov;
 	int			 foreground;
 	int			 ready_fd;	/* daemon: tells the parent */
-	int			 lock_fd;	/* state-dir lock, held for life */
-	int			 pid_fd;	/* pid file, locked, daemon only */
+	int			 lock_fd;	/* state-dir lock, held */
+	int			 pid_fd;	/* daemon: pid file, held */
 	struct event_base	*base;
 	struct sl_rt		*rt;		/* current; main's reference */
 	struct sl_sinks		*sinks;		/* the flow log */
@@ -271,9 +271,9 @@ instance_lock(const struct daemon *d, const char *path, const char *what)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
-			start_refused(d, "another sluiced (pid %s) holds %s %s: "
-			    "not starting", lock_holder(fd, pid, sizeof(pid)),
-			    what, path);
+			start_refused(d, "another sluiced (pid %s) holds %s "
+			    "%s: not starting", lock_holder(fd, pid,
+			    sizeof(pid)), what, path);
 		else
 			start_refused(d, "cannot lock %s %s: %s: not starting",
 			    what, path, strerror(errno));

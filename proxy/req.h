@@ -45,7 +45,7 @@ struct sl_req {
 	char			*host;		/* the name asked for, or NULL */
 	char			*url_host;	/* HTTP: URL facts for policy */
 	char			*url_path;
-	char			*url_path_noparam; /* ';' parameters removed */
+	char			*url_path_noparam; /* without ';' params */
 	struct sl_ip		 dst_ip;	/* af 0 until known */
 	uint16_t		 dst_port;
 	struct sl_decision	 dec;		/* borrowed strings from rt */

@@ -20,7 +20,8 @@ struct xopts {
 	char		 name[256];
 	char		 sni[256];
 	char		 host[256];
-	char		*path_q;	/* url path, owned */
+	char		*path_q;	/* url path, owned; then the
+					   reading without parameters */
 	int		 json;
 	int		 have_name, have_sni;
 };
@@ -74,7 +75,7 @@ static int
 x_url(struct xopts *o, const char *arg)
 {
 	const char *s = arg, *slash;
-	size_t hl;
+	size_t hl, cap;
 
 	if (strncmp(s, "http://", 7) == 0)
 		s += 7;
@@ -88,14 +89,17 @@ x_url(struct xopts *o, const char *arg)
 		    "(expected HOST/PATH)\n", arg);
 		return -1;
 	}
-	/* The daemon's form (lib/urlpath.h): what the checker decides for
-	 * "/x/../hello" must be what sluiced decides. */
+	/* The daemon's forms (lib/urlpath.h), both readings: what the
+	 * checker decides for "/x/../hello" or "/x/..;/hello" must be what
+	 * sluiced decides.  One buffer holds both. */
 	if (slash == NULL)
 		slash = "/";
-	if ((o->path_q = sl_alloc(strlen(slash) + 2)) == NULL)
+	cap = strlen(slash) + 2;
+	if ((o->path_q = sl_alloc(2 * cap)) == NULL)
 		return -1;
-	if (sl_urlpath_normalise(slash, strlen(slash), o->path_q,
-	    strlen(slash) + 2) == -1) {
+	if (sl_urlpath_normalise(slash, strlen(slash), o->path_q, cap) == -1 ||
+	    sl_urlpath_normalise_noparam(slash, strlen(slash),
+	    o->path_q + cap, cap) == -1) {
 		fprintf(stderr, "sluicectl explain: invalid escape in --url "
 		    "'%s' (sluiced refuses such a request with 400 bad_path)\n",
 		    arg);
@@ -103,6 +107,7 @@ x_url(struct xopts *o, const char *arg)
 	}
 	o->f.url_host = o->host;
 	o->f.url_path = o->path_q;
+	o->f.url_path_noparam = o->path_q + cap;
 	return 0;
 }
 

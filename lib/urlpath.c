@@ -1,9 +1,10 @@
 /*
- * urlpath.c — the canonical form of a request path, for policy matching.
+ * urlpath.c — the canonical forms of a request path, for policy matching.
  *
  * Decode the path (refusing what cannot be decoded one way only) to the
  * form in which no escape is left, then merge slashes and remove dot
  * segments in place, in linear time: the path is the client's to choose.
+ * The second reading (urlpath.h) removes ';' path parameters on the way.
  */
 #include <string.h>
 
@@ -54,6 +55,15 @@ urlpath_reduce(char *out, size_t *w)
  * fully decoded form (urlpath_reduce()).  Returns the decoded length, or
  * -1.
  *
+ * With params, a ';' sent as such starts a path parameter that runs to
+ * the next '/' sent as such, and is removed: Tomcat (and Spring) cut
+ * parameters from the raw path before decoding, so in "/a;x%2F..%2Fb"
+ * the parameter is ";x%2F..%2Fb".  It is decoded all the same, behind its
+ * ';', and then dropped: a malformed escape or a NUL in it is refused as
+ * without params, and the ';', neither '%' nor a hex digit, keeps its
+ * escapes from joining what came before (urlpath_reduce() never reaches
+ * back past it).
+ *
  * A malformed escape in the request is refused rather than kept
  * literally: RFC 3986 section 2.1 makes '%' always start two hex digits,
  * so such a target is invalid (RFC 9112 section 3.2; nginx, Apache and Go
@@ -66,9 +76,10 @@ urlpath_reduce(char *out, size_t *w)
  * it (nginx: 400) anyway.
  */
 static ssize_t
-urlpath_decode(const char *in, size_t len, char *out, size_t cap)
+urlpath_decode(const char *in, size_t len, char *out, size_t cap, int params)
 {
-	size_t w = 0;
+	size_t w = 0, mark = 0;
+	int inparam = 0;
 
 	if (cap < 1)
 		return -1;
@@ -86,6 +97,13 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
 			n = 3;
 		if (in[i] == '\0' || cap - w < n)
 			return -1;
+		if (params && !inparam && in[i] == ';') {
+			inparam = 1;
+			mark = w;
+		} else if (inparam && in[i] == '/') {
+			inparam = 0;
+			w = mark;	/* the parameter ends here: drop it */
+		}
 		memcpy(out + w, in + i, n);
 		if (in[i] == '\\')
 			out[w] = '/';	/* IIS: "\\" and "%5C" are separators */
@@ -94,7 +112,7 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
 		if (urlpath_reduce(out, &w) == -1)
 			return -1;
 	}
-	return (ssize_t)w;
+	return (ssize_t)(inparam ? mark : w);
 }
 
 /*
@@ -102,19 +120,25 @@ urlpath_decode(const char *in, size_t len, char *out, size_t cap)
  * out[0..n) (which starts with '/'), in place; returns the new length.
  * The result is "/" followed by segments each ended by '/', except a
  * last real segment, so "/a/b/.." is "/a/" and "/a//" is "/a/" (RFC 3986
- * section 5.2.4 keeps the trailing slash these leave).
+ * section 5.2.4 keeps the trailing slash these leave).  With params,
+ * each segment is first cut at its first ';': one that decoding produced
+ * ("%3B") starts a parameter too, as a server that decodes before it
+ * removes parameters reads it; "..;x" is then "..", ";x" empty.
  */
 static size_t
-urlpath_segments(char *out, size_t n)
+urlpath_segments(char *out, size_t n, int params)
 {
 	size_t w = 1, r = 1;
 
 	while (r <= n) {
 		const char *s = out + r;
 		const char *e = memchr(s, '/', n - r);
-		size_t sl = e != NULL ? (size_t)(e - s) : n - r;
+		size_t sl = e != NULL ? (size_t)(e - s) : n - r, seg = sl;
+		const char *semi = params ? memchr(s, ';', sl) : NULL;
 		int last = e == NULL;
 
+		if (semi != NULL)
+			sl = (size_t)(semi - s);
 		if (sl == 2 && s[0] == '.' && s[1] == '.') {
 			/* out[w - 1] is '/': back to the one before it. */
 			if (w > 1) {
@@ -128,13 +152,15 @@ urlpath_segments(char *out, size_t n)
 			if (!last)
 				out[w++] = '/';
 		}
-		r += sl + 1;
+		r += seg + 1;
 	}
 	return w;
 }
 
-ssize_t
-sl_urlpath_normalise(const char *in, size_t len, char *out, size_t cap)
+/* Both readings: without or with params (urlpath_decode()). */
+static ssize_t
+urlpath_normalise(const char *in, size_t len, char *out, size_t cap,
+    int params)
 {
 	const char *q = len > 0 ? memchr(in, '?', len) : NULL;
 	size_t plen = q != NULL ? (size_t)(q - in) : len, qlen = len - plen;
@@ -143,9 +169,9 @@ sl_urlpath_normalise(const char *in, size_t len, char *out, size_t cap)
 
 	if (len > 0 && memchr(in, '\0', len) != NULL)
 		return -1;
-	if ((n = urlpath_decode(in, plen, out, cap)) == -1)
+	if ((n = urlpath_decode(in, plen, out, cap, params)) == -1)
 		return -1;
-	w = urlpath_segments(out, (size_t)n);
+	w = urlpath_segments(out, (size_t)n, params);
 	/* The query is not part of the path: compared as sent. */
 	if (cap - w < qlen + 1)
 		return -1;
@@ -154,4 +180,17 @@ sl_urlpath_normalise(const char *in, size_t len, char *out, size_t cap)
 	w += qlen;
 	out[w] = '\0';
 	return (ssize_t)w;
+}
+
+ssize_t
+sl_urlpath_normalise(const char *in, size_t len, char *out, size_t cap)
+{
+	return urlpath_normalise(in, len, out, cap, 0);
+}
+
+ssize_t
+sl_urlpath_normalise_noparam(const char *in, size_t len, char *out,
+    size_t cap)
+{
+	return urlpath_normalise(in, len, out, cap, 1);
 }

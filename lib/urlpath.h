@@ -1,5 +1,5 @@
 /*
- * urlpath.h — the canonical form of a request path, for matching only.
+ * urlpath.h — the canonical forms of a request path, for matching only.
  *
  * Policy `url` rules compare a prefix of the path.  Origin servers do not
  * route on the bytes the client sent: nginx decodes percent-escapes
@@ -7,8 +7,11 @@
  * picks a location, so "/%68ello", "//hello", "/./hello", "/x/../hello"
  * and "/%2fhello" all reach "/hello"; IIS also takes '\\' for '/', and
  * an origin that decodes twice reads "/%2568ello" as "/hello".  Rules and
- * requests are therefore both compared in this form.  The proxy forwards the bytes the client
- * sent; nothing here is ever written to the wire.
+ * requests are therefore both compared in this form.  Servers that take
+ * ';' path parameters (Tomcat: "/x/..;/secret" is "/secret") read a path
+ * another way again: sl_urlpath_normalise_noparam() gives that reading,
+ * and policy matches url rules against both.  The proxy forwards the
+ * bytes the client sent; nothing here is ever written to the wire.
  */
 #ifndef SL_URLPATH_H
 #define SL_URLPATH_H
@@ -38,5 +41,26 @@
  */
 ssize_t	sl_urlpath_normalise(const char *in, size_t len, char *out,
 	    size_t cap) SL_NONNULL(3) SL_WUR;
+
+/*
+ * The same with path parameters removed, as Tomcat, Jetty and Spring
+ * read a path before they route on it (RFC 3986 section 3.3 leaves ';'
+ * to the application): "/x/..;/secret" is "/secret", "/.;/secret" and
+ * "/;/secret" are "/secret", "/secret;jsessionid=1" is "/secret".
+ *   - a ';' sent as such starts a parameter that runs up to the next '/'
+ *     sent as such (escapes and '\\' in it included): it is removed
+ *     before anything else, as those servers do before decoding;
+ *   - then, after decoding, each segment is also cut at a ';' that
+ *     decoding produced ("%3B", "%253B"), as a server that decodes
+ *     before it removes parameters reads it;
+ *   - then slashes are merged and dot segments removed as above, so
+ *     "..;x" is "..", ".;x" is "." and ";x" an empty segment.
+ * The path of the result has no ';'; the query is copied as sent.
+ * Returns -1 for exactly the inputs sl_urlpath_normalise() refuses (a
+ * malformed escape or a NUL inside a parameter included), given the same
+ * cap; len + 2 always suffices.
+ */
+ssize_t	sl_urlpath_normalise_noparam(const char *in, size_t len,
+	    char *out, size_t cap) SL_NONNULL(3) SL_WUR;
 
 #endif /* SL_URLPATH_H */

@@ -447,6 +447,20 @@ sidx_find(const struct sidx *x, const struct pol_dom *h, uint32_t pivot,
 	return best;
 }
 
+/*
+ * Is u's path (not its query) written with a ';' in an allowing rule?
+ * Such a rule never matches: it must match the reading of the path with
+ * ';' parameters removed as well (policy.h), which has none.
+ */
+static int
+url_semicolon(const struct sl_rule *r, const struct pol_url *u)
+{
+	const char *q = memchr(u->path, '?', u->pathlen);
+	size_t plen = q != NULL ? (size_t)(q - u->path) : u->pathlen;
+
+	return r->action != SL_ACT_DENY && memchr(u->path, ';', plen) != NULL;
+}
+
 static void
 check_urls(struct parser *p)
 {
@@ -477,6 +491,16 @@ check_urls(struct parser *p)
 			char buf[600];
 			uint32_t i = sidx_find(&x, &v->url.host, (uint32_t)j, 1);
 
+			if (url_semicolon(b, &v->url)) {
+				pdiag(p, SL_DIAG_WARNING, b->seq,
+				    &b->m[PK_URL]->loc, "url '%s' in %s rule "
+				    "'%s' never matches: the path must also "
+				    "match with its ';' parameters removed, "
+				    "and that reading has no ';'",
+				    val_fmt(PK_URL, v, buf, sizeof(buf)),
+				    sl_action_name(b->action), b->name);
+				said++;
+			}
 			if (i != UINT32_MAX) {
 				pdiag(p, SL_DIAG_WARNING, b->seq,
 				    &b->m[PK_URL]->loc, "url '%s' in rule '%s' "

@@ -61,6 +61,8 @@ struct sl_settings {
 	unsigned	 request_line_max;	/* bytes -> 414 */
 	unsigned	 header_max;		/* bytes of the head -> 431 */
 	unsigned	 header_count_max;	/* fields -> 431 */
+	unsigned	 response_header_max;	/* response head -> 502 */
+	unsigned	 response_header_count_max; /* its fields -> 502 */
 	unsigned	 client_header_timeout;	/* ms for a whole head -> 408 */
 	unsigned	 http_idle_timeout;	/* ms between kept-alive requests */
 	int		 via;			/* add "Via: 1.1 sluice" */

@@ -12,8 +12,33 @@
 #include "../lib/sbuf.h"
 #include "policy_int.h"
 
+/* Why a url matcher failed, naming the readings that differ. */
 static void
-why_nomatch(const struct pol_q *q, enum pol_key k, char *buf, size_t cap)
+why_url(const struct sl_rule *r, const struct pol_q *q, char *buf,
+    size_t cap)
+{
+	const struct sl_facts *f = q->f;
+	const char *p = f->url_path ? f->url_path : "/";
+
+	if (!q->has_url)
+		snprintf(buf, cap, "url: the flow has no url");
+	else if (f->url_path_noparam == NULL ||
+	    strcmp(f->url_path_noparam, p) == 0)
+		snprintf(buf, cap, "url: '%.90s%.40s' is not listed", q->host,
+		    p);
+	else if (r->action == SL_ACT_DENY)
+		snprintf(buf, cap, "url: neither '%.40s%.25s' nor '%.25s' (';' "
+		    "parameters removed) is listed", q->host, p,
+		    f->url_path_noparam);
+	else
+		snprintf(buf, cap, "url: '%.40s%.25s' and '%.25s' (';' "
+		    "parameters removed) are not both listed", q->host, p,
+		    f->url_path_noparam);
+}
+
+static void
+why_nomatch(const struct sl_rule *r, const struct pol_q *q, enum pol_key k,
+    char *buf, size_t cap)
 {
 	const struct sl_facts *f = q->f;
 	char a[SL_IP_STRLEN];
@@ -39,11 +64,7 @@ why_nomatch(const struct pol_q *q, enum pol_key k, char *buf, size_t cap)
 		    f->proto == IPPROTO_UDP ? "udp" : "tcp", f->port);
 		return;
 	case PK_URL:
-		if (q->has_url)
-			snprintf(buf, cap, "url: '%.90s%.40s' is not listed",
-			    q->host, f->url_path ? f->url_path : "/");
-		else
-			snprintf(buf, cap, "url: the flow has no url");
+		why_url(r, q, buf, cap);
 		return;
 	case PK_SRC:
 		snprintf(buf, cap, "src: client %s is not listed",
@@ -99,7 +120,7 @@ sl_policy_trace(const struct sl_policy *pol, const struct sl_facts *f,
 			need |= rneed;
 		} else {
 			st.state = SL_TRACE_NOMATCH;
-			why_nomatch(&q, why, st.why, sizeof(st.why));
+			why_nomatch(r, &q, why, st.why, sizeof(st.why));
 		}
 		if (n < cap)
 			steps[n++] = st;

@@ -183,8 +183,7 @@ key_seek(struct lf *L, unsigned k, uint32_t x)
 		/* The url index matched the host; the path prefix is
 		 * checked here, on the few rules for that host. */
 		r = L->pol->rules[L->pol->idx->gid2rid[best]];
-		if (pol_match_url(r->m[PK_URL], L->q->host, L->q->hostlen,
-		    L->q->f->url_path))
+		if (pol_rule_url_match(r, L->q))
 			return best;
 		x = best + 1;
 	}

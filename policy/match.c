@@ -123,6 +123,29 @@ pol_match_url(const struct pol_match *m, const char *host, size_t hlen,
 	return 0;
 }
 
+/*
+ * The url matcher of r against both readings of the path (policy.h): a
+ * deny rule holds when either reading matches, so no way the origin may
+ * read the path escapes it; a splice or inspect rule only when both do,
+ * so none buys an allow for a path the origin reads another way.
+ */
+int
+pol_rule_url_match(const struct sl_rule *r, const struct pol_q *q)
+{
+	const struct pol_match *m = r->m[PK_URL];
+	const char *alt = q->f->url_path_noparam;
+	int hit;
+
+	if (!q->has_url)
+		return 0;
+	hit = pol_match_url(m, q->host, q->hostlen, q->f->url_path);
+	if (alt == NULL)
+		return hit;
+	if (r->action == SL_ACT_DENY ? hit : !hit)
+		return hit;		/* decided by the first reading */
+	return pol_match_url(m, q->host, q->hostlen, alt);
+}
+
 int
 pol_match_str(const struct pol_match *m, const char *s)
 {
@@ -195,8 +218,7 @@ rule_key_match(const struct sl_rule *r, enum pol_key k, const struct pol_q *q)
 	case PK_PORT:
 		return pol_match_port(m, f->proto, f->port);
 	case PK_URL:
-		return q->has_url && pol_match_url(m, q->host, q->hostlen,
-		    f->url_path);
+		return pol_rule_url_match(r, q);
 	case PK_SRC:
 		return f->src.af != 0 && pol_match_cidr(m, &f->src);
 	case PK_USER:

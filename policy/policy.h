@@ -55,6 +55,11 @@ enum sl_action {
  * known.  A bit in `known` says the fact is final: its value is set, or it
  * is final that there is none (NULL / af == 0), and matchers on it then
  * simply do not match.  A fact whose bit is clear is "not yet known".
+ *
+ * The path has two readings (lib/urlpath.h): as nginx reads it, and with
+ * ';' parameters removed, as Tomcat does.  A url matcher of a deny rule
+ * matches when either reading does, one of a splice or inspect rule only
+ * when both do (docs/policy.md).
  */
 struct sl_facts {
 	unsigned	 known;		/* SL_FACT_* */
@@ -65,6 +70,9 @@ struct sl_facts {
 	const char	*name;		/* lowercase ASCII, no trailing dot */
 	const char	*url_host;	/* lowercase, no port */
 	const char	*url_path;	/* sl_urlpath_normalise() of path + query */
+	const char	*url_path_noparam; /* sl_urlpath_normalise_noparam()
+					   of the same, or NULL (one
+					   reading: url_path) */
 	const char	*user;
 	const char	*country;	/* ISO 3166-1 alpha-2, upper case */
 	uint32_t	 asn;

@@ -248,6 +248,9 @@ struct pol_q {
 };
 void	pol_q_init(struct pol_q *q, const struct sl_facts *f);
 
+/* The url matcher of r against both readings of the path (match.c). */
+int	pol_rule_url_match(const struct sl_rule *r, const struct pol_q *q);
+
 /*
  * One rule against the facts: 1 matches, 0 does not, -1 undetermined
  * (then *need gets the unknown facts it depends on).  *why (may be NULL)

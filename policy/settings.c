@@ -60,6 +60,13 @@ static const struct st_def st_defs[] = {
 	{ "header-max", ST_SIZE, O(header_max), 1 * K, M, "32k", 0 },
 	{ "header-count-max", ST_UINT, O(header_count_max), 1, 256, "100",
 	    0 },
+	/* An origin's head is not a client's: responses have their own,
+	 * larger limits (issue 12 item 9).  256 is the parser's field
+	 * array, SL_HTTP_MAX_HEADERS, as for header-count-max. */
+	{ "response-header-max", ST_SIZE, O(response_header_max), 1 * K, M,
+	    "64k", 0 },
+	{ "response-header-count-max", ST_UINT, O(response_header_count_max),
+	    1, 256, "256", 0 },
 	{ "client-header-timeout", ST_DUR, O(client_header_timeout), 1, HOUR,
 	    "10s", 0 },
 	{ "http-idle-timeout", ST_DUR, O(http_idle_timeout), 1, DAY, "60s",

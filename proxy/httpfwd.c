@@ -124,6 +124,25 @@ hf_limits(const struct sl_flow *flow)
 }
 
 /*
+ * An origin's response head has its own limits (response-header-max,
+ * response-header-count-max: issue 12 item 9, a response with more
+ * fields than a request may have got a 502); its status line is bounded
+ * by the head's size alone.
+ */
+static struct sl_http_limits
+hf_response_limits(const struct sl_flow *flow)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct sl_http_limits lim = {
+		.request_line_max = set->response_header_max,
+		.header_max = set->response_header_max,
+		.header_count_max = set->response_header_count_max,
+	};
+
+	return lim;
+}
+
+/*
  * Write the refusal that waited for the client's output to be written, so
  * that its `down` counts what was.  A refusal keeps its own reason and
  * code even if the client went away meanwhile (they are the request's):
@@ -770,7 +789,7 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
 {
 	struct sl_httpfwd *hf = flow->http;
 	char name[256], ipbuf[SL_IP_STRLEN];
-	const char *p = buf + m->path.off;
+	const char *p = buf + m->path.off, *q;
 	struct sl_ip ip;
 	char *path;
 	int lit;
@@ -779,15 +798,19 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
 		return -1;
 	/* Policy compares the path as origins route on it (decoded, slashes
 	 * merged, dot segments removed: lib/urlpath.h), so "/%68ello" and
-	 * "/x/../hello" are "/hello"; the request is forwarded as sent.  A
-	 * path that has no single decoding ("%zz", "%00") is refused: no
+	 * "/x/../hello" are "/hello"; and also with ';' parameters removed,
+	 * as Tomcat reads "/x/..;/hello".  The request is forwarded as sent.
+	 * A path that has no single decoding ("%zz", "%00") is refused: no
 	 * reading of it is safe for both allow and deny rules. */
-	if ((path = sl_alloc(m->path.len + 2)) == NULL) {
+	if ((path = sl_alloc(m->path.len + 2)) == NULL ||
+	    (req->url_path_noparam = sl_alloc(m->path.len + 2)) == NULL) {
+		sl_free(path);
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
 	if (sl_urlpath_normalise(p, m->path.len, path, m->path.len + 2) ==
-	    -1) {
+	    -1 || sl_urlpath_normalise_noparam(p, m->path.len,
+	    req->url_path_noparam, m->path.len + 2) == -1) {
 		sl_free(path);
 		hf_refuse(flow, 400, "bad_path", 0);
 		return -1;
@@ -796,8 +819,9 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
 	req->url_path = path;	/* "http://a.test?q" is "/?q" */
 	req->url_final = 1;
 	/* Logged as sent, without the query (which may carry secrets). */
-	req->log_path = sl_strndup(p, strcspn(p, "?") < m->path.len ?
-	    strcspn(p, "?") : m->path.len);
+	q = memchr(p, '?', m->path.len);
+	req->log_path = sl_strndup(p, q != NULL ? (size_t)(q - p) :
+	    m->path.len);
 	if (lit == 1) {
 		req->dst_ip = ip;
 		req->url_host = sl_strdup(sl_ip_fmt(&ip, ipbuf, sizeof(ipbuf)));
@@ -1037,7 +1061,7 @@ hf_response_head(struct sl_flow *flow)
 	static __thread struct sl_http_msg msg;	/* ~4 KiB, not on stack */
 	struct sl_httpfwd *hf = flow->http;
 	struct evbuffer *in = sl_half_input(&flow->srv);
-	struct sl_http_limits lim = hf_limits(flow);
+	struct sl_http_limits lim = hf_response_limits(flow);
 	size_t len = SL_MIN(evbuffer_get_length(in), lim.header_max + 1024);
 	const char *p;
 	char *out;

@@ -14,23 +14,25 @@
 
 #define LISTEN_BACKLOG	4096
 
-int
-sl_listen_open(const struct sl_listen *l)
+/*
+ * A TCP socket for l with the options that must precede bind():
+ * SO_REUSEADDR, SO_REUSEPORT if reuseport, the IPv6 family setting and,
+ * for TPROXY, IP_TRANSPARENT.  -1 with errno, *what naming the step.
+ */
+static int
+listen_socket(const struct sl_listen *l, int reuseport, const char **what)
 {
-	char name[SL_ADDR_STRLEN];
-	int fd, one = 1, zero = 0;
-	const char *what;
+	int fd, one = 1, zero = 0, e;
 
-	sl_sa_fmt((const struct sockaddr *)&l->addr, name, sizeof(name));
+	*what = "socket";
 	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd == -1) {
-		what = "socket";
-		goto fail;
-	}
-	what = "setsockopt";
+	if (fd == -1)
+		return -1;
+	*what = "setsockopt";
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1))
 		goto fail;
 	/* "*:port" is [::] serving both families; "[::1]" only IPv6. */
 	if (l->addr.ss_family == AF_INET6) {
@@ -42,6 +44,38 @@ sl_listen_open(const struct sl_listen *l)
 		    v6only ? &one : &zero, sizeof(int)) == -1)
 			goto fail;
 	}
+	/*
+	 * TPROXY: accept connections addressed to any destination.  An IPv6
+	 * socket may also take IPv4 (v4-mapped) flows: it needs both.
+	 */
+	if (l->kind == SL_LISTEN_TPROXY) {
+		*what = "IP_TRANSPARENT (needs CAP_NET_ADMIN)";
+		if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
+		    sizeof(one)) == -1)
+			goto fail;
+		if (l->addr.ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6,
+		    IPV6_TRANSPARENT, &one, sizeof(one)) == -1)
+			goto fail;
+	}
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int
+sl_listen_open(const struct sl_listen *l)
+{
+	char name[SL_ADDR_STRLEN];
+	int fd, one = 1;
+	const char *what;
+
+	sl_sa_fmt((const struct sockaddr *)&l->addr, name, sizeof(name));
+	if ((fd = listen_socket(l, 1, &what)) == -1)
+		goto fail;
+	what = "setsockopt";
 	/* Accepted sockets inherit it: one syscall per listener, not per
 	 * flow.  Relayed small messages must not wait for Nagle. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
@@ -57,19 +91,6 @@ sl_listen_open(const struct sl_listen *l)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
 		    sizeof(secs));
 	}
-	/*
-	 * TPROXY: accept connections addressed to any destination.  An IPv6
-	 * socket may also take IPv4 (v4-mapped) flows: it needs both.
-	 */
-	if (l->kind == SL_LISTEN_TPROXY) {
-		what = "IP_TRANSPARENT (needs CAP_NET_ADMIN)";
-		if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
-		    sizeof(one)) == -1)
-			goto fail;
-		if (l->addr.ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6,
-		    IPV6_TRANSPARENT, &one, sizeof(one)) == -1)
-			goto fail;
-	}
 	what = "bind";
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1)
 		goto fail;
@@ -82,4 +103,26 @@ fail:
 	if (fd != -1)
 		close(fd);
 	return -1;
+}
+
+/*
+ * Linux lets a SO_REUSEPORT socket of the same user join another's
+ * listening address, so a second sluiced would take part of the first
+ * one's connections.  A socket without SO_REUSEPORT cannot bind while any
+ * socket listens on the address, a wildcard or dual-stack one included
+ * (EADDRINUSE); SO_REUSEADDR keeps the connections of an instance that
+ * just exited (TIME_WAIT) from counting.
+ */
+int
+sl_listen_probe(const struct sl_listen *l)
+{
+	const char *what;
+	int fd, rc = 0;
+
+	if ((fd = listen_socket(l, 0, &what)) == -1)
+		return -1;
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1)
+		rc = errno == EADDRINUSE ? 1 : -1;
+	close(fd);
+	return rc;
 }

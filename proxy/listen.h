@@ -12,4 +12,13 @@ struct sl_listen;
 /* Open, bind and listen; -1 with the reason logged. */
 int	sl_listen_open(const struct sl_listen *l) SL_NONNULL(1) SL_WUR;
 
+/*
+ * Does another socket listen on l's address?  Binds (and closes) a socket
+ * like sl_listen_open()'s but without SO_REUSEPORT: 1 if the address is
+ * in use (by another process: we bind nothing before this), 0 if free,
+ * -1 if the probe could not tell (errno set; sl_listen_open() will then
+ * report).  Logs nothing.
+ */
+int	sl_listen_probe(const struct sl_listen *l) SL_NONNULL(1) SL_WUR;
+
 #endif /* SL_LISTEN_H */

@@ -9,15 +9,19 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/addr.h"
 #include "../lib/alloc.h"
 #include "../lib/diag.h"
 #include "../lib/log.h"
@@ -30,6 +34,7 @@
 #define SLUICED_VERSION		"0.1.0"
 #define DEFAULT_CONF		"/etc/sluice/sluice.conf"
 #define MAX_OVERRIDES		64
+#define LOCK_NAME		"sluiced.lock"	/* in state-dir */
 
 struct daemon {
 	const char		*conf_path;
@@ -37,6 +42,8 @@ struct daemon {
 	size_t			 nov;
 	int			 foreground;
 	int			 ready_fd;	/* daemon: tells the parent */
+	int			 lock_fd;	/* state-dir lock, held */
+	int			 pid_fd;	/* daemon: pid file, held */
 	struct event_base	*base;
 	struct sl_rt		*rt;		/* current; main's reference */
 	struct sl_sinks		*sinks;		/* the flow log */
@@ -162,10 +169,12 @@ drop_privileges(const struct sl_settings *set)
  * reports that it serves, or dies first, and exits 0 or 1 accordingly: a
  * failure after the fork (privileges, a worker) still reaches the shell,
  * an init script or systemd's Type=forking.  *ready_fd is the pipe the
- * daemon writes one byte to when it serves.
+ * daemon writes one byte to when it serves.  The instance locks, taken
+ * before, stay held: flock() locks belong to the open file, which the
+ * daemon inherits.
  */
 static int
-daemonize(const struct sl_settings *set, int *ready_fd)
+daemonize(int *ready_fd)
 {
 	pid_t pid;
 	int fd, p[2];
@@ -202,17 +211,179 @@ daemonize(const struct sl_settings *set, int *ready_fd)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
-	if (set->pid_file[0] != '\0') {
-		FILE *fp = fopen(set->pid_file, "w");
+	return 0;
+}
 
-		if (fp == NULL) {
-			sl_log(SL_LOG_ERR, "cannot write %s: %s", set->pid_file,
-			    strerror(errno));
+/* ------------------------------------------------------------------ */
+/* one instance (issue 12 item 9)                                       */
+
+/*
+ * A refusal to start: logged, and also on stderr while a daemon-to-be
+ * still has its caller's terminal (its log goes to syslog).
+ */
+static void SL_PRINTF(2, 3)
+start_refused(const struct daemon *d, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sl_log(SL_LOG_ERR, "%s", msg);
+	if (!d->foreground)
+		fprintf(stderr, "sluiced: %s\n", msg);
+}
+
+/* The pid written in a locked file, or "unknown" (it may not be yet). */
+static const char *
+lock_holder(int fd, char *buf, size_t cap)
+{
+	ssize_t n = pread(fd, buf, cap - 1, 0);
+	size_t i = 0;
+
+	while (n > 0 && i < (size_t)n && buf[i] >= '0' && buf[i] <= '9')
+		i++;
+	if (n <= 0 || i == 0)
+		return "unknown";
+	buf[i] = '\0';
+	return buf;
+}
+
+/*
+ * Open path and take its exclusive lock, without waiting: the fd, or -1
+ * with the refusal said (what: "the state directory lock", ...).  flock()
+ * rather than fcntl(): its lock belongs to the open file, so it survives
+ * the daemon's fork and is released only when the last process holding
+ * the file exits, however it exits; a stale file from a crash is no lock.
+ */
+static int
+instance_lock(const struct daemon *d, const char *path, const char *what)
+{
+	char pid[32];
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1) {
+		start_refused(d, "cannot open %s %s: %s: not starting", what,
+		    path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			start_refused(d, "another sluiced (pid %s) holds %s "
+			    "%s: not starting", lock_holder(fd, pid,
+			    sizeof(pid)), what, path);
+		else
+			start_refused(d, "cannot lock %s %s: %s: not starting",
+			    what, path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Write our pid into a locked file (it may hold a previous one). */
+static int
+instance_write_pid(int fd, const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		sl_log(SL_LOG_ERR, "cannot write %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* state-dir/sluiced.lock into buf; -1 if it does not fit. */
+static int
+instance_lock_path(const struct sl_settings *set, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/%s", set->state_dir, LOCK_NAME);
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Is the pid file the lock file itself (then it is locked already)? */
+static int
+instance_same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fd != -1 && fstat(fd, &a) != -1 && stat(path, &b) != -1 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Before anything is opened or bound: one instance per state directory
+ * (an exclusive lock on state-dir/sluiced.lock, created with the
+ * directory if need be) and per pid file (daemon mode), and no other
+ * process listening on our addresses.  Linux lets a second sluiced bind
+ * the same listeners through SO_REUSEPORT (same user), and it then takes
+ * part of the connections (issue 12 item 9: 3 of 10 requests); the lock
+ * catches one with the same state-dir or pid file even when both start
+ * at once, the listener probe one with another state-dir.  -1 when
+ * refused (said).
+ */
+static int
+instance_claim(struct daemon *d, const struct sl_settings *set)
+{
+	char path[PATH_MAX], name[SL_ADDR_STRLEN];
+	const struct sl_listen *ls;
+	size_t nl;
+
+	if (set->state_dir[0] == '\0') {
+		sl_log(SL_LOG_WARN, "state-dir is empty: no instance lock");
+	} else if (instance_lock_path(set, path, sizeof(path)) == -1) {
+		start_refused(d, "state-dir %s is too long: not starting",
+		    set->state_dir);
+		return -1;
+	} else {
+		if (mkdir(set->state_dir, 0750) == -1 && errno != EEXIST) {
+			start_refused(d, "cannot create state-dir %s: %s: not "
+			    "starting", set->state_dir, strerror(errno));
 			return -1;
 		}
-		fprintf(fp, "%d\n", (int)getpid());
-		fclose(fp);
+		d->lock_fd = instance_lock(d, path, "the state directory lock");
+		if (d->lock_fd == -1 ||
+		    instance_write_pid(d->lock_fd, path) == -1)
+			return -1;
 	}
+	if (!d->foreground && set->pid_file[0] != '\0' &&
+	    !instance_same_file(d->lock_fd, set->pid_file) &&
+	    (d->pid_fd = instance_lock(d, set->pid_file,
+	    "the pid file")) == -1)
+		return -1;
+	ls = sl_config_listeners(d->rt->cfg, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		if (sl_listen_probe(&ls[i]) != 1)
+			continue;	/* free, or sl_listen_open() reports */
+		sl_sa_fmt((const struct sockaddr *)&ls[i].addr, name,
+		    sizeof(name));
+		start_refused(d, "listen %s: another process listens on this "
+		    "address (another sluiced? it would share the port "
+		    "through SO_REUSEPORT and take part of its connections; "
+		    "ss -ltnp names it): not starting", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the fork: the daemon's pid in the lock and the pid file. */
+static int
+instance_mark(const struct daemon *d, const struct sl_settings *set)
+{
+	char path[PATH_MAX];
+
+	if (d->lock_fd != -1 && (instance_lock_path(set, path,
+	    sizeof(path)) == -1 || instance_write_pid(d->lock_fd, path) == -1))
+		return -1;
+	/* A pid file that is the lock file has just been written. */
+	if (d->pid_fd != -1)
+		return instance_write_pid(d->pid_fd, set->pid_file);
 	return 0;
 }
 
@@ -448,6 +619,8 @@ run(struct daemon *d)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	d->nwk = set->workers ? set->workers : (ncpu > 0 ? (unsigned)ncpu : 1);
+	if (instance_claim(d, set) == -1)
+		return 1;
 	d->sinks = sl_sinks_open(sinks, nsinks);
 	if (d->sinks == NULL)
 		return 1;
@@ -465,11 +638,13 @@ run(struct daemon *d)
 		    (unsigned long long)sl_pipes_limit(d->pipes));
 	if (start_workers(d) == -1)
 		return 1;
-	if (!d->foreground && daemonize(set, &d->ready_fd) == -1) {
+	if (!d->foreground && daemonize(&d->ready_fd) == -1) {
 		sl_log(SL_LOG_ERR, "cannot become a daemon: %s",
 		    strerror(errno));
 		return 1;
 	}
+	if (!d->foreground && instance_mark(d, set) == -1)
+		return 1;
 	if (drop_privileges(set) == -1)
 		return 1;
 	/* Only now: fork() keeps the calling thread alone. */
@@ -517,6 +692,11 @@ shutdown_all(struct daemon *d)
 	if (d->base != NULL)
 		event_base_free(d->base);
 	sl_rt_unref(d->rt);
+	/* Last: the locks say an instance runs until it is gone. */
+	if (d->pid_fd != -1)
+		close(d->pid_fd);
+	if (d->lock_fd != -1)
+		close(d->lock_fd);
 }
 
 int
@@ -530,6 +710,8 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.conf_path = DEFAULT_CONF;
 	d.ready_fd = -1;
+	d.lock_fd = -1;
+	d.pid_fd = -1;
 	if (parse_args(&d, argc, argv, &check, &dbg) == -1)
 		return 2;
 	sl_log_setup("sluiced", d.foreground || check ? SL_LOGDEST_STDERR :

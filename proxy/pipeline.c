@@ -58,6 +58,7 @@ pl_facts(const struct sl_req *req, const struct sl_ip *dst,
 		f->known |= SL_FACT_URL;
 		f->url_host = req->url_host;
 		f->url_path = req->url_path;
+		f->url_path_noparam = req->url_path_noparam;
 	}
 	if (dst->af != 0) {
 		f->dst = *dst;

@@ -36,6 +36,7 @@ sl_req_free(struct sl_req *req)
 	sl_free(req->url_host);
 	sl_free(req->url_path);
 	sl_free(req->log_path);
+	sl_free(req->url_path_noparam);
 	sl_free(req);
 }
 

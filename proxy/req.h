@@ -45,6 +45,7 @@ struct sl_req {
 	char			*host;		/* the name asked for, or NULL */
 	char			*url_host;	/* HTTP: URL facts for policy */
 	char			*url_path;
+	char			*url_path_noparam; /* without ';' params */
 	char			*log_path;	/* HTTP: the path as logged (no
 						   query) */
 	uint32_t		 index;		/* HTTP: 1 for a connection's

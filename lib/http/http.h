@@ -29,9 +29,12 @@ enum sl_http_rc {
 
 /*
  * A zero member selects its default (8192, 65536, 100).  header_count_max
- * is capped at SL_HTTP_MAX_HEADERS (the header-count-max setting allows no
- * more).  request_line_max counts the line without its CRLF; header_max
- * counts the whole head, leading empty lines and the final CRLF included.
+ * is capped at SL_HTTP_MAX_HEADERS (the header-count-max and
+ * response-header-count-max settings allow no more).  request_line_max
+ * counts the line without its CRLF (for a response: the status line);
+ * header_max counts the whole head, leading empty lines and the final
+ * CRLF included.  The proxy parses requests with the header-* settings
+ * and responses with the response-header-* ones (docs/policy.md).
  */
 struct sl_http_limits {
 	size_t		request_line_max;	/* longer -> 414 */

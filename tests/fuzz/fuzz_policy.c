@@ -8,8 +8,9 @@
  *     itself carries a line (a malformed line is never accepted silently
  *     nor reported without its place);
  *   - on an accepted file, flows made of the input's own values (names,
- *     addresses, ports, url hosts and paths, users, countries, AS numbers,
- *     picked and staged from a hash of the input) are decided by the
+ *     addresses, ports, url hosts and paths, some paths with a second
+ *     reading, users, countries, AS numbers, picked and staged from a
+ *     hash of the input) are decided by the
  *     compiled index (sl_policy_decide) exactly as by the linear reference
  *     (sl_policy_trace); `need` names only facts not yet known; and a
  *     final answer (need == 0) stays the same once every fact is known.
@@ -248,6 +249,11 @@ fz_facts(const struct fz_pool *pl, uint32_t *rs, struct sl_facts *f)
 
 		f->url_host = u->host;
 		f->url_path = u->path;
+		/* A second reading of the path, another url's: deny rules
+		 * match either reading, others both, in both engines. */
+		if (r & 512)
+			f->url_path_noparam =
+			    pl->urls[fz_next(rs) % pl->nurls].path;
 	}
 	if (pl->nusers > 0 && (r & 64))
 		f->user = pl->users[fz_next(rs) % pl->nusers];

@@ -1,8 +1,8 @@
 /*
  * fuzz_urlpath.c — libFuzzer target for lib/urlpath.c.
  *
- * Normalises the input as a request path (and query) and checks what
- * lib/urlpath.h promises rather than just "no crash":
+ * Normalises the input as a request path (and query), in both readings,
+ * and checks what lib/urlpath.h promises rather than just "no crash":
  *   - a NUL or a malformed escape in the path is refused;
  *   - with cap = len + 2 nothing else is refused ("len + 2 always
  *     suffices"); the result is NUL-terminated, shorter than cap and
@@ -15,7 +15,12 @@
  *     unless its path holds a literal '%' that starts no escape (such a
  *     path is refused as input, by the same rule that keeps it literal);
  *   - a smaller cap (picked from a hash of the input) gives the same
- *     result or -1, never a different or truncated one.
+ *     result or -1, never a different or truncated one;
+ *   - sl_urlpath_normalise_noparam() (';' parameters removed) refuses
+ *     exactly the same inputs; its result has all the properties above
+ *     (fixed point and smaller cap with itself), no ';' in its path, the
+ *     same query, and equals the first reading when the input's path
+ *     has no ';' and no '%'.
  * Output buffers are exactly cap bytes, so ASan sees a write past cap.
  * A broken property aborts.
  */
@@ -48,17 +53,26 @@ fz_has_bad_escape(const char *p, size_t n)
 	return 0;
 }
 
+typedef ssize_t (*fz_norm_fn)(const char *, size_t, char *, size_t);
+
 /* Normalise into an exactly sized heap buffer; the caller frees *out. */
 static ssize_t
-fz_norm(const char *in, size_t len, size_t cap, char **out)
+fz_norm_with(fz_norm_fn fn, const char *in, size_t len, size_t cap,
+    char **out)
 {
 	ssize_t r;
 
 	*out = malloc(cap > 0 ? cap : 1);
 	FZ_CHECK(*out != NULL);
-	r = sl_urlpath_normalise(in, len, *out, cap);
+	r = fn(in, len, *out, cap);
 	FZ_CHECK(r >= -1);
 	return r;
+}
+
+static ssize_t
+fz_norm(const char *in, size_t len, size_t cap, char **out)
+{
+	return fz_norm_with(sl_urlpath_normalise, in, len, cap, out);
 }
 
 /* The path part of a result out[0..plen): the promised canonical form. */
@@ -83,6 +97,55 @@ fz_check_path(const char *out, size_t plen)
 		FZ_CHECK(!(e - s == 1 && out[s] == '.'));
 		FZ_CHECK(!(e - s == 2 && out[s] == '.' && out[s + 1] == '.'));
 	}
+}
+
+/*
+ * The reading without parameters of in[0..size), against the first
+ * reading out[0..r) (r == -1: refused) whose query starts at q.
+ */
+static void
+fz_check_noparam(const uint8_t *data, size_t size, const char *out,
+    ssize_t r, const char *q)
+{
+	const char *in = (const char *)data;
+	const char *iq = size > 0 ? memchr(in, '?', size) : NULL;
+	size_t ipl = iq != NULL ? (size_t)(iq - in) : size, plen;
+	char *np, *np2, *again;
+	const char *nq;
+	ssize_t n, n2;
+
+	n = fz_norm_with(sl_urlpath_normalise_noparam, in, size, size + 2,
+	    &np);
+	FZ_CHECK((n == -1) == (r == -1));
+	n2 = fz_norm_with(sl_urlpath_normalise_noparam, in, size,
+	    fz_hash(data, size) % (size + 2), &np2);
+	FZ_CHECK(n2 == -1 || (n2 == n && memcmp(np, np2, (size_t)n + 1) ==
+	    0));
+	free(np2);
+	if (n == -1) {
+		free(np);
+		return;
+	}
+	FZ_CHECK((size_t)n < size + 2 && np[n] == '\0' &&
+	    strlen(np) == (size_t)n);
+	nq = memchr(np, '?', (size_t)n);
+	plen = nq != NULL ? (size_t)(nq - np) : (size_t)n;
+	fz_check_path(np, plen);
+	FZ_CHECK(memchr(np, ';', plen) == NULL);
+	/* The same query as the first reading's, byte for byte. */
+	FZ_CHECK((nq == NULL) == (q == NULL));
+	if (q != NULL)
+		FZ_CHECK(strcmp(nq, q) == 0);
+	if (memchr(in, ';', ipl) == NULL && memchr(in, '%', ipl) == NULL)
+		FZ_CHECK(n == r && memcmp(np, out, (size_t)r) == 0);
+	n2 = fz_norm_with(sl_urlpath_normalise_noparam, np, (size_t)n,
+	    (size_t)n + 2, &again);
+	if (n2 == -1)
+		FZ_CHECK(fz_has_bad_escape(np, plen));
+	else
+		FZ_CHECK(n2 == n && memcmp(again, np, (size_t)n) == 0);
+	free(again);
+	free(np);
 }
 
 int
@@ -112,6 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    == 0));
 	free(out2);
 	if (r == -1) {
+		fz_check_noparam(data, size, NULL, -1, NULL);
 		free(out);
 		return 0;
 	}
@@ -134,6 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		FZ_CHECK(r2 == r && memcmp(again, out, (size_t)r) == 0);
 	free(again);
+	fz_check_noparam(data, size, out, r, q);
 	free(out);
 	return 0;
 }

@@ -121,7 +121,8 @@ def stun_seeds():
 def urlpath_seeds():
     """Every path literal the unit test normalises, one file each."""
     text = open(os.path.join(TOP, "tests/unit/lib/urlpath_test.c")).read()
-    lits = re.findall(r'(?:norm|sl_urlpath_normalise|static const char s\[\] =)'
+    lits = re.findall(r'(?:norm|noparam|sl_urlpath_normalise(?:_noparam)?'
+                      r'|static const char s\[\] =)'
                       r'\(?\s*"((?:[^"\\]|\\.)*)"', text)
     seen = set()
     for i, lit in enumerate(lits):

@@ -24,17 +24,8 @@ rule lab splice domain *.example.test
 default deny
 '
 
-# req TARGET [ENDPOINT]: one GET with Host www.example.test, to the
-# explicit proxy (TARGET is then an absolute URI) or to ENDPOINT; sets
-# STATUS, PORT (client port) and BODY.
-req() {
-	local ep=${2:-10.1.0.1:3128}
-	in_cli timeout 20 "$PY" "$PYDIR/rawhttp.py" one --proxy "$ep" \
-	    --timeout 8 "GET $1 HTTP/1.1\\r\\nHost: www.example.test\\r\\nConnection: close\\r\\n\\r\\n" \
-	    >"$T/resp" 2>&1
-	read -r STATUS PORT <"$T/resp"
-	BODY=$(sed '1,/^\r$/d' "$T/resp")
-}
+# req TARGET [ENDPOINT]: raw_get (lib.sh): sets STATUS, PORT and BODY.
+req() { raw_get "$@"; }
 
 U=http://www.example.test
 

@@ -55,7 +55,10 @@ out=$(pcurl -o "$T/big.out" -w '%{http_code}' https://www.example.test/big.bin)
 is "$out $(sha256_of "$T/big.out")" "200 $BIG_SHA" \
     "20 MB through a spliced tunnel of the unprivileged daemon, intact"
 
-# An unknown user is refused at start, with the reason, before serving.
+# An unknown user is refused at start, with the reason, before serving
+# (once the first instance is gone: a second one is refused anyway).
+sluiced_stop
+is "$SLUICED_RC" "0" "the unprivileged daemon stops cleanly"
 out=$(in_gw "$BUILD/sluiced" -f -c "$SLUICED_CONF" -o user=no-such-user-sl \
     -o pid-file= -o "state-dir=$T/state" -o "log-dir=$T" \
     -o workers=1 2>&1 </dev/null)

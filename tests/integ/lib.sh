@@ -846,3 +846,17 @@ _tmpfs_teardown() {
 	(exit "$rc")
 	_teardown
 }
+
+# raw_get TARGET [ENDPOINT]: one GET with Host www.example.test and
+# Connection: close, sent as is by py/rawhttp.py from cli to the explicit
+# proxy 10.1.0.1:3128 (TARGET is then an absolute URI) or to ENDPOINT (a
+# transparent gateway on the way); sets STATUS, PORT (the client port)
+# and BODY.
+raw_get() {
+	local ep=${2:-10.1.0.1:3128}
+	in_cli timeout 20 "$PY" "$PYDIR/rawhttp.py" one --proxy "$ep" \
+	    --timeout 8 "GET $1 HTTP/1.1\\r\\nHost: www.example.test\\r\\nConnection: close\\r\\n\\r\\n" \
+	    >"$T/resp" 2>&1
+	read -r STATUS PORT <"$T/resp"
+	BODY=$(sed '1,/^\r$/d' "$T/resp")
+}

@@ -1210,6 +1210,82 @@ T_TEST(response_limits_are_502)
 	T_STREQ(m.err_reason, "too_many_fields");
 }
 
+/* "HTTP/1.1 200 OK" with n fields "X-Nnnn: v" and an empty body. */
+static size_t
+resp_fields(char *buf, size_t cap, unsigned n)
+{
+	size_t w = (size_t)snprintf(buf, cap, "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 0\r\n");
+
+	for (unsigned i = 1; i < n && w < cap; i++)
+		w += (size_t)snprintf(buf + w, cap - w, "X-F%04u: v\r\n", i);
+	w += (size_t)snprintf(buf + w, cap - w, "\r\n");
+	return w;
+}
+
+/* Issue 12 item 9: the proxy gave responses the request limits (100
+ * fields), so an origin's 150 fields were a 502.  The proxy now passes
+ * response-header-max and response-header-count-max (64k, 256). */
+T_TEST(response_has_its_own_field_limit)
+{
+	const struct sl_http_limits rl = { 65536, 65536, 256 };
+	const struct sl_http_limits over = { 65536, 65536, 1000 };
+	static struct sl_http_msg m;
+	static char buf[300 * 16 + 64];
+	size_t n = resp_fields(buf, sizeof(buf), 150);
+
+	T_EQ(sl_http_parse_response(buf, n, &lim, SL_HTTP_M_GET, &m),
+	    SL_HTTP_BAD);
+	T_EQ(m.err_status, 502);
+	T_STREQ(m.err_reason, "too_many_fields");
+	T_EQ(sl_http_parse_response(buf, n, &rl, SL_HTTP_M_GET, &m),
+	    SL_HTTP_OK);
+	T_EQ(m.nhdr, 150);
+	T_EQ(m.body, SL_HTTP_BODY_LENGTH);
+	n = resp_fields(buf, sizeof(buf), 256);
+	T_EQ(sl_http_parse_response(buf, n, &rl, SL_HTTP_M_GET, &m),
+	    SL_HTTP_OK);
+	T_EQ(m.nhdr, 256);
+	n = resp_fields(buf, sizeof(buf), 257);
+	T_EQ(sl_http_parse_response(buf, n, &rl, SL_HTTP_M_GET, &m),
+	    SL_HTTP_BAD);
+	T_EQ(m.err_status, 502);
+	T_STREQ(m.err_reason, "too_many_fields");
+	/* A limit above the array is the array. */
+	T_EQ(sl_http_parse_response(buf, n, &over, SL_HTTP_M_GET, &m),
+	    SL_HTTP_BAD);
+	T_EQ(m.nhdr, SL_HTTP_MAX_HEADERS);
+}
+
+T_TEST(response_status_line_bounded_by_the_head_limit)
+{
+	const struct sl_http_limits rl = { 16384, 16384, 256 };
+	static char buf[16384 + 64];
+	static struct sl_http_msg m;
+	size_t n;
+
+	/* A reason phrase longer than request-line-max's default (8k). */
+	n = (size_t)snprintf(buf, sizeof(buf), "HTTP/1.1 200 ");
+	memset(buf + n, 'r', 9000);
+	n += 9000;
+	memcpy(buf + n, "\r\nContent-Length: 0\r\n\r\n", 23);
+	n += 23;
+	T_EQ(sl_http_parse_response(buf, n, &rl, SL_HTTP_M_GET, &m),
+	    SL_HTTP_OK);
+	T_EQ(m.reason_s.len, 9000);
+	/* A head of exactly the limit passes, one byte more is refused. */
+	memset(buf + 13, 'r', 16380 - 13);
+	memcpy(buf + 16380, "\r\n\r\n", 4);
+	T_EQ(sl_http_parse_response(buf, 16384, &rl, SL_HTTP_M_GET, &m),
+	    SL_HTTP_OK);
+	memset(buf + 13, 'r', 16381 - 13);
+	memcpy(buf + 16381, "\r\n\r\n", 4);
+	T_EQ(sl_http_parse_response(buf, 16385, &rl, SL_HTTP_M_GET, &m),
+	    SL_HTTP_BAD);
+	T_EQ(m.err_status, 502);
+	T_STREQ(m.err_reason, "head_too_large");
+}
+
 T_TEST(reason_phrases_for_every_code_the_proxy_uses)
 {
 	static const unsigned codes[] = { 100, 101, 200, 204, 301, 302, 304,

@@ -6,18 +6,37 @@
 #include "lib/urlpath.h"
 #include "tests/unit/t.h"
 
-/* Normalise s into a static buffer; "(refused)" for -1. */
+typedef ssize_t (*norm_fn)(const char *, size_t, char *, size_t);
+
+/* fn of s into out (256 bytes); "(refused)" for -1. */
 static const char *
-norm(const char *s)
+norm_with(norm_fn fn, const char *s, char *out)
 {
-	static char out[256];
-	ssize_t n = sl_urlpath_normalise(s, strlen(s), out, sizeof(out));
+	ssize_t n = fn(s, strlen(s), out, 256);
 
 	if (n == -1)
 		return "(refused)";
 	if ((size_t)n != strlen(out))
 		return "(length mismatch)";
 	return out;
+}
+
+/* Normalise s into a static buffer. */
+static const char *
+norm(const char *s)
+{
+	static char out[256];
+
+	return norm_with(sl_urlpath_normalise, s, out);
+}
+
+/* The same with path parameters removed (Tomcat's reading). */
+static const char *
+noparam(const char *s)
+{
+	static char out[256];
+
+	return norm_with(sl_urlpath_normalise_noparam, s, out);
 }
 
 /* The red team's bypasses of "deny url www.example.test/hello" (H5). */
@@ -214,6 +233,107 @@ T_TEST(urlpath_every_truncation_is_bounded)
 
 	for (size_t n = 0; n < sizeof(s) - 1; n++) {
 		ssize_t r = sl_urlpath_normalise(s, n, out, n + 2);
+
+		T_ASSERT(r == -1 || (r >= 1 && (size_t)r < n + 2 &&
+		    out[0] == '/' && strlen(out) == (size_t)r));
+	}
+}
+
+/* Issue 12 item 9: "url www.example.test/secret" did not match these,
+ * which Tomcat serves as /secret. */
+T_TEST(urlpath_noparam_tomcat_bypasses_become_secret)
+{
+	T_STREQ(noparam("/x/..;/secret"), "/secret");
+	T_STREQ(noparam("/;/secret"), "/secret");
+	T_STREQ(noparam("/.;/secret"), "/secret");
+	T_STREQ(noparam("/secret;jsessionid=1"), "/secret");
+	T_STREQ(noparam("/x/..;a=b/secret"), "/secret");
+	T_STREQ(noparam("/secret;a;b/x"), "/secret/x");
+	/* The first reading keeps them: ';' is no separator for nginx. */
+	T_STREQ(norm("/x/..;/secret"), "/x/..;/secret");
+	T_STREQ(norm("/;/secret"), "/;/secret");
+	T_STREQ(norm("/.;/secret"), "/.;/secret");
+}
+
+T_TEST(urlpath_noparam_parameters_go_before_dot_segments)
+{
+	/* ";" is an empty segment that ".." cannot spend: "/c", where the
+	 * first reading, which takes ";" for a name, says "/a/c". */
+	T_STREQ(noparam("/a/;/../c"), "/c");
+	T_STREQ(norm("/a/;/../c"), "/a/c");
+	T_STREQ(noparam("/a;x/../c"), "/c");
+	T_STREQ(noparam("/a/b;x/.."), "/a/");
+	T_STREQ(noparam("/a/;x"), "/a/");
+	T_STREQ(noparam("/a;x"), "/a");
+	T_STREQ(noparam(";x"), "/");
+	T_STREQ(noparam("/;"), "/");
+	T_STREQ(noparam(""), "/");
+}
+
+T_TEST(urlpath_noparam_parameter_runs_to_the_slash_sent)
+{
+	/* Tomcat cuts before decoding: an escaped '/' or a '\' in the
+	 * parameter does not end it. */
+	T_STREQ(noparam("/a;x%2F..%2Fb"), "/a");
+	T_STREQ(noparam("/a;x\\..\\b"), "/a");
+	T_STREQ(noparam("/a;x%2F..%2Fb/c"), "/a/c");
+	/* An escaped ';' is cut after decoding, to the decoded '/'. */
+	T_STREQ(noparam("/a%3Bx%2F..%2Fb"), "/b");
+	T_STREQ(noparam("/%3B/secret"), "/secret");
+	T_STREQ(noparam("/%3b/secret"), "/secret");
+	T_STREQ(noparam("/%253B/secret"), "/secret");
+	T_STREQ(noparam("/x/..%3B/secret"), "/secret");
+	T_STREQ(noparam("/secret%3Bjsessionid=1"), "/secret");
+}
+
+T_TEST(urlpath_noparam_escapes_never_join_across_a_parameter)
+{
+	/* "%25" is '%'; the parameter ";41" never makes it "%41". */
+	T_STREQ(noparam("/%25;41"), "/%");
+	T_STREQ(noparam("/%25;41/x"), "/%/x");
+	T_STREQ(norm("/%25;41"), "/%;41");
+}
+
+T_TEST(urlpath_noparam_query_is_kept_as_sent)
+{
+	T_STREQ(noparam("/a;b?c;d"), "/a?c;d");
+	T_STREQ(noparam("/a;b/..;/c?x=/..;/y"), "/c?x=/..;/y");
+	T_STREQ(noparam("?q;x"), "/?q;x");
+}
+
+T_TEST(urlpath_noparam_without_parameters_is_the_first_reading)
+{
+	static const char *const paths[] = {
+		"/hello", "//a/./b/../c/", "/%2568ello", "/x\\..\\y",
+		"/a%3fb?c", "/100%25zz", "/a/b/..", "?q", "",
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		T_STREQ(noparam(paths[i]), norm(paths[i]));
+}
+
+T_TEST(urlpath_noparam_refuses_what_the_first_reading_refuses)
+{
+	/* Also inside a parameter that is then dropped. */
+	T_STREQ(noparam("/a;%zz/b"), "(refused)");
+	T_STREQ(noparam("/a;x%4"), "(refused)");
+	T_STREQ(noparam("/a;%00/b"), "(refused)");
+	T_STREQ(noparam("/a;%2500/b"), "(refused)");
+	T_STREQ(noparam("/a;%25%30%30/b"), "(refused)");
+	T_STREQ(norm("/a;%25%30%30/b"), "(refused)");
+	T_STREQ(noparam("/a%00;b"), "(refused)");
+}
+
+T_TEST(urlpath_noparam_capacity_and_truncation_are_bounded)
+{
+	static const char s[] = "/a;%2e%2E/./b%3b..;x//%3f;?q=;%zz/../";
+	char out[sizeof(s) + 1];
+
+	T_EQ(sl_urlpath_normalise_noparam(";x", 2, out, 4), 1);
+	T_STREQ(out, "/");
+	T_EQ(sl_urlpath_normalise_noparam("/ab;c", 5, out, 3), -1);
+	for (size_t n = 0; n < sizeof(s) - 1; n++) {
+		ssize_t r = sl_urlpath_normalise_noparam(s, n, out, n + 2);
 
 		T_ASSERT(r == -1 || (r >= 1 && (size_t)r < n + 2 &&
 		    out[0] == '/' && strlen(out) == (size_t)r));

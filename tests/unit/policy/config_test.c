@@ -54,6 +54,8 @@ T_TEST(config_empty_file_has_documented_defaults)
 	T_EQ(s->request_line_max, 8192);
 	T_EQ(s->header_max, 32768);
 	T_EQ(s->header_count_max, 100);
+	T_EQ(s->response_header_max, 65536);
+	T_EQ(s->response_header_count_max, 256);
 	T_EQ(s->client_header_timeout, 10000);
 	T_EQ(s->http_idle_timeout, 60000);
 	T_EQ(s->via, 1);
@@ -166,6 +168,16 @@ T_TEST(config_range_checks)
 	T_ASSERT(cfg == NULL);
 	T_STREQ(first_diag(&d), "t.conf:1:22: error: 'header-count-max' must "
 	    "be at most 256");
+	sl_diags_free(&d);
+	cfg = load("set response-header-count-max 257\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:31: error: "
+	    "'response-header-count-max' must be at most 256");
+	sl_diags_free(&d);
+	cfg = load("set response-header-max 512\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:25: error: 'response-header-max' "
+	    "must be at least 1k");
 	sl_diags_free(&d);
 	/* A port setting takes one protocol: a bare port is TCP. */
 	cfg = load("set transparent-udp-ports udp/3478,5349\n", &d);

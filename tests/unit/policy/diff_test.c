@@ -5,9 +5,10 @@
  *
  * 10,000 rules, 100,000 queries: IPv4 and IPv6 with nested and
  * overlapping CIDRs, wildcards at several depths, port ranges on tcp and
- * udp, url prefixes, users, GeoIP, lists, disabled rules, and facts that
- * are unknown, known-absent or present.  The seed is printed; set
- * SL_DIFF_SEED to replay one, SL_DIFF_RULES / SL_DIFF_QUERIES to scale.
+ * udp, url prefixes (paths with one or two readings), users, GeoIP, lists,
+ * disabled rules, and facts that are unknown, known-absent or present.
+ * The seed is printed; set SL_DIFF_SEED to replay one, SL_DIFF_RULES /
+ * SL_DIFF_QUERIES to scale.
  */
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -199,7 +200,7 @@ gen_policy(struct rng *r, unsigned nrules, size_t *len)
 
 struct query {
 	struct sl_facts	 f;
-	char		 name[128], host[128], path[32], user[8];
+	char		 name[128], host[128], path[32], path2[32], user[8];
 };
 
 static void
@@ -267,6 +268,13 @@ gen_query(struct rng *r, struct query *q)
 		    rn(r, 2) ? "x" : "");
 		f->url_host = q->host;
 		f->url_path = q->path;
+		/* Sometimes a second reading (';' parameters removed) that
+		 * differs: deny rules take either, others need both. */
+		if (rn(r, 3) == 0) {
+			snprintf(q->path2, sizeof(q->path2), "/p%u/%s",
+			    rn(r, 4), rn(r, 2) ? "x" : "");
+			f->url_path_noparam = q->path2;
+		}
 	}
 	if (rn(r, 2)) {
 		snprintf(q->user, sizeof(q->user), "u%u", rn(r, 14));
@@ -295,11 +303,13 @@ print_query(const struct query *q)
 	char a[SL_IP_STRLEN], b[SL_IP_STRLEN], c[SL_IP_STRLEN];
 
 	printf("# known=0x%x proto=%u port=%u src=%s dst=%s name=%s "
-	    "url=%s%s user=%s country=%s asn=%u\n", q->f.known, q->f.proto,
-	    q->f.port, sl_ip_fmt(&q->f.src, a, sizeof(a)),
+	    "url=%s%s|%s user=%s country=%s asn=%u\n", q->f.known,
+	    q->f.proto, q->f.port, sl_ip_fmt(&q->f.src, a, sizeof(a)),
 	    sl_ip_fmt(&q->f.dst, b, sizeof(b)), q->f.name ? q->f.name : "-",
 	    q->f.url_host ? q->f.url_host : "-",
-	    q->f.url_path ? q->f.url_path : "", q->f.user ? q->f.user : "-",
+	    q->f.url_path ? q->f.url_path : "",
+	    q->f.url_path_noparam ? q->f.url_path_noparam : "-",
+	    q->f.user ? q->f.user : "-",
 	    q->f.country ? q->f.country : "-", (unsigned)q->f.asn);
 	(void)c;
 }

@@ -33,6 +33,29 @@ pl_cancel_connect(void *up)
 	sl_upstream_cancel(up);
 }
 
+/*
+ * Look name up into the setup's result: cb runs now (an answer cached)
+ * or later, the lookup then being the request's pending step.
+ */
+static void
+pl_lookup(struct sl_req *req, const char *name, sl_dns_cb cb)
+{
+	struct sl_dns_result *res = &req->flow->setup->res;
+	struct sl_dns_req *q;
+	int done;
+
+	q = sl_dns_lookup(req->flow->wk->dns, name, cb, req, res, &done);
+	if (done) {
+		cb(req, res);
+		return;
+	}
+	if (q == NULL) {
+		sl_flow_close(req->flow, 'R', "dns_oom");
+		return;
+	}
+	sl_req_pending_set(req, pl_cancel_dns, q);
+}
+
 /* ------------------------------------------------------------------ */
 /* deciding                                                             */
 
@@ -268,9 +291,7 @@ sl_pl_claim(struct sl_req *req, const char *name, void (*then)(struct
     sl_req *))
 {
 	struct flow_setup *s = req->flow->setup;
-	struct sl_dns_req *q;
 	char buf[256];
-	int done;
 
 	pl_decide_as(req, name, &s->claimed);
 	/* A rule that names it holds, wherever the name was sent. */
@@ -294,37 +315,13 @@ sl_pl_claim(struct sl_req *req, const char *name, void (*then)(struct
 		then(req);
 		return;
 	}
-	q = sl_dns_lookup(req->flow->wk->dns, name, pl_claim_checked, req,
-	    &s->res, &done);
-	if (done) {
-		pl_claim_checked(req, &s->res);
-		return;
-	}
-	if (q == NULL) {
-		sl_flow_close(req->flow, 'R', "dns_oom");
-		return;
-	}
-	sl_req_pending_set(req, pl_cancel_dns, q);
+	pl_lookup(req, name, pl_claim_checked);
 }
 
 static void
 pl_verify(struct sl_req *req)
 {
-	struct sl_dns_result *res = &req->flow->setup->res;
-	struct sl_dns_req *q;
-	int done;
-
-	q = sl_dns_lookup(req->flow->wk->dns, req->host, pl_verified, req,
-	    res, &done);
-	if (done) {
-		pl_verified(req, res);
-		return;
-	}
-	if (q == NULL) {
-		sl_flow_close(req->flow, 'R', "dns_oom");
-		return;
-	}
-	sl_req_pending_set(req, pl_cancel_dns, q);
+	pl_lookup(req, req->host, pl_verified);
 }
 
 /*
@@ -401,10 +398,6 @@ pl_resolved(void *arg, const struct sl_dns_result *res)
 static void
 pl_resolve(struct sl_req *req)
 {
-	struct flow_setup *s = req->flow->setup;
-	struct sl_dns_req *q;
-	int done;
-
 	sl_req_set_state(req, SL_FLOW_RESOLVING);
 	if (req->dst_ip.af != 0) {
 		/* The client chose the address: resolving checks its name. */
@@ -418,17 +411,7 @@ pl_resolve(struct sl_req *req)
 		pl_connect(req);
 		return;
 	}
-	q = sl_dns_lookup(req->flow->wk->dns, req->host, pl_resolved, req,
-	    &s->res, &done);
-	if (done) {
-		pl_resolved(req, &s->res);
-		return;
-	}
-	if (q == NULL) {
-		sl_flow_close(req->flow, 'R', "dns_oom");
-		return;
-	}
-	sl_req_pending_set(req, pl_cancel_dns, q);
+	pl_lookup(req, req->host, pl_resolved);
 }
 
 /* ------------------------------------------------------------------ */

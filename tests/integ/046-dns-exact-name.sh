@@ -94,26 +94,16 @@ send "CONNECT intranet.corp.test:443" "intranet.corp.test:443"
 is "$STATUS" "403" "CONNECT intranet.corp.test:443: 403 by the rule"
 
 # --- transparent: the name check asks for the same name -------------------
-out=$(in_cli curl -sk --max-time 10 --resolve intranet:443:10.2.0.3 \
-    -o /dev/null -w '%{http_code} %{local_port}' \
-    https://intranet/intranet-probe 2>/dev/null)
-read -r code port <<EOF
-$out
-EOF
-is "$code" "000" "transparent TLS, SNI 'intranet' to 10.2.0.3: refused (reset)"
+tp_curl -k --resolve intranet:443:10.2.0.3 https://intranet/intranet-probe
+is "$CODE" "000" "transparent TLS, SNI 'intranet' to 10.2.0.3: refused (reset)"
 flowlog_expect "transparent TLS: flow.blocked sni_mismatch, by the default" \
-    "cli=10.1.0.2:${port:-none}" event=flow.blocked mode=transparent \
+    "cli=10.1.0.2:${CPORT:-none}" event=flow.blocked mode=transparent \
     sni=intranet reason=sni_mismatch rule=default
 
-out=$(in_cli curl -s --max-time 10 --resolve intranet:80:10.2.0.3 \
-    -o /dev/null -w '%{http_code} %{local_port}' \
-    http://intranet/intranet-probe 2>/dev/null)
-read -r code port <<EOF
-$out
-EOF
-is "$code" "403" "transparent HTTP, Host 'intranet' to 10.2.0.3: 403"
+tp_curl --resolve intranet:80:10.2.0.3 http://intranet/intranet-probe
+is "$CODE" "403" "transparent HTTP, Host 'intranet' to 10.2.0.3: 403"
 flowlog_expect "transparent HTTP: flow.blocked sni_mismatch" \
-    "cli=10.1.0.2:${port:-none}" event=flow.blocked mode=transparent \
+    "cli=10.1.0.2:${CPORT:-none}" event=flow.blocked mode=transparent \
     host=intranet reason=sni_mismatch status=403
 
 is "$(corp_queries)" "0" "still no query for intranet.corp.test"

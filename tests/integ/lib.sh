@@ -54,7 +54,7 @@
 #                flowlog_grep, flowlog_count, flowlog_valid
 #   full disk    mount_ns_private "$@", tmpfs_mount DIR SIZE
 #   clients      pcurl http_status sha256_of big_https tunnel_open
-#                tunnel_cmd; the Python clients in py/ (rawc, rawhttp,
+#                tunnel_cmd tp_curl; the Python clients in py/ (rawc, rawhttp,
 #                tlshello, tunnel, wsclient, dnsq) run in cli with
 #                "$PY" "$PYDIR/NAME.py"
 
@@ -897,4 +897,14 @@ _gw_etc_cleanup() {
 	rm -rf "/etc/netns/${GW:?}"
 	[ "$_GW_ETC_MADE" = 1 ] && rmdir /etc/netns 2>/dev/null
 	return "$rc"
+}
+
+# tp_curl ARGS...: curl in cli without a proxy (a transparent gateway on
+# the way takes the flow), bounded, the body discarded; sets CODE (the
+# HTTP status, 000 without a response) and CPORT (the client port).
+tp_curl() {
+	local out
+	out=$(in_cli curl -s --max-time 10 -o /dev/null \
+	    -w '%{http_code} %{local_port}' "$@" 2>/dev/null)
+	read -r CODE CPORT <<<"$out"
 }

@@ -9,7 +9,8 @@
 # http://intranet./, no query for intranet.corp.test at dnsmasq, nothing at
 # nginx; the long name is refused 403 by the rule.  Transparent flows with
 # SNI or Host "intranet" sent to 10.2.0.3 have their name checked with the
-# same lookup: it fails (sni_mismatch) and the default refuses them.
+# same lookup: it fails (sni_mismatch, host_mismatch) and the default
+# refuses them.
 # Before the fix c-ares asked for intranet.corp.test and all of these
 # reached nginx.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -102,9 +103,9 @@ flowlog_expect "transparent TLS: flow.blocked sni_mismatch, by the default" \
 
 tp_curl --resolve intranet:80:10.2.0.3 http://intranet/intranet-probe
 is "$CODE" "403" "transparent HTTP, Host 'intranet' to 10.2.0.3: 403"
-flowlog_expect "transparent HTTP: flow.blocked sni_mismatch" \
+flowlog_expect "transparent HTTP: flow.blocked host_mismatch" \
     "cli=10.1.0.2:${CPORT:-none}" event=flow.blocked mode=transparent \
-    host=intranet reason=sni_mismatch status=403
+    host=intranet reason=host_mismatch status=403
 
 is "$(corp_queries)" "0" "still no query for intranet.corp.test"
 is "$(probes)" "0" "still nothing at nginx"

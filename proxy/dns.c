@@ -10,6 +10,9 @@
  * dns-negative-ttl; timeouts and failures are not cached.  Concurrent
  * lookups of one name share one query: later callers wait on the entry.
  * Entries are evicted least-recently-used beyond dns-cache-size.
+ *
+ * A name is resolved exactly as given: no search list, ndots or alias
+ * file (sl_dns_new says how c-ares is kept from them).
  */
 #include <ares.h>
 #include <arpa/inet.h>
@@ -490,8 +493,21 @@ sl_dns_new(struct event_base *base, const struct sl_settings *set,
 	opt.sock_state_cb_data = dns;
 	opt.timeout = (int)set->dns_timeout;
 	opt.tries = (int)set->dns_tries;
+	/*
+	 * The name decided is the name resolved (docs/policy.md): no search
+	 * list, no ndots, no HOSTALIASES.  c-ares 1.18's ares_getaddrinfo()
+	 * ignores ARES_FLAG_NOSEARCH and appends every search domain it
+	 * knows (resolv.conf `search`/`domain`, LOCALDOMAIN, the host name's
+	 * domain); an explicitly empty list (ARES_OPT_DOMAINS, ndomains 0)
+	 * is the one thing that keeps all of those out.  The flag still
+	 * covers ares_search(); NOALIASES the alias file.
+	 */
+	opt.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	opt.domains = NULL;
+	opt.ndomains = 0;
 	rc = ares_init_options(&dns->ch, &opt,
-	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	    ARES_OPT_FLAGS | ARES_OPT_DOMAINS);
 	if (rc != ARES_SUCCESS) {
 		sl_log(SL_LOG_ERR, "dns: cannot initialise c-ares: %s",
 		    ares_strerror(rc));

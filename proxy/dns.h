@@ -53,10 +53,12 @@ int	sl_dns_reconfigure(struct sl_dns *dns, const struct sl_settings *set,
 	    const struct sl_resolver *res, size_t nres) SL_NONNULL(1, 2);
 
 /*
- * Look name up (A and AAAA).  If the answer is cached, fills *res, returns
- * NULL and sets *done = 1 without calling cb.  Otherwise returns a request
- * handle and cb runs later on the loop (never before this returns).
- * Returns NULL with *done = 0 only when out of memory.
+ * Look name up (A and AAAA), exactly that name: never with a search
+ * domain appended or an alias put in its place.  If the answer is cached,
+ * fills *res, returns NULL and sets *done = 1 without calling cb.
+ * Otherwise returns a request handle and cb runs later on the loop (never
+ * before this returns).  Returns NULL with *done = 0 only when out of
+ * memory.
  */
 struct sl_dns_req *sl_dns_lookup(struct sl_dns *dns, const char *name,
 	    sl_dns_cb cb, void *arg, struct sl_dns_result *res, int *done)

@@ -26,6 +26,7 @@
 #include "../lib/diag.h"
 #include "../lib/log.h"
 #include "../policy/config.h"
+#include "addrwatch.h"
 #include "listen.h"
 #include "pipes.h"
 #include "sink/sink.h"
@@ -46,6 +47,7 @@ struct daemon {
 	int			 pid_fd;	/* daemon: pid file, held */
 	struct event_base	*base;
 	struct sl_rt		*rt;		/* current; main's reference */
+	struct sl_addrwatch	*aw;		/* own addresses, kept current */
 	struct sl_sinks		*sinks;		/* the flow log */
 	struct sl_pipes		*pipes;		/* budget shared by workers */
 	struct sl_worker	**wk;
@@ -473,7 +475,9 @@ reload(struct daemon *d)
 		    "configuration");
 		return;
 	}
-	rt = sl_rt_new(cfg);
+	/* Also a resync for a system that sends no address notifications. */
+	sl_addrwatch_refresh(d->aw);
+	rt = sl_rt_new_tracked(cfg, sl_addrwatch_addrs(d->aw));
 	sl_config_unref(cfg);
 	if (rt == NULL) {
 		sl_log(SL_LOG_ERR, "reload failed (out of memory): keeping "
@@ -654,6 +658,8 @@ run(struct daemon *d)
 		return 1;
 	if ((d->wait_ev = evtimer_new(d->base, drain_wait_cb, d)) == NULL)
 		return 1;
+	if (sl_addrwatch_start(d->aw, d->base) == -1)
+		return 1;
 	for (size_t i = 0; i < SL_NELEM(sigs); i++) {
 		d->sig[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
 		if (d->sig[i] == NULL || event_add(d->sig[i], NULL) == -1)
@@ -689,6 +695,7 @@ shutdown_all(struct daemon *d)
 			event_free(d->sig[i]);
 	if (d->wait_ev != NULL)
 		event_free(d->wait_ev);
+	sl_addrwatch_free(d->aw);	/* the set lives on in d->rt */
 	if (d->base != NULL)
 		event_base_free(d->base);
 	sl_rt_unref(d->rt);
@@ -751,10 +758,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	apply_log_settings(sl_config_settings(cfg));
-	d.rt = sl_rt_new(cfg);
+	/* Subscribed here, before run() drops privileges. */
+	if ((d.aw = sl_addrwatch_new()) != NULL)
+		d.rt = sl_rt_new_tracked(cfg, sl_addrwatch_addrs(d.aw));
 	sl_config_unref(cfg);
-	if (d.rt == NULL)
+	if (d.rt == NULL) {
+		sl_addrwatch_free(d.aw);
 		return 1;
+	}
 	raise_nofile();
 	rc = run(&d);
 	if (d.draining)

@@ -5,9 +5,11 @@
  * data path takes no locks.  docs/design/process-model.md has the picture.
  *
  * What workers share is immutable and reference counted: the runtime
- * snapshot (struct sl_rt: configuration, compiled policy, the appliance's
- * own addresses).  A reload builds a new snapshot and hands it to every
- * worker through its mailbox; flows keep the snapshot they started with.
+ * snapshot (struct sl_rt: configuration, compiled policy, listening
+ * ports).  A reload builds a new snapshot and hands it to every worker
+ * through its mailbox; flows keep the snapshot they started with.  The
+ * appliance's own addresses are the exception: one set, kept current by
+ * the main thread (addrwatch.h), that every snapshot refers to.
  */
 #ifndef SL_WORKER_H
 #define SL_WORKER_H
@@ -30,6 +32,7 @@ struct sl_settings;
 struct sl_listen;
 struct sl_dns;
 struct sl_flow;
+struct sl_addrs;
 
 /* Runtime snapshot: everything a flow needs to be decided. */
 struct sl_rt {
@@ -37,16 +40,24 @@ struct sl_rt {
 	struct sl_config	*cfg;		/* one reference */
 	const struct sl_settings *set;		/* borrowed from cfg */
 	struct sl_policy	*pol;		/* borrowed from cfg */
-	struct sl_ip		*locals;	/* the appliance's addresses */
-	size_t			 nlocals;
+	struct sl_addrs		*addrs;		/* one reference: the
+						   appliance's addresses,
+						   kept current (addrwatch.h) */
 	uint16_t		*lports;	/* our listening ports */
 	size_t			 nlports;
 };
 
+/*
+ * A snapshot of cfg (a reference is taken) whose own-address guard reads
+ * addrs (a reference is taken), the set the main thread keeps current.
+ */
+struct sl_rt	*sl_rt_new_tracked(struct sl_config *cfg, struct sl_addrs *addrs)
+		    SL_NONNULL(1, 2) SL_WUR;
+/* The same with the addresses as they are now, never updated (tests). */
 struct sl_rt	*sl_rt_new(struct sl_config *cfg) SL_NONNULL(1) SL_WUR;
 struct sl_rt	*sl_rt_ref(struct sl_rt *rt) SL_NONNULL(1);
 void		 sl_rt_unref(struct sl_rt *rt);
-/* Is ip one of the appliance's own addresses? */
+/* Is ip one of the appliance's own addresses now (not: when rt was made)? */
 int		 sl_rt_is_local(const struct sl_rt *rt, const struct sl_ip *ip)
 		    SL_NONNULL(1, 2);
 

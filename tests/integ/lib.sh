@@ -28,7 +28,9 @@
 #   fin.example.test -> 10.2.0.5
 #   he.example.test -> 10.2.0.2 fd00:2::99 (IPv6 blackholed: happy eyeballs)
 #   blackhole.example.test -> 10.2.0.99        unreach.example.test -> 10.2.0.98
-#   every other name under .test -> NXDOMAIN
+#   intranet.corp.test -> 10.2.0.3 fd00:2::3 (a search domain's host: its
+#     short name "intranet" does not exist, see gw_etc)
+#   every other name under .test, and every name without a dot -> NXDOMAIN
 #   *.slow.test -> forwarded to the blackhole: the query times out
 #
 # Useful variables after topo_up/servers_up: T (temp dir), CLI GW SRV
@@ -42,6 +44,7 @@
 #                done_testing (prints 1..N; also checks sluiced is alive and
 #                that no sanitizer report is in its stderr)
 #   namespaces   topo_up in_cli in_gw in_srv bg stop_pid wait_for wait_listen
+#                gw_etc (a file of gw's own /etc: resolv.conf)
 #   servers      servers_up (= topo_up certs_make dns_start nginx_start
 #                ws_start + tcpserv echo/sink/headecho) tcp_server_start
 #                pyhttp_start (a lenient origin: Python's http.server)
@@ -51,7 +54,7 @@
 #                flowlog_grep, flowlog_count, flowlog_valid
 #   full disk    mount_ns_private "$@", tmpfs_mount DIR SIZE
 #   clients      pcurl http_status sha256_of big_https tunnel_open
-#                tunnel_cmd; the Python clients in py/ (rawc, rawhttp,
+#                tunnel_cmd tp_curl; the Python clients in py/ (rawc, rawhttp,
 #                tlshello, tunnel, wsclient, dnsq) run in cli with
 #                "$PY" "$PYDIR/NAME.py"
 
@@ -454,7 +457,7 @@ dns_start() {
 	    --conf-file=/dev/null --pid-file= \
 	    --listen-address=10.2.0.53 --bind-interfaces --port=53 \
 	    --no-resolv --no-hosts --no-negcache --log-facility=- \
-	    --local=/test/ \
+	    --local=/test/ --domain-needed \
 	    --server=/slow.test/10.2.0.99 \
 	    --host-record=www.example.test,10.2.0.2,fd00:2::2 \
 	    --host-record=other.example.test,10.2.0.3,fd00:2::3 \
@@ -466,6 +469,7 @@ dns_start() {
 	    --host-record=v6only.example.test,fd00:2::2 \
 	    --host-record=blackhole.example.test,10.2.0.99 \
 	    --host-record=unreach.example.test,10.2.0.98 \
+	    --host-record=intranet.corp.test,10.2.0.3,fd00:2::3 \
 	    ${DNS_EXTRA:-}
 	wait_listen "$SRV" 10.2.0.53 53 udp ||
 	    setup_fail "dnsmasq did not start" "$(cat "$T/dnsmasq.log")"
@@ -859,4 +863,48 @@ raw_get() {
 	    >"$T/resp" 2>&1
 	read -r STATUS PORT <"$T/resp"
 	BODY=$(sed '1,/^\r$/d' "$T/resp")
+}
+
+# ---------------------------------------------------------------------
+# gw's own /etc
+
+_GW_ETC_MADE=0		# 1: gw_etc created /etc/netns itself
+_GW_ETC_NEXT=""		# the EXIT trap gw_etc found (run after its own)
+
+# gw_etc FILE TEXT: /etc/FILE as every process started in gw from now on
+# sees it (`ip netns exec` bind-mounts /etc/netns/$GW/FILE over /etc/FILE
+# in the command's own mount namespace), e.g. `gw_etc resolv.conf 'search
+# corp.test'` before sluiced_start.  /etc/netns/$GW goes at exit, and
+# /etc/netns too if gw_etc created it and it is empty then.
+gw_etc() {
+	[ "$_TOPO" -eq 1 ] || setup_fail "gw_etc before topo_up"
+	if [ ! -d /etc/netns ]; then
+		_GW_ETC_MADE=1
+	fi
+	if [ -z "$_GW_ETC_NEXT" ]; then
+		_GW_ETC_NEXT=$(trap -p EXIT | sed -n "s/^trap -- '\(.*\)' EXIT\$/\1/p")
+		: "${_GW_ETC_NEXT:=_teardown}"
+		trap '_gw_etc_cleanup; eval "$_GW_ETC_NEXT"' EXIT
+	fi
+	setup_do "mkdir /etc/netns/$GW" mkdir -p "/etc/netns/$GW"
+	printf '%s\n' "$2" >"/etc/netns/$GW/$1" ||
+	    setup_fail "cannot write /etc/netns/$GW/$1"
+}
+
+# Runs before the teardown, which reads the exit status: keep it.
+_gw_etc_cleanup() {
+	local rc=$?
+	rm -rf "/etc/netns/${GW:?}"
+	[ "$_GW_ETC_MADE" = 1 ] && rmdir /etc/netns 2>/dev/null
+	return "$rc"
+}
+
+# tp_curl ARGS...: curl in cli without a proxy (a transparent gateway on
+# the way takes the flow), bounded, the body discarded; sets CODE (the
+# HTTP status, 000 without a response) and CPORT (the client port).
+tp_curl() {
+	local out
+	out=$(in_cli curl -s --max-time 10 -o /dev/null \
+	    -w '%{http_code} %{local_port}' "$@" 2>/dev/null)
+	read -r CODE CPORT <<<"$out"
 }

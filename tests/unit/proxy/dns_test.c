@@ -1065,6 +1065,122 @@ T_TEST(dns_uncached_sync_answer_looked_up_twice)
 	dt_end(&t);
 }
 
+/* ------------------------------------------------------------------ */
+/* the name decided is the name resolved                                */
+
+/*
+ * dt_begin with the environment c-ares reads when a channel is made:
+ * LOCALDOMAIN (a search list, as `search` in /etc/resolv.conf) and
+ * RES_OPTIONS.  Unset before the test goes on, so that a failing check
+ * cannot leak them into later tests.
+ */
+static int
+dt_begin_env(struct dt *t, struct rname *tab, size_t ntab,
+    const char *localdomain, const char *res_options)
+{
+	int rc;
+
+	setenv("LOCALDOMAIN", localdomain, 1);
+	setenv("RES_OPTIONS", res_options, 1);
+	rc = dt_begin(t, "", tab, ntab);
+	unsetenv("LOCALDOMAIN");
+	unsetenv("RES_OPTIONS");
+	return rc;
+}
+
+/*
+ * Issue 12 item 4: with a search list, c-ares 1.18's ares_getaddrinfo()
+ * tries a single label as "label.<domain>" first (and, with ndots, a
+ * dotted name too), whatever ARES_FLAG_NOSEARCH says.  The policy
+ * decided on the name as given, so only that name may be asked for: a
+ * short name that does not exist is NXDOMAIN, not the search domain's
+ * host.
+ */
+T_TEST(dns_single_label_not_expanded_with_search_list)
+{
+	struct rname tab[] = {
+		{ "intranet.corp.test", R_ANSWER, { "192.0.2.80" }, { NULL },
+		    300, 300 },
+		{ "db.internal.corp.test", R_ANSWER, { "192.0.2.81" }, { NULL },
+		    300, 300 },
+		{ "intranet", R_NXDOMAIN, { NULL }, { NULL }, 0, 0 },
+		{ "db.internal", R_NXDOMAIN, { NULL }, { NULL }, 0, 0 },
+	};
+	struct rec c = { 0 }, d = { 0 };
+	int done;
+	struct dt t;
+
+	T_ASSERT(dt_begin_env(&t, tab, 4, "corp.test", "ndots:3") == 0);
+	T_ASSERT(dt_lookup(&t, "intranet", &c, &done) != NULL);
+	T_ASSERT(dt_lookup(&t, "db.internal", &d, &done) != NULL);
+	T_EQ(dt_wait(&t, &c, 1, WAIT_MS), 0);
+	T_EQ(dt_wait(&t, &d, 1, WAIT_MS), 0);
+	T_EQ(c.res.status, SL_DNS_NXDOMAIN);
+	T_EQ(d.res.status, SL_DNS_NXDOMAIN);
+	/* The names as given, A and AAAA, and nothing else. */
+	T_EQ(tab[2].nq_a, 1);
+	T_EQ(tab[2].nq_aaaa, 1);
+	T_EQ(tab[3].nq_a, 1);
+	T_EQ(tab[3].nq_aaaa, 1);
+	T_EQ(tab[0].nq_a + tab[0].nq_aaaa, 0);
+	T_EQ(tab[1].nq_a + tab[1].nq_aaaa, 0);
+	T_EQ(t.nq_other, 0);
+	dt_end(&t);
+}
+
+/* HOSTALIASES (the resolver's alias file, read at each lookup) would
+ * swap a single label for another name: not for us either. */
+T_TEST(dns_single_label_not_replaced_by_host_alias)
+{
+	struct rname tab[] = {
+		{ "intranet.corp.test", R_ANSWER, { "192.0.2.82" }, { NULL },
+		    300, 300 },
+		{ "intranet", R_NXDOMAIN, { NULL }, { NULL }, 0, 0 },
+	};
+	char path[] = "/tmp/sl-dns-aliases.XXXXXX";
+	struct sl_dns_req *q;
+	struct rec c = { 0 };
+	int done, fd;
+	struct dt t;
+
+	T_ASSERT(dt_begin(&t, "", tab, 2) == 0);
+	T_ASSERT((fd = mkstemp(path)) != -1);
+	T_ASSERT(write(fd, "intranet intranet.corp.test\n", 28) == 28);
+	close(fd);
+	setenv("HOSTALIASES", path, 1);
+	q = dt_lookup(&t, "intranet", &c, &done);
+	unsetenv("HOSTALIASES");
+	unlink(path);
+	T_ASSERT(q != NULL);
+	T_EQ(dt_wait(&t, &c, 1, WAIT_MS), 0);
+	T_EQ(c.res.status, SL_DNS_NXDOMAIN);
+	T_EQ(tab[1].nq_a, 1);
+	T_EQ(tab[0].nq_a + tab[0].nq_aaaa, 0);
+	dt_end(&t);
+}
+
+/* A name that exists is answered as before, search list or not. */
+T_TEST(dns_dotted_name_resolves_with_search_list_set)
+{
+	struct rname tab[] = {
+		{ "www.example.test", R_ANSWER, { "192.0.2.83" }, { NULL },
+		    300, 300 },
+	};
+	struct rec c = { 0 };
+	char buf[256];
+	int done;
+	struct dt t;
+
+	T_ASSERT(dt_begin_env(&t, tab, 1, "corp.test", "ndots:5") == 0);
+	T_ASSERT(dt_lookup(&t, "www.example.test", &c, &done) != NULL);
+	T_EQ(dt_wait(&t, &c, 1, WAIT_MS), 0);
+	T_EQ(c.res.status, SL_DNS_OK);
+	T_STREQ(res_str(&c.res, buf, sizeof(buf)), "192.0.2.83");
+	T_EQ(tab[0].nq_a, 1);
+	T_EQ(t.nq_other, 0);		/* no www.example.test.corp.test */
+	dt_end(&t);
+}
+
 /* An IP literal is its own answer: no query leaves (c-ares 1.18 would
  * send A and AAAA queries for an IPv4 literal). */
 T_TEST(dns_literal_answered_without_a_query)

@@ -26,7 +26,8 @@ hello() {
 	PORT=${out##* port=}
 }
 
-# flow_of PORT: the flow id of the client on that local port (flow log).
+# flow_of PORT: the flow id of the client on that local port (flow log;
+# call it once the flow's event is there: after a flowlog_expect).
 flow_of() {
 	flowlog_last "cli=10.1.0.2:$1" | "$PY" -c \
 	    'import json, sys; print(json.loads(sys.stdin.read() or "{}").get("flow", ""))'
@@ -62,8 +63,8 @@ out=$(pcurl -o /dev/null -w '%{http_code} %{local_port}' \
     https://www.example.test/hello 2>&1)
 read -r code port <<<"$out"
 is "$code" "200" "CONNECT www.example.test: served by the later rule"
-id=$(flow_of "$port")
 flowlog_expect "logged by lab-names" "cli=10.1.0.2:$port" rule=lab-names
+id=$(flow_of "$port")
 is "$(decisions "$id")" "3" "three evaluations: the name left an IP rule open, its first address closed it, its second address is decided too (it may fall in another rule)"
 
 # --- a tunnel SNI that does not match the CONNECT name: a claimed name ---
@@ -88,6 +89,8 @@ is "$(printf '%s\n' "$out" | awk '{ print $1 }' | tr '\n' ' ')" \
 port=$(printf '%s\n' "$out" | awk 'NR == 1 { print $2 }')
 is "$(printf '%s\n' "$out" | awk '{ print $2 }' | sort -u | wc -l)" "1" \
     "one client connection"
+flowlog_expect "the connection ends, its 3 requests counted" \
+    "cli=10.1.0.2:$port" event=flow.end requests=3
 id=$(flow_of "$port")
 is "$(decisions "$id")" "3" "one evaluation per request"
 is "$(states "$id")" "classifying relaying" \

@@ -91,6 +91,8 @@ struct sl_flow {
 	unsigned		 forwarded:1;	/* HTTP parsed per request */
 	unsigned		 failed:1;	/* the connection itself failed
 						   (flow.error at close) */
+	unsigned		 sni_verified:1; /* inspected: the origin's
+						   certificate holds for sni */
 };
 
 /* Accept-time constructor; takes ownership of fd (closed on failure). */

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -149,7 +152,7 @@ sl_half_buffer(struct sl_half *h)
 {
 	int fd = h->fd;
 
-	if (h->kind == SL_HALF_BUF)
+	if (h->kind == SL_HALF_BUF || h->kind == SL_HALF_TLS)
 		return 0;
 	if (SL_BUG_ON(h->kind != SL_HALF_RAW || h->inpipe > 0))
 		return -1;
@@ -173,6 +176,53 @@ sl_half_buffer(struct sl_half *h)
 			return -1;
 	}
 	return 0;
+}
+
+int
+sl_half_tls(struct sl_half *h, SSL *ssl, int accepting)
+{
+	struct event_base *base = h->flow->wk->base;
+	enum bufferevent_ssl_state st = accepting ? BUFFEREVENT_SSL_ACCEPTING :
+	    BUFFEREVENT_SSL_CONNECTING;
+	struct bufferevent *bev;
+
+	if (h->kind == SL_HALF_RAW && h->pre == NULL) {
+		event_del(&h->ev_rd);
+		event_del(&h->ev_wr);
+		/* With CLOSE_ON_FREE the constructor frees ssl on failure,
+		 * and the fd with it once it owns both. */
+		bev = bufferevent_openssl_socket_new(base, h->fd, ssl, st,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (bev == NULL)
+			return -1;
+		half_events_clear(h);
+	} else {
+		if (sl_half_buffer(h) == -1) {
+			SSL_free(ssl);
+			return -1;
+		}
+		/* The filter takes the socket bufferevent only on success. */
+		bev = bufferevent_openssl_filter_new(base, h->bev, ssl, st,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (bev == NULL)
+			return -1;
+	}
+	/* A peer that closes without close_notify is an EOF, not an error:
+	 * as common as it is harmless once the HTTP framing says the
+	 * message is whole (the forwarder checks that). */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	bufferevent_setcb(bev, half_bev_read_cb, half_bev_write_cb,
+	    half_bev_event_cb, h);
+	h->bev = bev;
+	h->kind = SL_HALF_TLS;
+	return 0;
+}
+
+SSL *
+sl_half_ssl(const struct sl_half *h)
+{
+	return h->kind == SL_HALF_TLS ? bufferevent_openssl_get_ssl(h->bev) :
+	    NULL;
 }
 
 size_t
@@ -342,6 +392,14 @@ sl_half_shutdown(struct sl_half *h)
 	if (h->shut || h->fd == -1)
 		return;
 	h->shut = 1;
+	if (h->kind == SL_HALF_TLS) {
+		/* TLS ends a direction with close_notify, after what is
+		 * queued (a filter's socket may still hold bytes: no FIN
+		 * before them; the close sends it). */
+		(void)SSL_shutdown(bufferevent_openssl_get_ssl(h->bev));
+		ERR_clear_error();
+		return;
+	}
 	if (shutdown(h->fd, SHUT_WR) == -1 && errno != ENOTCONN)
 		sl_flow_log(h->flow, SL_LOG_DEBUG, "%s: shutdown: %s",
 		    h->is_srv ? "server" : "client", strerror(errno));

@@ -10,7 +10,9 @@
  *        bytes never entering user space.
  *   BUF  a socket bufferevent (user-space buffers, watermarks, timeouts):
  *        the HTTP forwarder, and a relay where either side is buffered.
- *   TLS  an OpenSSL bufferevent over a BUF or RAW socket (inspection).
+ *   TLS  an OpenSSL bufferevent (inspection): over the socket itself, or
+ *        as a filter over a BUF half whose input already holds bytes (a
+ *        peeked ClientHello put back with sl_half_unread).
  *   UDP  a datagram session (the UDP forwarding issue).
  * A RAW half can become BUF in place (sl_half_buffer): same fd, same
  * owner, the bytes it already holds kept.  The half always owns its fd;
@@ -32,6 +34,7 @@
 
 struct bufferevent;
 struct evbuffer;
+struct ssl_st;
 struct sl_flow;
 struct sl_half;
 
@@ -92,10 +95,24 @@ void	sl_half_set_raw(struct sl_half *h, int fd) SL_NONNULL(1);
 int	sl_half_set_buffered(struct sl_half *h, int fd) SL_NONNULL(1) SL_WUR;
 
 /*
+ * The half speaks TLS from now on, on its socket: as the server towards
+ * the client (accepting), or as the client towards the origin.  ssl is
+ * the half's from now on, even on failure.  A RAW half's socket carries
+ * the TLS bufferevent directly; a BUF half gets a filter over its
+ * bufferevent, whose input (bytes put back with sl_half_unread) the TLS
+ * layer reads first.  Handlers as for BUF; reading starts off.  0, or -1
+ * (no memory; the half keeps its socket).
+ */
+int	sl_half_tls(struct sl_half *h, struct ssl_st *ssl, int accepting)
+	    SL_NONNULL(1, 2) SL_WUR;
+/* The half's SSL object (borrowed), or NULL. */
+struct ssl_st *sl_half_ssl(const struct sl_half *h) SL_NONNULL(1);
+
+/*
  * A RAW half becomes BUF on the same fd: its events are removed, a
  * prefix not yet sent goes first in the output.  Nothing may be in its
- * pipe.  Idempotent on a BUF half.  0, or -1 (no memory; the half is
- * unchanged).
+ * pipe.  Nothing to do on a BUF or TLS half.  0, or -1 (no memory; the
+ * half is unchanged).
  */
 int	sl_half_buffer(struct sl_half *h) SL_NONNULL(1) SL_WUR;
 

@@ -87,6 +87,8 @@ struct sl_httpfwd {
 	size_t			 req_parsed;	/* bytes the last MORE parse saw */
 	size_t			 rsp_parsed;
 	unsigned		 transparent:1;	/* origin-form, to flow->dst */
+	unsigned		 fixed:1;	/* inspected: the one server
+						   connection, never replaced */
 	unsigned		 client_close:1; /* close after this response */
 	unsigned		 srv_noreuse:1;	/* the server said close */
 	unsigned		 upgrade:1;	/* websocket requested */
@@ -666,6 +668,8 @@ hf_server_reusable(struct sl_flow *flow)
 		hf_drop_unsolicited(flow, n);
 		return 0;
 	}
+	if (flow->srv.kind == SL_HALF_TLS)
+		return 1;	/* records (tickets) are no unsolicited bytes */
 	r = recv(flow->srv.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 1;
@@ -684,6 +688,15 @@ hf_reuse(struct sl_req *req)
 	struct sl_flow *flow = req->flow;
 	struct sl_httpfwd *hf = flow->http;
 
+	if (hf->fixed) {
+		/* Inspected: the origin's TLS session is the only way there
+		 * (its certificate was checked for this name). */
+		if (flow->srv.bev != NULL && !flow->srv.eof &&
+		    evbuffer_get_length(sl_half_input(&flow->srv)) == 0)
+			return 1;
+		hf_refuse(flow, 502, "server_closed", 0);
+		return -1;
+	}
 	if (flow->srv.bev != NULL && hf->srv_host != NULL &&
 	    (hf->transparent || (strcmp(hf->srv_host, req->url_host) == 0 &&
 	    hf->srv_port == req->dst_port)) && hf_server_reusable(flow))
@@ -1022,8 +1035,12 @@ hf_response_done(struct sl_flow *flow)
 		if (extra > 0)
 			hf_drop_unsolicited(flow, extra);  /* never forwarded */
 		else if (hf->rsp_body == SL_HTTP_BODY_EOF || flow->srv.eof ||
-		    hf->srv_noreuse)
-			hf_drop_server(flow);
+		    hf->srv_noreuse) {
+			if (hf->fixed)
+				hf->client_close = 1;	/* no other way there */
+			else
+				hf_drop_server(flow);
+		}
 		else	/* idle: a close or stray bytes are seen at once */
 			sl_half_read_on(&flow->srv, 1);
 	}
@@ -1206,6 +1223,13 @@ hf_server_event(struct sl_half *srv, short what)
 	int reset = (what & BEV_EVENT_ERROR) != 0;
 
 	if (what & BEV_EVENT_TIMEOUT) {
+		if (hf->rs == RS_IDLE && hf->fixed) {
+			/* The only server connection idled out: so does the
+			 * client's, once its output is out. */
+			if (!hf->closing)
+				hf_close_after_flush(flow, 'T');
+			return;
+		}
 		if (hf->rs == RS_IDLE) {
 			hf_drop_server(flow);	/* kept alive, unused */
 			return;
@@ -1226,6 +1250,14 @@ hf_server_event(struct sl_half *srv, short what)
 	srv->eof = 1;
 	switch (hf->rs) {
 	case RS_IDLE:
+		if (hf->fixed) {
+			/* The origin ended its session: the client's ends
+			 * too, once what it was sent is out. */
+			sl_half_read_on(srv, 0);
+			if (!hf->closing)
+				hf_close_after_flush(flow, 'S');
+			return;
+		}
 		hf_drop_server(flow);	/* kept-alive connection went away */
 		return;
 	case RS_HEAD:
@@ -1249,22 +1281,23 @@ hf_server_event(struct sl_half *srv, short what)
 
 /* ------------------------------------------------------------------ */
 
-static void
-hf_start(struct sl_flow *flow, int transparent)
+/* The forwarder takes the flow over: its state, the client's handlers. */
+static struct sl_httpfwd *
+hf_new(struct sl_flow *flow, int transparent)
 {
 	const struct sl_settings *set = flow->rt->set;
-	struct flow_setup *s = flow->setup;
 	struct sl_httpfwd *hf;
 
 	if ((hf = sl_calloc(1, sizeof(*hf))) == NULL) {
 		sl_flow_close(flow, 'R', "oom");
-		return;
+		return NULL;
 	}
 	flow->http = hf;
 	flow->forwarded = 1;
 	hf->transparent = transparent ? 1 : 0;
+	hf->rq = RQ_HEAD;
 	/* The connection relays requests from now on; each has its own
-	 * state (req.h).  A transparent flow's first decision is over. */
+	 * state (req.h).  A tunnel's decision (inspected) is over. */
 	sl_flow_set_state(flow, SL_FLOW_RELAYING);
 	if (flow->req->decided)
 		flow->req->state = SL_FLOW_CLOSED;
@@ -1272,7 +1305,7 @@ hf_start(struct sl_flow *flow, int transparent)
 	sl_half_unwatch(&flow->cli);
 	if (sl_half_buffer(&flow->cli) == -1) {
 		sl_flow_close(flow, 'R', "oom");
-		return;
+		return NULL;
 	}
 	sl_half_setcb(&flow->cli, hf_client_read, hf_client_write,
 	    hf_client_event);
@@ -1282,6 +1315,16 @@ hf_start(struct sl_flow *flow, int transparent)
 	    set->header_max + set->relay_buffer);
 	bufferevent_setwatermark(flow->cli.bev, EV_WRITE,
 	    set->relay_buffer / 2, 0);
+	return hf;
+}
+
+static void
+hf_start(struct sl_flow *flow, int transparent)
+{
+	struct flow_setup *s = flow->setup;
+
+	if (hf_new(flow, transparent) == NULL)
+		return;
 	/* What was read with the head (body, pipelined requests) goes
 	 * first. */
 	if (sl_half_unread(&flow->cli, s->buf, s->len) == -1) {
@@ -1291,9 +1334,37 @@ hf_start(struct sl_flow *flow, int transparent)
 	sl_free(s->buf);
 	s->buf = NULL;
 	s->len = s->cap = 0;
-	hf->rq = RQ_HEAD;
 	sl_half_read_on(&flow->cli, 1);
 	hf_next_request(flow);		/* the first head is complete */
+}
+
+void
+sl_httpfwd_start_inspected(struct sl_flow *flow, const char *name)
+{
+	const struct sl_settings *set = flow->rt->set;
+	struct timeval rto = { set->idle_timeout / 1000,
+	    (set->idle_timeout % 1000) * 1000 };
+	struct sl_httpfwd *hf;
+
+	if ((hf = hf_new(flow, 1)) == NULL)
+		return;
+	hf->fixed = 1;
+	if ((hf->srv_host = sl_strdup(name)) == NULL) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	hf->srv_port = flow->dst_port;
+	sl_half_setcb(&flow->srv, hf_server_read, hf_server_write,
+	    hf_server_event);
+	bufferevent_setwatermark(flow->srv.bev, EV_WRITE,
+	    set->relay_buffer / 2, 0);
+	bufferevent_set_timeouts(flow->srv.bev, &rto, NULL);
+	bufferevent_enable(flow->srv.bev, EV_WRITE);
+	/* A server that speaks while idle is seen at once. */
+	sl_half_read_on(&flow->srv, 1);
+	hf_client_timeouts(flow, 1);
+	sl_half_read_on(&flow->cli, 1);
+	hf_next_request(flow);	/* decrypted bytes may be there already */
 }
 
 void

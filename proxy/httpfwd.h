@@ -25,6 +25,14 @@ void	sl_httpfwd_start(struct sl_flow *flow) SL_NONNULL(1);
  * always forwarded to the original destination (flow->dst_ip/dst_port).
  */
 void	sl_httpfwd_start_transparent(struct sl_flow *flow) SL_NONNULL(1);
+/*
+ * The same inside an inspected TLS session (both halves TLS, handshakes
+ * done): origin-form requests over the one server session, whose
+ * certificate was verified for `name` (the SNI, or the address); a
+ * request whose Host names another host is a name the client claims.
+ */
+void	sl_httpfwd_start_inspected(struct sl_flow *flow, const char *name)
+	    SL_NONNULL(1, 2);
 /* Part of sl_flow_close, after the halves: write a refusal still waiting
  * for its response to go out, free the state.  NULL-safe. */
 void	sl_httpfwd_free(struct sl_flow *flow) SL_NONNULL(1);

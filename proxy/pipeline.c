@@ -266,6 +266,13 @@ pl_verified(void *arg, const struct sl_dns_result *res)
 static int
 pl_must_verify(const struct sl_req *req)
 {
+	const struct sl_flow *flow = req->flow;
+
+	/* Inside an inspected session the SNI's name was verified by the
+	 * origin's certificate: a Host equal to it needs no DNS. */
+	if (flow->sni_verified && req->host != NULL &&
+	    strcmp(req->host, flow->sni) == 0)
+		return 0;
 	return req->ops->verify_name && req->host != NULL &&
 	    req->mismatch == NULL && req->dec.action != SL_ACT_DENY &&
 	    (req->dec.flags & SL_DEC_BY_NAME) &&
@@ -449,6 +456,7 @@ pl_connect(struct sl_req *req)
 	struct sl_ip ok[SL_UPSTREAM_MAX_ADDRS];
 	struct sl_upstream *up;
 	unsigned nok = 0;
+	int rc;
 
 	/* A deny that waits for the URL is the carrier's to settle: it may
 	 * be able to read URLs (admit), or not. */
@@ -463,7 +471,9 @@ pl_connect(struct sl_req *req)
 		return;
 	}
 	sl_req_set_state(req, SL_FLOW_CONNECTING);
-	if (req->ops->reuse != NULL && req->ops->reuse(req)) {
+	if (req->ops->reuse != NULL && (rc = req->ops->reuse(req)) != 0) {
+		if (rc == -1)
+			return;
 		sl_req_set_state(req, SL_FLOW_HANDSHAKING);
 		req->ops->connected(req, -1);
 		return;

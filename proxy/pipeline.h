@@ -41,8 +41,9 @@ struct sl_req_ops {
 	int	(*admit)(struct sl_req *req);
 	/*
 	 * 1 if a server connection the carrier already holds serves this
-	 * request (it is then handed over with fd -1), 0 to connect.  May
-	 * be NULL.
+	 * request (it is then handed over with fd -1), 0 to connect, -1 if
+	 * the carrier refused the request (its only connection is gone).
+	 * May be NULL.
 	 */
 	int	(*reuse)(struct sl_req *req);
 	/* The server connection is there (HANDSHAKING); fd is now owned

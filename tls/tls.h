@@ -1,15 +1,27 @@
 /*
- * tls.h — TLS for sluice: ClientHello peeking now; the inspection engine
- * (CA, leaf minting, upstream verification, HTTP/2) comes later and joins
- * this header.
+ * tls.h — TLS for sluice: ClientHello peeking, and the pieces of the
+ * inspection engine that need no socket: the appliance CA, leaf minting
+ * with its shared cache, and the two kinds of SSL_CTX (client-facing and
+ * upstream) with upstream verification.  HTTP/2 joins later.
+ *
+ * Threads: a struct sl_tls_ca is immutable once loaded and shared by every
+ * worker; the certificate cache is the one shared mutable structure (one
+ * mutex, never held while signing); a minter belongs to one worker.
+ * docs/design/tls.md draws the pieces.
  */
 #ifndef SL_TLS_H
 #define SL_TLS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
+#include <openssl/types.h>
+
+#include "../lib/addr.h"
 #include "../lib/attr.h"
+#include "../lib/log.h"
 #include "../lib/parse.h"
 
 #define SL_TLS_SNI_MAX		255
@@ -46,5 +58,88 @@ struct sl_tls_hello {
  */
 enum sl_parse_rc sl_tls_peek_parse(const uint8_t *buf, size_t len, size_t cap,
 	    struct sl_tls_hello *out) SL_NONNULL(1, 4);
+
+/*
+ * Log fmt at lvl followed by the reasons in this thread's OpenSSL error
+ * queue, which it empties (STYLE section 6: sl_log_ossl).
+ */
+void	sl_tls_log_ossl(enum sl_log_level lvl, const char *fmt, ...)
+	    SL_PRINTF(2, 3);
+
+/* ---------------------------------------------------------------------
+ * The appliance CA (ca.c, ca_make.c).
+ */
+
+struct sl_tls_ca;
+
+/*
+ * Load the CA that signs minted leaves: cert is a PEM file whose first
+ * certificate is the CA (certificates after it are its chain, sent to
+ * clients when the CA is not self-signed), key an unencrypted PEM private
+ * key.  Relative paths resolve against dir (the state-dir; NULL or "":
+ * as given).  Refused, with a message in err naming the file and the
+ * reason: a file missing or unreadable; a key file accessible by group or
+ * others (mode & 077); an encrypted key; a key that is not EC P-256/P-384
+ * or RSA of at least 2048 bits; a key that does not belong to the
+ * certificate; a certificate that is not a CA (basicConstraints CA:TRUE
+ * and keyUsage keyCertSign required); one expired or not yet valid; one
+ * signed with SHA-1 or MD5 by its issuer.  Logs a warning when the CA
+ * expires within 30 days.  Returns a new reference (sl_tls_ca_unref), or
+ * NULL.  The CA is immutable: share it between threads freely.
+ */
+struct sl_tls_ca *sl_tls_ca_load(const char *dir, const char *cert,
+	    const char *key, char *err, size_t cap) SL_NONNULL(2, 3, 4) SL_WUR;
+/* Reference counting, safe across threads.  unref(NULL) is a no-op. */
+struct sl_tls_ca *sl_tls_ca_ref(struct sl_tls_ca *ca) SL_NONNULL(1);
+void	sl_tls_ca_unref(struct sl_tls_ca *ca);
+/* Same certificate and key (a reload that changed nothing)? */
+int	sl_tls_ca_same(const struct sl_tls_ca *a, const struct sl_tls_ca *b)
+	    SL_NONNULL(1, 2);
+/* The CA certificate, borrowed: valid while the caller holds a ref. */
+X509	*sl_tls_ca_cert(const struct sl_tls_ca *ca) SL_NONNULL(1);
+
+/* What `sluicectl ca show` and the start-up log print. */
+struct sl_tls_ca_info {
+	char	subject[256];		/* RFC 2253: "O=sluice,CN=..." */
+	char	sha256[96];		/* "AB:CD:..." of the DER */
+	char	sha1[64];		/* the "thumbprint" Windows shows */
+	char	not_before[32];		/* "2026-01-31 12:00:00 UTC" */
+	char	not_after[32];
+	char	key[32];		/* "EC P-256", "RSA 2048" */
+	time_t	not_after_t;
+};
+void	sl_tls_ca_info(const struct sl_tls_ca *ca, struct sl_tls_ca_info *out)
+	    SL_NONNULL(1, 2);
+
+enum sl_tls_keytype {
+	SL_TLS_KEY_EC = 0,		/* ECDSA P-256 (default) */
+	SL_TLS_KEY_RSA,			/* RSA 2048 */
+};
+
+struct sl_tls_ca_params {
+	const char		*cn;	/* subject CN; NULL: a default */
+	unsigned		 days;	/* validity, 1..36500 */
+	enum sl_tls_keytype	 key;
+	int			 force;	/* replace existing files */
+	int			 chown;	/* give the files to uid:gid */
+	uid_t			 uid;
+	gid_t			 gid;
+};
+
+/*
+ * Create a new CA in dir (created, mode 0750, if missing): ca.key (PEM
+ * PKCS#8, mode 0600: written to a file created O_EXCL with mode 0600, so
+ * it is never readable by others, then renamed into place), ca.pem and
+ * ca.der (the certificate, mode 0644, for client deployment), owned by
+ * p->uid:p->gid if p->chown.  Refuses when one of the three exists unless
+ * p->force.  The old files stay untouched if anything fails before the
+ * new ones are put in place.  Returns 0, or -1 with err.
+ */
+int	sl_tls_ca_create(const char *dir, const struct sl_tls_ca_params *p,
+	    char *err, size_t cap) SL_NONNULL(1, 2, 3) SL_WUR;
+
+#define SL_TLS_CA_CERT	"ca.pem"	/* file names in the state-dir */
+#define SL_TLS_CA_DER	"ca.der"
+#define SL_TLS_CA_KEY	"ca.key"
 
 #endif /* SL_TLS_H */

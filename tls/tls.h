@@ -142,4 +142,71 @@ int	sl_tls_ca_create(const char *dir, const struct sl_tls_ca_params *p,
 #define SL_TLS_CA_DER	"ca.der"
 #define SL_TLS_CA_KEY	"ca.key"
 
+/* ---------------------------------------------------------------------
+ * Minted leaves and their cache (certcache.c, mint.c).
+ */
+
+struct sl_tls_certcache;
+struct sl_tls_minter;
+
+/*
+ * The cache of minted leaves shared by all workers, bound to one CA (it
+ * takes a reference: a new CA needs a new cache).  LRU with at most size
+ * entries (0: nothing is cached), keyed by (SNI or IP literal, SHA-256 of
+ * the upstream certificate's DER); an entry holds the (X509, EVP_PKEY)
+ * pair.  Thread-safe: one mutex, held for a lookup or an insert only.
+ * Returns a new reference, or NULL (out of memory).
+ */
+struct sl_tls_certcache *sl_tls_certcache_new(struct sl_tls_ca *ca,
+	    size_t size) SL_NONNULL(1) SL_WUR;
+struct sl_tls_certcache *sl_tls_certcache_ref(struct sl_tls_certcache *c)
+	    SL_NONNULL(1);
+void	sl_tls_certcache_unref(struct sl_tls_certcache *c);
+
+struct sl_tls_certcache_stats {
+	uint64_t	hits;
+	uint64_t	misses;		/* lookups that led to a mint */
+	uint64_t	evictions;	/* LRU entries dropped for room */
+	uint64_t	expired;	/* entries dropped for age */
+	uint64_t	raced;		/* inserts that found another worker's */
+	size_t		entries;
+	size_t		size;
+};
+void	sl_tls_certcache_stats(struct sl_tls_certcache *c,
+	    struct sl_tls_certcache_stats *out) SL_NONNULL(1, 2);
+
+/*
+ * A worker's minter: generates its leaf key (EC P-256) once and signs
+ * with the cache's CA.  Takes a reference on the cache.  Not thread-safe:
+ * one per worker.  Returns NULL on failure (logged).
+ */
+struct sl_tls_minter *sl_tls_minter_new(struct sl_tls_certcache *cache)
+	    SL_NONNULL(1) SL_WUR;
+void	sl_tls_minter_free(struct sl_tls_minter *m);
+
+/*
+ * A leaf for a client connection, from the cache or minted now.
+ *
+ * Precondition: upstream is the origin's certificate and the caller has
+ * verified its chain for this name (sl_tls_verify_reason() returned NULL
+ * on an SSL prepared by sl_tls_upstream_prepare() with the same sni/ip).
+ * Never pass an unverified certificate: the leaf would vouch for it.  As
+ * a safeguard the name is checked against upstream again: a mismatch is
+ * refused.
+ *
+ * sni: the name verified (the client's SNI, else the CONNECT host), or
+ * NULL; ip: the IP-literal destination when there is no name, or NULL;
+ * one of them is required.  The leaf carries upstream's subjectAltName
+ * (DNS and IP entries; without one, its CN as a DNS name if that is a
+ * host name), CN = the name, a 128-bit random serial, the validity of
+ * upstream and CA intersected with [now - 1h, now + 7 days].
+ *
+ * Returns 0 with new references in *cert and *key (the caller frees them,
+ * e.g. after sl_tls_client_use_leaf()), or -1 (logged).  A cached pair may
+ * have been minted by another worker with its key: use the two together.
+ */
+int	sl_tls_mint(struct sl_tls_minter *m, X509 *upstream, const char *sni,
+	    const struct sl_ip *ip, X509 **cert, EVP_PKEY **key)
+	    SL_NONNULL(1, 2, 5, 6) SL_WUR;
+
 #endif /* SL_TLS_H */

@@ -58,4 +58,34 @@ time_t	tls_ca_not_after(const struct sl_tls_ca *ca) SL_NONNULL(1);
  * NULL when there is nothing to send. */
 STACK_OF(X509) *tls_ca_chain(const struct sl_tls_ca *ca) SL_NONNULL(1);
 
+/* --- certcache.c ------------------------------------------------------ */
+
+/* What a cached leaf is looked up by; tls_cache_key() fills hash. */
+struct tls_cache_key {
+	char		name[TLS_NAME_MAX + 1];	/* lower-case SNI or IP text */
+	size_t		namelen;
+	unsigned char	fp[TLS_SHA256_LEN];	/* upstream cert's SHA-256 */
+	uint64_t	hash;
+};
+
+void	tls_cache_key(const struct sl_tls_certcache *c,
+	    struct tls_cache_key *k) SL_NONNULL(1, 2);
+struct sl_tls_ca *tls_cache_ca(const struct sl_tls_certcache *c)
+	    SL_NONNULL(1);
+/*
+ * A live entry for k: 1 with new references in *cert and *key, or 0
+ * (counted as a miss: the caller mints).  Entries past their reuse time
+ * (now >= stale) are dropped.
+ */
+int	tls_cache_get(struct sl_tls_certcache *c, const struct tls_cache_key *k,
+	    time_t now, X509 **cert, EVP_PKEY **key) SL_NONNULL(1, 2, 4, 5);
+/*
+ * Offer a freshly minted pair (the caller keeps its references) reusable
+ * until stale.  If another worker inserted k meanwhile, *cert and *key
+ * are replaced by new references to that entry's pair (and the caller's
+ * are freed), so every worker serves one leaf per key.
+ */
+void	tls_cache_put(struct sl_tls_certcache *c, const struct tls_cache_key *k,
+	    time_t stale, X509 **cert, EVP_PKEY **key) SL_NONNULL(1, 2, 4, 5);
+
 #endif /* SL_TLS_INT_H */

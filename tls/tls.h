@@ -209,4 +209,89 @@ int	sl_tls_mint(struct sl_tls_minter *m, X509 *upstream, const char *sni,
 	    const struct sl_ip *ip, X509 **cert, EVP_PKEY **key)
 	    SL_NONNULL(1, 2, 5, 6) SL_WUR;
 
+/* ---------------------------------------------------------------------
+ * TLS contexts and upstream verification (ctx.c, verify.c).  No sockets.
+ */
+
+/*
+ * The client-facing context (sluice is the server): TLS 1.2 and 1.3,
+ * ECDHE with AEAD ciphers only, server preference, no compression, no
+ * renegotiation, no session tickets and no session cache (every handshake
+ * is full: a cached leaf makes that cheap, and no long-lived ticket key
+ * sits in memory), security level 2.  No certificate: each SSL gets its
+ * leaf with sl_tls_client_use_leaf().  Returns a new SSL_CTX (SSL_CTX_free)
+ * or NULL with err.
+ */
+SSL_CTX	*sl_tls_client_ctx_new(char *err, size_t cap) SL_NONNULL(1) SL_WUR;
+
+/*
+ * Give a client-facing SSL its minted leaf, and the CA's chain when the
+ * CA is not self-signed.  The arguments stay the caller's (the SSL takes
+ * its own references).  0 or -1 (logged).
+ */
+int	sl_tls_client_use_leaf(SSL *ssl, const struct sl_tls_ca *ca, X509 *cert,
+	    EVP_PKEY *key) SL_NONNULL(1, 2, 3, 4) SL_WUR;
+
+/*
+ * Never weaker towards the client than the origin was towards sluice:
+ * raise cli's minimum version to the one up negotiated (an origin on TLS
+ * 1.3 means TLS 1.3 only towards the client).  The ciphers need no such
+ * step: the client-facing list is ECDHE + AEAD only, never weaker than
+ * any suite the upstream context accepts.  Call before the client
+ * handshake.  0, or -1 if up has not negotiated a version sluice accepts.
+ */
+int	sl_tls_client_match_version(SSL *cli, const SSL *up)
+	    SL_NONNULL(1, 2) SL_WUR;
+
+/*
+ * The upstream context (sluice is the client): TLS 1.2 minimum, modern
+ * ciphers, security level 2, peer verification against bundle (a PEM file
+ * or a hashed directory; NULL or "": the system trust store), relative to
+ * dir like sl_tls_ca_load().  Verification also refuses what a browser
+ * would: RSA/DSA keys under 2048 bits, EC keys under 256 bits, SHA-1 or
+ * MD5 signatures anywhere but on a self-signed trust anchor.  If ca is
+ * given and the trust store contains it (same public key), that is an
+ * error: the appliance must never trust its own CA upstream.  Returns a
+ * new SSL_CTX or NULL with err.
+ */
+SSL_CTX	*sl_tls_upstream_ctx_new(const char *dir, const char *bundle,
+	    const struct sl_tls_ca *ca, char *err, size_t cap)
+	    SL_NONNULL(4) SL_WUR;
+
+/*
+ * Prepare an upstream SSL (from that context) for one connection: SNI and
+ * the name to verify (sni; an IP literal given as sni is treated as ip
+ * and sent no SNI, RFC 6066 section 3), or the address to verify (ip,
+ * when sni is NULL); no partial wildcards ("f*.example.com").  alpn: wire
+ * format (sl_tls_alpn_wire), the protocols the client offered; NULL or 0
+ * length: none.  0, or -1 (logged) when neither sni nor ip is given.
+ */
+int	sl_tls_upstream_prepare(SSL *ssl, const char *sni, const struct sl_ip *ip,
+	    const unsigned char *alpn, size_t alpn_len) SL_NONNULL(1) SL_WUR;
+
+/*
+ * Why the upstream certificate was refused, after the handshake (done or
+ * failed): NULL when it verified; otherwise one of
+ *   expired          the leaf or a chain certificate is past notAfter
+ *   not_yet_valid    ... before notBefore
+ *   self_signed      the leaf is self-signed and not trusted
+ *   wrong_name       valid chain, but not for the SNI / IP verified
+ *   untrusted_chain  no path to a trusted root, a bad signature, an
+ *                    invalid CA, a wrong purpose, anything else
+ *   weak_key         RSA/DSA < 2048 bits, EC < 256 bits in the chain
+ *   weak_signature   SHA-1 or MD5 signature in the chain
+ *   handshake_failed the handshake ended before a certificate was verified
+ *                    (version, cipher or connection failure)
+ * Strings are static and stable: the flow log prints them.
+ */
+const char *sl_tls_verify_reason(const SSL *ssl) SL_NONNULL(1);
+
+/*
+ * The ALPN list of a parsed hello in wire format (RFC 7301 section 3.1:
+ * length-prefixed names), for sl_tls_upstream_prepare().  Returns the
+ * length written, 0 if the hello offered none or buf is too small.
+ */
+size_t	sl_tls_alpn_wire(const struct sl_tls_hello *h, unsigned char *buf,
+	    size_t cap) SL_NONNULL(1, 2);
+
 #endif /* SL_TLS_H */

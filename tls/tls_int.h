@@ -88,4 +88,9 @@ int	tls_cache_get(struct sl_tls_certcache *c, const struct tls_cache_key *k,
 void	tls_cache_put(struct sl_tls_certcache *c, const struct tls_cache_key *k,
 	    time_t stale, X509 **cert, EVP_PKEY **key) SL_NONNULL(1, 2, 4, 5);
 
+/* --- verify.c -------------------------------------------------------- */
+
+/* Verify peers on ctx, with the strength checks of sl_tls_verify_reason. */
+void	tls_verify_setup(SSL_CTX *ctx) SL_NONNULL(1);
+
 #endif /* SL_TLS_INT_H */

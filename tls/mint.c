@@ -17,8 +17,9 @@
  * Leaf: subject CN = the name (if it fits in 64 characters; otherwise an
  * empty subject and a critical SAN, RFC 5280 section 4.2.1.6), issuer =
  * the CA's subject, serial 128 random bits, SAN = upstream's DNS and IP
- * entries (not guessed; an upstream without SAN gives its CN as a DNS
- * name when that is a host name), validity = upstream's and the CA's
+ * entries (not guessed; an upstream without a DNS name there gives its
+ * CN as one when that is a host name, as OpenSSL's host check reads it),
+ * validity = upstream's and the CA's
  * intersected with [now - 1 h, now + 7 days] (the hour for clients whose
  * clock is behind; the week bounds what a leaked leaf is worth), served
  * from the cache for at most 6 days so a client always gets one with a
@@ -206,13 +207,15 @@ mint_cn_names(X509 *up, GENERAL_NAMES *dst, GENERAL_NAMES **own)
 
 /*
  * The leaf's subjectAltName: upstream's DNS and IP entries, copied (dst
- * borrows them from src).  Critical when the subject is empty.
+ * borrows them from src).  Without a DNS entry, the CN names as DNS
+ * entries: the rule by which X509_check_host() verified the upstream.
+ * Critical when the subject is empty.
  */
 static int
 mint_san(X509 *x, X509 *up, int critical)
 {
 	GENERAL_NAMES *src, *dst, *own = NULL;
-	int rc = -1;
+	int rc = -1, ndns = 0;
 
 	src = X509_get_ext_d2i(up, NID_subject_alt_name, NULL, NULL);
 	if ((dst = sk_GENERAL_NAME_new_null()) == NULL)
@@ -220,11 +223,13 @@ mint_san(X509 *x, X509 *up, int critical)
 	for (int i = 0; i < sk_GENERAL_NAME_num(src); i++) {
 		GENERAL_NAME *gn = sk_GENERAL_NAME_value(src, i);
 
-		if ((gn->type == GEN_DNS || gn->type == GEN_IPADD) &&
-		    sk_GENERAL_NAME_push(dst, gn) == 0)
+		if (gn->type != GEN_DNS && gn->type != GEN_IPADD)
+			continue;
+		ndns += gn->type == GEN_DNS;
+		if (sk_GENERAL_NAME_push(dst, gn) == 0)
 			goto out;
 	}
-	if (src == NULL && mint_cn_names(up, dst, &own) == -1)
+	if (ndns == 0 && mint_cn_names(up, dst, &own) == -1)
 		goto out;
 	if (sk_GENERAL_NAME_num(dst) == 0) {
 		sl_debug(SL_CAT_TLS, "tls: upstream certificate names no host "

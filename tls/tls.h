@@ -197,7 +197,7 @@ void	sl_tls_minter_free(struct sl_tls_minter *m);
  * sni: the name verified (the client's SNI, else the CONNECT host), or
  * NULL; ip: the IP-literal destination when there is no name, or NULL;
  * one of them is required.  The leaf carries upstream's subjectAltName
- * (DNS and IP entries; without one, its CN as a DNS name if that is a
+ * (DNS and IP entries; without a DNS entry, its CN as one if that is a
  * host name), CN = the name, a 128-bit random serial, the validity of
  * upstream and CA intersected with [now - 1h, now + 7 days].
  *

@@ -369,21 +369,30 @@ T_TEST(mint_for_an_ip_literal_destination_has_the_ip_san)
 T_TEST(mint_upstream_without_san_uses_a_host_name_cn)
 {
 	struct pki_spec up = { .cn = "legacy.test" };
+	struct pki_spec ip = { .cn = "cn.test", .san = "IP:192.0.2.9" };
 	struct pki_spec bad = { .cn = "Legacy Server" };
-	struct origin o, ob;
+	struct origin o, ob, oi;
 	struct mfix f;
 	EVP_PKEY *key;
 	X509 *leaf;
 	char got[128];
 
 	T_ASSERT(origin_new(&o, &up) == 0 && origin_new(&ob, &bad) == 0 &&
-	    mfix_init(&f, NULL, 16) == 0);
+	    origin_new(&oi, &ip) == 0 && mfix_init(&f, NULL, 16) == 0);
 	T_EQ(sl_tls_mint(f.m, o.cert, "legacy.test", NULL, &leaf, &key), 0);
 	san_text(leaf, got, sizeof(got));
 	T_STREQ(got, "DNS:legacy.test");
 	T_ASSERT(verifies(f.ca, leaf, "legacy.test", NULL));
 	X509_free(leaf);
 	EVP_PKEY_free(key);
+	/* A SAN without a DNS name: the CN still names the host, as for
+	 * OpenSSL's X509_check_host(). */
+	T_EQ(sl_tls_mint(f.m, oi.cert, "cn.test", NULL, &leaf, &key), 0);
+	san_text(leaf, got, sizeof(got));
+	T_STREQ(got, "IP:192.0.2.9,DNS:cn.test");
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	origin_free(&oi);
 	/* A CN that is no host name gives no name: nothing is minted. */
 	T_EQ(sl_tls_mint(f.m, ob.cert, "Legacy Server", NULL, &leaf, &key),
 	    -1);

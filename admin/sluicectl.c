@@ -6,6 +6,7 @@
  *   sluicectl profile generate VENDOR DOCUMENT
  *   sluicectl import json IN.json OUT.list
  *   sluicectl rule add|del|move|enable|disable ...
+ *   sluicectl ca init|show ...
  *
  * Exit codes: 0 ok, 1 problems found, 2 usage error.
  */
@@ -87,6 +88,32 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "appliance itself and sluiced's own upstream connections are never\n"
 	    "redirected.  Load it with `sluicectl nft | nft -f -`.\n"
 	    "Exit status: 0 printed, 1 configuration problem, 2 usage.\n" },
+	{ "ca", ctl_ca, "create or check the TLS inspection CA",
+	    "usage: sluicectl ca init [--dir DIR] [--cn NAME] [--days N]\n"
+	    "                         [--key ec|rsa] [--owner USER] [--force]\n"
+	    "       sluicectl ca show [--dir DIR]\n"
+	    "\n"
+	    "init creates the CA that signs the certificates sluiced shows\n"
+	    "to inspected clients: DIR/ca.key (private key, mode 0600, never\n"
+	    "readable by others, not even while it is written), DIR/ca.pem and\n"
+	    "DIR/ca.der (the certificate, mode 0644, to deploy to clients), and\n"
+	    "prints its fingerprints.  It refuses to replace an existing CA\n"
+	    "without --force (clients must then be given the new one).\n"
+	    "  --dir DIR     where (default /var/lib/sluice, the default\n"
+	    "                state-dir; the settings ca-cert and ca-key name\n"
+	    "                the files, relative to state-dir)\n"
+	    "  --cn NAME     subject CN (default \"sluice inspection CA\n"
+	    "                YYYY-MM-DD\"), 1..64 characters\n"
+	    "  --days N      validity, 1..36500 (default 3650)\n"
+	    "  --key ec|rsa  EC P-256 (default: a leaf costs ~0.1 ms to mint)\n"
+	    "                or RSA 2048 (~0.4 ms) for old clients\n"
+	    "  --owner USER  give the files to USER (the `user` sluiced runs\n"
+	    "                as, so that a reload can read the key)\n"
+	    "  --force       replace an existing CA\n"
+	    "show loads DIR's CA with the checks sluiced makes at start and\n"
+	    "reload (key mode, key matches, CA flags, validity) and prints its\n"
+	    "subject, fingerprints, validity and key type.\n"
+	    "Exit status: 0 ok, 1 refused or failed (said why), 2 usage.\n" },
 };
 
 static void

@@ -42,6 +42,7 @@ int	ctl_nft(int argc, char **argv);		/* nft.c */
 int	ctl_profile(int argc, char **argv);	/* ctl_profile.c */
 int	ctl_import(int argc, char **argv);	/* ctl_import.c */
 int	ctl_rule(int argc, char **argv);	/* ctl_rule.c */
+int	ctl_ca(int argc, char **argv);		/* ctl_ca.c */
 
 /* ctl_util.c: read a whole file (NUL-terminated; caller frees) or NULL
  * with errno; write a file atomically (temp + fsync + rename). */

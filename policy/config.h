@@ -96,6 +96,12 @@ struct sl_settings {
 	struct sl_portset *transparent_tcp_ports; /* redirected to sluiced */
 	struct sl_portset *transparent_udp_ports; /* TPROXYed */
 
+	/* TLS inspection (docs/deploy.md "The inspection CA") */
+	char		*ca_cert;		/* PEM; relative: in state_dir */
+	char		*ca_key;		/* PEM, mode 0600; ditto */
+	char		*upstream_ca_bundle;	/* "" = system trust store */
+	unsigned	 cert_cache_size;	/* minted leaves, all workers */
+
 	/* flow log */
 	int		 log_allowed;		/* flow.end for every allowed flow */
 	int		 log_silent;		/* flow.error for silent clients */

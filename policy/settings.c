@@ -102,6 +102,13 @@ static const struct st_def st_defs[] = {
 	    IPPROTO_TCP, 0, "80,443,12000-12002", 0 },
 	{ "transparent-udp-ports", ST_PORTS, O(transparent_udp_ports),
 	    IPPROTO_UDP, 0, "udp/3478,udp/5349", 0 },
+	/* Relative TLS paths resolve against state-dir, where `sluicectl
+	 * ca init` puts the CA (tls/tls.h: sl_tls_ca_load). */
+	{ "ca-cert", ST_STR, O(ca_cert), 0, 0, "ca.pem", 0 },
+	{ "ca-key", ST_STR, O(ca_key), 0, 0, "ca.key", 0 },
+	{ "upstream-ca-bundle", ST_STR, O(upstream_ca_bundle), 0, 0, "", 0 },
+	{ "cert-cache-size", ST_UINT, O(cert_cache_size), 0, 1000000, "10000",
+	    0 },
 	{ "log-allowed", ST_BOOL, O(log_allowed), 0, 1, "on", 0 },
 	{ "log-silent", ST_BOOL, O(log_silent), 0, 1, "on", 0 },
 };

@@ -24,6 +24,7 @@
 #include "lib/diag.h"
 #include "lib/sbuf.h"
 #include "policy/config.h"
+#include "tests/common/rss.h"
 #include "tests/common/xorshift.h"
 
 static double
@@ -33,20 +34,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long
-rss_kib(void)
-{
-	FILE *fp = fopen("/proc/self/statm", "r");
-	long pages = 0, rss = 0;
-
-	if (fp == NULL)
-		return 0;
-	if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
-		rss = 0;
-	fclose(fp);
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /*

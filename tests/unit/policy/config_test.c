@@ -89,6 +89,10 @@ T_TEST(config_empty_file_has_documented_defaults)
 	T_ASSERT(sl_portset_has(s->transparent_udp_ports, IPPROTO_UDP, 3478));
 	T_ASSERT(sl_portset_has(s->transparent_udp_ports, IPPROTO_UDP, 5349));
 	T_ASSERT(!sl_portset_has(s->transparent_udp_ports, IPPROTO_TCP, 3478));
+	T_STREQ(s->ca_cert, "ca.pem");
+	T_STREQ(s->ca_key, "ca.key");
+	T_STREQ(s->upstream_ca_bundle, "");
+	T_EQ(s->cert_cache_size, 10000);
 	T_EQ(s->log_allowed, 1);
 	T_EQ(sl_policy_nrules(sl_config_policy(cfg)), 0);
 	sl_config_unref(cfg);
@@ -110,7 +114,10 @@ T_TEST(config_settings_units_parse)
 	    "set inspect-fallback deny\n"
 	    "set connect-ports 443, 8443,tcp/9000-9001\n"
 	    "set user \"\"\n"
-	    "set nft-clients 10.0.0.0/8,192.168.0.0/16\n", &d);
+	    "set nft-clients 10.0.0.0/8,192.168.0.0/16\n"
+	    "set ca-key keys/ca.key\n"
+	    "set upstream-ca-bundle /etc/ssl/certs/ca-certificates.crt\n"
+	    "set cert-cache-size 0\n", &d);
 	const struct sl_settings *s;
 
 	T_CHECK(cfg != NULL, "%s", first_diag(&d));
@@ -129,6 +136,10 @@ T_TEST(config_settings_units_parse)
 	T_ASSERT(!sl_portset_has(s->connect_ports, IPPROTO_TCP, 9002));
 	T_STREQ(s->user, "");
 	T_STREQ(s->nft_clients, "10.0.0.0/8,192.168.0.0/16");
+	/* TLS paths stay as written: tls/ resolves them in state-dir. */
+	T_STREQ(s->ca_key, "keys/ca.key");
+	T_STREQ(s->upstream_ca_bundle, "/etc/ssl/certs/ca-certificates.crt");
+	T_EQ(s->cert_cache_size, 0);
 	sl_config_unref(cfg);
 	sl_diags_free(&d);
 }
@@ -173,6 +184,11 @@ T_TEST(config_range_checks)
 	T_ASSERT(cfg == NULL);
 	T_STREQ(first_diag(&d), "t.conf:1:31: error: "
 	    "'response-header-count-max' must be at most 256");
+	sl_diags_free(&d);
+	cfg = load("set cert-cache-size 1000001\n", &d);
+	T_ASSERT(cfg == NULL);
+	T_STREQ(first_diag(&d), "t.conf:1:21: error: 'cert-cache-size' must "
+	    "be at most 1000000");
 	sl_diags_free(&d);
 	cfg = load("set response-header-max 512\n", &d);
 	T_ASSERT(cfg == NULL);

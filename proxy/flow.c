@@ -175,9 +175,11 @@ flow_action(const struct sl_flow *flow)
 		return SL_EV_ACT_SPLICE;   /* reason: inspect_unavailable */
 	switch (req->dec.action) {
 	case SL_ACT_INSPECT:
-		/* Inspecting means parsing: bytes that were not (opaque,
-		 * STUN, server-first) passed untouched, i.e. were spliced. */
-		return flow->forwarded ? SL_EV_ACT_INSPECT : SL_EV_ACT_SPLICE;
+		/* Inspecting means TLS terminated, or HTTP parsed: bytes that
+		 * were neither (opaque, STUN, server-first) passed untouched,
+		 * i.e. were spliced. */
+		return flow->forwarded || req->inspecting ? SL_EV_ACT_INSPECT :
+		    SL_EV_ACT_SPLICE;
 	case SL_ACT_SPLICE:
 		return SL_EV_ACT_SPLICE;
 	case SL_ACT_DENY:
@@ -228,6 +230,7 @@ flow_event(struct sl_flow *flow, enum sl_event_kind kind)
 			ev.level = sl_rule_level(req->dec.rule);
 	}
 	ev.reason = reason;
+	ev.detail = req->detail;
 	ev.status = req->status;
 	if (flow->forwarded) {		/* a connection of requests */
 		ev.path = req->log_path;

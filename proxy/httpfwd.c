@@ -1346,6 +1346,10 @@ sl_httpfwd_start_inspected(struct sl_flow *flow, const char *name)
 	    (set->idle_timeout % 1000) * 1000 };
 	struct sl_httpfwd *hf;
 
+	/* Every request goes where the tunnel went (an explicit flow's
+	 * CONNECT authority, resolved and connected). */
+	flow->dst_ip = flow->req->dst_ip;
+	flow->dst_port = flow->req->dst_port;
 	if ((hf = hf_new(flow, 1)) == NULL)
 		return;
 	hf->fixed = 1;

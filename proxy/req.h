@@ -56,6 +56,8 @@ struct sl_req {
 	unsigned		 need0;		/* dec.need before the address
 						   was known */
 	const char		*reason;	/* static, for the log */
+	const char		*detail;	/* static: what the reason was
+						   about (an alert, a check) */
 	const char		*mismatch;	/* static: a claimed name failed
 						   its check (sni_mismatch,
 						   host_mismatch) */
@@ -74,6 +76,7 @@ struct sl_req {
 	unsigned		 refused:1;	/* refused: its event is the
 						   refusal's, written once */
 	unsigned		 inspect_fallback:1; /* inspect -> splice */
+	unsigned		 inspecting:1;	/* TLS terminated both ways */
 };
 
 /* A new request on flow, in state CLASSIFYING.  NULL on OOM. */

@@ -4,12 +4,68 @@
  * that addrwatch.c keeps current, for the loop guard), immutable and
  * shared by every worker.
  */
+#include <limits.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/alloc.h"
+#include "../lib/log.h"
 #include "../policy/config.h"
+#include "../tls/tls.h"
 #include "addrwatch.h"
+#include "inspect.h"
 #include "worker.h"
+
+/* Does the file exist (relative paths in dir, as sl_tls_ca_load)? */
+static int
+rt_file_exists(const char *dir, const char *path)
+{
+	char full[PATH_MAX];
+
+	if (path[0] != '/' && dir != NULL && dir[0] != '\0') {
+		if (snprintf(full, sizeof(full), "%s/%s", dir, path) >=
+		    (int)sizeof(full))
+			return 1;	/* let the loader say what is wrong */
+		path = full;
+	}
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * The inspection CA and contexts.  No CA is an appliance that does not
+ * inspect (inspect-fallback then applies), said once at start: `set
+ * ca-cert ""`, or the default files absent from state-dir.  A CA that is
+ * there must load: a bad one is an error, so a reload keeps the old.
+ */
+static int
+rt_tls(struct sl_rt *rt)
+{
+	const struct sl_settings *set = rt->set;
+	char err[512];
+
+	if (set->ca_cert[0] == '\0' ||
+	    (!rt_file_exists(set->state_dir, set->ca_cert) &&
+	    !rt_file_exists(set->state_dir, set->ca_key) &&
+	    strcmp(set->ca_cert, SL_TLS_CA_CERT) == 0 &&
+	    strcmp(set->ca_key, SL_TLS_CA_KEY) == 0))
+		return 0;
+	if ((rt->ca = sl_tls_ca_load(set->state_dir, set->ca_cert,
+	    set->ca_key, err, sizeof(err))) == NULL ||
+	    (rt->certcache = sl_tls_certcache_new(rt->ca,
+	    set->cert_cache_size)) == NULL ||
+	    (rt->tls_cli = sl_tls_client_ctx_new(err, sizeof(err))) == NULL ||
+	    (rt->tls_up = sl_tls_upstream_ctx_new(set->state_dir,
+	    set->upstream_ca_bundle, rt->ca, err, sizeof(err))) == NULL) {
+		sl_log(SL_LOG_ERR, "inspection: %s", rt->ca == NULL ||
+		    rt->tls_cli == NULL || rt->tls_up == NULL ? err :
+		    "out of memory");
+		return -1;
+	}
+	sl_inspect_ctx_init(rt->tls_cli);
+	return 0;
+}
 
 /* addrs: a reference that becomes the snapshot's (dropped on failure). */
 static struct sl_rt *
@@ -38,6 +94,8 @@ rt_new(struct sl_config *cfg, struct sl_addrs *addrs)
 		    (const struct sockaddr *)&ls[i].addr);
 	}
 	rt->nlports = n;
+	if (rt_tls(rt) == -1)
+		goto fail;
 	return rt;
 fail:
 	sl_rt_unref(rt);
@@ -70,6 +128,10 @@ sl_rt_unref(struct sl_rt *rt)
 {
 	if (rt == NULL || __atomic_sub_fetch(&rt->refs, 1, __ATOMIC_ACQ_REL))
 		return;
+	SSL_CTX_free(rt->tls_up);
+	SSL_CTX_free(rt->tls_cli);
+	sl_tls_certcache_unref(rt->certcache);
+	sl_tls_ca_unref(rt->ca);
 	sl_config_unref(rt->cfg);
 	sl_addrs_unref(rt->addrs);
 	sl_free(rt->lports);

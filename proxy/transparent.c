@@ -26,6 +26,7 @@
 #include "../policy/config.h"
 #include "classify.h"
 #include "httpfwd.h"
+#include "inspect.h"
 #include "origdst.h"
 #include "pipeline.h"
 #include "req.h"
@@ -84,6 +85,10 @@ static void
 tp_connected(struct sl_req *req, int fd)
 {
 	sl_half_set_raw(&req->flow->srv, fd);
+	if (req->inspecting) {
+		sl_inspect_start(req->flow);
+		return;
+	}
 	sl_tunnel_splice(req->flow);
 }
 
@@ -110,6 +115,8 @@ tp_classified(struct sl_flow *flow, const struct sl_classify *c)
 		return;
 	sl_tunnel_note(flow, c);
 	s->hello = c->hello;
+	if (sl_tunnel_bad_sni(flow, c) == -1)
+		return;
 	/*
 	 * Plain HTTP is a sequence of requests, each decided on its own by
 	 * the authority the origin will use (its Host, checked like an SNI,

@@ -12,6 +12,7 @@
 #include "../lib/log.h"
 #include "../policy/config.h"
 #include "classify.h"
+#include "inspect.h"
 #include "pipeline.h"
 #include "relay.h"
 #include "req.h"
@@ -32,6 +33,23 @@ sl_tunnel_note(struct sl_flow *flow, const struct sl_classify *c)
 	if (sl_name_normalise(sni, strlen(sni), name, sizeof(name)) == 0)
 		sni = name;
 	flow->sni = sl_strdup(sni);
+}
+
+int
+sl_tunnel_bad_sni(struct sl_flow *flow, const struct sl_classify *c)
+{
+	char name[256];
+	const char *sni = c->hello.sni;
+
+	if (c->proto != SL_PROTO_TLS || !c->hello.has_sni ||
+	    sl_name_normalise(sni, strlen(sni), name, sizeof(name)) == 0)
+		return 0;
+	/* No host is named so (RFC 6066 section 3): no decision by it, no
+	 * certificate for it, and no spoofed name in anything we write. */
+	sl_flow_log(flow, SL_LOG_INFO, "ClientHello names no host: SNI '%s'",
+	    sni);
+	flow_tcp_refuse(flow, "bad_sni", 0, 1);
+	return -1;
 }
 
 int
@@ -61,10 +79,13 @@ sl_tunnel_apply(struct sl_req *req, const struct sl_classify *c)
 	/* A URL rule still undecided also needs inspection to be applied. */
 	inspect = req->dec.action == SL_ACT_INSPECT ||
 	    (req->dec.need & SL_FACT_URL);
-	if (inspect && c->proto == SL_PROTO_TLS) {
+	if (inspect && c->proto == SL_PROTO_TLS && sl_inspect_able(flow->rt)) {
+		req->inspecting = 1;
+	} else if (inspect && c->proto == SL_PROTO_TLS) {
 		/*
-		 * TLS inspection is not in this build yet.  Never silently:
-		 * the checker warns, and the event says what happened.
+		 * No appliance CA: nothing to inspect with.  Never silently:
+		 * the start-up log and the checker say so, and the event says
+		 * what happened.
 		 */
 		if (set->inspect_fallback == SL_FALLBACK_DENY) {
 			flow_tcp_refuse(flow, "inspect_unavailable", 1, 1);
@@ -102,6 +123,10 @@ tunnel_decided(struct sl_req *req)
 	c.hello = flow->setup->hello;
 	if (sl_tunnel_apply(req, &c) == -1)
 		return;
+	if (req->inspecting) {
+		sl_inspect_start(flow);
+		return;
+	}
 	sl_tunnel_splice(flow);
 }
 
@@ -120,6 +145,8 @@ tunnel_done(struct sl_flow *flow, struct sl_classify *c)
 
 	sl_tunnel_note(flow, c);
 	flow->setup->hello = c->hello;
+	if (sl_tunnel_bad_sni(flow, c) == -1)
+		return;
 	if (flow->sni != NULL &&
 	    (req->host == NULL || strcmp(flow->sni, req->host) != 0)) {
 		/* While the name is checked: the client's further bytes join

@@ -28,6 +28,14 @@ void	sl_tunnel_handshake(struct sl_flow *flow) SL_NONNULL(1);
 int	sl_tunnel_apply(struct sl_req *req, const struct sl_classify *c)
 	    SL_NONNULL(1, 2);
 
+/*
+ * A ClientHello whose SNI is no host name (control characters, quotes,
+ * spaces, empty labels...) is refused: bad_sni, a reset.  0 to go on, -1
+ * if the flow was refused and closed.
+ */
+int	sl_tunnel_bad_sni(struct sl_flow *flow, const struct sl_classify *c)
+	    SL_NONNULL(1, 2);
+
 /* Record the proto and SNI only (no policy). */
 void	sl_tunnel_note(struct sl_flow *flow, const struct sl_classify *c)
 	    SL_NONNULL(1, 2);

@@ -20,6 +20,7 @@
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../policy/config.h"
+#include "../tls/tls.h"
 #include "dns.h"
 #include "explicit.h"
 #include "flow.h"
@@ -196,6 +197,16 @@ wk_close_listeners(struct sl_worker *wk)
 	}
 }
 
+/* The worker's minter signs with its snapshot's CA (a leaf key each). */
+static void
+wk_minter(struct sl_worker *wk)
+{
+	sl_tls_minter_free(wk->minter);
+	wk->minter = wk->rt->certcache != NULL ?
+	    sl_tls_minter_new(wk->rt->certcache) : NULL;
+	wk->minter_rt = wk->rt;
+}
+
 static void
 wk_adopt_rt(struct sl_worker *wk, struct sl_rt *rt)
 {
@@ -208,6 +219,7 @@ wk_adopt_rt(struct sl_worker *wk, struct sl_rt *rt)
 		wk_listen_bind_conf(&wk->lst[i]);
 	/* New pipes get the new size; pooled ones keep theirs. */
 	wk->pipes.size = rt->set->pipe_size;
+	wk_minter(wk);
 	if (wk->dns != NULL && sl_dns_reconfigure(wk->dns, rt->set, res,
 	    nres) == -1)
 		sl_log(SL_LOG_ERR, "worker %u: keeping the old resolvers",
@@ -303,6 +315,9 @@ sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
 	wk->rt = sl_rt_ref(rt);
 	wk->notify_fd = -1;
 	sl_pipe_pool_init(&wk->pipes, id, rt->set->pipe_size, pipes);
+	wk_minter(wk);
+	if (rt->certcache != NULL && wk->minter == NULL)
+		goto fail;
 	/*
 	 * One thread per loop: libevent's own locking is not needed.  The
 	 * epoll changelist folds the add/del pairs of one loop iteration
@@ -438,6 +453,7 @@ sl_worker_join_free(struct sl_worker *wk)
 	if (wk->notify_fd != -1)
 		close(wk->notify_fd);
 	sl_pipe_pool_clear(&wk->pipes);
+	sl_tls_minter_free(wk->minter);
 	if (wk->base)
 		event_base_free(wk->base);
 	sl_rt_unref(__atomic_exchange_n(&wk->pending_rt, NULL,

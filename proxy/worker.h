@@ -32,6 +32,10 @@ struct sl_settings;
 struct sl_listen;
 struct sl_dns;
 struct sl_flow;
+struct sl_tls_ca;
+struct sl_tls_certcache;
+struct sl_tls_minter;
+struct ssl_ctx_st;
 struct sl_addrs;
 
 /* Runtime snapshot: everything a flow needs to be decided. */
@@ -45,6 +49,11 @@ struct sl_rt {
 						   kept current (addrwatch.h) */
 	uint16_t		*lports;	/* our listening ports */
 	size_t			 nlports;
+	/* TLS inspection: NULL without an appliance CA */
+	struct sl_tls_ca	*ca;		/* one reference */
+	struct sl_tls_certcache	*certcache;	/* one reference */
+	struct ssl_ctx_st	*tls_cli;	/* client-facing (sluice serves) */
+	struct ssl_ctx_st	*tls_up;	/* towards origins, verifying */
 };
 
 /*
@@ -114,6 +123,8 @@ struct sl_worker {
 	uint64_t		 drain_deadline; /* mono ms; 0 = not draining */
 
 	struct sl_pipe_pool	 pipes;
+	struct sl_tls_minter	*minter;	/* for rt's CA, or NULL */
+	const struct sl_rt	*minter_rt;	/* the rt it mints for */
 
 	struct sl_worker_stats	 st;
 };

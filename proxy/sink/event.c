@@ -4,7 +4,7 @@
  *
  * A record is
  *
- *   struct sl_event (string pointers NULL) | u16 length x 7 | strings
+ *   struct sl_event (string pointers NULL) | u16 length x 8 | strings
  *
  * each string followed by a NUL, so that a decoded event points into the
  * ring instead of copying.  The struct goes in as a whole: a numeric
@@ -47,6 +47,7 @@ static const size_t ev_str[SL_EV_NSTR] = {
 	offsetof(struct sl_event, level),
 	offsetof(struct sl_event, reason),
 	offsetof(struct sl_event, path),
+	offsetof(struct sl_event, detail),
 };
 
 _Static_assert(SL_EV_STR_MAX < EV_NULL, "a string length fits 16 bits");

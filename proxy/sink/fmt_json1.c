@@ -39,6 +39,7 @@ json1_flow(struct sl_jw *w, const struct sl_event *ev)
 	sl_jw_str(w, "rule", ev->rule);
 	sl_jw_str(w, "level", ev->level);
 	sl_jw_str(w, "reason", ev->reason);
+	sl_jw_str(w, "detail", ev->detail);
 	if (ev->status != 0)
 		sl_jw_u64(w, "status", ev->status);
 	sl_jw_u64(w, "up", ev->up);

@@ -103,6 +103,7 @@ struct sl_event {
 	const char		*rule;
 	const char		*level;
 	const char		*reason;
+	const char		*detail;	/* what reason was about */
 	char			 term[3];	/* "" : absent */
 	uint64_t		 up, down, ms;
 	/* log.dropped (and reason: NULL for a full queue) */

@@ -16,7 +16,7 @@
 /* ---- event.c: one event as one contiguous record ---- */
 
 /* The string fields of struct sl_event, in the order they are encoded. */
-#define SL_EV_NSTR	7
+#define SL_EV_NSTR	8
 
 /*
  * Bytes the record of ev takes; fills slen with each string's length as

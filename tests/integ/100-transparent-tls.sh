@@ -118,7 +118,7 @@ hello --proxy 10.1.0.1:3128 --sni-bytes "$forge" --cafile "$CA" \
 unlike "$RES" '^tls-ok' "a CONNECT tunnel with a hostile SNI is not spliced ($RES)"
 wait_for 5 grep -q 'forged-by-sni' "$T/sluiced.err"
 like "$(grep 'forged-by-sni' "$T/sluiced.err")" \
-    "name 'www\.example\.test\\\\x0d\\\\x0a2026-01-01t00:00:00\.000z sluiced\[1\] err: forged-by-sni'" \
+    "SNI 'www\.example\.test\\\\x0d\\\\x0a2026-01-01t00:00:00\.000z sluiced\[1\] err: forged-by-sni'" \
     "the daemon log quotes the hostile SNI escaped (lowercased, as SNIs are)"
 is "$(grep -ci '^2026-01-01T00:00:00.000Z' "$T/sluiced.err")" "0" \
     "no forged line of its own in the daemon log"

@@ -1,0 +1,353 @@
+/*
+ * inspect.c — TLS inspection's handshake step (inspect.h).
+ *
+ * Order matters for safety: the origin is verified before the client
+ * gets anything.  A leaf is minted only for a certificate that verified
+ * for the name (tls.h: sl_tls_mint's precondition), and nothing the
+ * origin sends reaches the client before both handshakes are done.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../lib/alloc.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../policy/config.h"
+#include "../tls/tls.h"
+#include "classify.h"
+#include "flow.h"
+#include "httpfwd.h"
+#include "inspect.h"
+#include "relay.h"
+#include "req.h"
+#include "setup.h"
+#include "worker.h"
+
+/* ALPN protocols sluice cannot inspect yet: not offered to the origin. */
+static const char *const insp_alpn_drop[] = { "h2", "h2c" };
+
+/* The flow of a client-facing SSL, for the ALPN callback. */
+static int insp_ex_idx = -1;
+static pthread_once_t insp_ex_once = PTHREAD_ONCE_INIT;
+
+static void
+insp_ex_init(void)
+{
+	insp_ex_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+int
+sl_inspect_able(const struct sl_rt *rt)
+{
+	return rt->ca != NULL;
+}
+
+/* The name the origin's certificate is verified for (NULL: the IP). */
+static const char *
+insp_name(const struct sl_flow *flow)
+{
+	return flow->sni != NULL ? flow->sni : flow->req->host;
+}
+
+/* ------------------------------------------------------------------ */
+/* refusing                                                             */
+
+/*
+ * Refuse before the client has a TLS session: a fatal alert, then the
+ * close.  reason is the log's; detail says why (sl_tls_verify_reason).
+ */
+static void
+insp_refuse(struct sl_flow *flow, const char *reason, const char *detail)
+{
+	/* TLS 1.2 record, alert, fatal handshake_failure (RFC 8446 6.2):
+	 * what an origin that cannot agree on a handshake would send. */
+	static const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02,
+	    0x02, 0x28 };
+	char who;
+
+	flow->req->detail = detail;
+	sl_flow_log(flow, SL_LOG_INFO, "inspection of '%s' refused: %s (%s)",
+	    insp_name(flow) ? insp_name(flow) : "-", reason, detail);
+	who = flow_refusal(flow, 0, reason, 0);
+	sl_flow_log_refusal(flow);
+	if (flow->cli.kind == SL_HALF_RAW)
+		(void)send(flow->cli.fd, alert, sizeof(alert), MSG_NOSIGNAL);
+	sl_flow_close(flow, who, NULL);
+}
+
+/*
+ * The client aborted its handshake: with an alert on the leaf (a pinned
+ * key, a CA it does not trust), or by closing.  OpenSSL's reason names
+ * the alert ("tlsv1 alert unknown ca").
+ */
+static void
+insp_client_failed(struct sl_flow *flow)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	flow->req->detail = why != NULL ? why : "closed";
+	ERR_clear_error();
+	sl_flow_log(flow, SL_LOG_INFO, "client refused the minted certificate "
+	    "for '%s': %s", insp_name(flow) ? insp_name(flow) : "-",
+	    flow->req->detail);
+	sl_flow_close(flow, 'C', "client_rejected_mitm");
+}
+
+/* ------------------------------------------------------------------ */
+/* after both handshakes                                                */
+
+/* What the client sends first decides: HTTP, or bytes to relay. */
+static void
+insp_carry(struct sl_flow *flow, int timeout)
+{
+	struct evbuffer *in = sl_half_input(&flow->cli);
+	size_t len = evbuffer_get_length(in);
+	const uint8_t *p = len > 0 ? evbuffer_pullup(in, -1) : NULL;
+	struct sl_classify c;
+
+	sl_classify(p, len, flow->rt->set->peek_max, 0, NULL, &c);
+	if (c.rc == SL_PARSE_MORE && !timeout && !flow->cli.eof)
+		return;			/* a request line still under way */
+	flow_setup_timer_stop(flow);
+	if (c.proto == SL_PROTO_HTTP) {
+		sl_httpfwd_start_inspected(flow, insp_name(flow) != NULL ?
+		    insp_name(flow) : flow->req->url_host);
+		return;
+	}
+	/* TLS but no HTTP (TURN over TLS...): bytes inside the sessions. */
+	if (sl_relay_start(flow, NULL, 0, NULL, 0) == 0)
+		flow_setup_free(flow);
+}
+
+static void
+insp_first_read(struct sl_half *cli)
+{
+	insp_carry(cli->flow, 0);
+}
+
+static void
+insp_first_timeout(struct sl_flow *flow)
+{
+	insp_carry(flow, 1);
+}
+
+static void
+insp_cli_event(struct sl_half *cli, short what)
+{
+	struct sl_flow *flow = cli->flow;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		flow->sni_verified = flow->sni != NULL;
+		sl_flow_log(flow, SL_LOG_DEBUG, "inspecting '%s'",
+		    insp_name(flow) ? insp_name(flow) : "-");
+		sl_half_setcb(cli, insp_first_read, NULL, insp_cli_event);
+		sl_half_read_on(cli, 1);
+		flow_setup_timer(flow, flow->rt->set->peek_timeout,
+		    insp_first_timeout);
+		if (evbuffer_get_length(sl_half_input(cli)) > 0)
+			insp_carry(flow, 0);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		cli->eof = 1;
+		if (SSL_is_init_finished(sl_half_ssl(cli))) {
+			insp_carry(flow, 1);	/* a request, then its FIN */
+			return;
+		}
+	}
+	insp_client_failed(flow);
+}
+
+/* ------------------------------------------------------------------ */
+/* the client's handshake                                               */
+
+/*
+ * ALPN towards the client: what the origin chose, if the client offered
+ * it (it did: the origin chose from the client's own list).
+ */
+static int
+insp_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	struct sl_flow *flow = SSL_get_ex_data(ssl, insp_ex_idx);
+	const unsigned char *up;
+	unsigned int uplen, i = 0;
+
+	(void)arg;
+	if (flow == NULL || flow->srv.kind != SL_HALF_TLS)
+		return SSL_TLSEXT_ERR_NOACK;
+	SSL_get0_alpn_selected(sl_half_ssl(&flow->srv), &up, &uplen);
+	while (uplen > 0 && i < inlen) {
+		unsigned int n = in[i];
+
+		if (i + 1 + n > inlen)
+			break;
+		if (n == uplen && memcmp(in + i + 1, up, n) == 0) {
+			*out = in + i + 1;
+			*outlen = (unsigned char)n;
+			return SSL_TLSEXT_ERR_OK;
+		}
+		i += 1 + n;
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+void
+sl_inspect_ctx_init(SSL_CTX *cli_ctx)
+{
+	pthread_once(&insp_ex_once, insp_ex_init);
+	SSL_CTX_set_alpn_select_cb(cli_ctx, insp_alpn_select, NULL);
+}
+
+static void
+insp_client_timeout(struct sl_flow *flow)
+{
+	flow->req->detail = "timeout";
+	sl_flow_close(flow, 'T', "client_tls_timeout");
+}
+
+/* The origin is verified: mint, and give the client its session. */
+static void
+insp_client_start(struct sl_flow *flow)
+{
+	struct sl_rt *rt = flow->rt;
+	struct flow_setup *s = flow->setup;
+	SSL *up = sl_half_ssl(&flow->srv), *cli = NULL;
+	X509 *peer = SSL_get1_peer_certificate(up), *leaf = NULL;
+	struct sl_tls_minter *own = NULL;
+	EVP_PKEY *key = NULL;
+	const char *name = insp_name(flow);
+	int rc;
+
+	/* A flow older than a reload mints with its own snapshot's CA. */
+	if (flow->wk->minter_rt != rt && (own = sl_tls_minter_new(
+	    rt->certcache)) == NULL) {
+		X509_free(peer);
+		insp_refuse(flow, "mint_failed", "internal");
+		return;
+	}
+	rc = peer == NULL || sl_tls_mint(own != NULL ? own : flow->wk->minter,
+	    peer, name, name == NULL ? &flow->req->dst_ip : NULL, &leaf,
+	    &key) == -1 ||
+	    (cli = SSL_new(rt->tls_cli)) == NULL ||
+	    sl_tls_client_use_leaf(cli, rt->ca, leaf, key) == -1 ||
+	    sl_tls_client_match_version(cli, up) == -1 ||
+	    !SSL_set_ex_data(cli, insp_ex_idx, flow) ? -1 : 0;
+	sl_tls_minter_free(own);
+	X509_free(peer);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	if (rc == -1) {
+		SSL_free(cli);
+		sl_tls_log_ossl(SL_LOG_ERR, "flow=%llu: cannot mint for '%s'",
+		    (unsigned long long)flow->id, name ? name : "-");
+		insp_refuse(flow, "mint_failed", "internal");
+		return;
+	}
+	/* The origin waits (nothing of it before the client's session). */
+	sl_half_read_on(&flow->srv, 0);
+	/* The ClientHello (and whatever followed) is read first. */
+	sl_half_unwatch(&flow->cli);
+	if (sl_half_buffer(&flow->cli) == -1 ||
+	    sl_half_unread(&flow->cli, s->buf, s->len) == -1) {
+		SSL_free(cli);
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	s->len = 0;
+	if (sl_half_tls(&flow->cli, cli, 1) == -1) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	sl_half_setcb(&flow->cli, NULL, NULL, insp_cli_event);
+	bufferevent_enable(flow->cli.bev, EV_READ | EV_WRITE);
+	flow_setup_timer(flow, rt->set->connect_timeout, insp_client_timeout);
+}
+
+/* ------------------------------------------------------------------ */
+/* the origin's handshake                                               */
+
+static void
+insp_up_event(struct sl_half *srv, short what)
+{
+	struct sl_flow *flow = srv->flow;
+	const char *why = sl_tls_verify_reason(sl_half_ssl(srv));
+
+	ERR_clear_error();
+	if ((what & BEV_EVENT_CONNECTED) && why == NULL) {
+		flow_setup_timer_stop(flow);
+		insp_client_start(flow);
+		return;
+	}
+	if (why == NULL || strcmp(why, "handshake_failed") == 0) {
+		insp_refuse(flow, "upstream_tls_failed", why ? why :
+		    "handshake_failed");
+		return;
+	}
+	insp_refuse(flow, "upstream_cert_invalid", why);
+}
+
+static void
+insp_up_timeout(struct sl_flow *flow)
+{
+	insp_refuse(flow, "upstream_tls_failed", "timeout");
+}
+
+/* The client's ALPN list, less what cannot be inspected yet. */
+static size_t
+insp_alpn(const struct sl_tls_hello *h, unsigned char *out, size_t cap)
+{
+	unsigned char all[SL_TLS_ALPN_MAX * (SL_TLS_ALPN_LEN_MAX + 1)];
+	size_t n = sl_tls_alpn_wire(h, all, sizeof(all)), o = 0;
+
+	for (size_t i = 0; i < n && i + 1 + all[i] <= n; i += 1 + all[i]) {
+		int drop = 0;
+
+		for (size_t d = 0; d < SL_NELEM(insp_alpn_drop); d++)
+			drop |= strlen(insp_alpn_drop[d]) == all[i] &&
+			    memcmp(insp_alpn_drop[d], all + i + 1, all[i]) == 0;
+		if (drop || o + 1 + all[i] > cap)
+			continue;
+		memcpy(out + o, all + i, 1 + (size_t)all[i]);
+		o += 1 + (size_t)all[i];
+	}
+	return o;
+}
+
+void
+sl_inspect_start(struct sl_flow *flow)
+{
+	struct sl_rt *rt = flow->rt;
+	const char *name = insp_name(flow);
+	unsigned char alpn[SL_TLS_ALPN_MAX * (SL_TLS_ALPN_LEN_MAX + 1)];
+	size_t nalpn = insp_alpn(&flow->setup->hello, alpn, sizeof(alpn));
+	SSL *up;
+
+	if ((up = SSL_new(rt->tls_up)) == NULL) {
+		insp_refuse(flow, "mint_failed", "no_minter");
+		return;
+	}
+	if (sl_tls_upstream_prepare(up, name, name == NULL ?
+	    &flow->req->dst_ip : NULL, alpn, nalpn) == -1) {
+		SSL_free(up);
+		insp_refuse(flow, "upstream_tls_failed", "prepare");
+		return;
+	}
+	/* The client waits: its next bytes are TLS records for later. */
+	sl_half_unwatch(&flow->cli);
+	sl_half_unwatch(&flow->srv);
+	if (sl_half_tls(&flow->srv, up, 0) == -1) {
+		sl_flow_close(flow, 'R', "oom");
+		return;
+	}
+	sl_half_setcb(&flow->srv, NULL, NULL, insp_up_event);
+	bufferevent_enable(flow->srv.bev, EV_READ | EV_WRITE);
+	flow_setup_timer(flow, rt->set->connect_timeout, insp_up_timeout);
+}

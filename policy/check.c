@@ -10,8 +10,9 @@
  *  - shadowed rules: an earlier rule accepts every flow this one could
  *    (the cheap exact cases: domain, ip, src and port sets, no other keys);
  *  - duplicate values in a list or a matcher;
- *  - overlapping CIDRs in rules with different actions;
- *  - inspect decisions while this build has no TLS inspection.
+ *  - overlapping CIDRs in rules with different actions.
+ * Whether an inspect decision can be carried out (an appliance CA is
+ * there) is the daemon's to say, at start and reload (proxy/rt.c).
  * Mangled wildcards and suspicious names are reported by the parser.
  */
 #include <netinet/in.h>
@@ -21,14 +22,6 @@
 
 #include "../lib/alloc.h"
 #include "parse.h"
-
-/*
- * The TLS inspection engine is a later part of sluice (tls/); until it is
- * built in, an inspect decision on a TLS flow follows inspect-fallback.
- */
-#ifndef SL_INSPECT_AVAILABLE
-#define SL_INSPECT_AVAILABLE	0
-#endif
 
 /* Work bound of the pairwise shadow analysis (rule-pair comparisons):
  * about a tenth of a second. */
@@ -636,43 +629,6 @@ out:
 	sl_free(said);
 }
 
-/* ---------------------------------------------------------------------
- * inspect without an inspection engine
- */
-
-static void
-check_inspect(struct parser *p)
-{
-	const struct sl_policy *pol = p->pol;
-	const char *fb = p->set->inspect_fallback == SL_FALLBACK_DENY ?
-	    "refused (inspect-fallback deny)" :
-	    "spliced and logged (inspect-fallback splice)";
-	size_t n = 0, first = SIZE_MAX;
-
-	if (SL_INSPECT_AVAILABLE)
-		return;
-	for (size_t i = 0; i < pol->nrules; i++) {
-		if (pol->rules[i]->action == SL_ACT_INSPECT &&
-		    !(pol->rules[i]->rmods & RM_DISABLED)) {
-			if (first == SIZE_MAX)
-				first = i;
-			n++;
-		}
-	}
-	if (first != SIZE_MAX) {
-		const struct sl_rule *r = pol->rules[first];
-
-		pdiag(p, SL_DIAG_WARNING, r->seq, &r->loc, "%zu %s inspect, "
-		    "but this build has no TLS inspection: their TLS flows "
-		    "are %s; plain HTTP is still parsed", n, n == 1 ? "rule" :
-		    "rules", fb);
-	}
-	if (pol->def.present && pol->def.action == SL_ACT_INSPECT)
-		pdiag(p, SL_DIAG_WARNING, pol->def.seq, &pol->def.loc, "default "
-		    "inspect, but this build has no TLS inspection: TLS flows "
-		    "that reach the default are %s", fb);
-}
-
 void
 pol_check(struct parser *p)
 {
@@ -687,6 +643,5 @@ pol_check(struct parser *p)
 	check_empty(p, shadowed);
 	check_shadowed(p, shadowed);
 	check_overlaps(p, shadowed);
-	check_inspect(p);
 	sl_free(shadowed);
 }

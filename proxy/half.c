@@ -67,6 +67,40 @@ half_bev_write_cb(struct bufferevent *bev, void *arg)
 		h->on_write(h);
 }
 
+/*
+ * A filter's own output empties into the socket bufferevent's, not into
+ * the socket: "written" is when that one is empty too.  Called by that
+ * buffer as bytes leave it (libevent holds a reference on the bufferevent
+ * meanwhile, so on_write may close the flow).
+ */
+static void
+half_under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct sl_half *h = arg;
+
+	if (info->n_deleted == 0 || evbuffer_get_length(buf) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(h->bev)) != 0)
+		return;
+	if (h->on_write != NULL)
+		h->on_write(h);
+}
+
+int
+sl_half_drained(const struct sl_half *h)
+{
+	struct bufferevent *under;
+
+	if (h->bev == NULL)
+		return 1;
+	if (evbuffer_get_length(bufferevent_get_output(h->bev)) != 0)
+		return 0;
+	under = h->kind == SL_HALF_TLS ? bufferevent_get_underlying(h->bev) :
+	    NULL;
+	return under == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(under)) == 0;
+}
+
 static void
 half_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -206,6 +240,13 @@ sl_half_tls(struct sl_half *h, SSL *ssl, int accepting)
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (bev == NULL)
 			return -1;
+		if (evbuffer_add_cb(bufferevent_get_output(h->bev),
+		    half_under_drained_cb, h) == NULL) {
+			bufferevent_free(bev);
+			h->bev = NULL;
+			h->fd = -1;
+			return -1;
+		}
 	}
 	/* A peer that closes without close_notify is an EOF, not an error:
 	 * as common as it is harmless once the HTTP framing says the
@@ -246,9 +287,15 @@ void
 sl_half_close(struct sl_half *h)
 {
 	if (h->bev != NULL) {
+		struct bufferevent *under = h->kind == SL_HALF_TLS ?
+		    bufferevent_get_underlying(h->bev) : NULL;
+
 		/* What it had not written never will be. */
 		h->sent = sl_half_sent(h);
 		h->own = 0;
+		if (under != NULL)
+			evbuffer_remove_cb(bufferevent_get_output(under),
+			    half_under_drained_cb, h);
 		bufferevent_setcb(h->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(h->bev, EV_READ | EV_WRITE);
 		bufferevent_free(h->bev);	/* closes fd */

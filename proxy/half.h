@@ -42,7 +42,7 @@ enum sl_half_kind {
 	SL_HALF_NONE = 0,	/* no socket (yet, or any more) */
 	SL_HALF_RAW,
 	SL_HALF_BUF,
-	SL_HALF_TLS,		/* reserved: TLS inspection */
+	SL_HALF_TLS,		/* TLS inspection (half.c: sl_half_tls) */
 	SL_HALF_UDP,		/* reserved: UDP forwarding */
 };
 
@@ -172,5 +172,8 @@ int	sl_half_unread(struct sl_half *h, const void *buf, size_t len)
 
 /* Shut down the write side (FIN towards this half's peer).  Once. */
 void	sl_half_shutdown(struct sl_half *h) SL_NONNULL(1);
+/* BUF, TLS: has everything queued gone to the socket (a TLS filter's
+ * records included)?  on_write is called again when it has. */
+int	sl_half_drained(const struct sl_half *h) SL_NONNULL(1);
 
 #endif /* SL_HALF_H */

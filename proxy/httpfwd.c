@@ -250,7 +250,7 @@ hf_close_after_flush(struct sl_flow *flow, char who)
 	sl_half_read_on(&flow->cli, 0);
 	hf_client_timeouts(flow, 0);
 	sl_half_read_on(&flow->srv, 0);
-	if (evbuffer_get_length(sl_half_output(&flow->cli)) == 0)
+	if (sl_half_drained(&flow->cli))
 		sl_flow_close(flow, who, NULL);
 	/* else: hf_client_write closes when drained */
 }
@@ -273,7 +273,9 @@ hf_linger(struct sl_flow *flow)
 	struct evbuffer *in = sl_half_input(&flow->cli);
 
 	hf->lingering = 1;
-	if (shutdown(flow->cli.fd, SHUT_WR) == -1) {
+	if (flow->cli.kind == SL_HALF_TLS) {
+		sl_half_shutdown(&flow->cli);	/* close_notify */
+	} else if (shutdown(flow->cli.fd, SHUT_WR) == -1) {
 		hf_linger_end(flow);
 		return;
 	}
@@ -339,7 +341,7 @@ hf_client_write(struct sl_half *cli)
 	struct sl_httpfwd *hf = flow->http;
 
 	if (hf->closing && !hf->lingering &&
-	    evbuffer_get_length(sl_half_output(cli)) == 0) {
+	    sl_half_drained(cli)) {
 		hf_log_deferred(flow);
 		if (hf->linger_after) {
 			hf_linger(flow);
@@ -1235,7 +1237,7 @@ hf_server_event(struct sl_half *srv, short what)
 			return;
 		}
 		if (hf->rq == RQ_BODY && !hf->rsp_started &&
-		    evbuffer_get_length(sl_half_output(srv)) == 0) {
+		    sl_half_drained(srv)) {
 			/* Both wait for the rest of the body: the client's
 			 * stall (idle-timeout shorter than http-idle-timeout). */
 			flow->term[0] = 'T';
@@ -1336,6 +1338,18 @@ hf_start(struct sl_flow *flow, int transparent)
 	s->len = s->cap = 0;
 	sl_half_read_on(&flow->cli, 1);
 	hf_next_request(flow);		/* the first head is complete */
+}
+
+void
+sl_httpfwd_refuse_inspected(struct sl_flow *flow, unsigned status,
+    const char *reason)
+{
+	struct sl_httpfwd *hf;
+
+	if ((hf = hf_new(flow, 1)) == NULL)
+		return;
+	/* The refusal is the tunnel's: its request, its event. */
+	hf_refuse(flow, status, reason, 0);
 }
 
 void

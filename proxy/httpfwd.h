@@ -33,6 +33,14 @@ void	sl_httpfwd_start_transparent(struct sl_flow *flow) SL_NONNULL(1);
  */
 void	sl_httpfwd_start_inspected(struct sl_flow *flow, const char *name)
 	    SL_NONNULL(1, 2);
+/*
+ * An inspected session that can only carry sluice's own answer (the
+ * origin failed verification; the client's TLS was given a page leaf):
+ * the error response for the tunnel's request, logged as its refusal,
+ * then close_notify and a short linger.  The server half is closed.
+ */
+void	sl_httpfwd_refuse_inspected(struct sl_flow *flow, unsigned status,
+	    const char *reason) SL_NONNULL(1, 3);
 /* Part of sl_flow_close, after the halves: write a refusal still waiting
  * for its response to go out, free the state.  NULL-safe. */
 void	sl_httpfwd_free(struct sl_flow *flow) SL_NONNULL(1);

@@ -8,6 +8,7 @@
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -58,6 +59,15 @@ insp_name(const struct sl_flow *flow)
 /* ------------------------------------------------------------------ */
 /* refusing                                                             */
 
+/* The log's reason for what sl_tls_verify_reason() said (or "timeout"). */
+static const char *
+insp_reason(const char *why)
+{
+	return strcmp(why, "handshake_failed") == 0 ||
+	    strcmp(why, "timeout") == 0 ? "upstream_tls_failed" :
+	    "upstream_cert_invalid";
+}
+
 /*
  * Refuse before the client has a TLS session: a fatal alert, then the
  * close.  reason is the log's; detail says why (sl_tls_verify_reason).
@@ -72,8 +82,6 @@ insp_refuse(struct sl_flow *flow, const char *reason, const char *detail)
 	char who;
 
 	flow->req->detail = detail;
-	sl_flow_log(flow, SL_LOG_INFO, "inspection of '%s' refused: %s (%s)",
-	    insp_name(flow) ? insp_name(flow) : "-", reason, detail);
 	who = flow_refusal(flow, 0, reason, 0);
 	sl_flow_log_refusal(flow);
 	if (flow->cli.kind == SL_HALF_RAW)
@@ -89,10 +97,15 @@ insp_refuse(struct sl_flow *flow, const char *reason, const char *detail)
 static void
 insp_client_failed(struct sl_flow *flow)
 {
-	unsigned long e = ERR_peek_last_error();
-	const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+	unsigned long e, last = 0;
+	const char *why;
 
-	flow->req->detail = why != NULL ? why : "closed";
+	/* The client's alert (insp_info), else what OpenSSL said. */
+	while ((e = bufferevent_get_openssl_error(flow->cli.bev)) != 0)
+		last = e;
+	why = last != 0 ? ERR_reason_error_string(last) : NULL;
+	if (flow->req->detail == NULL)
+		flow->req->detail = why != NULL ? why : "closed";
 	ERR_clear_error();
 	sl_flow_log(flow, SL_LOG_INFO, "client refused the minted certificate "
 	    "for '%s': %s", insp_name(flow) ? insp_name(flow) : "-",
@@ -148,11 +161,13 @@ insp_cli_event(struct sl_half *cli, short what)
 		sl_flow_log(flow, SL_LOG_DEBUG, "inspecting '%s'",
 		    insp_name(flow) ? insp_name(flow) : "-");
 		sl_half_setcb(cli, insp_first_read, NULL, insp_cli_event);
-		sl_half_read_on(cli, 1);
 		flow_setup_timer(flow, flow->rt->set->peek_timeout,
 		    insp_first_timeout);
-		if (evbuffer_get_length(sl_half_input(cli)) > 0)
+		if (evbuffer_get_length(sl_half_input(cli)) > 0) {
 			insp_carry(flow, 0);
+			return;
+		}
+		sl_half_read_on(cli, 1);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -199,11 +214,28 @@ insp_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_NOACK;
 }
 
+/*
+ * A fatal alert from the client names why it gave up ("unknown CA": it
+ * does not trust the appliance CA; "bad certificate": a pinned key).
+ */
+static void
+insp_info(const SSL *ssl, int where, int ret)
+{
+	struct sl_flow *flow;
+
+	if (!(where & SSL_CB_READ_ALERT) || (ret >> 8) != SSL3_AL_FATAL ||
+	    (flow = SSL_get_ex_data(ssl, insp_ex_idx)) == NULL ||
+	    flow->req->detail != NULL)
+		return;
+	flow->req->detail = SSL_alert_desc_string_long(ret);
+}
+
 void
 sl_inspect_ctx_init(SSL_CTX *cli_ctx)
 {
 	pthread_once(&insp_ex_once, insp_ex_init);
 	SSL_CTX_set_alpn_select_cb(cli_ctx, insp_alpn_select, NULL);
+	SSL_CTX_set_info_callback(cli_ctx, insp_info);
 }
 
 static void
@@ -213,62 +245,150 @@ insp_client_timeout(struct sl_flow *flow)
 	sl_flow_close(flow, 'T', "client_tls_timeout");
 }
 
-/* The origin is verified: mint, and give the client its session. */
-static void
-insp_client_start(struct sl_flow *flow)
+/*
+ * The minter for this flow: the worker's, or for a flow older than a
+ * reload a temporary one with the flow's own snapshot (its CA).  *own is
+ * what to free.  NULL on failure.
+ */
+static struct sl_tls_minter *
+insp_minter(struct sl_flow *flow, struct sl_tls_minter **own)
+{
+	*own = NULL;
+	if (flow->wk->minter_rt == flow->rt)
+		return flow->wk->minter;
+	*own = sl_tls_minter_new(flow->rt->certcache);
+	return *own;
+}
+
+/*
+ * TLS towards the client with (leaf, key), no weaker than up (if any);
+ * the ClientHello and what followed it are read first.  The arguments
+ * stay the caller's.  0, or -1 with the flow closed.
+ */
+static int
+insp_client_tls(struct sl_flow *flow, X509 *leaf, EVP_PKEY *key, SSL *up,
+    sl_half_event_fn event)
 {
 	struct sl_rt *rt = flow->rt;
 	struct flow_setup *s = flow->setup;
-	SSL *up = sl_half_ssl(&flow->srv), *cli = NULL;
-	X509 *peer = SSL_get1_peer_certificate(up), *leaf = NULL;
-	struct sl_tls_minter *own = NULL;
-	EVP_PKEY *key = NULL;
-	const char *name = insp_name(flow);
-	int rc;
+	SSL *cli;
 
-	/* A flow older than a reload mints with its own snapshot's CA. */
-	if (flow->wk->minter_rt != rt && (own = sl_tls_minter_new(
-	    rt->certcache)) == NULL) {
-		X509_free(peer);
-		insp_refuse(flow, "mint_failed", "internal");
-		return;
-	}
-	rc = peer == NULL || sl_tls_mint(own != NULL ? own : flow->wk->minter,
-	    peer, name, name == NULL ? &flow->req->dst_ip : NULL, &leaf,
-	    &key) == -1 ||
-	    (cli = SSL_new(rt->tls_cli)) == NULL ||
+	if ((cli = SSL_new(rt->tls_cli)) == NULL ||
 	    sl_tls_client_use_leaf(cli, rt->ca, leaf, key) == -1 ||
-	    sl_tls_client_match_version(cli, up) == -1 ||
-	    !SSL_set_ex_data(cli, insp_ex_idx, flow) ? -1 : 0;
-	sl_tls_minter_free(own);
-	X509_free(peer);
-	X509_free(leaf);
-	EVP_PKEY_free(key);
-	if (rc == -1) {
+	    (up != NULL && sl_tls_client_match_version(cli, up) == -1) ||
+	    !SSL_set_ex_data(cli, insp_ex_idx, flow)) {
 		SSL_free(cli);
-		sl_tls_log_ossl(SL_LOG_ERR, "flow=%llu: cannot mint for '%s'",
-		    (unsigned long long)flow->id, name ? name : "-");
-		insp_refuse(flow, "mint_failed", "internal");
-		return;
+		sl_tls_log_ossl(SL_LOG_ERR, "flow=%llu: no client session",
+		    (unsigned long long)flow->id);
+		sl_flow_close(flow, 'R', "mint_failed");
+		return -1;
 	}
-	/* The origin waits (nothing of it before the client's session). */
-	sl_half_read_on(&flow->srv, 0);
-	/* The ClientHello (and whatever followed) is read first. */
 	sl_half_unwatch(&flow->cli);
 	if (sl_half_buffer(&flow->cli) == -1 ||
 	    sl_half_unread(&flow->cli, s->buf, s->len) == -1) {
 		SSL_free(cli);
 		sl_flow_close(flow, 'R', "oom");
-		return;
+		return -1;
 	}
 	s->len = 0;
 	if (sl_half_tls(&flow->cli, cli, 1) == -1) {
 		sl_flow_close(flow, 'R', "oom");
+		return -1;
+	}
+	sl_half_setcb(&flow->cli, NULL, NULL, event);
+	flow_setup_timer(flow, rt->set->connect_timeout, insp_client_timeout);
+	/* Last: the handshake may run, fail and close the flow in here. */
+	bufferevent_enable(flow->cli.bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* The origin is verified: mint, and give the client its session. */
+static void
+insp_client_start(struct sl_flow *flow)
+{
+	SSL *up = sl_half_ssl(&flow->srv);
+	X509 *peer = SSL_get1_peer_certificate(up), *leaf = NULL;
+	struct sl_tls_minter *own, *m = insp_minter(flow, &own);
+	EVP_PKEY *key = NULL;
+	const char *name = insp_name(flow);
+	int rc;
+
+	rc = m == NULL || peer == NULL || sl_tls_mint(m, peer, name,
+	    name == NULL ? &flow->req->dst_ip : NULL, &leaf, &key) == -1 ?
+	    -1 : 0;
+	sl_tls_minter_free(own);
+	X509_free(peer);
+	if (rc == -1) {
+		sl_flow_log(flow, SL_LOG_ERR, "cannot mint for '%s'",
+		    name ? name : "-");
+		insp_refuse(flow, "mint_failed", "internal");
 		return;
 	}
-	sl_half_setcb(&flow->cli, NULL, NULL, insp_cli_event);
-	bufferevent_enable(flow->cli.bev, EV_READ | EV_WRITE);
-	flow_setup_timer(flow, rt->set->connect_timeout, insp_client_timeout);
+	/* The origin waits (nothing of it before the client's session). */
+	sl_half_read_on(&flow->srv, 0);
+	(void)insp_client_tls(flow, leaf, key, up, insp_cli_event);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+}
+
+/*
+ * The page session is up: sluice's answer, the tunnel's refusal.  Or the
+ * client gave up on it (no trust in the CA): the refusal all the same.
+ */
+static void
+insp_page_event(struct sl_half *cli, short what)
+{
+	struct sl_flow *flow = cli->flow;
+	const char *why = flow->req->detail;
+
+	flow_setup_timer_stop(flow);
+	if (what & BEV_EVENT_CONNECTED) {
+		sl_httpfwd_refuse_inspected(flow, 502, insp_reason(why));
+		return;
+	}
+	ERR_clear_error();
+	sl_flow_log(flow, SL_LOG_INFO, "the client refused the error page's "
+	    "session too");
+	insp_refuse(flow, insp_reason(why), why);
+}
+
+/*
+ * An explicit client asked for this origin with CONNECT and got 200: a
+ * bare TLS failure would tell the user nothing.  A leaf for the name
+ * alone (nothing of the origin's certificate; tls.h) carries sluice's
+ * 502 page saying why; the origin's session is gone before it.
+ * Transparent clients asked the origin itself: they get the alert.
+ */
+static void
+insp_fail(struct sl_flow *flow, const char *why)
+{
+	const char *name = insp_name(flow);
+	struct sl_tls_minter *own, *m;
+	char ipbuf[SL_IP_STRLEN];
+	X509 *leaf = NULL;
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	sl_flow_log(flow, SL_LOG_INFO, "inspection of '%s' refused: %s (%s)",
+	    name ? name : "-", insp_reason(why), why);
+	if (flow->mode != SL_MODE_EXPLICIT) {
+		insp_refuse(flow, insp_reason(why), why);
+		return;
+	}
+	flow->req->detail = why;
+	sl_half_close(&flow->srv);
+	if (name == NULL)
+		name = sl_ip_fmt(&flow->req->dst_ip, ipbuf, sizeof(ipbuf));
+	m = insp_minter(flow, &own);
+	rc = m == NULL ? -1 : sl_tls_mint_page(m, name, &leaf, &key);
+	sl_tls_minter_free(own);
+	if (rc == -1) {
+		insp_refuse(flow, insp_reason(why), why);
+		return;
+	}
+	(void)insp_client_tls(flow, leaf, key, NULL, insp_page_event);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
 }
 
 /* ------------------------------------------------------------------ */
@@ -281,23 +401,18 @@ insp_up_event(struct sl_half *srv, short what)
 	const char *why = sl_tls_verify_reason(sl_half_ssl(srv));
 
 	ERR_clear_error();
+	flow_setup_timer_stop(flow);
 	if ((what & BEV_EVENT_CONNECTED) && why == NULL) {
-		flow_setup_timer_stop(flow);
 		insp_client_start(flow);
 		return;
 	}
-	if (why == NULL || strcmp(why, "handshake_failed") == 0) {
-		insp_refuse(flow, "upstream_tls_failed", why ? why :
-		    "handshake_failed");
-		return;
-	}
-	insp_refuse(flow, "upstream_cert_invalid", why);
+	insp_fail(flow, why != NULL ? why : "handshake_failed");
 }
 
 static void
 insp_up_timeout(struct sl_flow *flow)
 {
-	insp_refuse(flow, "upstream_tls_failed", "timeout");
+	insp_fail(flow, "timeout");
 }
 
 /* The client's ALPN list, less what cannot be inspected yet. */
@@ -331,7 +446,7 @@ sl_inspect_start(struct sl_flow *flow)
 	SSL *up;
 
 	if ((up = SSL_new(rt->tls_up)) == NULL) {
-		insp_refuse(flow, "mint_failed", "no_minter");
+		insp_refuse(flow, "upstream_tls_failed", "internal");
 		return;
 	}
 	if (sl_tls_upstream_prepare(up, name, name == NULL ?
@@ -348,6 +463,7 @@ sl_inspect_start(struct sl_flow *flow)
 		return;
 	}
 	sl_half_setcb(&flow->srv, NULL, NULL, insp_up_event);
-	bufferevent_enable(flow->srv.bev, EV_READ | EV_WRITE);
 	flow_setup_timer(flow, rt->set->connect_timeout, insp_up_timeout);
+	/* Last: the flow may be closed in here. */
+	bufferevent_enable(flow->srv.bev, EV_READ | EV_WRITE);
 }

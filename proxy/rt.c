@@ -43,14 +43,22 @@ static int
 rt_tls(struct sl_rt *rt)
 {
 	const struct sl_settings *set = rt->set;
+	struct sl_tls_ca_info ci;
 	char err[512];
 
 	if (set->ca_cert[0] == '\0' ||
 	    (!rt_file_exists(set->state_dir, set->ca_cert) &&
 	    !rt_file_exists(set->state_dir, set->ca_key) &&
 	    strcmp(set->ca_cert, SL_TLS_CA_CERT) == 0 &&
-	    strcmp(set->ca_key, SL_TLS_CA_KEY) == 0))
+	    strcmp(set->ca_key, SL_TLS_CA_KEY) == 0)) {
+		sl_log(SL_LOG_WARN, "inspection: no CA (%s): TLS flows decided "
+		    "inspect are %s (inspect-fallback); `sluicectl ca init "
+		    "--dir %s` creates one", set->ca_cert[0] == '\0' ?
+		    "ca-cert is \"\"" : "none in state-dir",
+		    set->inspect_fallback == SL_FALLBACK_DENY ? "refused" :
+		    "spliced and logged", set->state_dir);
 		return 0;
+	}
 	if ((rt->ca = sl_tls_ca_load(set->state_dir, set->ca_cert,
 	    set->ca_key, err, sizeof(err))) == NULL ||
 	    (rt->certcache = sl_tls_certcache_new(rt->ca,
@@ -64,6 +72,9 @@ rt_tls(struct sl_rt *rt)
 		return -1;
 	}
 	sl_inspect_ctx_init(rt->tls_cli);
+	sl_tls_ca_info(rt->ca, &ci);
+	sl_log(SL_LOG_INFO, "inspection: CA %s, %s, SHA-256 %s, valid until %s",
+	    ci.subject, ci.key, ci.sha256, ci.not_after);
 	return 0;
 }
 

@@ -208,8 +208,10 @@ flow_http_error_text(struct sl_flow *flow, unsigned status,
 		    "sluice: access to %s denied by rule '%s' (%s)\n", dest,
 		    req->dec.rule_name, reason);
 	else
-		nb = snprintf(body, sizeof(body), "sluice: %u %s (%s)\n",
-		    status, sl_http_reason(status), reason);
+		nb = snprintf(body, sizeof(body), "sluice: %u %s (%s%s%s)\n",
+		    status, sl_http_reason(status), reason,
+		    req->detail != NULL ? ": " : "",
+		    req->detail != NULL ? req->detail : "");
 	nr = snprintf(resp, cap,
 	    "HTTP/1.1 %u %s\r\n"
 	    "Content-Type: text/plain; charset=us-ascii\r\n"

@@ -50,6 +50,7 @@
 #define MINT_LIFETIME	(7 * 86400)		/* at most, after now */
 #define MINT_REUSE	(6 * 86400)		/* cached at most */
 #define MINT_CN_MAX	64			/* ub-common-name */
+#define MINT_PAGE_LIFETIME 3600			/* an error page's leaf */
 
 enum { MX_BC = 0, MX_KU, MX_EKU, MX_SKID, MX_N };
 
@@ -245,15 +246,64 @@ out:
 	return rc;
 }
 
-/* [notBefore, notAfter) of the leaf; -1 if upstream and CA leave none. */
+/*
+ * An error page's subjectAltName: the name asked for, alone (a DNS name,
+ * or the address for an IP literal).  Nothing of an upstream.
+ */
+static int
+mint_san_name(X509 *x, const char *name, int critical)
+{
+	GENERAL_NAMES *gns = NULL;
+	GENERAL_NAME *gn = NULL;
+	struct sl_ip ip;
+	int rc = -1;
+
+	if (sl_ip_parse(&ip, name) == 0) {
+		ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+
+		if (os == NULL || ASN1_OCTET_STRING_set(os, ip.b,
+		    ip.af == AF_INET ? 4 : 16) != 1 ||
+		    (gn = GENERAL_NAME_new()) == NULL) {
+			ASN1_OCTET_STRING_free(os);
+			goto out;
+		}
+		GENERAL_NAME_set0_value(gn, GEN_IPADD, os);
+	} else {
+		ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+		if (!mint_hostname_ok((const unsigned char *)name,
+		    strlen(name)) || ia5 == NULL ||
+		    ASN1_STRING_set(ia5, name, (int)strlen(name)) != 1 ||
+		    (gn = GENERAL_NAME_new()) == NULL) {
+			ASN1_IA5STRING_free(ia5);
+			goto out;
+		}
+		GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+	}
+	if ((gns = GENERAL_NAMES_new()) == NULL ||
+	    sk_GENERAL_NAME_push(gns, gn) == 0)
+		goto out;
+	gn = NULL;
+	rc = X509_add1_ext_i2d(x, NID_subject_alt_name, gns, critical,
+	    X509V3_ADD_DEFAULT) == 1 ? 0 : -1;
+out:
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(gns);
+	return rc;
+}
+
+/*
+ * [notBefore, notAfter) of the leaf; -1 if upstream and CA leave none.
+ * Without an upstream (an error page): an hour either side of now.
+ */
 static int
 mint_validity(const struct sl_tls_minter *m, X509 *up, time_t now,
     time_t *nb, time_t *na)
 {
-	time_t unb, una;
+	time_t unb = now - MINT_BACKDATE, una = now + MINT_PAGE_LIFETIME;
 
-	if (tls_time(X509_get0_notBefore(up), &unb) == -1 ||
-	    tls_time(X509_get0_notAfter(up), &una) == -1)
+	if (up != NULL && (tls_time(X509_get0_notBefore(up), &unb) == -1 ||
+	    tls_time(X509_get0_notAfter(up), &una) == -1))
 		return -1;
 	*nb = SL_MAX(SL_MAX(unb, tls_ca_not_before(m->ca)), now - MINT_BACKDATE);
 	*na = SL_MIN(SL_MIN(una, tls_ca_not_after(m->ca)), now + MINT_LIFETIME);
@@ -271,7 +321,8 @@ mint_exts(const struct sl_tls_minter *m, X509 *x)
 	    -1) == 1 ? 0 : -1;
 }
 
-/* A new leaf for name (checked against up), signed; NULL if not. */
+/* A new leaf for name (checked against up; NULL up: an error page's, for
+ * the name alone), signed; NULL if not. */
 static X509 *
 mint_leaf(struct sl_tls_minter *m, X509 *up, const char *name, time_t now,
     time_t *stale)
@@ -295,7 +346,8 @@ mint_leaf(struct sl_tls_minter *m, X509 *up, const char *name, time_t now,
 	    ASN1_TIME_set(X509_getm_notBefore(x), nb) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL ||
 	    X509_set_pubkey(x, m->key) != 1 || mint_exts(m, x) == -1 ||
-	    mint_san(x, up, len > MINT_CN_MAX) == -1 ||
+	    (up != NULL ? mint_san(x, up, len > MINT_CN_MAX) :
+	    mint_san_name(x, name, len > MINT_CN_MAX)) == -1 ||
 	    X509_sign(x, tls_ca_key(m->ca), tls_ca_md(m->ca)) <= 0) {
 		sl_tls_log_ossl(SL_LOG_WARN, "tls: cannot mint a leaf for '%s'",
 		    name);
@@ -376,5 +428,20 @@ sl_tls_mint(struct sl_tls_minter *m, X509 *upstream, const char *sni,
 	*cert = x;
 	*key = m->key;
 	tls_cache_put(m->cache, &k, stale, cert, key);
+	return 0;
+}
+
+int
+sl_tls_mint_page(struct sl_tls_minter *m, const char *name, X509 **cert,
+    EVP_PKEY **key)
+{
+	time_t stale;
+
+	*cert = NULL;
+	*key = NULL;
+	if ((*cert = mint_leaf(m, NULL, name, time(NULL), &stale)) == NULL)
+		return -1;
+	EVP_PKEY_up_ref(m->key);
+	*key = m->key;
 	return 0;
 }

@@ -209,6 +209,18 @@ int	sl_tls_mint(struct sl_tls_minter *m, X509 *upstream, const char *sni,
 	    const struct sl_ip *ip, X509 **cert, EVP_PKEY **key)
 	    SL_NONNULL(1, 2, 5, 6) SL_WUR;
 
+/*
+ * A leaf for sluice's own error page only (an explicit CONNECT whose
+ * origin failed verification: the browser shows why instead of a bare
+ * handshake failure).  It names name alone (a host name, or an IP
+ * literal as an IP entry), is valid for an hour, is never cached, and
+ * carries nothing of any upstream certificate: it vouches for sluice's
+ * page, never for the origin, whose bytes never follow on that session.
+ * 0 with new references in *cert and *key, or -1 (logged).
+ */
+int	sl_tls_mint_page(struct sl_tls_minter *m, const char *name, X509 **cert,
+	    EVP_PKEY **key) SL_NONNULL(1, 2, 3, 4) SL_WUR;
+
 /* ---------------------------------------------------------------------
  * TLS contexts and upstream verification (ctx.c, verify.c).  No sockets.
  */

@@ -14,9 +14,10 @@ set client-header-timeout 30s
 rule lab-names splice domain *.example.test
 default deny
 '
+mkdir -p "$T/state"
 # A hard limit of 48 descriptors (raise_nofile cannot go past it).
 ip netns exec "$GW" prlimit --nofile=48:48 "$BUILD/sluiced" -f -c "$SLUICED_CONF" \
-    -o user= -o pid-file= -o "state-dir=$T" -o "log-dir=$T" \
+    -o user= -o pid-file= -o "state-dir=$T/state" -o "log-dir=$T" \
     >"$T/sluiced.out" 2>"$T/sluiced.err" &
 SLUICED_PID=$!
 wait_listen "$GW" 10.1.0.1 3128 || setup_fail "sluiced did not start" "$(cat "$T/sluiced.err")"

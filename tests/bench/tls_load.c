@@ -9,13 +9,18 @@
  *       certificate for *.bench.test, with its key: the nginx reference's)
  *   tls_load hs|bulk|alpn [-x PROXY] -d ADDR:PORT -A CAFILE [options]
  *   tls_load floor [-n COUNT] [-k ec|rsa] [-b MIB]
+ *   tls_load cpu -p PID [-C CORE]
  *
  * A connection: TCP to the proxy (-x: "CONNECT ADDR:PORT", 200 expected)
  * or straight to -d (a reverse proxy such as the nginx reference), then a
  * full TLS handshake (no ticket, no session offered: nothing to resume)
  * with SNI nNNNN.bench.test, the certificate verified against -A for that
- * name, then "GET PATH" (-u, default /small) with Connection: close, the
- * whole answer read (status 200 required), close_notify, close.
+ * name, then "GET PATH" (-u, default /small), the answer read to the end
+ * of its Content-Length (status 200 required), close_notify, close.  The
+ * client closes, as a browser done with a connection does: no
+ * "Connection: close", because sluiced loses a response whose origin
+ * closes after it on an inspected flow (the close does not wait for the
+ * client's TLS output to drain; docs/bench.md, session 7).
  *
  *   hs    -c threads (default 4) make connections until -n are done or -T
  *         seconds pass; name number i is -f + i, or -f + i % W with -W W
@@ -32,6 +37,9 @@
  *         the other.  A proxy does one server side and one client side
  *         per flow, and one encryption and one decryption per byte: the
  *         sum is its floor.
+ *
+ *   cpu   the CPU so far of PID and its descendants (and -C's busy
+ *         time), for a measurement another tool (h2load) makes.
  *
  * -p PID and -C CORE as loadgen (procstat.h).  The result is one JSON
  * object on stdout (-l LABEL copied in); exit 0 if nothing failed.
@@ -83,6 +91,7 @@ struct tl {
 	pthread_mutex_t	 lock;
 	char		 why[200];	/* first failure */
 	char		 proto[64];	/* alpn: what was chosen */
+	char		 host_port[8];	/* ":PORT" of -d, empty for 443 */
 };
 
 static void
@@ -178,6 +187,8 @@ tl_read_answer(struct tl *t, SSL *ssl, char *buf, size_t cap, int bulk)
 	if ((cl = strcasestr(buf, "\r\ncontent-length:")) != NULL && cl < eoh)
 		want = strtoull(cl + 17, NULL, 10);
 	body = hl - (size_t)(eoh + 4 - buf);
+	if (bulk)
+		atomic_fetch_add(&t->bytes, body);
 	while (body < want) {
 		if (bulk && tl_now_us() >= t->deadline) {
 			atomic_fetch_add(&t->cut, 1);
@@ -225,8 +236,10 @@ tl_one(struct tl *t, uint64_t i, char *buf, size_t cap, int bulk)
 		goto out;
 	}
 	what = "request";
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
-	    "Connection: close\r\n\r\n", t->path, name);
+	/* The port in Host, as a browser writes it (Squid forwards a
+	 * bumped request only to the host and port it connected to). */
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s%s\r\n"
+	    "\r\n", t->path, name, t->host_port);
 	if (SSL_write(ssl, req, n) != n)
 		goto out;
 	what = "answer";
@@ -360,7 +373,10 @@ tl_load(struct tl *t)
 		return atomic_load(&t->done) == 1 ? 0 : 1;
 	}
 	if (t->warmup > 0) {
+		uint64_t count = t->count;
+
 		tl_run(t, t->conc, t->warmup, t->limit_us);
+		t->count = count;
 		if (atomic_load(&t->failed) > 0)
 			fprintf(stderr, "tls_load: warm-up: %s\n", t->why);
 		atomic_store(&t->done, 0);
@@ -394,7 +410,7 @@ tl_load(struct tl *t)
 	if (t->why[0] != '\0')
 		sl_jw_str(&w, "first_error", t->why);
 	sl_jw_end(&w);
-	printf("%s\n", out);
+	fputs(out, stdout);
 	return atomic_load(&t->failed) > 0 ? 1 : 0;
 }
 
@@ -581,7 +597,7 @@ tl_floor(unsigned n, const char *kind, unsigned mib, const char *label)
 	sl_jw_u64(&w, "decrypt_ns", rec[0]);
 	sl_jw_u64(&w, "encrypt_ns", rec[1]);
 	sl_jw_end(&w);
-	printf("%s\n", out);
+	fputs(out, stdout);
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);
 	X509_free(leaf);
@@ -603,7 +619,8 @@ usage(void)
 	    "[-u PATH] [-a ALPN]\n"
 	    "                [-T SECS] [-p PID] [-C CORE] [-l LABEL]\n"
 	    "       tls_load floor [-n COUNT] [-k ec|rsa] [-b MIB] "
-	    "[-l LABEL]\n");
+	    "[-l LABEL]\n"
+	    "       tls_load cpu -p PID [-C CORE]\n");
 	exit(2);
 }
 
@@ -654,11 +671,23 @@ main(int argc, char **argv)
 	}
 	if (strcmp(t.mode, "floor") == 0)
 		return tl_floor((unsigned)t.count, kind, mib, t.label);
+	if (strcmp(t.mode, "cpu") == 0) {
+		uint64_t cpu, core;
+
+		tl_sample(&t, &cpu, &core);
+		printf("{\"cpu_us\":%llu,\"core_busy_us\":%llu}\n",
+		    (unsigned long long)cpu, (unsigned long long)core);
+		return t.pid > 0 ? 0 : 2;
+	}
 	if ((strcmp(t.mode, "hs") != 0 && strcmp(t.mode, "bulk") != 0 &&
 	    strcmp(t.mode, "alpn") != 0) || t.dest == NULL ||
 	    t.cafile == NULL || t.conc == 0 || t.conc > TL_MAXTHREADS ||
 	    t.tunnels == 0 || t.tunnels > TL_MAXTHREADS || t.limit_us == 0)
 		usage();
+	if (strrchr(t.dest, ':') != NULL &&
+	    strcmp(strrchr(t.dest, ':'), ":443") != 0)
+		snprintf(t.host_port, sizeof(t.host_port), "%s",
+		    strrchr(t.dest, ':'));
 	if (tools_endpoint(t.proxy != NULL ? t.proxy : t.dest, &t.conn_ss,
 	    &t.conn_len) == -1) {
 		fprintf(stderr, "tls_load: bad address '%s'\n",

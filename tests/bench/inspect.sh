@@ -101,6 +101,12 @@ worker_rlimit_nofile 8192;
 pid $tmp/$1/nginx.pid;
 error_log $tmp/$1/error.log warn;
 events { worker_connections 4096; }
+http {
+	access_log off;
+	ssl_protocols TLSv1.2 TLSv1.3;
+	# No session reuse, on either side of a proxy.
+	ssl_session_tickets off;
+	ssl_session_cache off;
 EOF
 }
 
@@ -110,11 +116,6 @@ write_origin() {
 	{
 		i_nginx_common iorigin
 		cat <<EOF
-http {
-	access_log off;
-	ssl_protocols TLSv1.2 TLSv1.3;
-	ssl_session_tickets off;
-	ssl_session_cache off;
 	keepalive_requests 100000;
 	server {
 		listen 127.0.0.1:$I_ORIGIN ssl http2;
@@ -135,11 +136,6 @@ write_ref() {
 	{
 		i_nginx_common iref
 		cat <<EOF
-http {
-	access_log off;
-	ssl_protocols TLSv1.2 TLSv1.3;
-	ssl_session_tickets off;
-	ssl_session_cache off;
 	server {
 		listen 127.0.0.1:$I_REF ssl;
 		# One static certificate for every name: never mints.
@@ -235,18 +231,7 @@ tls_outgoing_options cafile=$ic/ca.pem min-version=1.2
 acl step1 at_step SslBump1
 ssl_bump peek step1
 ssl_bump bump all
-workers 1
-visible_hostname bench.test
-cache deny all
-cache_mem 8 MB
-access_log none
-cache_store_log none
-cache_log $tmp/isquid/cache.log
-pid_filename none
-coredump_dir $tmp/isquid
-pinger_enable off
-max_filedescriptors 8192
-shutdown_lifetime 1 seconds
+$(squid_common "$tmp/isquid" 8192)
 acl CONNECT method CONNECT
 http_access allow localhost
 http_access deny all

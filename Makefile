@@ -5,7 +5,9 @@
 #   make test       unit + integration tests (integration needs root)
 #   make test-san   the same suite built with ASan + UBSan (build-san/)
 #   make test-oom   unit tests failing the Nth allocation
-#   make bench      benchmarks against HAProxy, Squid and nginx
+#   make bench      benchmarks against HAProxy, Squid and nginx, and
+#                   inspection against Squid ssl-bump, mitmproxy and an
+#                   nginx TLS reference (make bench-inspect: that alone)
 #   make fuzz       build and briefly run the fuzz targets (clang)
 #   make lint       cppcheck over the tree
 #   make test-fresh  (root) the first `make`, `make run` and `make test-unit`
@@ -82,7 +84,8 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 # intermediates and rebuild them on every `make test`).
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-integ test-san test-oom bench fuzz \
+.PHONY: all deps run test test-unit test-integ test-san test-oom bench \
+	bench-inspect fuzz \
 	lint clean test-fresh
 all: $(BUILD)/sluiced $(BUILD)/sluicectl
 
@@ -90,7 +93,8 @@ all: $(BUILD)/sluiced $(BUILD)/sluicectl
 # build list always, the test list too when a goal tests.  One deps run per
 # make, before anything is compiled: every object and link rule has it as
 # an order-only prerequisite.
-TEST_GOALS := test test-unit test-integ test-san test-oom bench fuzz lint \
+TEST_GOALS := test test-unit test-integ test-san test-oom bench bench-inspect \
+	fuzz lint \
 	test-fresh
 DEPS_LISTS ?= build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test)
 deps:
@@ -178,6 +182,10 @@ test-oom: test-bins
 
 bench: all $(TOOL_BIN)
 	@BUILD=$(BUILD) sh tests/bench/run.sh $(BENCH)
+
+# The inspection group of `make bench` alone (tests/bench/inspect.sh).
+bench-inspect: all $(TOOL_BIN)
+	@BUILD=$(BUILD) sh tests/bench/run.sh inspect
 
 fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_SRC)

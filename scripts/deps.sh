@@ -40,7 +40,14 @@ libjansson-dev libcrypt-dev
 #                              the servers of the integration tests, and the
 #                              peers of `make bench` (HAProxy, Squid, nginx
 #                              stream); any flavour of dnsmasq-base and of
-#                              squid will do (the bench runs `squid -N`)
+#                              squid will do (the bench runs `squid -N`),
+#                              but only squid-openssl can ssl-bump: a fresh
+#                              machine gets it, one that has Debian's plain
+#                              squid keeps it (nothing is replaced) and the
+#                              inspection bench then says Squid-bump was
+#                              not measured and why
+#   mitmproxy nghttp2-client   peers and tools of the inspection bench
+#                              (mitmdump; h2load)
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
@@ -48,7 +55,7 @@ TEST_PKGS="
 iproute2 nftables procps
 openssl curl python3 python3-websockets
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
-squid|squid-openssl
+squid-openssl|squid mitmproxy nghttp2-client
 clang libclang-rt-14-dev cppcheck mmdebstrap
 "
 

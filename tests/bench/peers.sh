@@ -142,23 +142,31 @@ start_haproxy() {
 # ------------------------------------------------------------------
 # Squid 5.7: CONNECT only, one worker, no cache, no access log.
 
-write_squid() {
-	mkdir -p "$tmp/squid"
-	chown proxy:proxy "$tmp/squid" 2>/dev/null || chmod 777 "$tmp/squid"
-	cat >"$tmp/squid.conf" <<EOF
-http_port 127.0.0.1:$Q_PORT
+# squid_common DIR NOFILE: what every Squid of the bench has (one worker,
+# no cache, no access log), its logs in DIR.
+squid_common() {
+	cat <<EOF
 workers 1
 visible_hostname bench.test
 cache deny all
 cache_mem 8 MB
 access_log none
 cache_store_log none
-cache_log $tmp/squid/cache.log
+cache_log $1/cache.log
 pid_filename none
-coredump_dir $tmp/squid
+coredump_dir $1
 pinger_enable off
-max_filedescriptors $NOFILE
+max_filedescriptors $2
 shutdown_lifetime 1 seconds
+EOF
+}
+
+write_squid() {
+	mkdir -p "$tmp/squid"
+	chown proxy:proxy "$tmp/squid" 2>/dev/null || chmod 777 "$tmp/squid"
+	cat >"$tmp/squid.conf" <<EOF
+http_port 127.0.0.1:$Q_PORT
+$(squid_common "$tmp/squid" "$NOFILE")
 acl bench_ports port 1-65535
 acl CONNECT method CONNECT
 http_access deny CONNECT !bench_ports

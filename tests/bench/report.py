@@ -20,6 +20,10 @@ import sys
 # "floor" is tests/bench/connect_floor.c: not a peer but the least a CONNECT
 # proxy can do per tunnel, measured in the cps figure only.
 PEERS = ["sluice", "haproxy", "squid", "nginx", "floor"]
+# The inspection group (issue 13, tests/bench/inspect.sh): nginx-ref
+# terminates and re-originates TLS without minting; squid-bump is Squid
+# with ssl-bump.
+I_PEERS = ["sluice", "nginx-ref", "squid-bump", "mitmproxy"]
 
 
 def _div(a, b):
@@ -73,6 +77,29 @@ FIGURES = [
      _cps_metrics("flows")),
 ]
 
+def _per_cpu(what, unit="1/CPU-s"):
+    return [
+        ("hpc", what + " per proxy CPU-second", unit,
+         lambda r: _div(r["done"], r["cpu_us"] / 1e6)),
+        ("rate", what + " per second", "1/s",
+         lambda r: _div(r["done"], r["wall_us"] / 1e6)),
+    ]
+
+
+I_FIGURES = [
+    ("i_warm", "inspected handshakes, warm cache (4 names)",
+     _per_cpu("handshakes")),
+    ("i_cold", "inspected handshakes, cold cache (a new name each)",
+     _per_cpu("handshakes")),
+    ("i_bulk", "inspected bulk, 1 connection", [
+        ("mbpc", "bytes per proxy CPU-second", "MB/CPU-s",
+         lambda r: _div(r["bytes"], r["cpu_us"])),
+        ("mbps", "throughput", "MB/s",
+         lambda r: _div(r["bytes"], r["wall_us"])),
+    ]),
+    ("i_h2", "inspected HTTP/2 requests (h2load)", _per_cpu("requests")),
+]
+
 # (id, text, figure, metric, comparison, reference peer or None, limit)
 TARGETS = [
     ("issue2.bulk1.haproxy", "spliced bytes/CPU-s >= 1.0x HAProxy (1 tunnel)",
@@ -103,6 +130,21 @@ TARGETS = [
      "t_cps", "cpu1k", "<=", "nginx", 1.0),
 ]
 
+I_TARGETS = [
+    ("issue13.warm.ref", "handshakes/CPU-s, warm >= 1.0x nginx reference",
+     "i_warm", "hpc", ">=", "nginx-ref", 1.0),
+    ("issue13.warm.squid", "handshakes/CPU-s, warm >= 3x Squid-bump",
+     "i_warm", "hpc", ">=", "squid-bump", 3.0),
+    ("issue13.cold.squid", "handshakes/CPU-s, cold >= 5x Squid-bump",
+     "i_cold", "hpc", ">=", "squid-bump", 5.0),
+    ("issue13.bulk.ref", "inspected bytes/CPU-s >= 1.0x nginx reference",
+     "i_bulk", "mbpc", ">=", "nginx-ref", 1.0),
+    ("issue13.bulk.squid", "inspected bytes/CPU-s >= 1.5x Squid-bump",
+     "i_bulk", "mbpc", ">=", "squid-bump", 1.5),
+    ("issue13.h2.mitm", "HTTP/2 requests/CPU-s >= 10x mitmproxy",
+     "i_h2", "hpc", ">=", "mitmproxy", 10.0),
+]
+
 # Issue #3, from `policy_bench --json FILE`:
 # {"bench": "policy", "results": [{"rules": N, "load_ms": parse + compile,
 #  "ns_per_decision": X, "rss_mib": M, "linear_ns": L}, ...]}
@@ -115,7 +157,7 @@ POLICY_TARGETS = [
 
 
 def metrics_of(fig):
-    for f, _, ms in FIGURES:
+    for f, _, ms in FIGURES + I_FIGURES:
         if f == fig:
             return ms
     return []
@@ -176,9 +218,11 @@ def one_line():
     print(", ".join(parts) + extra)
 
 
-def load(path):
+def load(path, floors=None):
     data = {}       # (fig, peer) -> list of (run, values)
     errors = []
+    if floors is None:
+        floors = []
     with open(path) as fp:
         for line in fp:
             line = line.strip()
@@ -190,6 +234,9 @@ def load(path):
                 errors.append(("?", "?", "?", "unparsable line"))
                 continue
             fig, peer, run = (r.get("label", "?/?/?").split("/") + ["?"] * 3)[:3]
+            if r.get("mode") == "floor":
+                floors.append(r)
+                continue
             err = record_error(r)
             if err:
                 errors.append((fig, peer, run, err))
@@ -224,7 +271,7 @@ def paired_ratios(m, ref):
 
 def evaluate(summary, policy_rows):
     res = []
-    for tid, text, fig, key, cmp, ref, limit in TARGETS:
+    for tid, text, fig, key, cmp, ref, limit in TARGETS + I_TARGETS:
         m = summary.get(fig, {}).get(key, {})
         s = m.get("sluice", {}).get("median")
         per_run = []
@@ -288,10 +335,12 @@ def policy_results(text_path, json_path):
     return rows, text
 
 
-def table_rows(summary):
+def table_rows(summary, figures=None, peers=None):
     """Rows: figure, metric label, unit, values per peer, ratios."""
+    figures = FIGURES if figures is None else figures
+    peers = PEERS if peers is None else peers
     rows = []
-    for fig, title, ms in FIGURES:
+    for fig, title, ms in figures:
         if fig not in summary:
             continue
         for key, label, unit, _ in ms:
@@ -299,9 +348,9 @@ def table_rows(summary):
             if not m:
                 continue
             s = m.get("sluice", {}).get("median")
-            vals = [m.get(p, {}).get("median") for p in PEERS]
+            vals = [m.get(p, {}).get("median") for p in peers]
             ratios = []
-            for p in PEERS[1:]:
+            for p in peers[1:]:
                 pv = m.get(p, {}).get("median")
                 ratios.append(_div(s, pv) if s is not None and pv else None)
             nruns = max(len(x["runs"]) for x in m.values())
@@ -337,22 +386,74 @@ def floor_notes(summary):
     return out
 
 
-def render_text(summary, targets, errors, meta):
-    lines = []
-    hdr = "%-44s %-10s" % ("figure", "unit") + "".join(
-        "%10s" % p for p in PEERS) + "".join(
-        "%11s" % ("x " + p) for p in PEERS[1:])
-    lines.append(hdr)
-    lines.append("-" * len(hdr))
+def text_table(summary, figures, peers, width=10, lw=44):
+    hdr = ("%-" + str(lw) + "s %-10s") % ("figure", "unit") + "".join(
+        ("%" + str(width) + "s") % p for p in peers) + "".join(
+        ("%" + str(width + 1) + "s") % ("x " + p) for p in peers[1:])
+    lines = [hdr, "-" * len(hdr)]
     last = None
-    for title, label, unit, vals, ratios, nruns in table_rows(summary):
+    for title, label, unit, vals, ratios, nruns in table_rows(
+            summary, figures, peers):
         if title != last:
             lines.append("%s (%d run%s):" % (title, nruns,
                                              "" if nruns == 1 else "s"))
             last = title
-        lines.append("  %-42s %-10s" % (label[:42], unit) + "".join(
-            "%10s" % fmt(v, unit) for v in vals) + "".join(
-            "%11s" % (fmt(r) if r is not None else "-") for r in ratios))
+        lines.append(("  %-" + str(lw - 2) + "s %-10s") % (
+            label[:lw - 2], unit) + "".join(
+            ("%" + str(width) + "s") % fmt(v, unit) for v in vals) + "".join(
+            ("%" + str(width + 1) + "s") % (fmt(r) if r is not None else "-")
+            for r in ratios))
+    return lines
+
+
+def inspect_notes(summary, floors, meta):
+    """The inspection group's floors and what it could not measure."""
+    out = []
+
+    def med(fig, key, peer):
+        return summary.get(fig, {}).get(key, {}).get(peer, {}).get("median")
+
+    for f in floors:
+        cs, ss = f.get("client_side_ns", 0), f.get("server_side_ns", 0)
+        if not f.get("done") or not cs or not ss:
+            continue
+        hs = 1e9 / (cs + ss)
+        text = ("floor, %s leaf: one client-side + one server-side TLS 1.3 "
+                "handshake in memory (X25519) = %.0f + %.0f us CPU: %.0f "
+                "inspected handshakes/CPU-s at most" % (
+                    f.get("leaf_key", "?"), cs / 1e3, ss / 1e3, hs))
+        if f.get("leaf_key") == "ec":
+            w = med("i_warm", "hpc", "sluice")
+            n = med("i_warm", "hpc", "nginx-ref")
+            parts = ["%s warm %.2fx" % (p, v / hs)
+                     for p, v in (("sluice", w), ("nginx-ref", n)) if v]
+            if parts:
+                text += " (" + ", ".join(parts) + " of it)"
+        out.append(text)
+        rb = f.get("record_bytes", 0)
+        rn = f.get("decrypt_ns", 0) + f.get("encrypt_ns", 0)
+        if f.get("leaf_key") == "ec" and rb and rn:
+            mb = rb / (rn / 1e3)
+            text = ("floor: one AES-128-GCM decryption + one encryption per "
+                    "byte in 16 KiB records, no system call: %.0f MB/CPU-s"
+                    % mb)
+            parts = ["%s %.2fx" % (p, v / mb) for p, v in (
+                ("sluice", med("i_bulk", "mbpc", "sluice")),
+                ("nginx-ref", med("i_bulk", "mbpc", "nginx-ref"))) if v]
+            if parts:
+                text += " (" + ", ".join(parts) + " of it)"
+            out.append(text)
+    out += [n for n in meta.get("inspect_notes", "").split("\n") if n.strip()]
+    return out
+
+
+def render_text(summary, targets, errors, meta, floors=()):
+    lines = text_table(summary, FIGURES, PEERS)
+    if any(f in summary for f, _, _ in I_FIGURES):
+        lines.append("")
+        lines.append("inspection (issue 13):")
+        lines += text_table(summary, I_FIGURES, I_PEERS, 12, 52)
+        lines += ["  " + n for n in inspect_notes(summary, floors, meta)]
     lines.append("")
     lines.append("medians over the runs; 'x peer' = sluice / peer")
     lines.append("")
@@ -375,7 +476,7 @@ def render_text(summary, targets, errors, meta):
     return "\n".join(lines)
 
 
-def render_md(summary, targets, errors, meta, policy_text):
+def render_md(summary, targets, errors, meta, policy_text, floors=()):
     md = ["# sluice benchmark results", ""]
     md.append("- date: %s, %s s, up to %s runs per figure (medians)" % (
         meta.get("started", "?"), meta.get("seconds", "?"),
@@ -401,6 +502,19 @@ def render_md(summary, targets, errors, meta, policy_text):
                   " | ".join(fmt(v, unit) for v in vals) + " | " +
                   " | ".join(fmt(r) if r is not None else "-"
                              for r in ratios) + " |")
+    if any(f in summary for f, _, _ in I_FIGURES):
+        md += ["", "Inspection (issue 13):", "",
+               "| figure | runs | metric | unit | " + " | ".join(I_PEERS) +
+               " | " + " | ".join("sluice/" + p for p in I_PEERS[1:]) + " |",
+               "|" + "---|" * (4 + 2 * len(I_PEERS) - 1)]
+        for title, label, unit, vals, ratios, nruns in table_rows(
+                summary, I_FIGURES, I_PEERS):
+            md.append("| %s | %d | %s | %s | " % (title, nruns, label, unit) +
+                      " | ".join(fmt(v, unit) for v in vals) + " | " +
+                      " | ".join(fmt(r) if r is not None else "-"
+                                 for r in ratios) + " |")
+        md.append("")
+        md += ["- " + n for n in inspect_notes(summary, floors, meta)]
     md.append("")
     md.append("| target | value | status | per run |")
     md.append("|---|---|---|---|")
@@ -438,19 +552,21 @@ def main():
     meta = dict(m.split("=", 1) for m in a.meta if "=" in m)
     meta.setdefault("report_written",
                     datetime.datetime.now(datetime.timezone.utc).isoformat())
-    data, errors = load(a.raw)
+    floors = []
+    data, errors = load(a.raw, floors)
     summary = summarise(data)
     prow, ptext = policy_results(a.policy, a.policy_json)
     targets = evaluate(summary, prow)
-    text = render_text(summary, targets, errors, meta)
+    text = render_text(summary, targets, errors, meta, floors)
     print(text)
     with open(a.out + "/results.json", "w") as fp:
         json.dump({"meta": meta, "figures": summary, "targets": targets,
                    "left_out": [dict(zip(("figure", "peer", "run", "why"), e))
                                 for e in errors],
-                   "policy": prow}, fp, indent=1, sort_keys=True)
+                   "policy": prow, "floors": floors}, fp, indent=1,
+                  sort_keys=True)
     with open(a.out + "/results.md", "w") as fp:
-        fp.write(render_md(summary, targets, errors, meta, ptext))
+        fp.write(render_md(summary, targets, errors, meta, ptext, floors))
     print("\nwritten: %s/results.json, %s/results.md, raw: %s" % (
         a.out, a.out, a.raw))
     return 0

@@ -6,8 +6,8 @@
 #
 #   sh tests/bench/run.sh [GROUP...]
 #
-# GROUP: bulk cps rtt idle transparent policy (default: all of them), or
-# selftest (checks of the tools themselves, TAP).  Environment:
+# GROUP: bulk cps rtt idle transparent policy inspect (default: all of
+# them), or selftest (checks of the tools themselves, TAP).  Environment:
 #   BUILD            build directory (build)
 #   BENCH_RUNS       runs per figure; medians are reported (5)
 #   BENCH_BULK_MB    MiB moved per bulk measurement, split over the tunnels (1024)
@@ -17,7 +17,9 @@
 #   BENCH_LIMIT      seconds one measurement may take (8)
 #   BENCH_BUDGET     seconds for the whole run (540): a section that has used
 #                    its share stops after its current run (every figure still
-#                    gets one run)
+#                    gets one run); the inspection group has its own
+#   BENCH_TLS_*      the inspection group's knobs (tests/bench/inspect.sh,
+#                    docs/bench.md)
 #
 # As root it runs in a network namespace of its own (loopback only), so
 # ports, TIME_WAIT sockets and the nftables redirect stay private.  Results:
@@ -54,7 +56,7 @@ fi
 where=$2
 shift 2
 
-groups=${*:-bulk cps rtt idle transparent policy}
+groups=${*:-bulk cps rtt idle transparent policy inspect}
 want() {
 	case " $groups " in *" $1 "*) return 0 ;; esac
 	return 1
@@ -72,7 +74,7 @@ PY=/usr/bin/python3
 out=$BUILD/bench
 mkdir -p "$out"
 
-for t in loadgen echod connect_floor; do
+for t in loadgen echod connect_floor tls_load; do
 	if [ ! -x "$BUILD/tools/$t" ]; then
 		echo "bench: $BUILD/tools/$t is missing (make bench builds it)"
 		exit 1
@@ -118,10 +120,12 @@ F_PORT=$((base + 51)) F_TRANS=$((base + 52))
 tmp=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 chmod 755 "$tmp"
 . "$top/tests/bench/peers.sh"
+. "$top/tests/bench/inspect.sh"
 
 cleanup() {
 	stop_all
 	nft_off
+	i_nft_off
 	mkdir -p "$out/logs"
 	rm -f "$out/logs/"*
 	cp "$tmp"/*.log "$tmp"/*.out "$tmp"/*.conf "$tmp"/*.cfg \
@@ -396,6 +400,16 @@ if want policy; then
 fi
 
 # ------------------------------------------------------------------
+# Inspection (issue 13): last, with its own time budget, so that the
+# figures above are taken exactly as before.
+
+if want inspect; then
+	echo "== inspection: sluiced, the nginx reference (no minting)," \
+	    "Squid ssl-bump, mitmproxy"
+	inspect_section
+fi
+
+# ------------------------------------------------------------------
 # Report.
 
 [ $SLUICE_OK -eq 1 ] || echo "bench: sluiced not available ($SLUICE_WHY):" \
@@ -422,4 +436,6 @@ $PY "$top/tests/bench/report.py" --raw "$raw" --out "$out" \
     --meta squid="$(squid -v 2>/dev/null | head -n 1)" \
     --meta nginx="$(nginx -v 2>&1 | head -n 1)" \
     --meta bulk_mb="$BULK_MB" --meta cps="$CPS" --meta idle="$IDLE" \
-    --meta rtt="$RTT"
+    --meta rtt="$RTT" \
+    --meta mitmproxy="$(mitmdump --version 2>/dev/null | head -n 1)" \
+    --meta inspect_notes="$I_NOTES"

@@ -15,6 +15,7 @@
 
 #include "../lib/alloc.h"
 #include "../lib/log.h"
+#include "../policy/config.h"
 #include "flow.h"
 #include "half.h"
 #include "worker.h"
@@ -84,6 +85,17 @@ half_under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		return;
 	if (h->on_write != NULL)
 		h->on_write(h);
+}
+
+void
+sl_half_fin(struct sl_half *h)
+{
+	if (h->shut || h->fd == -1)
+		return;
+	h->shut = 1;
+	if (shutdown(h->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+		sl_flow_log(h->flow, SL_LOG_DEBUG, "%s: shutdown: %s",
+		    h->is_srv ? "server" : "client", strerror(errno));
 }
 
 int
@@ -220,6 +232,9 @@ sl_half_tls(struct sl_half *h, SSL *ssl, int accepting)
 	    BUFFEREVENT_SSL_CONNECTING;
 	struct bufferevent *bev;
 
+	/* OpenSSL 3 makes a TCP close without close_notify an error; it is
+	 * an EOF here (see below), its meaning left to the layer above. */
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (h->kind == SL_HALF_RAW && h->pre == NULL) {
 		event_del(&h->ev_rd);
 		event_del(&h->ev_wr);
@@ -240,6 +255,13 @@ sl_half_tls(struct sl_half *h, SSL *ssl, int accepting)
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (bev == NULL)
 			return -1;
+		/* The filter stops encrypting into the socket bufferevent
+		 * past its write high-water mark (libevent's BIO retries):
+		 * without one, backpressure would see an empty output while
+		 * everything piled up below it. */
+		bufferevent_setwatermark(h->bev, EV_WRITE,
+		    h->flow->rt->set->relay_buffer / 2,
+		    h->flow->rt->set->relay_buffer);
 		if (evbuffer_add_cb(bufferevent_get_output(h->bev),
 		    half_under_drained_cb, h) == NULL) {
 			bufferevent_free(bev);

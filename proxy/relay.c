@@ -23,6 +23,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,7 +56,10 @@
 static int
 relay_check_done(struct sl_flow *flow)
 {
-	if (flow->cli.shut && flow->srv.shut) {
+	/* A TLS half's last records (close_notify) may still wait under
+	 * it: its write callback comes back here once they are out. */
+	if (flow->cli.shut && flow->srv.shut && sl_half_drained(&flow->cli) &&
+	    sl_half_drained(&flow->srv)) {
 		sl_flow_close(flow, flow->term[0] ? flow->term[0] : 'C', NULL);
 		return -1;
 	}
@@ -95,9 +99,18 @@ relay_dir_end(struct sl_half *src)
 		flow->term[0] = src->is_srv ? 'S' : 'C';
 		flow->term[1] = 'R';
 	}
-	if (src->shut) {
+	if (src->kind == SL_HALF_TLS && dst->kind == SL_HALF_TLS &&
+	    !(SSL_get_shutdown(sl_half_ssl(src)) & SSL_RECEIVED_SHUTDOWN)) {
+		/* src ended without close_notify: a truncation TLS cannot
+		 * tell from the end.  No close_notify towards dst either,
+		 * only the FIN, so its peer sees what going direct would
+		 * show.  (dst is drained: copy_check.) */
+		sl_half_fin(dst);
+		sl_flow_set_state(flow, SL_FLOW_DRAINING);
+	} else if (src->shut && dst->kind != SL_HALF_TLS) {
 		/* The other direction ended already: close() follows and
-		 * sends the FIN anyway; save the syscall. */
+		 * sends the FIN anyway; save the syscall.  (TLS ends with
+		 * close_notify, which only a shutdown sends.) */
 		dst->shut = 1;
 	} else {
 		sl_half_shutdown(dst);
@@ -295,8 +308,10 @@ copy_check(struct sl_half *src)
 	size_t queued = evbuffer_get_length(sl_half_output(dst));
 
 	if (src->eof) {
-		if (queued == 0 && !dst->shut)
+		if (!dst->shut && sl_half_drained(dst))
 			return relay_dir_end(src);
+		if (dst->shut)
+			return relay_check_done(src->flow);
 		return 0;
 	}
 	if (queued < src->flow->rt->set->relay_buffer)

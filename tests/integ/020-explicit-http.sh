@@ -140,7 +140,7 @@ flowlog_expect "a normal end whose down is what the client received" "cli=10.1.0
     event=flow.end status=200 "down=$one" term=CR
 unlike "$(flowlog_last "cli=10.1.0.2:$port")" '"reason"' "with no reason"
 
-out=$(hc --rcvbuf 8192 "send:$(get big.bin)" shut drain)
+out=$(hc --rcvbuf 8192 --timeout 50 "send:$(get big.bin)" shut drain)
 like "$out" "reads=200:len=20971520:sha=$BIG_SHA@[0-9]+,closed@" \
     "20 MB GET, then the FIN, a slow reader: the whole body arrives intact"
 flowlog_expect "and down counts all of it" "cli=10.1.0.2:$(field port "$out")" \

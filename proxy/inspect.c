@@ -6,6 +6,7 @@
  * for the name (tls.h: sl_tls_mint's precondition), and nothing the
  * origin sends reaches the client before both handshakes are done.
  */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -170,14 +171,26 @@ insp_cli_event(struct sl_half *cli, short what)
 		sl_half_read_on(cli, 1);
 		return;
 	}
+	if (!SSL_is_init_finished(sl_half_ssl(cli))) {
+		insp_client_failed(flow);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		cli->eof = 1;
-		if (SSL_is_init_finished(sl_half_ssl(cli))) {
-			insp_carry(flow, 1);	/* a request, then its FIN */
-			return;
-		}
+		insp_carry(flow, 1);		/* a request, then its FIN */
+		return;
 	}
-	insp_client_failed(flow);
+	sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
+	    "client_error");
+}
+
+/* The origin, verified, while the client's side is set up: it waits
+ * (not read), so only a failure can come from it. */
+static void
+insp_srv_waiting(struct sl_half *srv, short what)
+{
+	sl_flow_close(srv->flow, 'S', (what & BEV_EVENT_ERROR) ?
+	    "server_error" : "server_closed");
 }
 
 /* ------------------------------------------------------------------ */
@@ -326,6 +339,7 @@ insp_client_start(struct sl_flow *flow)
 	}
 	/* The origin waits (nothing of it before the client's session). */
 	sl_half_read_on(&flow->srv, 0);
+	sl_half_setcb(&flow->srv, NULL, NULL, insp_srv_waiting);
 	(void)insp_client_tls(flow, leaf, key, up, insp_cli_event);
 	X509_free(leaf);
 	EVP_PKEY_free(key);

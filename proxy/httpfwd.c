@@ -39,6 +39,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -94,6 +95,7 @@ struct sl_httpfwd {
 	unsigned		 upgrade:1;	/* websocket requested */
 	unsigned		 closing:1;	/* flushing, then close */
 	unsigned		 rsp_started:1;	/* response bytes sent to client */
+	unsigned		 no_notify:1;	/* TLS: end without close_notify */
 	unsigned		 lingering:1;	/* discarding input, then close */
 	unsigned		 linger_after:1; /* linger once the output is out */
 	unsigned		 log_pending:1;	/* a refusal, logged once the
@@ -237,6 +239,27 @@ hf_req_done(struct sl_flow *flow)
 /* ------------------------------------------------------------------ */
 /* ending                                                               */
 
+/*
+ * Is the client's side written out, ready to close?  A TLS client gets
+ * close_notify first (the end is the end), unless the ending is a
+ * failure or a body delimited by an origin's close that came without its
+ * own close_notify: a truncation must stay one.
+ */
+static int
+hf_client_done(struct sl_flow *flow)
+{
+	struct sl_half *cli = &flow->cli;
+
+	if (!sl_half_drained(cli))
+		return 0;
+	if (cli->kind == SL_HALF_TLS && !cli->shut && !flow->failed &&
+	    !flow->http->no_notify) {
+		sl_half_shutdown(cli);
+		return sl_half_drained(cli);
+	}
+	return 1;
+}
+
 /* Close once the client's output has been written. */
 static void
 hf_close_after_flush(struct sl_flow *flow, char who)
@@ -250,7 +273,7 @@ hf_close_after_flush(struct sl_flow *flow, char who)
 	sl_half_read_on(&flow->cli, 0);
 	hf_client_timeouts(flow, 0);
 	sl_half_read_on(&flow->srv, 0);
-	if (sl_half_drained(&flow->cli))
+	if (hf_client_done(flow))
 		sl_flow_close(flow, who, NULL);
 	/* else: hf_client_write closes when drained */
 }
@@ -340,8 +363,7 @@ hf_client_write(struct sl_half *cli)
 	struct sl_flow *flow = cli->flow;
 	struct sl_httpfwd *hf = flow->http;
 
-	if (hf->closing && !hf->lingering &&
-	    sl_half_drained(cli)) {
+	if (hf->closing && !hf->lingering && hf_client_done(flow)) {
 		hf_log_deferred(flow);
 		if (hf->linger_after) {
 			hf_linger(flow);
@@ -1269,6 +1291,9 @@ hf_server_event(struct sl_half *srv, short what)
 	case RS_BODY:
 		if (hf->rsp_body == SL_HTTP_BODY_EOF && !reset) {
 			hf->client_close = 1;
+			hf->no_notify = srv->kind == SL_HALF_TLS &&
+			    !(SSL_get_shutdown(sl_half_ssl(srv)) &
+			    SSL_RECEIVED_SHUTDOWN);
 			hf_response_done(flow);
 			return;
 		}

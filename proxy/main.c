@@ -480,8 +480,9 @@ reload(struct daemon *d)
 	rt = sl_rt_new_tracked(cfg, sl_addrwatch_addrs(d->aw));
 	sl_config_unref(cfg);
 	if (rt == NULL) {
-		sl_log(SL_LOG_ERR, "reload failed (out of memory): keeping "
-		    "the running configuration");
+		/* The inspection CA (said above) or memory. */
+		sl_log(SL_LOG_ERR, "reload failed: keeping the running "
+		    "configuration");
 		return;
 	}
 	if (!same_listeners(rt->cfg, d->rt->cfg))
@@ -742,6 +743,14 @@ main(int argc, char **argv)
 			    d.conf_path);
 			return 1;
 		}
+		/* What start-up loads besides the file: the inspection CA. */
+		if ((d.rt = sl_rt_new(cfg)) == NULL) {
+			fprintf(stderr, "%s: sluiced would not start (above)\n",
+			    d.conf_path);
+			sl_config_unref(cfg);
+			return 1;
+		}
+		sl_rt_unref(d.rt);
 		printf("%s: configuration ok (%zu rules)\n", d.conf_path,
 		    sl_policy_nrules(sl_config_policy(cfg)));
 		sl_config_unref(cfg);
@@ -763,6 +772,7 @@ main(int argc, char **argv)
 		d.rt = sl_rt_new_tracked(cfg, sl_addrwatch_addrs(d.aw));
 	sl_config_unref(cfg);
 	if (d.rt == NULL) {
+		sl_log(SL_LOG_ERR, "%s: not starting", d.conf_path);
 		sl_addrwatch_free(d.aw);
 		return 1;
 	}

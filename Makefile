@@ -160,8 +160,12 @@ $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o \
 test-bins: all $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 .PHONY: test-bins
 
+# An inspection CA of its own under run/, made once (clients trust
+# run/ca.pem; the appliance makes its CA at first boot instead).
 run: all
 	@mkdir -p run
+	@[ -e run/ca.pem ] || ./$(BUILD)/sluicectl ca init --dir run \
+	    --cn "sluice make-run CA"
 	./$(BUILD)/sluiced -f -c rootfs/overlay/etc/sluice/sluice.conf \
 	    -o state-dir=run -o log-dir=run -o user= -o pid-file=
 

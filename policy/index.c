@@ -6,8 +6,9 @@
  *
  * Unknown facts: the definite winner comes from groups whose keys are all
  * known; an unknown fact F goes into `need` when a rule before the winner
- * depends on F and passes every known key of its group.  That is exactly
- * the linear reference (ref.c).
+ * depends on F and passes every known key of its group, and for a url
+ * rule its host once the name is known (a host that cannot be the url's
+ * rules it out).  That is exactly the linear reference (ref.c).
  *
  * Everything lives on the stack: no allocation, no shared writes.
  */
@@ -126,7 +127,8 @@ struct lf {
 	struct lf_arr	 a[LF_POOL];
 	struct lf_key	 k[PK_NKEYS];
 	unsigned	 na;
-	unsigned	 known;		/* 1 << PK_* the facts know */
+	unsigned	 known;		/* 1 << PK_* the facts know (url:
+					   perhaps its host only) */
 	unsigned	 looked;	/* 1 << PK_* looked up so far */
 	const struct sl_policy *pol;
 	const struct pol_q *q;
@@ -178,7 +180,8 @@ key_seek(struct lf *L, unsigned k, uint32_t x)
 			if (y < best)
 				best = y;
 		}
-		if (k != PK_URL || best == RID_NONE)
+		if (k != PK_URL || best == RID_NONE ||
+		    !(L->q->f->known & SL_FACT_URL))
 			return best;
 		/* The url index matched the host; the path prefix is
 		 * checked here, on the few rules for that host. */
@@ -265,17 +268,22 @@ map_lookup(const struct pol_map *m, const char *key)
 	return key != NULL ? pol_map_get(m, key) : NULL;
 }
 
-/* Which keys the facts know (port and src always). */
+/*
+ * Which keys the facts know (port and src always).  The url key also
+ * from the name step on, by its host alone (pol_q_init): a group with a
+ * url rule whose host cannot be the url's then waits for no url.
+ */
 static unsigned
-lf_known_keys(const struct sl_facts *f)
+lf_known_keys(const struct pol_q *q)
 {
+	const struct sl_facts *f = q->f;
 	unsigned k = 1u << PK_PORT | 1u << PK_SRC;
 
 	if (f->known & SL_FACT_NAME)
 		k |= 1u << PK_DOMAIN;
 	if (f->known & SL_FACT_DST_IP)
 		k |= 1u << PK_IP;
-	if (f->known & SL_FACT_URL)
+	if ((f->known & SL_FACT_URL) || q->ahead != PA_WAIT)
 		k |= 1u << PK_URL;
 	if (f->known & SL_FACT_USER)
 		k |= 1u << PK_USER;
@@ -323,8 +331,9 @@ lf_lookup(struct lf *L, unsigned k)
 			lf_add(L, k, trie_lookup(&x->dom, q->name, q->namelen));
 		return;
 	case PK_URL:
+		/* The url's host, or before the url the one it will have. */
 		lf_key(L, k);
-		if (q->has_url)
+		if (q->has_url || q->ahead == PA_HOST)
 			lf_add(L, k, trie_lookup(&x->urlhost, q->host,
 			    q->hostlen));
 		return;
@@ -362,7 +371,7 @@ pol_idx_first(const struct sl_policy *pol, const struct pol_q *q,
 
 	*need = 0;
 	L.na = 0;
-	L.known = lf_known_keys(q->f);
+	L.known = lf_known_keys(q);
 	L.looked = 0;
 	L.pol = pol;
 	L.q = q;

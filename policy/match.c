@@ -123,6 +123,16 @@ pol_match_url(const struct pol_match *m, const char *host, size_t hlen,
 	return 0;
 }
 
+int
+pol_match_url_host(const struct pol_match *m, const char *host, size_t hlen)
+{
+	FOR_VALS(m, v, {
+		if (pol_dom_match(&v->url.host, host, hlen))
+			return 1;
+	});
+	return 0;
+}
+
 /*
  * The url matcher of r against both readings of the path (policy.h): a
  * deny rule holds when either reading matches, so no way the origin may
@@ -192,6 +202,38 @@ q_norm(const char *in, char *out, size_t cap)
 	return len;
 }
 
+/*
+ * While the url is not known, the host it will have, as the name step
+ * knows it.  The proxy takes a plain HTTP request's url host from its
+ * authority, which is also the flow's name, or its address when the
+ * authority is one (then the flow has no name); an inspected request's
+ * Host must be the SNI, or it is a name the client claims and decided as
+ * the flow's name.  So the url's host is the name; for a flow without a
+ * name, its address as text; and a name that is no host name (q_norm
+ * refuses it) matches no url host, no more than it will in the url.
+ */
+static void
+q_url_ahead(struct pol_q *q)
+{
+	const struct sl_facts *f = q->f;
+
+	q->ahead = PA_WAIT;
+	if ((f->known & SL_FACT_NAME) == 0)
+		return;
+	if (q->has_name) {
+		memcpy(q->host, q->name, q->namelen + 1);
+		q->hostlen = q->namelen;
+		q->ahead = PA_HOST;
+	} else if (f->name != NULL || ((f->known & SL_FACT_DST_IP) &&
+	    f->dst.af == 0)) {
+		q->ahead = PA_NONE;
+	} else if (f->known & SL_FACT_DST_IP) {
+		sl_ip_fmt(&f->dst, q->host, sizeof(q->host));
+		q->hostlen = strlen(q->host);
+		q->ahead = PA_HOST;
+	}
+}
+
 void
 pol_q_init(struct pol_q *q, const struct sl_facts *f)
 {
@@ -202,6 +244,23 @@ pol_q_init(struct pol_q *q, const struct sl_facts *f)
 	q->hostlen = q_norm((f->known & SL_FACT_URL) ? f->url_host : NULL,
 	    q->host, sizeof(q->host));
 	q->has_url = q->hostlen > 0;
+	if (f->known & SL_FACT_URL)
+		q->ahead = PA_WAIT;	/* unused: the url is known */
+	else
+		q_url_ahead(q);
+}
+
+/*
+ * A url matcher while the url is not known: 1 when none of its hosts can
+ * be the url's (the rule is out), 0 when it waits for the url.
+ */
+static int
+rule_url_out(const struct sl_rule *r, const struct pol_q *q)
+{
+	if (q->ahead == PA_WAIT)
+		return 0;
+	return q->ahead == PA_NONE ||
+	    !pol_match_url_host(r->m[PK_URL], q->host, q->hostlen);
 }
 
 static int
@@ -256,6 +315,13 @@ pol_rule_eval(const struct sl_rule *r, const struct pol_q *q, unsigned *need,
 			continue;
 		fact = pol_key_fact((enum pol_key)k);
 		if (fact != 0 && (q->f->known & fact) == 0) {
+			/* The url's host part is decided at the name step:
+			 * a host that cannot be the url's rules it out. */
+			if (k == PK_URL && rule_url_out(r, q)) {
+				if (why != NULL)
+					*why = PK_URL;
+				return 0;
+			}
 			und |= fact;
 			continue;
 		}

@@ -233,8 +233,22 @@ int	pol_match_port(const struct pol_match *m, uint8_t proto,
 	    uint16_t port);
 int	pol_match_url(const struct pol_match *m, const char *host,
 	    size_t hlen, const char *path);
+/* Does the host part of any of m's url values match host? */
+int	pol_match_url_host(const struct pol_match *m, const char *host,
+	    size_t hlen);
 int	pol_match_str(const struct pol_match *m, const char *s);
 int	pol_match_asn(const struct pol_match *m, uint32_t asn);
+
+/*
+ * What the name step knows of the url's host while the url is not known
+ * (pol_q_init; docs/policy.md, "A url rule's host is decided at the name
+ * step").
+ */
+enum pol_ahead {
+	PA_WAIT = 0,		/* nothing yet: url rules wait for the url */
+	PA_NONE,		/* no url host can match: url rules are out */
+	PA_HOST,		/* host[] is the host the url will have */
+};
 
 /* Normalised view of the facts: name lowercased, one trailing dot cut. */
 struct pol_q {
@@ -242,9 +256,11 @@ struct pol_q {
 	char		 name[256];
 	size_t		 namelen;
 	int		 has_name;
-	char		 host[256];
+	char		 host[256];	/* the url's host (has_url), or the
+					   one it will have (PA_HOST) */
 	size_t		 hostlen;
 	int		 has_url;
+	enum pol_ahead	 ahead;		/* url not yet known: see above */
 };
 void	pol_q_init(struct pol_q *q, const struct sl_facts *f);
 

@@ -19,11 +19,14 @@ why_url(const struct sl_rule *r, const struct pol_q *q, char *buf,
 {
 	const struct sl_facts *f = q->f;
 	const char *p = f->url_path ? f->url_path : "/";
+	char a[SL_IP_STRLEN];
+	size_t len;
 
 	/* Before the url, its host as the name step knows it (match.c). */
-	if (!(f->known & SL_FACT_URL) && q->ahead == PA_HOST)
+	if (q->ahead == PA_NAME || q->ahead == PA_ADDR)
 		snprintf(buf, cap, "url: host '%.110s' (the %s) is not listed",
-		    q->host, q->has_name ? "name" : "address");
+		    pol_q_url_ahead(q, a, sizeof(a), &len),
+		    q->ahead == PA_NAME ? "name" : "address");
 	else if (!(f->known & SL_FACT_URL) && f->name != NULL)
 		snprintf(buf, cap, "url: the name is no host name, so no url "
 		    "host can match");

@@ -212,26 +212,20 @@ q_norm(const char *in, char *out, size_t cap)
  * name, its address as text; and a name that is no host name (q_norm
  * refuses it) matches no url host, no more than it will in the url.
  */
-static void
-q_url_ahead(struct pol_q *q)
+static enum pol_ahead
+q_url_ahead(const struct pol_q *q)
 {
 	const struct sl_facts *f = q->f;
 
-	q->ahead = PA_WAIT;
 	if ((f->known & SL_FACT_NAME) == 0)
-		return;
-	if (q->has_name) {
-		memcpy(q->host, q->name, q->namelen + 1);
-		q->hostlen = q->namelen;
-		q->ahead = PA_HOST;
-	} else if (f->name != NULL || ((f->known & SL_FACT_DST_IP) &&
-	    f->dst.af == 0)) {
-		q->ahead = PA_NONE;
-	} else if (f->known & SL_FACT_DST_IP) {
-		sl_ip_fmt(&f->dst, q->host, sizeof(q->host));
-		q->hostlen = strlen(q->host);
-		q->ahead = PA_HOST;
-	}
+		return PA_WAIT;
+	if (q->has_name)
+		return PA_NAME;
+	if (f->name != NULL)
+		return PA_NONE;
+	if ((f->known & SL_FACT_DST_IP) == 0)
+		return PA_WAIT;
+	return f->dst.af != 0 ? PA_ADDR : PA_NONE;
 }
 
 void
@@ -244,10 +238,21 @@ pol_q_init(struct pol_q *q, const struct sl_facts *f)
 	q->hostlen = q_norm((f->known & SL_FACT_URL) ? f->url_host : NULL,
 	    q->host, sizeof(q->host));
 	q->has_url = q->hostlen > 0;
-	if (f->known & SL_FACT_URL)
-		q->ahead = PA_WAIT;	/* unused: the url is known */
-	else
-		q_url_ahead(q);
+	/* The address is formatted only if a url rule asks (most flows
+	 * meet none before their rule). */
+	q->ahead = (f->known & SL_FACT_URL) ? PA_WAIT : q_url_ahead(q);
+}
+
+const char *
+pol_q_url_ahead(const struct pol_q *q, char *buf, size_t cap, size_t *len)
+{
+	if (q->ahead == PA_NAME) {
+		*len = q->namelen;
+		return q->name;
+	}
+	sl_ip_fmt(&q->f->dst, buf, cap);
+	*len = strlen(buf);
+	return buf;
 }
 
 /*
@@ -257,10 +262,16 @@ pol_q_init(struct pol_q *q, const struct sl_facts *f)
 static int
 rule_url_out(const struct sl_rule *r, const struct pol_q *q)
 {
+	char buf[SL_IP_STRLEN];
+	const char *host;
+	size_t len;
+
 	if (q->ahead == PA_WAIT)
 		return 0;
-	return q->ahead == PA_NONE ||
-	    !pol_match_url_host(r->m[PK_URL], q->host, q->hostlen);
+	if (q->ahead == PA_NONE)
+		return 1;
+	host = pol_q_url_ahead(q, buf, sizeof(buf), &len);
+	return !pol_match_url_host(r->m[PK_URL], host, len);
 }
 
 static int

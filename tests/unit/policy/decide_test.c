@@ -11,18 +11,25 @@
 #include "policy/config.h"
 #include "tests/unit/t.h"
 
+/* text as if read from file (includes resolve next to it). */
 static struct sl_config *
-load(const char *text)
+load_as(const char *file, const char *text)
 {
 	struct sl_diags d;
 	struct sl_config *cfg;
 
 	sl_diags_init(&d);
-	cfg = sl_config_load_buf("t.conf", text, strlen(text), NULL, 0, &d);
+	cfg = sl_config_load_buf(file, text, strlen(text), NULL, 0, &d);
 	if (cfg == NULL)
 		sl_diags_print(&d, stdout);
 	sl_diags_free(&d);
 	return cfg;
+}
+
+static struct sl_config *
+load(const char *text)
+{
+	return load_as("t.conf", text);
 }
 
 /* Facts with everything known and absent; port 443/tcp. */
@@ -847,17 +854,9 @@ load_vendors(void)
 	    "include \"profiles/flexperto.conf\" level should\n"
 	    "include \"profiles/vistime.conf\"\n"
 	    "default inspect\n";
-	struct sl_diags d;
-	struct sl_config *cfg;
 
-	sl_diags_init(&d);
 	/* Named as if in policy/: the includes are the shipped files. */
-	cfg = sl_config_load_buf("policy/main.conf", text, strlen(text), NULL,
-	    0, &d);
-	if (cfg == NULL)
-		sl_diags_print(&d, stdout);
-	sl_diags_free(&d);
-	return cfg;
+	return load_as("policy/main.conf", text);
 }
 
 T_TEST(decide_shipped_profiles_vistime_needs_no_url_issue13)

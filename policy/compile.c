@@ -334,13 +334,20 @@ port_blocks(struct entv *e, const struct pol_port *p, uint32_t rid)
 }
 
 /* ---------------------------------------------------------------------
- * Suffix trie
+ * Suffix trie: domain values and url hosts share one, so a name looked up
+ * once serves both keys (index.h).
  */
+
+/* A node's values while building, by kind. */
+struct trie_vals {
+	struct tvec	 exact, wild;		/* domain values */
+	struct tvec	 uexact, uwild;		/* url hosts */
+};
 
 struct trie_tmp {
 	struct trie	 t;
 	uint32_t	 cap;		/* nodes allocated */
-	struct tvec	*exact, *wild;
+	struct trie_vals *vals;
 };
 
 static int
@@ -372,9 +379,8 @@ trie_init(struct trie_tmp *b)
 	memset(b, 0, sizeof(*b));
 	b->cap = 64;
 	b->t.nodes = sl_calloc(b->cap, sizeof(*b->t.nodes));
-	b->exact = sl_calloc(b->cap, sizeof(*b->exact));
-	b->wild = sl_calloc(b->cap, sizeof(*b->wild));
-	if (b->t.nodes == NULL || b->exact == NULL || b->wild == NULL)
+	b->vals = sl_calloc(b->cap, sizeof(*b->vals));
+	if (b->t.nodes == NULL || b->vals == NULL)
 		return -1;
 	b->t.nnodes = 1;		/* the root: the empty name */
 	return trie_rehash(b, 128);
@@ -383,12 +389,13 @@ trie_init(struct trie_tmp *b)
 static void
 trie_tmp_free(struct trie_tmp *b)
 {
-	for (uint32_t i = 0; i < b->t.nnodes && b->exact && b->wild; i++) {
-		sl_free(b->exact[i].v);
-		sl_free(b->wild[i].v);
+	for (uint32_t i = 0; i < b->t.nnodes && b->vals != NULL; i++) {
+		sl_free(b->vals[i].exact.v);
+		sl_free(b->vals[i].wild.v);
+		sl_free(b->vals[i].uexact.v);
+		sl_free(b->vals[i].uwild.v);
 	}
-	sl_free(b->exact);
-	sl_free(b->wild);
+	sl_free(b->vals);
 	sl_free(b->t.nodes);
 	sl_free(b->t.slots);
 }
@@ -414,19 +421,15 @@ trie_child(struct trie_tmp *b, uint32_t parent, const char *name,
 		uint32_t ncap = b->cap * 2;
 		struct trie_node *nn = sl_realloc(b->t.nodes,
 		    ncap * sizeof(*nn));
-		struct tvec *ne, *nw;
+		struct trie_vals *nv;
 
 		if (nn == NULL)
 			return 0;
 		b->t.nodes = nn;
-		if ((ne = sl_realloc(b->exact, ncap * sizeof(*ne))) == NULL)
+		if ((nv = sl_realloc(b->vals, ncap * sizeof(*nv))) == NULL)
 			return 0;
-		b->exact = ne;
-		if ((nw = sl_realloc(b->wild, ncap * sizeof(*nw))) == NULL)
-			return 0;
-		b->wild = nw;
-		memset(b->exact + b->cap, 0, (ncap - b->cap) * sizeof(*ne));
-		memset(b->wild + b->cap, 0, (ncap - b->cap) * sizeof(*nw));
+		b->vals = nv;
+		memset(b->vals + b->cap, 0, (ncap - b->cap) * sizeof(*nv));
 		b->cap = ncap;
 	}
 	id = b->t.nnodes++;
@@ -442,12 +445,14 @@ trie_child(struct trie_tmp *b, uint32_t parent, const char *name,
 	return id;
 }
 
+/* A domain value (url 0) or a url host (url 1) of rule rid. */
 static int
-trie_add(struct trie_tmp *b, const struct pol_dom *d, uint32_t rid)
+trie_add(struct trie_tmp *b, const struct pol_dom *d, int url, uint32_t rid)
 {
 	const char *name = d->name;
 	size_t start = d->len;
 	uint32_t node = 0;
+	struct trie_vals *tv;
 
 	/* Suffixes from the right: "a.b.test" -> test, b.test, a.b.test. */
 	while (start > 0) {
@@ -460,12 +465,35 @@ trie_add(struct trie_tmp *b, const struct pol_dom *d, uint32_t rid)
 		if (start > 0)
 			start--;	/* the dot */
 	}
-	return tvec_add(d->wild ? &b->wild[node] : &b->exact[node], rid);
+	tv = &b->vals[node];
+	if (url)
+		return tvec_add(d->wild ? &tv->uwild : &tv->uexact, rid);
+	return tvec_add(d->wild ? &tv->wild : &tv->exact, rid);
 }
 
 /*
- * Per node: hit = its exact rules + every strict ancestor's wildcards;
- * sub = its own wildcards + the same.  Parents have smaller ids.
+ * hit = exact + up (the parent's sub); sub = wild + up.  Parents have
+ * smaller ids, so their sub is done.
+ */
+static int
+trie_arrays(struct pol_arena *a, const struct tvec *exact,
+    const struct tvec *wild, const struct ridv *up, struct ridv *hit,
+    struct ridv *sub)
+{
+	struct ridv own;
+
+	if (ridv_copy(a, exact->v, exact->n, &own) == -1 ||
+	    ridv_union(a, &own, up, hit) == -1 ||
+	    ridv_copy(a, wild->v, wild->n, &own) == -1 ||
+	    ridv_union(a, &own, up, sub) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Per node, for domain values and for url hosts each: hit = its exact
+ * rules + every strict ancestor's wildcards; sub = its own wildcards +
+ * the same.
  */
 static int
 trie_finish(struct pol_arena *a, struct trie_tmp *b, struct trie *out)
@@ -479,12 +507,13 @@ trie_finish(struct pol_arena *a, struct trie_tmp *b, struct trie *out)
 	memcpy(nodes, b->t.nodes, b->t.nnodes * sizeof(*nodes));
 	memcpy(slots, b->t.slots, ((size_t)b->t.mask + 1) * sizeof(*slots));
 	for (uint32_t i = 1; i < b->t.nnodes; i++) {
-		struct ridv own, up = nodes[nodes[i].parent].sub;
+		struct trie_node *n = &nodes[i];
+		const struct trie_vals *tv = &b->vals[i];
 
-		if (ridv_copy(a, b->exact[i].v, b->exact[i].n, &own) == -1 ||
-		    ridv_union(a, &own, &up, &nodes[i].hit) == -1 ||
-		    ridv_copy(a, b->wild[i].v, b->wild[i].n, &own) == -1 ||
-		    ridv_union(a, &own, &up, &nodes[i].sub) == -1)
+		if (trie_arrays(a, &tv->exact, &tv->wild, &nodes[n->parent].sub,
+		    &n->hit, &n->sub) == -1 ||
+		    trie_arrays(a, &tv->uexact, &tv->uwild,
+		    &nodes[n->parent].usub, &n->uhit, &n->usub) == -1)
 			return -1;
 	}
 	out->nodes = nodes;
@@ -567,7 +596,7 @@ struct build {
 	struct pol_arena *a;
 	struct pol_index *x;
 	struct entv	 ip4, ip6, src4, src6, port;
-	struct trie_tmp	 dom, url;
+	struct trie_tmp	 names;		/* domain values and url hosts */
 	int		 maps_done;	/* maps already holding ridvs */
 };
 
@@ -608,12 +637,18 @@ add_rule(struct build *b, const struct sl_rule *r, uint32_t gid)
 			return -1;
 	for (it = (struct pol_vit){ r->m[PK_DOMAIN], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
-		if (trie_add(&b->dom, &v->dom, gid) == -1)
+		if (trie_add(&b->names, &v->dom, 0, gid) == -1)
 			return -1;
 	for (it = (struct pol_vit){ r->m[PK_URL], 0, 0 };
-	    (v = pol_vit_next(&it)) != NULL;)
-		if (trie_add(&b->url, &v->url.host, gid) == -1)
+	    (v = pol_vit_next(&it)) != NULL;) {
+		if (trie_add(&b->names, &v->url.host, 1, gid) == -1)
 			return -1;
+		/* Only such a host can be (the tail of) an address's text:
+		 * "192.0.2.7", or "::ffff:192.0.2.7" under "*.0.2.7". */
+		if (strspn(v->url.host.name, "0123456789.") ==
+		    v->url.host.len)
+			b->x->urlhost_addr = 1;
+	}
 	for (it = (struct pol_vit){ r->m[PK_USER], 0, 0 };
 	    (v = pol_vit_next(&it)) != NULL;)
 		if (map_add(b->a, &b->x->users, v->str, gid) == -1)
@@ -639,8 +674,7 @@ build_free(struct build *b)
 	sl_free(b->src4.v);
 	sl_free(b->src6.v);
 	sl_free(b->port.v);
-	trie_tmp_free(&b->dom);
-	trie_tmp_free(&b->url);
+	trie_tmp_free(&b->names);
 }
 
 static int
@@ -653,8 +687,7 @@ build_finish(struct build *b)
 	    pfx_build(b->a, &b->src4, &x->src4, PFX_V4) == -1 ||
 	    pfx_build(b->a, &b->src6, &x->src6, PFX_V6) == -1 ||
 	    pfx_build(b->a, &b->port, &x->port, PFX_PORT) == -1 ||
-	    trie_finish(b->a, &b->dom, &x->dom) == -1 ||
-	    trie_finish(b->a, &b->url, &x->urlhost) == -1)
+	    trie_finish(b->a, &b->names, &x->names) == -1)
 		return -1;
 	if (map_finish(b->a, &x->users) == -1)
 		return -1;
@@ -747,7 +780,7 @@ pol_compile(struct sl_policy *pol, struct sl_diags *diags)
 	for (size_t i = 0; i < pol->nrules; i++)
 		b.x->nen += !(pol->rules[i]->rmods & RM_DISABLED);
 	if (make_groups(b.a, pol, b.x) == -1 ||
-	    trie_init(&b.dom) == -1 || trie_init(&b.url) == -1)
+	    trie_init(&b.names) == -1)
 		goto out;
 	/* gid order, so every array is appended in increasing order. */
 	for (uint32_t gid = 0; gid < b.x->nen; gid++)

@@ -19,8 +19,21 @@ why_url(const struct sl_rule *r, const struct pol_q *q, char *buf,
 {
 	const struct sl_facts *f = q->f;
 	const char *p = f->url_path ? f->url_path : "/";
+	char a[SL_IP_STRLEN];
+	size_t len;
 
-	if (!q->has_url)
+	/* Before the url, its host as the name step knows it (match.c). */
+	if (q->ahead == PA_NAME || q->ahead == PA_ADDR)
+		snprintf(buf, cap, "url: host '%.110s' (the %s) is not listed",
+		    pol_q_url_ahead(q, a, sizeof(a), &len),
+		    q->ahead == PA_NAME ? "name" : "address");
+	else if (!(f->known & SL_FACT_URL) && f->name != NULL)
+		snprintf(buf, cap, "url: the name is no host name, so no url "
+		    "host can match");
+	else if (!(f->known & SL_FACT_URL))
+		snprintf(buf, cap, "url: the flow has neither a name nor an "
+		    "address, so no url host can match");
+	else if (!q->has_url)
 		snprintf(buf, cap, "url: the flow has no url");
 	else if (f->url_path_noparam == NULL ||
 	    strcmp(f->url_path_noparam, p) == 0)

@@ -6,8 +6,9 @@
  *
  * Unknown facts: the definite winner comes from groups whose keys are all
  * known; an unknown fact F goes into `need` when a rule before the winner
- * depends on F and passes every known key of its group.  That is exactly
- * the linear reference (ref.c).
+ * depends on F and passes every known key of its group, and for a url
+ * rule its host once the name is known (a host that cannot be the url's
+ * rules it out).  That is exactly the linear reference (ref.c).
  *
  * Everything lives on the stack: no allocation, no shared writes.
  */
@@ -80,21 +81,24 @@ trie_find(const struct trie *t, const char *name, size_t len)
 }
 
 /*
- * Rules whose domain values match name: the node of the name itself
- * (exact values, and wildcards above it), or else of its longest listed
- * suffix (wildcards at or above that suffix).  Longest suffix first: a
- * listed name is found with one probe.
+ * The node of the name itself (*exact = 1: its hit arrays, exact values
+ * and wildcards above it), or else of its longest listed suffix (*exact =
+ * 0: its sub arrays, wildcards at or above that suffix); NULL if none.
+ * Longest suffix first: a listed name is found with one probe.
  */
-const struct ridv *
-trie_lookup(const struct trie *t, const char *name, size_t len)
+const struct trie_node *
+trie_lookup(const struct trie *t, const char *name, size_t len, int *exact)
 {
 	size_t off = 0;
 	uint32_t node;
 
+	*exact = 0;
 	if (t->nnodes <= 1)
 		return NULL;
-	if ((node = trie_find(t, name, len)) != 0)
-		return &t->nodes[node].hit;
+	if ((node = trie_find(t, name, len)) != 0) {
+		*exact = 1;
+		return &t->nodes[node];
+	}
 	for (;;) {
 		const char *dot = memchr(name + off, '.', len - off);
 
@@ -102,7 +106,7 @@ trie_lookup(const struct trie *t, const char *name, size_t len)
 			return NULL;
 		off = (size_t)(dot - name) + 1;
 		if ((node = trie_find(t, name + off, len - off)) != 0)
-			return &t->nodes[node].sub;
+			return &t->nodes[node];
 	}
 }
 
@@ -126,10 +130,15 @@ struct lf {
 	struct lf_arr	 a[LF_POOL];
 	struct lf_key	 k[PK_NKEYS];
 	unsigned	 na;
-	unsigned	 known;		/* 1 << PK_* the facts know */
+	unsigned	 known;		/* 1 << PK_* the facts know (url:
+					   perhaps its host only) */
 	unsigned	 looked;	/* 1 << PK_* looked up so far */
 	const struct sl_policy *pol;
 	const struct pol_q *q;
+	/* The name's trie node, looked up once for domain and url. */
+	const struct trie_node *name_node;
+	int		 name_exact;
+	int		 name_looked;
 };
 
 static void lf_lookup(struct lf *L, unsigned k);
@@ -178,7 +187,8 @@ key_seek(struct lf *L, unsigned k, uint32_t x)
 			if (y < best)
 				best = y;
 		}
-		if (k != PK_URL || best == RID_NONE)
+		if (k != PK_URL || best == RID_NONE ||
+		    !(L->q->f->known & SL_FACT_URL))
 			return best;
 		/* The url index matched the host; the path prefix is
 		 * checked here, on the few rules for that host. */
@@ -265,23 +275,71 @@ map_lookup(const struct pol_map *m, const char *key)
 	return key != NULL ? pol_map_get(m, key) : NULL;
 }
 
-/* Which keys the facts know (port and src always). */
+/*
+ * Which keys the facts know (port and src always).  The url key also
+ * from the name step on, by its host alone (pol_q_init): a group with a
+ * url rule whose host cannot be the url's then waits for no url.
+ */
 static unsigned
-lf_known_keys(const struct sl_facts *f)
+lf_known_keys(const struct pol_q *q)
 {
+	const struct sl_facts *f = q->f;
 	unsigned k = 1u << PK_PORT | 1u << PK_SRC;
 
 	if (f->known & SL_FACT_NAME)
 		k |= 1u << PK_DOMAIN;
 	if (f->known & SL_FACT_DST_IP)
 		k |= 1u << PK_IP;
-	if (f->known & SL_FACT_URL)
+	if ((f->known & SL_FACT_URL) || q->ahead != PA_WAIT)
 		k |= 1u << PK_URL;
 	if (f->known & SL_FACT_USER)
 		k |= 1u << PK_USER;
 	if (f->known & SL_FACT_GEO)
 		k |= 1u << PK_COUNTRY | 1u << PK_ASN;
 	return k;
+}
+
+/* The flow's name in the name trie (once per decision); NULL if none. */
+static const struct trie_node *
+lf_name_node(struct lf *L, int *exact)
+{
+	if (!L->name_looked) {
+		L->name_looked = 1;
+		L->name_node = L->q->has_name ? trie_lookup(&L->pol->idx->names,
+		    L->q->name, L->q->namelen, &L->name_exact) : NULL;
+	}
+	*exact = L->name_exact;
+	return L->name_node;
+}
+
+/*
+ * The url key: the rules whose url host matches the url's, or before the
+ * url is known the one it will have (pol_q_url_ahead): mostly the name,
+ * whose node serves the domain key too.  An address's text is looked up
+ * only if some url host could be one.
+ */
+static void
+lf_url(struct lf *L, unsigned k)
+{
+	const struct pol_q *q = L->q;
+	const struct trie_node *n = NULL;
+	char buf[SL_IP_STRLEN];
+	const char *host;
+	size_t len;
+	int exact = 0;
+
+	if (q->has_url && !(q->has_name && q->hostlen == q->namelen &&
+	    memcmp(q->host, q->name, q->namelen) == 0))
+		n = trie_lookup(&L->pol->idx->names, q->host, q->hostlen,
+		    &exact);
+	else if (q->has_url || q->ahead == PA_NAME)
+		n = lf_name_node(L, &exact);
+	else if (q->ahead == PA_ADDR && L->pol->idx->urlhost_addr) {
+		host = pol_q_url_ahead(q, buf, sizeof(buf), &len);
+		n = trie_lookup(&L->pol->idx->names, host, len, &exact);
+	}
+	if (n != NULL)
+		lf_add(L, k, exact ? &n->uhit : &n->usub);
 }
 
 /*
@@ -317,16 +375,18 @@ lf_lookup(struct lf *L, unsigned k)
 		else
 			lf_key(L, k);
 		return;
-	case PK_DOMAIN:
+	case PK_DOMAIN: {
+		const struct trie_node *n;
+		int exact;
+
 		lf_key(L, k);
-		if (q->has_name)
-			lf_add(L, k, trie_lookup(&x->dom, q->name, q->namelen));
+		if ((n = lf_name_node(L, &exact)) != NULL)
+			lf_add(L, k, exact ? &n->hit : &n->sub);
 		return;
+	}
 	case PK_URL:
 		lf_key(L, k);
-		if (q->has_url)
-			lf_add(L, k, trie_lookup(&x->urlhost, q->host,
-			    q->hostlen));
+		lf_url(L, k);
 		return;
 	case PK_USER:
 		lf_key(L, k);
@@ -362,10 +422,11 @@ pol_idx_first(const struct sl_policy *pol, const struct pol_q *q,
 
 	*need = 0;
 	L.na = 0;
-	L.known = lf_known_keys(q->f);
+	L.known = lf_known_keys(q);
 	L.looked = 0;
 	L.pol = pol;
 	L.q = q;
+	L.name_looked = 0;
 	/* The winner: the first rule of a group whose keys are all known
 	 * that passes them.  Groups are visited by their first rule. */
 	for (uint32_t i = 0; i < x->ngroups; i++) {

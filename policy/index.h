@@ -63,8 +63,10 @@ struct trie_node {
 	uint32_t	 parent;	/* the suffix one label shorter */
 	uint16_t	 len;
 	const char	*name;		/* the suffix (borrowed), len bytes */
-	struct ridv	 hit;	/* rules matching exactly this name */
-	struct ridv	 sub;	/* rules matching its strict subdomains */
+	struct ridv	 hit;	/* rules whose domain matches this name */
+	struct ridv	 sub;	/* ... its strict subdomains */
+	struct ridv	 uhit;	/* rules whose url host matches this name */
+	struct ridv	 usub;	/* ... its strict subdomains */
 };
 
 struct trie_slot {
@@ -100,7 +102,12 @@ struct pol_index {
 	struct pol_group *groups;	/* by minrid */
 	uint32_t	 ngroups;
 	unsigned	 used_keys;	/* 1 << PK_* of keys some rule has */
-	struct trie	 dom, urlhost;
+	/* Domain values and url hosts: one lookup of the name for both
+	 * (the url's host is mostly the name). */
+	struct trie	 names;
+	/* Some url host is digits and dots, so may be an address's text
+	 * (a flow without a name: its url host is its address). */
+	unsigned	 urlhost_addr:1;
 	struct pfx	 ip4, ip6, src4, src6, port;
 	struct pol_map	 users, countries, asns; /* -> struct ridv */
 };
@@ -114,8 +121,8 @@ trie_hash(const char *name, size_t len)
 /* Lookups (index.c). */
 void	pfx_lookup(const struct pfx *x, pol_u128 key, struct ridv *out,
 	    unsigned *nout, unsigned cap);
-const struct ridv *trie_lookup(const struct trie *t, const char *name,
-	    size_t len);
+const struct trie_node *trie_lookup(const struct trie *t, const char *name,
+	    size_t len, int *exact);
 pol_u128 pol_port_key(uint8_t proto, uint16_t port);
 
 #endif /* SL_POLICY_INDEX_H */

@@ -123,6 +123,16 @@ pol_match_url(const struct pol_match *m, const char *host, size_t hlen,
 	return 0;
 }
 
+int
+pol_match_url_host(const struct pol_match *m, const char *host, size_t hlen)
+{
+	FOR_VALS(m, v, {
+		if (pol_dom_match(&v->url.host, host, hlen))
+			return 1;
+	});
+	return 0;
+}
+
 /*
  * The url matcher of r against both readings of the path (policy.h): a
  * deny rule holds when either reading matches, so no way the origin may
@@ -192,6 +202,32 @@ q_norm(const char *in, char *out, size_t cap)
 	return len;
 }
 
+/*
+ * While the url is not known, the host it will have, as the name step
+ * knows it.  The proxy takes a plain HTTP request's url host from its
+ * authority, which is also the flow's name, or its address when the
+ * authority is one (then the flow has no name); an inspected request's
+ * Host must be the SNI, or it is a name the client claims and decided as
+ * the flow's name.  So the url's host is the name; for a flow without a
+ * name, its address as text; and a name that is no host name (q_norm
+ * refuses it) matches no url host, no more than it will in the url.
+ */
+static enum pol_ahead
+q_url_ahead(const struct pol_q *q)
+{
+	const struct sl_facts *f = q->f;
+
+	if ((f->known & SL_FACT_NAME) == 0)
+		return PA_WAIT;
+	if (q->has_name)
+		return PA_NAME;
+	if (f->name != NULL)
+		return PA_NONE;
+	if ((f->known & SL_FACT_DST_IP) == 0)
+		return PA_WAIT;
+	return f->dst.af != 0 ? PA_ADDR : PA_NONE;
+}
+
 void
 pol_q_init(struct pol_q *q, const struct sl_facts *f)
 {
@@ -202,6 +238,40 @@ pol_q_init(struct pol_q *q, const struct sl_facts *f)
 	q->hostlen = q_norm((f->known & SL_FACT_URL) ? f->url_host : NULL,
 	    q->host, sizeof(q->host));
 	q->has_url = q->hostlen > 0;
+	/* The address is formatted only if a url rule asks (most flows
+	 * meet none before their rule). */
+	q->ahead = (f->known & SL_FACT_URL) ? PA_WAIT : q_url_ahead(q);
+}
+
+const char *
+pol_q_url_ahead(const struct pol_q *q, char *buf, size_t cap, size_t *len)
+{
+	if (q->ahead == PA_NAME) {
+		*len = q->namelen;
+		return q->name;
+	}
+	sl_ip_fmt(&q->f->dst, buf, cap);
+	*len = strlen(buf);
+	return buf;
+}
+
+/*
+ * A url matcher while the url is not known: 1 when none of its hosts can
+ * be the url's (the rule is out), 0 when it waits for the url.
+ */
+static int
+rule_url_out(const struct sl_rule *r, const struct pol_q *q)
+{
+	char buf[SL_IP_STRLEN];
+	const char *host;
+	size_t len;
+
+	if (q->ahead == PA_WAIT)
+		return 0;
+	if (q->ahead == PA_NONE)
+		return 1;
+	host = pol_q_url_ahead(q, buf, sizeof(buf), &len);
+	return !pol_match_url_host(r->m[PK_URL], host, len);
 }
 
 static int
@@ -256,6 +326,13 @@ pol_rule_eval(const struct sl_rule *r, const struct pol_q *q, unsigned *need,
 			continue;
 		fact = pol_key_fact((enum pol_key)k);
 		if (fact != 0 && (q->f->known & fact) == 0) {
+			/* The url's host part is decided at the name step:
+			 * a host that cannot be the url's rules it out. */
+			if (k == PK_URL && rule_url_out(r, q)) {
+				if (why != NULL)
+					*why = PK_URL;
+				return 0;
+			}
 			und |= fact;
 			continue;
 		}

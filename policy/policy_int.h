@@ -233,8 +233,23 @@ int	pol_match_port(const struct pol_match *m, uint8_t proto,
 	    uint16_t port);
 int	pol_match_url(const struct pol_match *m, const char *host,
 	    size_t hlen, const char *path);
+/* Does the host part of any of m's url values match host? */
+int	pol_match_url_host(const struct pol_match *m, const char *host,
+	    size_t hlen);
 int	pol_match_str(const struct pol_match *m, const char *s);
 int	pol_match_asn(const struct pol_match *m, uint32_t asn);
+
+/*
+ * What the name step knows of the url's host while the url is not known
+ * (pol_q_init; docs/policy.md, "A url rule's host is decided at the name
+ * step").
+ */
+enum pol_ahead {
+	PA_WAIT = 0,		/* nothing yet: url rules wait for the url */
+	PA_NONE,		/* no url host can match: url rules are out */
+	PA_NAME,		/* the url's host will be the name */
+	PA_ADDR,		/* the destination address, as text */
+};
 
 /* Normalised view of the facts: name lowercased, one trailing dot cut. */
 struct pol_q {
@@ -242,11 +257,19 @@ struct pol_q {
 	char		 name[256];
 	size_t		 namelen;
 	int		 has_name;
-	char		 host[256];
+	char		 host[256];	/* the url's host (has_url) */
 	size_t		 hostlen;
 	int		 has_url;
+	enum pol_ahead	 ahead;		/* url not yet known: see above */
 };
 void	pol_q_init(struct pol_q *q, const struct sl_facts *f);
+/*
+ * PA_NAME, PA_ADDR: the host the url will have, into buf (cap >=
+ * SL_IP_STRLEN) for an address, which is formatted only when asked for.
+ * Returns the host; *len gets its length.
+ */
+const char *pol_q_url_ahead(const struct pol_q *q, char *buf, size_t cap,
+	    size_t *len);
 
 /* The url matcher of r against both readings of the path (match.c). */
 int	pol_rule_url_match(const struct sl_rule *r, const struct pol_q *q);

@@ -13,8 +13,14 @@
  *     hash of the input) are decided by the
  *     compiled index (sl_policy_decide) exactly as by the linear reference
  *     (sl_policy_trace); `need` names only facts not yet known; and a
- *     final answer (need == 0) stays the same once every fact is known.
+ *     final answer (need == 0) stays the same once every fact is known
+ *     (the url then with the host the name step knows: the name, or the
+ *     address of a flow without one).
  *     One flow is also explained (sl_policy_explain).
+ *   - issue 13: with the name known and the url not, a decision needs the
+ *     url only if the host of some url value of the input (rules and url
+ *     lists, read from the text here) can be the url's host: the name, or
+ *     the address of a flow without a name.
  *   - everything is freed (libFuzzer's leak check).
  *
  * The file is named /nonexistent-sluice-fuzz/fuzz.conf, so a relative
@@ -23,6 +29,7 @@
  * path has a '/' is skipped: it could name any file on the host.
  * A broken property aborts.
  */
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +51,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_POOL		16	/* values of each kind taken from the input */
 #define FZ_FLOWS	8	/* flows decided per accepted input */
 #define FZ_STEPS	4	/* trace steps kept (the rest are counted) */
+#define FZ_PATS		64	/* url hosts of the input, for issue 13 */
 
 struct fz_host {
 	char	 name[256];
@@ -54,8 +62,21 @@ struct fz_url {
 	char	 path[512];
 };
 
+/*
+ * The host of a url value as written, lower case, one trailing dot, the
+ * scheme and any leading '*' and '.' cut (wild: it matched "*.x" or the
+ * mangled "..x").  fz_pat_may_match is a superset of what it matches.
+ */
+struct fz_pat {
+	char	 host[256];
+	int	 wild;
+};
+
 /* Values found in the input, to build flows that rules may match. */
 struct fz_pool {
+	struct fz_pat	 pats[FZ_PATS];	/* every url value's host */
+	size_t		 npats;
+	int		 pats_over;	/* more than FZ_PATS: not checked */
 	struct fz_host	 names[FZ_POOL];
 	size_t		 nnames;
 	struct sl_ip	 ips[FZ_POOL];
@@ -135,7 +156,86 @@ fz_pool_url(struct fz_pool *pl, const char *s)
 	    sl_urlpath_normalise(slash, strlen(slash), u->path,
 	    sizeof(u->path)) == -1)
 		return;
+	/* A url host written as an address: flows to that address without
+	 * a name have it as their url host. */
+	if (pl->nips < FZ_POOL && sl_ip_parse(&pl->ips[pl->nips], host) == 0)
+		pl->nips++;
 	pl->nurls++;
+}
+
+/* A url value of a rule or a url list: its host for issue 13's property. */
+static void
+fz_pool_pat(struct fz_pool *pl, const char *s)
+{
+	struct fz_pat *p;
+	size_t hl;
+
+	if (pl->npats == FZ_PATS) {
+		pl->pats_over = 1;
+		return;
+	}
+	if (strncmp(s, "https://", 8) == 0)
+		s += 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		s += 7;
+	p = &pl->pats[pl->npats];
+	p->wild = 0;
+	for (; *s == '*' || *s == '.'; s++)
+		p->wild = 1;
+	hl = strcspn(s, "/");
+	if (hl > 0 && s[hl - 1] == '.')
+		hl--;
+	if (hl >= sizeof(p->host)) {
+		pl->pats_over = 1;
+		return;
+	}
+	for (size_t i = 0; i < hl; i++)
+		p->host[i] = (char)tolower((unsigned char)s[i]);
+	p->host[hl] = '\0';
+	pl->npats++;
+}
+
+static int
+fz_pat_may_match(const struct fz_pat *p, const char *h)
+{
+	size_t hl = strlen(h), pl = strlen(p->host);
+
+	if (strcmp(h, p->host) == 0)
+		return 1;
+	if (!p->wild)
+		return 0;
+	return pl == 0 || (hl > pl && h[hl - pl - 1] == '.' &&
+	    strcmp(h + hl - pl, p->host) == 0);
+}
+
+/*
+ * The url values of a statement: in a rule, the values after each `url`
+ * key (a comma chains the next); in `list NAME url`, all of them.  A
+ * word `url` that is something else (a user, a citation) only adds
+ * hosts, which weakens the property, never breaks it.
+ */
+static void
+fz_scan_pats(struct fz_pool *pl, const struct lex_token *t, size_t n)
+{
+	int is_list = strcmp(t[0].s, "list") == 0;
+
+	if (is_list && n > 2 && strcmp(t[2].s, "url") == 0) {
+		for (size_t i = 3; i < n; i++)
+			if (t[i].kind != LT_COMMA)
+				fz_pool_pat(pl, t[i].s);
+		return;
+	}
+	if (strcmp(t[0].s, "rule") != 0)
+		return;
+	for (size_t i = 1; i + 1 < n; i++) {
+		if (t[i].kind != LT_WORD || strcmp(t[i].s, "url") != 0)
+			continue;
+		for (size_t j = i + 1; j < n; j += 2) {
+			fz_pool_pat(pl, t[j].s);
+			if (j + 1 >= n || t[j + 1].kind != LT_COMMA)
+				break;
+		}
+	}
 }
 
 static void
@@ -210,6 +310,8 @@ fz_scan(const char *buf, size_t len, struct fz_pool *pl)
 			rc = -1;
 		for (size_t i = 1; i < n; i++)
 			fz_pool_token(pl, &t[i]);
+		if (t[0].kind == LT_WORD)
+			fz_scan_pats(pl, t, n);
 	}
 	if (r == -1)
 		rc = -1;
@@ -244,6 +346,9 @@ fz_facts(const struct fz_pool *pl, uint32_t *rs, struct sl_facts *f)
 	}
 	if (pl->nnames > 0 && (r & 16))
 		f->name = pl->names[fz_next(rs) % pl->nnames].name;
+	/* A url's host as the name: url rules for it wait for the url. */
+	if (pl->nurls > 0 && (r & 1024))
+		f->name = pl->urls[fz_next(rs) % pl->nurls].host;
 	if (pl->nurls > 0 && (r & 32)) {
 		const struct fz_url *u = &pl->urls[fz_next(rs) % pl->nurls];
 
@@ -272,13 +377,53 @@ fz_same(const struct sl_decision *a, const struct sl_decision *b)
 	FZ_CHECK(strcmp(a->rule_name, b->rule_name) == 0);
 }
 
+/*
+ * The host the url will have, as the name step knows it: 1 with *host
+ * (NULL: no url host at all), or 0 while the name (or, without one, the
+ * address) is not known.
+ */
+static int
+fz_url_host_ahead(const struct sl_facts *f, char *buf, size_t cap,
+    const char **host)
+{
+	if (!(f->known & SL_FACT_NAME))
+		return 0;
+	if (f->name != NULL) {
+		*host = f->name;
+		return 1;
+	}
+	if (!(f->known & SL_FACT_DST_IP))
+		return 0;
+	*host = f->dst.af != 0 ? sl_ip_fmt(&f->dst, buf, cap) : NULL;
+	return 1;
+}
+
+/* Issue 13: no url value's host can be the url's, so no url is needed. */
 static void
-fz_decide(const struct sl_policy *pol, const struct sl_facts *f)
+fz_check_url_pruned(const struct fz_pool *pl, const struct sl_facts *f,
+    const struct sl_decision *d)
+{
+	char buf[SL_IP_STRLEN];
+	const char *host;
+
+	if ((f->known & SL_FACT_URL) || pl->pats_over ||
+	    !fz_url_host_ahead(f, buf, sizeof(buf), &host))
+		return;
+	for (size_t i = 0; host != NULL && i < pl->npats; i++)
+		if (fz_pat_may_match(&pl->pats[i], host))
+			return;
+	FZ_CHECK(!(d->need & SL_FACT_URL));
+}
+
+static void
+fz_decide(const struct sl_policy *pol, const struct fz_pool *pl,
+    const struct sl_facts *f)
 {
 	struct sl_trace_step steps[FZ_STEPS];
 	struct sl_decision d, t, all;
 	struct sl_facts full;
 	size_t total = 0, n;
+	char buf[SL_IP_STRLEN];
 
 	sl_policy_decide(pol, f, &d);
 	n = sl_policy_trace(pol, f, &t, steps, FZ_STEPS, &total);
@@ -288,11 +433,16 @@ fz_decide(const struct sl_policy *pol, const struct sl_facts *f)
 	FZ_CHECK(d.rule_index == UINT32_MAX ||
 	    (d.rule_index < sl_policy_nrules(pol) &&
 	    sl_policy_rule(pol, d.rule_index) == d.rule));
+	fz_check_url_pruned(pl, f, &d);
 	if (d.need != 0)
 		return;
-	/* Final: knowing the rest (with these values) changes nothing. */
+	/* Final: knowing the rest (with these values) changes nothing.  A
+	 * url learnt now has the host the name step knew (or knows now). */
 	full = *f;
 	full.known = SL_FACT_ALL;
+	if (!(f->known & SL_FACT_URL))
+		(void)fz_url_host_ahead(&full, buf, sizeof(buf),
+		    &full.url_host);
 	sl_policy_decide(pol, &full, &all);
 	if (d.flags & SL_DEC_GUARD)
 		FZ_CHECK(all.flags & SL_DEC_GUARD);
@@ -323,7 +473,7 @@ fz_use(struct sl_config *cfg, const struct fz_pool *pl, uint32_t seed)
 	}
 	for (int i = 0; i < FZ_FLOWS; i++) {
 		fz_facts(pl, &rs, &f);
-		fz_decide(pol, &f);
+		fz_decide(pol, pl, &f);
 	}
 	s = sl_policy_explain(pol, &f);
 	sl_free(s);

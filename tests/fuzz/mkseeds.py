@@ -12,9 +12,10 @@ nginx or http.server accept and sluice's parser refuses (lenient-*),
 text protocols that must stay opaque (text-*), requests, a ClientHello
 and a STUN header; plus fuzz-* inputs kept from 480 s of fuzzing, the
 smallest one per verdict among those a server model accepts;
-tests/fuzz/corpus/policy/ the shipped configuration and profiles and
-one file per statement kind, plus crash-* regressions and fuzz-* inputs
-kept from a 600 s run (59 files in all: the golden files of
+tests/fuzz/corpus/policy/ the shipped configuration and profiles (also
+both in one file, issue 13) and one file per statement kind, plus url
+rules meeting names (issue 13), crash-* regressions and fuzz-* inputs
+kept from a 600 s run (61 files in all: the golden files of
 tests/data/policy/ were seeds too, but inputs of that run cover more).
 Names say what a seed is.
 """
@@ -174,6 +175,17 @@ POLICY_SEEDS = {
                    b"rule web splice noauth url www.example.test/app/\n"
                    b"rule who deny user mallory\nrule geo deny country XX asn 64511\n"
                    b"default deny\n",
+    # Issue 13: url rules whose host cannot be the name's drop out at the
+    # name step; wildcard hosts, a url list, an address as the host, a
+    # domain and a url matcher in one rule.
+    "url-name-step": b"rule x deny url other.example/secret/\n"
+                     b"rule wl splice noauth domain *.vistime.example\n"
+                     b"rule lit deny url 192.0.2.7/admin/\n"
+                     b"rule both deny domain b.test url b.test/p/, *.w.test/q/\n"
+                     b"list ul url u.test/x/, ..m.test/y\n"
+                     b"rule lu inspect url @ul\n"
+                     b"rule ip splice ip 192.0.2.0/24\n"
+                     b"default inspect\n",
     "lex-edge": b"\xef\xbb\xbfrule a splice domain a.test,b.test , c.test\r\n"
                 b"rule \"q\" deny cite \"x \\\" \\\\ y\"\t# c\n  \n\\\n",
 }
@@ -182,11 +194,15 @@ POLICY_SEEDS = {
 def policy_seeds():
     write(POLICY, "shipped-sluice.conf",
           open(os.path.join(TOP, "rootfs/overlay/etc/sluice/sluice.conf"), "rb").read())
+    both = b""
     for f in ("flexperto.conf", "vistime.conf"):
         data = open(os.path.join(TOP, "policy/profiles", f), "rb").read()
         # The list file is not there when fuzzing: values instead.
         data = re.sub(rb'ip file "[^"]*"', b"ip 192.0.2.0/24", data)
         write(POLICY, "profile-" + f, data)
+        both += data
+    # Issue 13 as found: flexperto's path rules above vistime's domains.
+    write(POLICY, "profile-flexperto-vistime.conf", both + b"default inspect\n")
     for name, data in POLICY_SEEDS.items():
         write(POLICY, name, data)
 

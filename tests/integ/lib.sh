@@ -908,3 +908,21 @@ tp_curl() {
 	    -w '%{http_code} %{local_port}' "$@" 2>/dev/null)
 	read -r CODE CPORT <<<"$out"
 }
+
+# flowlog_lacks DESC SELECT KEY...: the last event matching SELECT (give
+# flowlog_expect the same SELECT first: this one does not wait) has none
+# of the KEYs at all (e.g. no `reason`).
+flowlog_lacks() {
+	local desc=$1 sel=$2 ev
+	shift 2
+	ev=$(flowlog_last "$sel")
+	if [ -z "$ev" ]; then
+		not_ok "$desc" "no flow log event matches: $sel"
+	elif printf '%s' "$ev" | "$PY" -c 'import json, sys
+ev = json.load(sys.stdin)
+sys.exit(1 if any(k in ev for k in sys.argv[1:]) else 0)' "$@"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "event: $ev" "want none of: $*"
+	fi
+}

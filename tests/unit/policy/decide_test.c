@@ -11,18 +11,25 @@
 #include "policy/config.h"
 #include "tests/unit/t.h"
 
+/* text as if read from file (includes resolve next to it). */
 static struct sl_config *
-load(const char *text)
+load_as(const char *file, const char *text)
 {
 	struct sl_diags d;
 	struct sl_config *cfg;
 
 	sl_diags_init(&d);
-	cfg = sl_config_load_buf("t.conf", text, strlen(text), NULL, 0, &d);
+	cfg = sl_config_load_buf(file, text, strlen(text), NULL, 0, &d);
 	if (cfg == NULL)
 		sl_diags_print(&d, stdout);
 	sl_diags_free(&d);
 	return cfg;
+}
+
+static struct sl_config *
+load(const char *text)
+{
+	return load_as("t.conf", text);
 }
 
 /* Facts with everything known and absent; port 443/tcp. */
@@ -157,10 +164,11 @@ T_TEST(decide_url_rule_after_winner_needs_nothing)
 	f.known = SL_FACT_NAME | SL_FACT_DST_IP;
 	f.name = "other.test";
 	dst(&f, "198.51.100.1");
-	/* url rule comes after nothing matched: default, needs url. */
+	/* Nothing matched, and the url rule's host cannot be other.test's
+	 * url: default, final (issue 13). */
 	sl_policy_decide(sl_config_policy(cfg), &f, &d);
 	T_STREQ(d.rule_name, "default");
-	T_EQ(d.need, SL_FACT_URL);
+	T_EQ(d.need, 0);
 	/* www.example.test matches `dom` first: the url rule is later. */
 	f.name = "www.example.test";
 	sl_policy_decide(sl_config_policy(cfg), &f, &d);
@@ -647,6 +655,266 @@ T_TEST(decide_url_explain_names_both_readings)
 	    "%s", s);
 	T_CHECK(strstr(s, "no-secret at t.conf:2: url: neither "
 	    "'www.example.test/x;v=1/y' nor '/x/y'") != NULL, "%s", s);
+	sl_free(s);
+	sl_config_unref(cfg);
+}
+
+/*
+ * Issue 13: a url rule whose host cannot be the url's host (for plain
+ * HTTP the authority, which is the flow's name; inspected, a Host that
+ * must be the SNI or is decided as a claimed name) drops out at the name
+ * step: it keeps no decision waiting for the url.
+ */
+static const char *const issue13 =
+    "rule x deny url other.example/secret/\n"
+    "rule wl splice noauth domain *.vistime.example\n"
+    "default inspect\n";
+
+T_TEST(decide_url_rule_for_another_host_needs_no_url_issue13)
+{
+	struct sl_config *cfg = load(issue13);
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_ALL & ~(unsigned)SL_FACT_URL;	/* a CONNECT */
+	f.name = "www.vistime.example";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "wl");
+	T_EQ(d.action, SL_ACT_SPLICE);
+	T_EQ(d.mods, SL_MOD_NOAUTH | SL_MOD_SNI_CHECK);
+	T_EQ(d.need, 0);
+	/* Before DNS too: no rule waits for the address either. */
+	f.known = SL_FACT_NAME;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "wl");
+	T_EQ(d.need, 0);
+	/* The url rule's own host still waits for the url ... */
+	f.name = "other.example";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	T_EQ(d.need, SL_FACT_URL);
+	/* ... and decides once it is known. */
+	facts(&f);
+	f.name = "other.example";
+	f.url_host = "other.example";
+	f.url_path = "/secret/x";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "x");
+	T_EQ(d.action, SL_ACT_DENY);
+	/* Plain HTTP to the vendor: the url is known, the rule is out. */
+	f.name = "www.vistime.example";
+	f.url_host = "www.vistime.example";
+	f.url_path = "/secret/x";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "wl");
+	T_EQ(d.need, 0);
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_url_rule_out_at_name_step_in_explain_issue13)
+{
+	struct sl_config *cfg = load(issue13);
+	struct sl_trace_step st[4];
+	struct sl_decision d;
+	struct sl_facts f;
+	size_t n, total;
+	char *s;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_NAME;
+	f.name = "www.vistime.example";
+	n = sl_policy_trace(sl_config_policy(cfg), &f, &d, st, 4, &total);
+	T_EQ(n, 2);
+	T_EQ(st[0].state, SL_TRACE_NOMATCH);
+	T_EQ(st[0].need, 0);
+	T_STREQ(st[0].why, "url: host 'www.vistime.example' (the name) is "
+	    "not listed");
+	T_EQ(st[1].state, SL_TRACE_MATCH);
+	T_EQ(d.need, 0);
+	s = sl_policy_explain(sl_config_policy(cfg), &f);
+	T_ASSERT(s != NULL);
+	T_STREQ(s, "decision: splice (noauth sni-check)\n"
+	    "rule: wl at t.conf:2\n"
+	    "final: yes\n"
+	    "skipped:\n"
+	    "  x at t.conf:1: url: host 'www.vistime.example' (the name) is "
+	    "not listed\n");
+	sl_free(s);
+	sl_config_unref(cfg);
+}
+
+/* How the host part meets the name: wildcards, and a domain matcher in
+ * the same rule (the url's host is the name, so both must hold). */
+T_TEST(decide_url_host_at_name_step_wildcard_and_domain)
+{
+	static const struct {
+		const char *name;
+		unsigned need;
+	} cases[] = {
+		{ "x.a.test", SL_FACT_URL },	/* *.a.test */
+		{ "y.x.a.test", SL_FACT_URL },	/* any depth */
+		{ "a.test", 0 },		/* not the apex */
+		{ "xa.test", 0 },
+		{ "b.test", SL_FACT_URL },	/* domain and url agree */
+		{ "c.test", 0 },		/* url host d.test never c.test */
+		{ "d.test", 0 },		/* domain c.test fails */
+		{ "B.TEST.", SL_FACT_URL },	/* case, trailing dot */
+		{ "a..test", 0 },		/* no host name: no url host */
+	};
+	struct sl_config *cfg = load(
+	    "rule w deny url *.a.test/p/\n"
+	    "rule both deny domain b.test url b.test/p/\n"
+	    "rule never deny domain c.test url d.test/p/\n"
+	    "default splice\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		facts(&f);
+		f.known = SL_FACT_ALL & ~(unsigned)SL_FACT_URL;
+		f.name = cases[i].name;
+		sl_policy_decide(sl_config_policy(cfg), &f, &d);
+		T_CHECK(d.need == cases[i].need && d.rule_index == UINT32_MAX,
+		    "%s: need %#x rule %s", cases[i].name, d.need,
+		    d.rule_name);
+	}
+	/* The name not known yet: every url rule waits. */
+	facts(&f);
+	f.known = SL_FACT_DST_IP;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.need, SL_FACT_NAME | SL_FACT_URL);
+	sl_config_unref(cfg);
+}
+
+/*
+ * A flow without a name (a CONNECT to an address): a plain HTTP request
+ * to an address has that address as its url host, so only a url rule
+ * written with that address waits for the url.
+ */
+T_TEST(decide_url_host_at_name_step_address_only_flow)
+{
+	struct sl_config *cfg = load(
+	    "rule lit deny url 192.0.2.7/admin/\n"
+	    "rule named deny url www.example.test/admin/\n"
+	    "default splice\n");
+	struct sl_decision d;
+	struct sl_facts f;
+	char *s;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_ALL & ~(unsigned)SL_FACT_URL;
+	dst(&f, "192.0.2.7");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	T_EQ(d.need, SL_FACT_URL);
+	dst(&f, "192.0.2.8");
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.need, 0);
+	s = sl_policy_explain(sl_config_policy(cfg), &f);
+	T_ASSERT(s != NULL);
+	T_CHECK(strstr(s, "lit at t.conf:1: url: host '192.0.2.8' (the "
+	    "address) is not listed\n") != NULL, "%s", s);
+	sl_free(s);
+	/* No name and no address: no url host at all. */
+	memset(&f.dst, 0, sizeof(f.dst));
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.need, 0);
+	/* No name, the address not known yet: the url rules wait. */
+	f.known &= ~(unsigned)SL_FACT_DST_IP;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.need, SL_FACT_URL);
+	/* A name: only the rule for that name waits. */
+	f.known |= SL_FACT_DST_IP;
+	dst(&f, "192.0.2.7");
+	f.name = "www.example.test";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.need, SL_FACT_URL);
+	f.name = "www.example.org";
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_EQ(d.need, 0);
+	sl_config_unref(cfg);
+}
+
+/*
+ * Issue 13 as found: the shipped profiles, flexperto at `should` level and
+ * vistime.  A CONNECT to vistime.com waited for the url on flexperto's
+ * path rules (ajax.googleapis.com, www.google.com, www.gstatic.com):
+ * inspected (inspect_unavailable today) instead of spliced.  Policy only:
+ * no flow goes anywhere.
+ */
+static struct sl_config *
+load_vendors(void)
+{
+	static const char text[] =
+	    "include \"profiles/flexperto.conf\" level should\n"
+	    "include \"profiles/vistime.conf\"\n"
+	    "default inspect\n";
+
+	/* Named as if in policy/: the includes are the shipped files. */
+	return load_as("policy/main.conf", text);
+}
+
+T_TEST(decide_shipped_profiles_vistime_needs_no_url_issue13)
+{
+	static const char *const names[] = {
+	    "vistime.com", "www.vistime.com", "a.b.vistime.com",
+	};
+	struct sl_config *cfg = load_vendors();
+	const struct sl_policy *pol;
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	pol = sl_config_policy(cfg);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		/* CONNECT by name, before DNS: flexperto's ip rules wait
+		 * for the address, its path rules no longer for the url. */
+		facts(&f);
+		f.known = SL_FACT_ALL & ~(unsigned)(SL_FACT_URL |
+		    SL_FACT_DST_IP);
+		f.name = names[i];
+		sl_policy_decide(pol, &f, &d);
+		T_CHECK(d.action == SL_ACT_SPLICE && d.need == SL_FACT_DST_IP &&
+		    strncmp(d.rule_name, "vistime-", 8) == 0,
+		    "%s: %s by %s need %#x", names[i],
+		    sl_action_name(d.action), d.rule_name, d.need);
+		/* Resolved outside flexperto's ranges: final. */
+		f.known |= SL_FACT_DST_IP;
+		dst(&f, "198.51.100.20");
+		sl_policy_decide(pol, &f, &d);
+		T_CHECK(d.action == SL_ACT_SPLICE && d.need == 0 &&
+		    (d.mods & SL_MOD_NOAUTH), "%s: %s by %s need %#x",
+		    names[i], sl_action_name(d.action), d.rule_name, d.need);
+	}
+	sl_config_unref(cfg);
+}
+
+T_TEST(decide_shipped_profiles_vistime_explain_issue13)
+{
+	struct sl_config *cfg = load_vendors();
+	struct sl_facts f;
+	char *s;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	f.known = SL_FACT_ALL & ~(unsigned)(SL_FACT_URL | SL_FACT_DST_IP);
+	f.name = "vistime.com";
+	s = sl_policy_explain(sl_config_policy(cfg), &f);
+	T_ASSERT(s != NULL);
+	T_CHECK(strstr(s, "decision: splice (noauth sni-check)\n"
+	    "rule: vistime-vistime.com at policy/profiles/vistime.conf:15\n")
+	    == s, "%s", s);
+	T_CHECK(strstr(s, "final: no, still needed: ip (an earlier rule "
+	    "depends on it)\n") != NULL, "%s", s);
+	T_CHECK(strstr(s, "needs url") == NULL, "%s", s);
+	T_CHECK(strstr(s, "flexperto-url-ajax.googleapis.com_ajax_libs_jquery "
+	    "at policy/profiles/flexperto.conf:61: url: host 'vistime.com' "
+	    "(the name) is not listed\n") != NULL, "%s", s);
 	sl_free(s);
 	sl_config_unref(cfg);
 }

@@ -5,8 +5,9 @@
  *
  * 10,000 rules, 100,000 queries: IPv4 and IPv6 with nested and
  * overlapping CIDRs, wildcards at several depths, port ranges on tcp and
- * udp, url prefixes (paths with one or two readings), users, GeoIP, lists,
- * disabled rules, and facts that are unknown, known-absent or present.
+ * udp, url prefixes (paths with one or two readings; hosts that are names
+ * or addresses), users, GeoIP, lists, disabled rules, and facts that are
+ * unknown, known-absent or present.
  * The seed is printed; set SL_DIFF_SEED to replay one, SL_DIFF_RULES /
  * SL_DIFF_QUERIES to scale.
  */
@@ -118,6 +119,13 @@ gen_values(struct rng *r, struct sl_sbuf *b, unsigned key, unsigned nlists)
 			sl_sbuf_printf(b, "%s", v);
 			break;
 		case 3:
+			/* Sometimes an address as the host: the url host of
+			 * a flow without a name (issue 13). */
+			if (rn(r, 10) == 0) {
+				sl_sbuf_printf(b, "10.9.9.%u/p%u/", rn(r, 4),
+				    rn(r, 3));
+				break;
+			}
 			gen_name(r, v, sizeof(v));
 			sl_sbuf_printf(b, "%s%s/p%u/",
 			    rn(r, 4) == 0 ? "*." : "", v, rn(r, 3));
@@ -262,6 +270,13 @@ gen_query(struct rng *r, struct query *q)
 	}
 	if (rn(r, 6) != 0)
 		gen_ip(r, &f->dst);
+	if (f->name == NULL && rn(r, 2)) {
+		/* No name: its address is the url's host (issue 13). */
+		char a[16];
+
+		snprintf(a, sizeof(a), "10.9.9.%u", rn(r, 5));
+		sl_ip_parse(&f->dst, a);
+	}
 	if (rn(r, 3) != 0) {
 		gen_name(r, q->host, sizeof(q->host));
 		snprintf(q->path, sizeof(q->path), "/p%u/%s", rn(r, 4),

@@ -180,5 +180,11 @@ main(int argc, char **argv)
 		die("sign");
 	write_pem(out, crt, NULL);
 	write_pem(keyout, NULL, key);
+	if (issuer != crt) {
+		X509_free(issuer);
+		EVP_PKEY_free(signer);
+	}
+	X509_free(crt);
+	EVP_PKEY_free(key);
 	return 0;
 }

@@ -52,7 +52,10 @@ for n in $NAMES; do
 	    -key '$T/$n.key' -cipher DEFAULT:@SECLEVEL=0 $extra"
 	port=$((port + 1))
 done
-wait_listen "$SRV" 10.2.0.5 $((port - 1)) || setup_fail "s_server" "$(cat "$T"/s_server-*.log)"
+for n in $NAMES; do
+	wait_listen "$SRV" 10.2.0.5 "${PORT[$n]}" ||
+	    setup_fail "s_server $n" "$(cat "$T/s_server-$n.log")"
+done
 # Each directly, with the openssl client at its most lenient: they serve.
 out=$(in_cli curl -sS -k --ciphers DEFAULT:@SECLEVEL=0 --max-time 10 \
     https://10.2.0.5:${PORT[expired]}/marker 2>&1)

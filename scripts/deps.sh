@@ -48,6 +48,7 @@ libjansson-dev libcrypt-dev
 #                              not measured and why
 #   mitmproxy nghttp2-client   peers and tools of the inspection bench
 #                              (mitmdump; h2load)
+#   testssl.sh                 the client-facing TLS check of integ 153
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
@@ -56,6 +57,7 @@ iproute2 nftables procps
 openssl curl python3 python3-websockets
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
 squid-openssl|squid mitmproxy nghttp2-client
+testssl.sh
 clang libclang-rt-14-dev cppcheck mmdebstrap
 "
 

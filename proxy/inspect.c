@@ -90,28 +90,56 @@ insp_refuse(struct sl_flow *flow, const char *reason, const char *detail)
 	sl_flow_close(flow, who, NULL);
 }
 
+/* The client's side is written out (an alert): the close can come. */
+static void
+insp_close_drained(struct sl_half *cli)
+{
+	if (sl_half_drained(cli))
+		sl_flow_close(cli->flow, 'C', NULL);
+}
+
+static void
+insp_close_late(struct sl_flow *flow)
+{
+	sl_flow_close(flow, 'C', NULL);
+}
+
 /*
- * The client aborted its handshake: with an alert on the leaf (a pinned
- * key, a CA it does not trust), or by closing.  OpenSSL's reason names
- * the alert ("tlsv1 alert unknown ca").
+ * The client's handshake failed.  Either the client gave up on the leaf
+ * (its fatal alert: "unknown CA" for a CA it does not trust, "bad
+ * certificate" for a pinned key; or it just closed): client_rejected_mitm,
+ * what learn mode may record.  Or sluice refused the client's hello (no
+ * TLS 1.2+, no AEAD suite in common: insp_info saw our alert): that is
+ * client_tls_refused, the client's weakness, not a pin; the alert is
+ * sent before the close, as an origin would.
  */
 static void
 insp_client_failed(struct sl_flow *flow)
 {
+	struct sl_half *cli = &flow->cli;
 	unsigned long e, last = 0;
-	const char *why;
+	const char *why, *reason;
 
-	/* The client's alert (insp_info), else what OpenSSL said. */
-	while ((e = bufferevent_get_openssl_error(flow->cli.bev)) != 0)
+	while ((e = bufferevent_get_openssl_error(cli->bev)) != 0)
 		last = e;
 	why = last != 0 ? ERR_reason_error_string(last) : NULL;
 	if (flow->req->detail == NULL)
 		flow->req->detail = why != NULL ? why : "closed";
 	ERR_clear_error();
-	sl_flow_log(flow, SL_LOG_INFO, "client refused the minted certificate "
-	    "for '%s': %s", insp_name(flow) ? insp_name(flow) : "-",
-	    flow->req->detail);
-	sl_flow_close(flow, 'C', "client_rejected_mitm");
+	reason = flow->req->alert_sent ? "client_tls_refused" :
+	    "client_rejected_mitm";
+	sl_flow_log(flow, SL_LOG_INFO, "%s for '%s': %s",
+	    flow->req->alert_sent ? "client's TLS refused" :
+	    "client refused the minted certificate",
+	    insp_name(flow) ? insp_name(flow) : "-", flow->req->detail);
+	flow->reason = reason;
+	flow->term[0] = 'C';
+	if (sl_half_drained(cli)) {
+		sl_flow_close(flow, 'C', NULL);
+		return;
+	}
+	sl_half_setcb(cli, NULL, insp_close_drained, NULL);
+	flow_setup_timer(flow, 1000, insp_close_late);
 }
 
 /* ------------------------------------------------------------------ */
@@ -228,19 +256,21 @@ insp_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 /*
- * A fatal alert from the client names why it gave up ("unknown CA": it
- * does not trust the appliance CA; "bad certificate": a pinned key).
+ * The first fatal alert either way: from the client, why it gave up
+ * ("unknown CA": it does not trust the appliance CA; "bad certificate": a
+ * pinned key); from sluice, why it refused the client's hello.
  */
 static void
 insp_info(const SSL *ssl, int where, int ret)
 {
 	struct sl_flow *flow;
 
-	if (!(where & SSL_CB_READ_ALERT) || (ret >> 8) != SSL3_AL_FATAL ||
+	if (!(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL ||
 	    (flow = SSL_get_ex_data(ssl, insp_ex_idx)) == NULL ||
 	    flow->req->detail != NULL)
 		return;
 	flow->req->detail = SSL_alert_desc_string_long(ret);
+	flow->req->alert_sent = (where & SSL_CB_WRITE) != 0;
 }
 
 void
@@ -459,10 +489,19 @@ sl_inspect_start(struct sl_flow *flow)
 	size_t nalpn = insp_alpn(&flow->setup->hello, alpn, sizeof(alpn));
 	SSL *up;
 
+	if (flow->setup->hello.max_version < TLS1_2_VERSION) {
+		/* The client side is TLS 1.2+: nothing to ask the origin. */
+		insp_refuse(flow, "client_tls_refused", "old_version");
+		return;
+	}
 	if ((up = SSL_new(rt->tls_up)) == NULL) {
 		insp_refuse(flow, "upstream_tls_failed", "internal");
 		return;
 	}
+	/* Never weaker towards the client than the origin was: so a TLS 1.2
+	 * client gets a TLS 1.2 origin session, as going direct would. */
+	if (flow->setup->hello.max_version == TLS1_2_VERSION)
+		(void)SSL_set_max_proto_version(up, TLS1_2_VERSION);
 	if (sl_tls_upstream_prepare(up, name, name == NULL ?
 	    &flow->req->dst_ip : NULL, alpn, nalpn) == -1) {
 		SSL_free(up);

@@ -77,6 +77,8 @@ struct sl_req {
 						   refusal's, written once */
 	unsigned		 inspect_fallback:1; /* inspect -> splice */
 	unsigned		 inspecting:1;	/* TLS terminated both ways */
+	unsigned		 alert_sent:1;	/* inspect: sluice refused the
+						   client's handshake */
 };
 
 /* A new request on flow, in state CLASSIFYING.  NULL on OOM. */

@@ -230,6 +230,13 @@ unlike "$out" 'BEGIN CERTIFICATE|Cipher is [A-Z]' "TLS 1.1 towards sluice: refus
 out=$(in_cli timeout 10 openssl s_client -tls1_2 -cipher 'AES128-SHA' \
     -connect 10.2.0.2:443 -servername www.example.test </dev/null 2>&1)
 unlike "$out" 'Cipher is AES128-SHA' "a non-ECDHE CBC cipher: refused"
+like "$out" 'alert handshake failure' "with a handshake_failure alert, as an origin would send"
+flowlog_expect "logged client_tls_refused (the client's weakness, not a pin)" \
+    "reason=client_tls_refused" event=flow.end sni=www.example.test \
+    detail='handshake failure'
+read -r code port <<<"$(icurl --tls-max 1.2 --resolve www.example.test:443:10.2.0.2 \
+    -o /dev/null https://www.example.test/hello)"
+is "$code" 200 "a TLS 1.2-only client to an origin that has TLS 1.3: inspected, on TLS 1.2"
 
 # --- bad SNIs: refused, nothing minted -----------------------------------
 for sni in 'a b.example.test' 'a"b.example.test' 'a\\b.example.test' \

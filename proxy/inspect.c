@@ -22,6 +22,7 @@
 #include "../tls/tls.h"
 #include "classify.h"
 #include "flow.h"
+#include "h2/h2.h"
 #include "httpfwd.h"
 #include "inspect.h"
 #include "relay.h"
@@ -29,8 +30,9 @@
 #include "setup.h"
 #include "worker.h"
 
-/* ALPN protocols sluice cannot inspect yet: not offered to the origin. */
-static const char *const insp_alpn_drop[] = { "h2", "h2c" };
+/* ALPN protocols sluice cannot inspect: not offered to the origin
+ * (h2c is HTTP/2 without TLS: never right inside TLS). */
+static const char *const insp_alpn_drop[] = { "h2c" };
 
 /* The flow of a client-facing SSL, for the ALPN callback. */
 static int insp_ex_idx = -1;
@@ -144,9 +146,20 @@ insp_cli_event(struct sl_half *cli, short what)
 	struct sl_flow *flow = cli->flow;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		const unsigned char *alpn;
+		unsigned nalpn;
+
 		flow->sni_verified = flow->sni != NULL;
 		sl_flow_log(flow, SL_LOG_DEBUG, "inspecting '%s'",
 		    insp_name(flow) ? insp_name(flow) : "-");
+		/* HTTP/2: the client speaks first only after our SETTINGS
+		 * may go; nothing to classify. */
+		SSL_get0_alpn_selected(sl_half_ssl(cli), &alpn, &nalpn);
+		if (sl_h2_alpn_is_h2(alpn, nalpn)) {
+			sl_h2_start(flow, insp_name(flow) != NULL ?
+			    insp_name(flow) : flow->req->url_host);
+			return;
+		}
 		sl_half_setcb(cli, insp_first_read, NULL, insp_cli_event);
 		sl_half_read_on(cli, 1);
 		flow_setup_timer(flow, flow->rt->set->peek_timeout,
@@ -170,7 +183,8 @@ insp_cli_event(struct sl_half *cli, short what)
 
 /*
  * ALPN towards the client: what the origin chose, if the client offered
- * it (it did: the origin chose from the client's own list).
+ * it (it did: the origin chose from the client's own list), or h2 for a
+ * client that speaks only h2 to an HTTP/1.1 origin (h2.h).
  */
 static int
 insp_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -178,25 +192,14 @@ insp_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 {
 	struct sl_flow *flow = SSL_get_ex_data(ssl, insp_ex_idx);
 	const unsigned char *up;
-	unsigned int uplen, i = 0;
+	unsigned int uplen;
 
 	(void)arg;
 	if (flow == NULL || flow->srv.kind != SL_HALF_TLS)
 		return SSL_TLSEXT_ERR_NOACK;
 	SSL_get0_alpn_selected(sl_half_ssl(&flow->srv), &up, &uplen);
-	while (uplen > 0 && i < inlen) {
-		unsigned int n = in[i];
-
-		if (i + 1 + n > inlen)
-			break;
-		if (n == uplen && memcmp(in + i + 1, up, n) == 0) {
-			*out = in + i + 1;
-			*outlen = (unsigned char)n;
-			return SSL_TLSEXT_ERR_OK;
-		}
-		i += 1 + n;
-	}
-	return SSL_TLSEXT_ERR_NOACK;
+	return sl_h2_alpn_select(up, uplen, in, inlen, out, outlen) ?
+	    SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
 }
 
 void
@@ -300,7 +303,7 @@ insp_up_timeout(struct sl_flow *flow)
 	insp_refuse(flow, "upstream_tls_failed", "timeout");
 }
 
-/* The client's ALPN list, less what cannot be inspected yet. */
+/* The client's ALPN list, less what cannot be inspected. */
 static size_t
 insp_alpn(const struct sl_tls_hello *h, unsigned char *out, size_t cap)
 {
@@ -318,7 +321,8 @@ insp_alpn(const struct sl_tls_hello *h, unsigned char *out, size_t cap)
 		memcpy(out + o, all + i, 1 + (size_t)all[i]);
 		o += 1 + (size_t)all[i];
 	}
-	return o;
+	/* An h2-only client's streams can go over HTTP/1.1 too. */
+	return sl_h2_alpn_upstream(out, o, cap);
 }
 
 void

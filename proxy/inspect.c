@@ -156,8 +156,7 @@ insp_cli_event(struct sl_half *cli, short what)
 		 * may go; nothing to classify. */
 		SSL_get0_alpn_selected(sl_half_ssl(cli), &alpn, &nalpn);
 		if (sl_h2_alpn_is_h2(alpn, nalpn)) {
-			sl_h2_start(flow, insp_name(flow) != NULL ?
-			    insp_name(flow) : flow->req->url_host);
+			sl_h2_start(flow, insp_name(flow));
 			return;
 		}
 		sl_half_setcb(cli, insp_first_read, NULL, insp_cli_event);

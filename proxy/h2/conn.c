@@ -28,6 +28,8 @@
 #include "../worker.h"
 #include "h2_int.h"
 
+#define H2_LINGER_MS	2000
+
 static void	h2_cli_read(struct sl_half *cli);
 static void	h2_cli_write(struct sl_half *cli);
 static void	h2_cli_event(struct sl_half *cli, short what);
@@ -150,27 +152,47 @@ h2_flush(struct sl_h2 *h2)
 	return 0;
 }
 
-/* The client session has nothing more to say or hear: the end, once
- * what it queued is written. */
+static void
+h2_end(struct sl_flow *flow)
+{
+	struct sl_h2 *h2 = flow->h2;
+	const char *why = h2->limit;
+
+	if (why != NULL)
+		flow->failed = 1;
+	sl_flow_close(flow, why != NULL ? 'C' : flow->term[0] != '\0' ?
+	    flow->term[0] : h2->origin_gone ? 'S' : 'C', why);
+}
+
+/*
+ * The client session has nothing more to say or hear: the end, once
+ * what it queued is written.  After a GOAWAY for a limit the client is
+ * usually still sending (a flood): closing at once, with its bytes
+ * unread, would send a RST that destroys the GOAWAY in flight.  Its
+ * input is read and discarded for a moment instead, until it closes.
+ */
 static void
 h2_maybe_end(struct sl_h2 *h2)
 {
 	struct sl_flow *flow = h2->flow;
-	const char *why = h2->limit;
 
 	if (!h2->closing && (h2->limit != NULL ||
 	    (!nghttp2_session_want_read(h2->cs) &&
 	    !nghttp2_session_want_write(h2->cs))))
 		h2->closing = 1;
-	if (!h2->closing)
+	if (!h2->closing || h2->lingering)
 		return;
-	sl_half_read_on(&flow->cli, 0);
-	if (sl_half_unsent(&flow->cli) > 0)
+	if (sl_half_unsent(&flow->cli) > 0) {
+		sl_half_read_on(&flow->cli, 0);
 		return;			/* h2_cli_write comes back */
-	if (why != NULL)
-		flow->failed = 1;
-	sl_flow_close(flow, why != NULL ? 'C' : flow->term[0] != '\0' ?
-	    flow->term[0] : h2->origin_gone ? 'S' : 'C', why);
+	}
+	if (h2->limit == NULL || flow->cli.eof) {
+		h2_end(flow);
+		return;
+	}
+	h2->lingering = 1;
+	sl_half_read_on(&flow->cli, 1);	/* h2_cli_read discards */
+	flow_setup_timer(flow, H2_LINGER_MS, h2_end);
 }
 
 /*
@@ -236,12 +258,22 @@ h2_cli_read(struct sl_half *cli)
 	if ((rv = h2_recv(h2->cs, cli)) != 0) {
 		const char *why = h2->limit ? h2->limit : h2_fatal_reason(rv);
 
-		sl_log(SL_LOG_WARN, "flow=%llu h2 client session ended: %s "
-		    "(%s)", (unsigned long long)flow->id, why,
+		sl_log(SL_LOG_WARN, "flow=%llu h2 limit %s: client session "
+		    "ended (%s)", (unsigned long long)flow->id, why,
 		    nghttp2_strerror(rv));
-		flow->failed = 1;
-		sl_flow_close(flow, rv == NGHTTP2_ERR_NOMEM ? 'R' : 'C', why);
-		return;
+		h2->limit = why;
+		/* A protocol error (a CONTINUATION flood...) is told with a
+		 * GOAWAY like the limits; a flood of our own acks or no
+		 * memory leaves nothing to say. */
+		if (rv == NGHTTP2_ERR_NOMEM || rv == NGHTTP2_ERR_FLOODED ||
+		    rv == NGHTTP2_ERR_CALLBACK_FAILURE ||
+		    nghttp2_session_terminate_session(h2->cs,
+		    NGHTTP2_ENHANCE_YOUR_CALM) != 0) {
+			flow->failed = 1;
+			sl_flow_close(flow, rv == NGHTTP2_ERR_NOMEM ? 'R' : 'C',
+			    why);
+			return;
+		}
 	}
 	h2_after_io(h2);
 }
@@ -263,11 +295,19 @@ h2_cli_event(struct sl_half *cli, short what)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
+		if (flow->h2->lingering) {
+			h2_end(flow);
+			return;
+		}
 		sl_flow_close(flow, 'C', errno == ECONNRESET ? "client_reset" :
 		    "client_error");
 		return;
 	}
 	cli->eof = 1;
+	if (flow->h2->lingering) {
+		h2_end(flow);
+		return;
+	}
 	/* Nothing can reach a client that closed: streams still open are
 	 * cut short (and logged so). */
 	sl_flow_close(flow, 'C', flow->h2->nstreams > 0 ? "client_closed" :
@@ -411,6 +451,7 @@ sl_h2_start(struct sl_flow *flow, const char *name)
 	struct timeval wr = { set->idle_timeout / 1000,
 	    (set->idle_timeout % 1000) * 1000 };
 	struct timeval one = { 1, 0 };
+	char addr[SL_IP_STRLEN];
 	struct sl_h2 *h2;
 
 	flow_setup_timer_stop(flow);
@@ -431,6 +472,8 @@ sl_h2_start(struct sl_flow *flow, const char *name)
 	sl_flow_set_state(flow, SL_FLOW_RELAYING);
 	if (flow->req->decided)
 		flow->req->state = SL_FLOW_CLOSED;
+	if (name == NULL)
+		name = sl_ip_fmt(&flow->dst_ip, addr, sizeof(addr));
 	if ((h2->name = sl_strdup(name)) == NULL || h2_cs_new(h2) == -1 ||
 	    (h2->up_kind == H2_UP_H2 && h2_up_new(h2) == -1) ||
 	    (h2->tick = event_new(flow->wk->base, -1, EV_PERSIST, h2_tick_cb,

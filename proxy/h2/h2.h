@@ -24,10 +24,10 @@ struct sl_flow;
 /*
  * Take over an inspected flow whose client session negotiated h2 (both
  * handshakes done, both halves TLS).  name: what the origin's certificate
- * was verified for (the SNI, or the address).  The flow is closed on
- * failure, later on its end.
+ * was verified for (the SNI), NULL for the destination address.  The
+ * flow is closed on failure, later on its end.
  */
-void	sl_h2_start(struct sl_flow *flow, const char *name) SL_NONNULL(1, 2);
+void	sl_h2_start(struct sl_flow *flow, const char *name) SL_NONNULL(1);
 
 /* Part of sl_flow_close, after the halves: end the streams (each logged
  * as cut short), free the sessions.  NULL-safe (flow->h2). */

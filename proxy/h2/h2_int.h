@@ -99,6 +99,7 @@ struct sl_h2 {
 	unsigned		 origin_gone:1;	/* no more requests there */
 	unsigned		 goaway:1;	/* GOAWAY sent to the client */
 	unsigned		 closing:1;	/* flushing, then close */
+	unsigned		 lingering:1;	/* GOAWAY out, input discarded */
 	unsigned		 in_io:1;	/* inside h2_after_io */
 
 	/* HTTP/1.1 origin (h1.c) */

@@ -256,7 +256,8 @@ h2_up_submit(struct h2_stream *st)
 	up_nv(&nv[n++], ":path", st->path ? st->path : "/");
 	if (st->protocol != NULL)
 		up_nv(&nv[n++], ":protocol", st->protocol);
-	memcpy(nv + n, st->rqh.nv, st->rqh.n * sizeof(*nv));
+	if (st->rqh.n > 0)
+		memcpy(nv + n, st->rqh.nv, st->rqh.n * sizeof(*nv));
 	n += st->rqh.n;
 	if (h2->flow->rt->set->via)
 		up_nv(&nv[n++], "via", "2 sluice");
@@ -287,7 +288,7 @@ h2_up_cancel(struct h2_stream *st)
 	/* Still open there: the origin would wait for the rest. */
 	(void)nghttp2_session_set_stream_user_data(st->h2->us, st->uid, NULL);
 	(void)nghttp2_submit_rst_stream(st->h2->us, NGHTTP2_FLAG_NONE,
-		    st->uid, NGHTTP2_CANCEL);
+	    st->uid, NGHTTP2_CANCEL);
 	st->uid = 0;
 }
 

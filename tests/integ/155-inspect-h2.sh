@@ -47,13 +47,29 @@ mkdir -p "$T/state"
 "$BUILD/sluicectl" ca init --dir "$T/state" --cn "sluice test inspection CA" \
     >"$T/ca.out" 2>&1 || setup_fail "sluicectl ca init" "$(cat "$T/ca.out")"
 ACA="$T/state/ca.pem"
-sluiced_start "
+# Transparent listeners and the explicit one (transparent_start), and
+# small flood limits so the attacks below cross them quickly.
+transparent_start "
 set log-allowed on
 set upstream-ca-bundle $CA
+set h2-reset-max 100
+set h2-flood-window 10s
+set h2-max-continuations 8
+set h2-header-list-max 8k
+set h2-stall-timeout 3s
+set connect-ports 443,8443
 rule secret deny url h2.example.test/secret/
 rule secret1 deny url www.example.test/secret/
 default inspect
 "
+# h2py MODE ARGS...: tests/integ/py/h2client.py through the explicit proxy
+# to h2.example.test:443 (H2PY_TO to change the target).
+h2py() {
+	in_cli timeout 60 "$PY" "$PYDIR/h2client.py" --proxy 10.1.0.1:3128 \
+	    --cacert "$ACA" --connect "${H2PY_TO:-h2.example.test:443}" "$@" 2>&1
+}
+# rss: sluiced's resident memory, KiB.
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$SLUICED_PID/status"; }
 # h2curl URL ARGS...: curl --http2 through the explicit proxy, trusting
 # the appliance CA.
 h2curl() {
@@ -76,4 +92,89 @@ flowlog_expect "the stream is a request event, inspected" \
 out=$(h2curl https://www.example.test/hello -w ' %{http_version}' 2>&1)
 is "$out" "hello from www.example.test
  1.1" "curl --http2 (h2 and http/1.1 offered) to an h1 origin: HTTP/1.1, as the origin chose"
+
+# --- transparent: the same through the gateway
+out=$(in_cli curl -sS --max-time 60 --http2 --cacert "$ACA" \
+    --resolve h2.example.test:443:10.2.0.5 -o "$T/tpbig.out" \
+    -w '%{http_version} %{http_code}' https://h2.example.test/big.bin 2>&1)
+is "$out" "2 200" "transparent: curl --http2 to an h2 origin"
+is "$(sha256_of "$T/tpbig.out")" "$BIG_SHA" "transparent: 20 MB body intact"
+flowlog_expect "transparent: the stream is a request event" \
+    'event=flow.request mode=transparent host=h2.example.test path=/big.bin' \
+    action=inspect status=200
+
+# --- upload: a 20 MB request body through h2 both ways
+out=$(h2curl https://h2.example.test/dav/up.bin -T "$BIG" \
+    -w '%{http_version} %{http_code}' 2>&1)
+is "$out" "2 201" "20 MB PUT through h2 both ways"
+is "$(sha256_of "$T/nginx/www/dav/up.bin")" "$BIG_SHA" "the origin got it intact"
+
+# --- 100 concurrent streams, one of them denied
+out=$(h2py multi 99 /hello /secret/x)
+is "$out" "statuses 200x99 403x1" "100 concurrent streams (h2-max-streams): 99 answered, the denied one 403"
+flowlog_expect "the denied stream: flow.blocked naming the rule" \
+    'event=flow.blocked path=/secret/x' rule=secret action=deny status=403
+n=$(flowlog_count 'event=flow.request host=h2.example.test path=/hello')
+[ "$n" -ge 99 ] && ok "a request event for each of the other streams ($n)" ||
+    not_ok "a request event for each of the other streams" "$n"
+
+# --- h2load, short and bounded
+out=$(in_cli timeout 60 h2load -n 2000 -c 4 -m 50 -t 1 \
+    --connect-to=10.2.0.5:443 https://h2.example.test/hello 2>&1)
+like "$out" "2000 succeeded, 0 failed" "h2load: 2000 requests, 4 connections, 50 streams each" 
+like "$out" "Application protocol: h2" "h2load spoke h2 (transparent)"
+
+# --- an h2-only client to the HTTP/1.1-only origin: carried over HTTP/1.1
+out=$(H2PY_TO=www.example.test:443 h2py get /big.bin)
+is "$out" "200 $BIG_SHA" "h2-only client to an h1 origin: 20 MB intact"
+out=$(H2PY_TO=www.example.test:443 h2py multi 20 /hello /secret/y)
+is "$out" "statuses 200x20 403x1" "h2 to h1: 20 streams in turn, the denied one 403"
+flowlog_expect "h2 to h1: the denied stream is blocked by its rule" \
+    'event=flow.blocked path=/secret/y' rule=secret1 status=403
+
+# --- :authority is a claimed name, as Host is over HTTP/1.1
+out=$(h2py authority www.example.test /secret/z)
+is "$out" "403" ":authority naming another host is decided by its own rules"
+flowlog_expect "the request is decided for the :authority" \
+    'event=flow.blocked path=/secret/z' host=www.example.test rule=secret1
+
+# --- RFC 8441: a WebSocket from an h2 client to the HTTP/1.1 echo origin
+out=$(H2PY_TO=10.2.0.2:8443 h2py ws 200)
+is "$out" "echoed 200" "RFC 8441 WebSocket over h2, bridged to an HTTP/1.1 upgrade"
+
+# --- rapid reset (CVE-2023-44487) and CONTINUATION flood
+rss0=$(rss)
+for i in 1 2 3; do
+	out=$(h2py reset 1000)
+	like "$out" "goaway ENHANCE_YOUR_CALM" "rapid reset $i refused ($out)"
+done
+like "$(cat "$T/sluiced.err")" "h2 limit h2_rapid_reset" "rapid reset logged with its reason"
+flowlog_expect "the connection's event says h2_rapid_reset" \
+    'event=flow.error reason=h2_rapid_reset' action=inspect
+for i in 1 2 3; do
+	out=$(h2py contflood 2000)
+	like "$out" "goaway ENHANCE_YOUR_CALM" "CONTINUATION flood $i refused ($out)"
+done
+like "$(cat "$T/sluiced.err")" "h2_continuation_flood" "CONTINUATION flood logged with its reason"
+rss1=$(rss)
+
+# --- header list size (h2-header-list-max 8k), at the limit and beyond
+out=$(h2py hdrs 6 1000)
+is "$out" "200" "6 KB of fields: under h2-header-list-max, answered"
+out=$(h2py hdrs 12 1000)
+is "$out" "431" "12 KB of fields: 431 on that stream"
+flowlog_expect "logged header_list_too_large" \
+    'event=flow.error reason=header_list_too_large' status=431
+
+# --- a client that never opens its window (h2-stall-timeout 3s)
+out=$(h2py stall /big.bin)
+like "$out" "goaway ENHANCE_YOUR_CALM after [3-6] s" "zero window for ever: GOAWAY after h2-stall-timeout ($out)"
+like "$(cat "$T/sluiced.err")" "h2 limit h2_window_stalled" "window stall logged with its reason"
+[ $((rss1 - rss0)) -lt 20480 ] &&
+    ok "sluiced's memory after the floods: VmRSS $rss0 -> $rss1 KiB" ||
+    not_ok "sluiced's memory bounded by the floods" "VmRSS $rss0 -> $rss1 KiB"
+out=$(h2curl https://h2.example.test/hello -w ' %{http_version}' 2>&1)
+is "$out" "hello from www.example.test
+ 2" "h2 still works after the floods"
+flowlog_valid
 done_testing

@@ -43,6 +43,40 @@ h2_hiwat(const struct sl_h2 *h2)
 	return h2->flow->rt->set->relay_buffer;
 }
 
+ssize_t
+h2_write(struct sl_h2 *h2, struct sl_half *h, const uint8_t *data,
+    size_t len)
+{
+	if (h->bev == NULL)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (sl_half_unsent(h) >= h2_hiwat(h2))
+		return NGHTTP2_ERR_WOULDBLOCK;	/* h2_*_write comes back */
+	if (sl_half_write(h, data, len) == -1)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	return (ssize_t)len;
+}
+
+ssize_t
+h2_provide(struct evbuffer *from, uint8_t *buf, size_t len, int eof,
+    uint32_t *flags, int *deferred)
+{
+	int n;
+
+	if ((n = evbuffer_remove(from, buf, len)) < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (evbuffer_get_length(from) == 0) {
+		if (eof) {
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			return n;
+		}
+		if (n == 0) {
+			*deferred = 1;	/* resumed when bytes arrive */
+			return NGHTTP2_ERR_DEFERRED;
+		}
+	}
+	return n;
+}
+
 /*
  * A limit was hit: say which, once, then GOAWAY ENHANCE_YOUR_CALM and
  * the end once it is out.  Safe inside nghttp2 callbacks (it only queues

@@ -24,6 +24,7 @@
 
 struct evbuffer;
 struct sl_flow;
+struct sl_half;
 struct sl_req;
 
 /*
@@ -122,6 +123,15 @@ void	h2_limit(struct sl_h2 *h2, const char *reason, const char *fmt, ...)
 	    SL_PRINTF(3, 4);
 void	h2_origin_lost(struct sl_h2 *h2, const char *why);
 size_t	h2_hiwat(const struct sl_h2 *h2);
+/* A session's send callback: queue towards the half, or WOULDBLOCK past
+ * relay-buffer bytes queued there. */
+ssize_t	h2_write(struct sl_h2 *h2, struct sl_half *h, const uint8_t *data,
+	    size_t len);
+/* A data provider's step: up to len bytes of `from` into buf; EOF when
+ * it is empty and eof; NGHTTP2_ERR_DEFERRED (and *deferred) when it is
+ * empty and more will come. */
+ssize_t	h2_provide(struct evbuffer *from, uint8_t *buf, size_t len, int eof,
+	    uint32_t *flags, int *deferred);
 
 /* stream.c */
 int	h2_srv_session_new(struct sl_h2 *h2, const nghttp2_option *opt);
@@ -132,6 +142,8 @@ void	h2_stream_refuse(struct h2_stream *st, unsigned status,
 int	h2_stream_respond(struct h2_stream *st, unsigned status,
 	    const nghttp2_nv *nv, size_t n, int body);
 void	h2_stream_down_ready(struct h2_stream *st);
+ssize_t	h2_body_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf,
+	    size_t len, uint32_t *flags, nghttp2_data_source *src, void *ud);
 void	h2_stream_reset(struct h2_stream *st, uint32_t code);
 void	h2_stream_done(struct h2_stream *st);
 int	h2_hdrs_add(struct h2_hdrs *h, const char *name, size_t nlen,

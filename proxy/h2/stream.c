@@ -185,33 +185,37 @@ h2_stream_of(const struct sl_req *req)
 /* ------------------------------------------------------------------ */
 /* answers                                                              */
 
-static ssize_t
-h2_down_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+/*
+ * The data provider of both directions: the client session sends a
+ * response body (from `down`, opening the origin's window as it goes),
+ * the origin session a request body (from `up`, opening the client's).
+ */
+ssize_t
+h2_body_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
     uint32_t *flags, nghttp2_data_source *src, void *ud)
 {
 	struct h2_stream *st = src->ptr;
-	int n;
+	int down = s == st->h2->cs, deferred = 0;
+	ssize_t n;
 
-	(void)s;
 	(void)id;
 	(void)ud;
-	if ((n = evbuffer_remove(st->down, buf, len)) < 0)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (n > 0) {
+	n = h2_provide(down ? st->down : st->up, buf, len, down ?
+	    st->up_eof : st->cli_eof, flags, &deferred);
+	if (down)
+		st->down_deferred = deferred ? 1 : 0;
+	else
+		st->up_deferred = deferred ? 1 : 0;
+	if (n <= 0)
+		return n;
+	st->last = sl_mono_ms();
+	if (!down) {
+		st->up_bytes += (size_t)n;
+		(void)nghttp2_session_consume(st->h2->cs, st->cid, (size_t)n);
+	} else {
 		st->down_bytes += (size_t)n;
-		st->last = sl_mono_ms();
 		if (st->h2->up_kind == H2_UP_H2)
 			h2_up_consumed(st, (size_t)n);
-	}
-	if (evbuffer_get_length(st->down) == 0) {
-		if (st->up_eof) {
-			*flags |= NGHTTP2_DATA_FLAG_EOF;
-			return n;
-		}
-		if (n == 0) {
-			st->down_deferred = 1;
-			return NGHTTP2_ERR_DEFERRED;
-		}
 	}
 	return n;
 }
@@ -230,7 +234,7 @@ h2_stream_respond(struct h2_stream *st, unsigned status,
     const nghttp2_nv *nv, size_t n, int body)
 {
 	nghttp2_data_provider prd = { .source.ptr = st,
-	    .read_callback = h2_down_read_cb };
+	    .read_callback = h2_body_read_cb };
 	char code[4];
 	nghttp2_nv *all;
 	int rv;
@@ -467,17 +471,10 @@ h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags,
     void *ud)
 {
 	struct sl_h2 *h2 = ud;
-	struct sl_half *cli = &h2->flow->cli;
 
 	(void)s;
 	(void)flags;
-	if (cli->bev == NULL)
-		return NGHTTP2_ERR_CALLBACK_FAILURE;
-	if (sl_half_unsent(cli) >= h2_hiwat(h2))
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (sl_half_write(cli, data, len) == -1)
-		return NGHTTP2_ERR_CALLBACK_FAILURE;
-	return (ssize_t)len;
+	return h2_write(h2, &h2->flow->cli, data, len);
 }
 
 static int

@@ -30,17 +30,10 @@ up_send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags,
     void *ud)
 {
 	struct sl_h2 *h2 = ud;
-	struct sl_half *srv = &h2->flow->srv;
 
 	(void)s;
 	(void)flags;
-	if (srv->bev == NULL)
-		return NGHTTP2_ERR_CALLBACK_FAILURE;
-	if (sl_half_unsent(srv) >= h2_hiwat(h2))
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (sl_half_write(srv, data, len) == -1)
-		return NGHTTP2_ERR_CALLBACK_FAILURE;
-	return (ssize_t)len;
+	return h2_write(h2, &h2->flow->srv, data, len);
 }
 
 static int
@@ -193,36 +186,6 @@ h2_up_new(struct sl_h2 *h2)
 	return 0;
 }
 
-static ssize_t
-up_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
-    uint32_t *flags, nghttp2_data_source *src, void *ud)
-{
-	struct h2_stream *st = src->ptr;
-	int n;
-
-	(void)s;
-	(void)id;
-	(void)ud;
-	if ((n = evbuffer_remove(st->up, buf, len)) < 0)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (n > 0) {
-		st->up_bytes += (size_t)n;
-		st->last = sl_mono_ms();
-		(void)nghttp2_session_consume(st->h2->cs, st->cid, (size_t)n);
-	}
-	if (evbuffer_get_length(st->up) == 0) {
-		if (st->cli_eof) {
-			*flags |= NGHTTP2_DATA_FLAG_EOF;
-			return n;
-		}
-		if (n == 0) {
-			st->up_deferred = 1;
-			return NGHTTP2_ERR_DEFERRED;
-		}
-	}
-	return n;
-}
-
 static void
 up_nv(nghttp2_nv *nv, const char *n, const char *v)
 {
@@ -235,7 +198,7 @@ h2_up_submit(struct h2_stream *st)
 {
 	struct sl_h2 *h2 = st->h2;
 	nghttp2_data_provider prd = { .source.ptr = st,
-	    .read_callback = up_read_cb };
+	    .read_callback = h2_body_read_cb };
 	nghttp2_nv *nv;
 	size_t n = 0;
 	int32_t id;

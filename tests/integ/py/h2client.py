@@ -302,10 +302,10 @@ def mode_ws(a, t, c):
     return True
 
 
-def mode_authority(a, t, c):
+def one_status(a, t, c, hdrs):
+    """Send one request; print its status (or how it was reset)."""
     sid = c.get_next_available_stream_id()
-    c.send_headers(sid, req_headers(a, a.args[1], a.args[0]),
-                   end_stream=True)
+    c.send_headers(sid, hdrs, end_stream=True)
     t.sendall(c.data_to_send())
     end = time.time() + DEADLINE
     while time.time() < end:
@@ -316,8 +316,15 @@ def mode_authority(a, t, c):
             if isinstance(e, h2.events.ResponseReceived):
                 print(dict(e.headers)[":status"])
                 return True
+            if isinstance(e, h2.events.StreamReset):
+                print("reset %s" % e.error_code.name)
+                return True
     print("no response")
     return False
+
+
+def mode_authority(a, t, c):
+    return one_status(a, t, c, req_headers(a, a.args[1], a.args[0]))
 
 
 def mode_get(a, t, c):
@@ -345,25 +352,8 @@ def mode_get(a, t, c):
 
 def mode_hdrs(a, t, c):
     n, size = int(a.args[0]), int(a.args[1])
-    sid = c.get_next_available_stream_id()
-    c.send_headers(sid, req_headers(a, "/hello") +
-                   [("x-f%d" % i, "v" * size) for i in range(n)],
-                   end_stream=True)
-    t.sendall(c.data_to_send())
-    end = time.time() + DEADLINE
-    while time.time() < end:
-        ev = pump(t, c)
-        if ev is None:
-            break
-        for e in ev:
-            if isinstance(e, h2.events.ResponseReceived):
-                print(dict(e.headers)[":status"])
-                return True
-            if isinstance(e, h2.events.StreamReset):
-                print("reset %s" % e.error_code.name)
-                return True
-    print("no response")
-    return False
+    return one_status(a, t, c, req_headers(a, "/hello") +
+                      [("x-f%d" % i, "v" * size) for i in range(n)])
 
 
 def mode_stall(a, t, c):

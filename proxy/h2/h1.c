@@ -488,10 +488,9 @@ h1_cancel(struct h2_stream *st)
 		h2_stream_free(st);	/* its response was complete */
 		return;
 	}
-	if (h2->h1req_done && h2->h1rs != H1_TUNNEL)
+	if (h2->h1req_done && h2->h1rs != H1_TUNNEL && !h2->origin_gone)
 		return;		/* read to its end by h1_read, then freed */
 	/* Half a request (or a tunnel) on the origin: nothing can follow. */
-	h2->h1cur = NULL;
-	h2_stream_free(st);
+	h2_stream_free(st);	/* h1cur too */
 	h2_origin_lost(h2, "stream_cancelled");
 }

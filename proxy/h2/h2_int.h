@@ -102,6 +102,7 @@ struct sl_h2 {
 	unsigned		 closing:1;	/* flushing, then close */
 	unsigned		 lingering:1;	/* GOAWAY out, input discarded */
 	unsigned		 in_io:1;	/* inside h2_after_io */
+	unsigned		 said_max_streams:1; /* logged once */
 
 	/* HTTP/1.1 origin (h1.c) */
 	struct h2_stream	*h1q, **h1q_tail; /* waiting for the origin */

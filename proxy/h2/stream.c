@@ -133,6 +133,8 @@ h2_stream_free(struct h2_stream *st)
 		if ((*pp = st->qnext) == NULL)
 			h2->startq_tail = pp;
 	}
+	if (h2->h1cur == st)
+		h2->h1cur = NULL;	/* read to nothing from now on */
 	if (st->req != NULL) {
 		if (st->req->state == SL_FLOW_RELAYING)
 			sl_req_set_state(st->req, SL_FLOW_CLOSED);
@@ -667,6 +669,24 @@ h2_stream_close_cb(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 	return 0;
 }
 
+/* What nghttp2 refused on its own: said once per connection. */
+static int
+h2_invalid_frame_cb(nghttp2_session *s, const nghttp2_frame *frame,
+    int lib_error, void *ud)
+{
+	struct sl_h2 *h2 = ud;
+
+	(void)s;
+	if (lib_error != NGHTTP2_ERR_REFUSED_STREAM || h2->said_max_streams)
+		return 0;
+	h2->said_max_streams = 1;
+	sl_log(SL_LOG_INFO, "flow=%llu h2 limit h2_max_streams: stream %d "
+	    "refused (REFUSED_STREAM), %u open (h2-max-streams %u)",
+	    (unsigned long long)h2->flow->id, frame->hd.stream_id,
+	    h2->nstreams, h2->flow->rt->set->h2_max_streams);
+	return 0;
+}
+
 int
 h2_srv_session_new(struct sl_h2 *h2, const nghttp2_option *opt)
 {
@@ -685,6 +705,8 @@ h2_srv_session_new(struct sl_h2 *h2, const nghttp2_option *opt)
 	    h2_data_chunk_cb);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
 	    h2_stream_close_cb);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs,
+	    h2_invalid_frame_cb);
 	rv = nghttp2_session_server_new2(&h2->cs, cbs, h2, opt);
 	nghttp2_session_callbacks_del(cbs);	/* the session copied them */
 	return rv == 0 ? 0 : -1;

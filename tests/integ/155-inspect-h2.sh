@@ -118,6 +118,11 @@ n=$(flowlog_count 'event=flow.request host=h2.example.test path=/hello')
 [ "$n" -ge 99 ] && ok "a request event for each of the other streams ($n)" ||
     not_ok "a request event for each of the other streams" "$n"
 
+# Beyond the limit: 101 streams sent before our SETTINGS could be read.
+out=$(h2py multi 100 /hello /secret/x now)
+is "$out" "statuses 200x99 403x1 reset:REFUSED_STREAMx1" "101 streams at once: the one past h2-max-streams refused (REFUSED_STREAM)"
+like "$(cat "$T/sluiced.err")" "h2 limit h2_max_streams" "the refused stream is logged with its reason"
+
 # --- h2load, short and bounded
 out=$(in_cli timeout 60 h2load -n 2000 -c 4 -m 50 -t 1 \
     --connect-to=10.2.0.5:443 https://h2.example.test/hello 2>&1)

@@ -11,9 +11,11 @@ against FILE for NAME (default: HOST).
 Modes (each bounded in count and time; prints one result line, exit 0 when
 the run went as described, 1 otherwise):
 
-  multi N PATH DENIED   N concurrent GETs of PATH plus one of DENIED, on one
-                        connection, once the server's SETTINGS are in;
-                        prints "statuses ..." (e.g. "200x99 403x1").
+  multi N PATH DENIED [now]
+                        N concurrent GETs of PATH plus one of DENIED, on one
+                        connection, once the server's SETTINGS are in (now:
+                        at once, before they are); prints "statuses ..."
+                        (e.g. "200x99 403x1", a reset as "reset:CODE").
   hdrs N SIZE           one GET with N fields of SIZE bytes; its status.
   stall PATH            GET PATH with a stream window of 0, never opened;
                         prints "goaway CODE" or "closed", and when.
@@ -117,7 +119,8 @@ def wait_settings(t, c):
 def mode_multi(a, t, c):
     n, path, denied = int(a.args[0]), a.args[1], a.args[2]
     want = {}
-    wait_settings(t, c)
+    if a.args[3:] != ["now"]:
+        wait_settings(t, c)
     for i in range(n + 1):
         sid = c.get_next_available_stream_id()
         c.send_headers(sid, req_headers(a, denied if i == n // 2 else path),
@@ -132,6 +135,9 @@ def mode_multi(a, t, c):
         for e in ev:
             if isinstance(e, h2.events.ResponseReceived):
                 want[e.stream_id] = dict(e.headers)[":status"]
+            elif isinstance(e, h2.events.StreamReset) and \
+                    want.get(e.stream_id) is None:
+                want[e.stream_id] = "reset:" + e.error_code.name
             elif isinstance(e, h2.events.DataReceived):
                 c.acknowledge_received_data(e.flow_controlled_length,
                                             e.stream_id)

@@ -132,6 +132,9 @@ like "$out" "Application protocol: h2" "h2load spoke h2 (transparent)"
 # --- an h2-only client to the HTTP/1.1-only origin: carried over HTTP/1.1
 out=$(H2PY_TO=www.example.test:443 h2py get /big.bin)
 is "$out" "200 $BIG_SHA" "h2-only client to an h1 origin: 20 MB intact"
+out=$(H2PY_TO=www.example.test:443 h2py put /dav/h1up.bin "$BIG")
+is "$out" "201 after 20971520 bytes" "h2-only client PUTs 20 MB to the h1 origin (chunked there)"
+is "$(sha256_of "$T/nginx/www/dav/h1up.bin")" "$BIG_SHA" "... intact at the origin"
 out=$(in_cli timeout 60 h2load -n 400 -c 2 -m 20 -t 1 --npn-list=h2 \
     --connect-to=10.2.0.2:443 https://www.example.test/hello 2>&1)
 like "$out" "400 succeeded, 0 failed" "h2load (h2 only) to the h1 origin: 400 streams carried over HTTP/1.1"

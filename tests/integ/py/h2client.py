@@ -29,6 +29,9 @@ the run went as described, 1 otherwise):
                         text messages, each echo checked; prints "echoed N".
   authority NAME PATH   one GET with :authority NAME; prints its status.
   get PATH              one GET; prints "STATUS SHA256-OF-BODY".
+  put PATH FILE         PUT FILE without content-length (an HTTP/1.1
+                        origin gets it chunked), flow-controlled; prints
+                        its status.
 """
 
 import argparse
@@ -373,6 +376,34 @@ def mode_stall(a, t, c):
     return r != "nothing"
 
 
+def mode_put(a, t, c):
+    with open(a.args[1], "rb") as f:
+        body = f.read()
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, req_headers(a, a.args[0], method="PUT"))
+    t.sendall(c.data_to_send())
+    off, status = 0, None
+    end = time.time() + DEADLINE
+    while status is None and time.time() < end:
+        n = min(c.local_flow_control_window(sid), c.max_outbound_frame_size,
+                len(body) - off)
+        if off < len(body) and n > 0:
+            c.send_data(sid, body[off:off + n],
+                        end_stream=off + n == len(body))
+            off += n
+            t.sendall(c.data_to_send())
+            continue
+        ev = pump(t, c)
+        if ev is None:
+            break
+        for e in ev:
+            if isinstance(e, h2.events.ResponseReceived):
+                status = dict(e.headers)[":status"]
+        t.sendall(c.data_to_send())
+    print("%s after %d bytes" % (status, off))
+    return status is not None
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--proxy")
@@ -380,7 +411,7 @@ def main():
     p.add_argument("--connect", required=True)
     p.add_argument("--sni")
     p.add_argument("mode", choices=["multi", "reset", "contflood", "ws",
-                                    "authority", "get", "hdrs", "stall"])
+                                    "authority", "get", "hdrs", "stall", "put"])
     p.add_argument("args", nargs="*")
     a = p.parse_args()
     t = open_conn(a)

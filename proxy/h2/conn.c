@@ -269,7 +269,8 @@ h2_after_io(struct sl_h2 *h2)
 		    h2_hiwat(h2));
 	if (!h2->origin_gone && flow->srv.bev != NULL)
 		sl_half_read_on(&flow->srv, sl_half_unsent(&flow->srv) <
-		    h2_hiwat(h2));
+		    h2_hiwat(h2) && (h2->up_kind == H2_UP_H2 ||
+		    h1_want_read(h2)));
 	h2_maybe_end(h2);
 }
 
@@ -521,6 +522,10 @@ sl_h2_start(struct sl_flow *flow, const char *name)
 	sl_half_setcb(&flow->srv, h2_srv_read, h2_srv_write, h2_srv_event);
 	bufferevent_setwatermark(flow->cli.bev, EV_WRITE, h2_hiwat(h2) / 2, 0);
 	bufferevent_setwatermark(flow->srv.bev, EV_WRITE, h2_hiwat(h2) / 2, 0);
+	/* A backstop: what a half reads is taken at once (sessions) or as
+	 * there is room (HTTP/1.1 bodies), never more than this. */
+	bufferevent_setwatermark(flow->cli.bev, EV_READ, 0, h2_hiwat(h2));
+	bufferevent_setwatermark(flow->srv.bev, EV_READ, 0, h2_hiwat(h2));
 	bufferevent_set_timeouts(flow->cli.bev, NULL, &wr);
 	bufferevent_set_timeouts(flow->srv.bev, NULL, &wr);
 	bufferevent_enable(flow->cli.bev, EV_READ | EV_WRITE);

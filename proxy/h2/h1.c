@@ -196,10 +196,14 @@ h1_pump(struct sl_h2 *h2)
 	/* What waits in the origin's input, now that there may be room. */
 	if (evbuffer_get_length(sl_half_input(&flow->srv)) > 0)
 		h1_read(h2);
-	if (flow->srv.bev != NULL && !h2->origin_gone)
-		sl_half_read_on(&flow->srv, h2->h1cur == NULL ||
-		    h2->h1cur->cli_closed ||
-		    evbuffer_get_length(h2->h1cur->down) < h2_hiwat(h2));
+}
+
+int
+h1_want_read(const struct sl_h2 *h2)
+{
+	/* Idle: read at once (a close, or bytes nobody asked for). */
+	return h2->h1cur == NULL || h2->h1cur->cli_closed ||
+	    evbuffer_get_length(h2->h1cur->down) < h2_hiwat(h2);
 }
 
 /* ------------------------------------------------------------------ */

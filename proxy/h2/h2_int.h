@@ -162,6 +162,8 @@ void	h2_up_consumed(struct h2_stream *st, size_t n);
 void	h1_submit(struct h2_stream *st);
 void	h1_pump(struct sl_h2 *h2);
 void	h1_read(struct sl_h2 *h2);
+/* Is there room for what the origin sends (the stream's `down`)? */
+int	h1_want_read(const struct sl_h2 *h2);
 void	h1_cancel(struct h2_stream *st);
 void	h1_origin_eof(struct sl_h2 *h2);
 

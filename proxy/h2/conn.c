@@ -245,6 +245,8 @@ h2_after_io(struct sl_h2 *h2)
 	if (h2->in_io)
 		return;
 	h2->in_io = 1;
+	/* Cleared below, or set by sl_h2_free while h2 is still there. */
+	// cppcheck-suppress autoVariables
 	h2->gone = &gone;
 	while (h2->limit == NULL && (st = h2->startq) != NULL) {
 		if ((h2->startq = st->qnext) == NULL)

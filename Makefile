@@ -63,7 +63,7 @@ policy_SRC := $(wildcard policy/*.c)
 tls_SRC	   := $(wildcard tls/*.c)
 stun_SRC   := $(wildcard stun/*.c)
 proxy_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c)) \
-	      $(wildcard proxy/sink/*.c)
+	      $(wildcard proxy/sink/*.c proxy/h2/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 # Link order: dependants first (proxy uses policy, tls, stun, lib).

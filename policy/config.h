@@ -77,6 +77,15 @@ struct sl_settings {
 	unsigned	 pipe_size;		/* splice pipe capacity */
 	unsigned	 so_mark;		/* SO_MARK on upstream sockets */
 
+	/* HTTP/2 on the inspected path (docs/design/h2.md) */
+	unsigned	 h2_max_streams;	/* concurrent, per client conn */
+	unsigned	 h2_header_list_max;	/* decoded bytes -> 431 */
+	unsigned	 h2_max_continuations;	/* per header block -> GOAWAY */
+	unsigned	 h2_reset_max;		/* client RST_STREAM per window */
+	unsigned	 h2_control_max;	/* PING+SETTINGS per window */
+	unsigned	 h2_flood_window;	/* ms, for the two above */
+	unsigned	 h2_stall_timeout;	/* ms with data and no window */
+
 	/* DNS */
 	unsigned	 dns_timeout;		/* ms per try */
 	unsigned	 dns_tries;

@@ -16,6 +16,7 @@
 #include "../lib/log.h"
 #include "../policy/config.h"
 #include "flow.h"
+#include "h2/h2.h"
 #include "httpfwd.h"
 #include "req.h"
 #include "setup.h"
@@ -339,6 +340,7 @@ sl_flow_close(struct sl_flow *flow, char who, const char *reason)
 	/* Counts are final now: a refusal still waiting for its answer to
 	 * go out, then the flow's own event. */
 	sl_httpfwd_free(flow);
+	sl_h2_free(flow);
 	flow_setup_free(flow);
 	if (flow_close_event(flow, &kind))
 		flow_event(flow, kind);

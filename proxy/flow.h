@@ -29,6 +29,7 @@ struct sl_rt;
 struct sl_req;
 struct flow_setup;
 struct sl_httpfwd;
+struct sl_h2;
 
 /*
  * The states a flow (and each of its requests, req.h) goes through, in
@@ -87,6 +88,8 @@ struct sl_flow {
 	uint32_t		 nreq;		/* HTTP: requests it carried */
 	struct flow_setup	*setup;		/* until relaying starts */
 	struct sl_httpfwd	*http;		/* plain-HTTP forwarding */
+	struct sl_h2		*h2;		/* HTTP/2 (inspected): streams
+						   are requests of their own */
 	unsigned		 relaying:1;	/* the relay runs (relay.h) */
 	unsigned		 forwarded:1;	/* HTTP parsed per request */
 	unsigned		 failed:1;	/* the connection itself failed

@@ -48,7 +48,6 @@
 #include "../lib/clock.h"
 #include "../lib/http/http.h"
 #include "../lib/log.h"
-#include "../lib/urlpath.h"
 #include "../policy/config.h"
 #include "httpfwd.h"
 #include "pipeline.h"
@@ -758,29 +757,12 @@ static const struct sl_req_ops hf_tp_ops = {
 	.verify_name = 1,
 };
 
-/* The host of a Host field value: its port (if any) left out. */
-static struct sl_http_span
-hf_host_field(const char *buf, struct sl_http_span v)
-{
-	const char *h = buf + v.off;
-	const char *colon = memrchr(h, ':', v.len);
-
-	if (colon != NULL && (memchr(h, ']', v.len) == NULL ||
-	    h[v.len - 1] != ']'))
-		v.len = (uint32_t)(colon - h);
-	return v;
-}
-
 /* A host as policy sees it: 1 an address (ip), 0 a name (name), -1 bad. */
 static int
 hf_host_parse(const char *buf, struct sl_http_span h, struct sl_ip *ip,
     char name[256])
 {
-	int lit = sl_ip_parse_host(ip, buf + h.off, h.len);
-
-	if (lit == 0 && sl_name_normalise(buf + h.off, h.len, name, 256) == -1)
-		return -1;
-	return lit;
+	return sl_req_authority(buf + h.off, h.len, ip, name);
 }
 
 /*
@@ -799,8 +781,7 @@ hf_authority(struct sl_flow *flow, const char *buf,
 	int lit, hlit;
 
 	if (m->form != SL_HTTP_FORM_ABSOLUTE)
-		lit = hf_host_parse(buf, hf_host_field(buf, m->host_hdr), ip,
-		    name);
+		lit = hf_host_parse(buf, m->host_hdr, ip, name);
 	else
 		lit = hf_host_parse(buf, m->host, ip, name);
 	if (lit == -1) {
@@ -808,8 +789,7 @@ hf_authority(struct sl_flow *flow, const char *buf,
 		return -1;
 	}
 	if (flow->http->transparent && m->form == SL_HTTP_FORM_ABSOLUTE) {
-		hlit = hf_host_parse(buf, hf_host_field(buf, m->host_hdr),
-		    &hip, hname);
+		hlit = hf_host_parse(buf, m->host_hdr, &hip, hname);
 		if (hlit != lit || (lit == 1 ? !sl_ip_equal(&hip, ip) :
 		    strcmp(hname, name) != 0)) {
 			hf_refuse(flow, 400, "host_uri_mismatch", 0);
@@ -825,55 +805,28 @@ hf_target(struct sl_flow *flow, struct sl_req *req, const char *buf,
     const struct sl_http_msg *m)
 {
 	struct sl_httpfwd *hf = flow->http;
-	char name[256], ipbuf[SL_IP_STRLEN];
-	const char *p = buf + m->path.off, *q;
+	char name[256];
 	struct sl_ip ip;
-	char *path;
 	int lit;
 
 	if ((lit = hf_authority(flow, buf, m, &ip, name)) == -1)
 		return -1;
-	/* Policy compares the path as origins route on it (decoded, slashes
-	 * merged, dot segments removed: lib/urlpath.h), so "/%68ello" and
-	 * "/x/../hello" are "/hello"; and also with ';' parameters removed,
-	 * as Tomcat reads "/x/..;/hello".  The request is forwarded as sent.
-	 * A path that has no single decoding ("%zz", "%00") is refused: no
-	 * reading of it is safe for both allow and deny rules. */
-	if ((path = sl_alloc(m->path.len + 2)) == NULL ||
-	    (req->url_path_noparam = sl_alloc(m->path.len + 2)) == NULL) {
-		sl_free(path);
+	switch (sl_req_set_path(req, buf + m->path.off, m->path.len)) {
+	case -2:
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
-	}
-	if (sl_urlpath_normalise(p, m->path.len, path, m->path.len + 2) ==
-	    -1 || sl_urlpath_normalise_noparam(p, m->path.len,
-	    req->url_path_noparam, m->path.len + 2) == -1) {
-		sl_free(path);
+	case -1:
 		hf_refuse(flow, 400, "bad_path", 0);
 		return -1;
 	}
-	req->host_literal = lit == 1;
-	req->url_path = path;	/* "http://a.test?q" is "/?q" */
-	req->url_final = 1;
-	/* Logged as sent, without the query (which may carry secrets). */
-	q = memchr(p, '?', m->path.len);
-	req->log_path = sl_strndup(p, q != NULL ? (size_t)(q - p) :
-	    m->path.len);
-	if (lit == 1) {
-		req->dst_ip = ip;
-		req->url_host = sl_strdup(sl_ip_fmt(&ip, ipbuf, sizeof(ipbuf)));
-	} else if (sl_req_set_host(req, name) == 0) {
-		req->url_host = sl_strdup(name);
+	if (sl_req_set_authority(req, lit, &ip, name) == -1) {
+		sl_flow_close(flow, 'R', "oom");
+		return -1;
 	}
 	req->dst_port = m->port;
 	if (hf->transparent) {
 		req->dst_ip = flow->dst_ip;
 		req->dst_port = flow->dst_port;
-	}
-	if (req->url_host == NULL || req->log_path == NULL ||
-	    (lit == 0 && req->host == NULL)) {
-		sl_flow_close(flow, 'R', "oom");
-		return -1;
 	}
 	return 0;
 }

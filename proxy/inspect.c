@@ -24,6 +24,7 @@
 #include "../tls/tls.h"
 #include "classify.h"
 #include "flow.h"
+#include "h2/h2.h"
 #include "httpfwd.h"
 #include "inspect.h"
 #include "relay.h"
@@ -31,8 +32,9 @@
 #include "setup.h"
 #include "worker.h"
 
-/* ALPN protocols sluice cannot inspect yet: not offered to the origin. */
-static const char *const insp_alpn_drop[] = { "h2", "h2c" };
+/* ALPN protocols sluice cannot inspect: not offered to the origin
+ * (h2c is HTTP/2 without TLS: never right inside TLS). */
+static const char *const insp_alpn_drop[] = { "h2c" };
 
 /* The flow of a client-facing SSL, for the ALPN callback. */
 static int insp_ex_idx = -1;
@@ -186,9 +188,19 @@ insp_cli_event(struct sl_half *cli, short what)
 	struct sl_flow *flow = cli->flow;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		const unsigned char *alpn;
+		unsigned nalpn;
+
 		flow->sni_verified = flow->sni != NULL;
 		sl_flow_log(flow, SL_LOG_DEBUG, "inspecting '%s'",
 		    insp_name(flow) ? insp_name(flow) : "-");
+		/* HTTP/2: the client speaks first only after our SETTINGS
+		 * may go; nothing to classify. */
+		SSL_get0_alpn_selected(sl_half_ssl(cli), &alpn, &nalpn);
+		if (sl_h2_alpn_is_h2(alpn, nalpn)) {
+			sl_h2_start(flow, insp_name(flow));
+			return;
+		}
 		sl_half_setcb(cli, insp_first_read, NULL, insp_cli_event);
 		flow_setup_timer(flow, flow->rt->set->peek_timeout,
 		    insp_first_timeout);
@@ -226,7 +238,8 @@ insp_srv_waiting(struct sl_half *srv, short what)
 
 /*
  * ALPN towards the client: what the origin chose, if the client offered
- * it (it did: the origin chose from the client's own list).
+ * it (it did: the origin chose from the client's own list), or h2 for a
+ * client that speaks only h2 to an HTTP/1.1 origin (h2.h).
  */
 static int
 insp_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -234,25 +247,14 @@ insp_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 {
 	struct sl_flow *flow = SSL_get_ex_data(ssl, insp_ex_idx);
 	const unsigned char *up;
-	unsigned int uplen, i = 0;
+	unsigned int uplen;
 
 	(void)arg;
 	if (flow == NULL || flow->srv.kind != SL_HALF_TLS)
 		return SSL_TLSEXT_ERR_NOACK;
 	SSL_get0_alpn_selected(sl_half_ssl(&flow->srv), &up, &uplen);
-	while (uplen > 0 && i < inlen) {
-		unsigned int n = in[i];
-
-		if (i + 1 + n > inlen)
-			break;
-		if (n == uplen && memcmp(in + i + 1, up, n) == 0) {
-			*out = in + i + 1;
-			*outlen = (unsigned char)n;
-			return SSL_TLSEXT_ERR_OK;
-		}
-		i += 1 + n;
-	}
-	return SSL_TLSEXT_ERR_NOACK;
+	return sl_h2_alpn_select(up, uplen, in, inlen, out, outlen) ?
+	    SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
 }
 
 /*
@@ -459,7 +461,7 @@ insp_up_timeout(struct sl_flow *flow)
 	insp_fail(flow, "timeout");
 }
 
-/* The client's ALPN list, less what cannot be inspected yet. */
+/* The client's ALPN list, less what cannot be inspected. */
 static size_t
 insp_alpn(const struct sl_tls_hello *h, unsigned char *out, size_t cap)
 {
@@ -477,7 +479,8 @@ insp_alpn(const struct sl_tls_hello *h, unsigned char *out, size_t cap)
 		memcpy(out + o, all + i, 1 + (size_t)all[i]);
 		o += 1 + (size_t)all[i];
 	}
-	return o;
+	/* An h2-only client's streams can go over HTTP/1.1 too. */
+	return sl_h2_alpn_upstream(out, o, cap);
 }
 
 void

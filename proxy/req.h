@@ -108,6 +108,30 @@ void	sl_req_bytes(const struct sl_req *req, uint64_t *up, uint64_t *down)
 int	sl_req_set_host(struct sl_req *req, const char *name) SL_NONNULL(1)
 	    SL_WUR;
 
+/*
+ * Parse an authority as HTTP carries it (Host, :authority): its port, if
+ * any, left out; 1 an address (into ip), 0 a name (normalised into
+ * name), -1 neither.
+ */
+int	sl_req_authority(const char *h, size_t len, struct sl_ip *ip,
+	    char name[256]) SL_NONNULL(1, 3, 4);
+
+/*
+ * Record what sl_req_authority() found as the request's name (or its
+ * address, asked for by literal) and URL host.  0, or -1 on OOM.
+ */
+int	sl_req_set_authority(struct sl_req *req, int lit,
+	    const struct sl_ip *ip, const char *name) SL_NONNULL(1, 3, 4)
+	    SL_WUR;
+
+/*
+ * Record the request's path (and query) as URL facts: the two normalised
+ * forms policy matches (lib/urlpath.h) and the path as logged.  0, -1 if
+ * the path has no single decoding (refuse it: 400 bad_path), -2 on OOM.
+ */
+int	sl_req_set_path(struct sl_req *req, const char *p, size_t len)
+	    SL_NONNULL(1, 2) SL_WUR;
+
 /* The reason logged for a deny decision: "policy" or the guard rail. */
 const char *sl_req_deny_reason(const struct sl_req *req) SL_NONNULL(1);
 

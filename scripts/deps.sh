@@ -36,6 +36,8 @@ libjansson-dev libcrypt-dev
 #   iproute2 nftables procps   network namespaces, veths, ss, nft, sysctl
 #   openssl curl python3 python3-websockets
 #                              the test CA, and the clients (tests/integ/py)
+#   nghttp2-client python3-h2  HTTP/2 clients: h2load, and the h2 test
+#                              clients of tests/integ/py/h2client.py
 #   nginx libnginx-mod-stream dnsmasq-base haproxy squid
 #                              the servers of the integration tests, and the
 #                              peers of `make bench` (HAProxy, Squid, nginx
@@ -54,7 +56,7 @@ libjansson-dev libcrypt-dev
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
 TEST_PKGS="
 iproute2 nftables procps
-openssl curl python3 python3-websockets
+openssl curl python3 python3-websockets nghttp2-client python3-h2
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
 squid-openssl|squid mitmproxy nghttp2-client
 testssl.sh

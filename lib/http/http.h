@@ -180,6 +180,14 @@ void	sl_http_chunked_init(struct sl_http_chunked *c) SL_NONNULL(1);
  */
 ssize_t	sl_http_chunked_feed(struct sl_http_chunked *c, const char *buf,
 	    size_t len, int *done) SL_NONNULL(1, 2, 4);
+/*
+ * Bytes of chunk data that come next (the tracker is inside a chunk's
+ * data), 0 while framing (a size line, a CRLF, trailers) comes next.  A
+ * decoder (HTTP/2 towards the client) feeds those as data, and framing
+ * bytes one at a time until data comes again.
+ */
+uint64_t sl_http_chunked_data_next(const struct sl_http_chunked *c)
+	    SL_NONNULL(1);
 
 /*
  * Rewrite a parsed request for the origin server (RFC 9112 section 3.2.2,

@@ -48,6 +48,12 @@ sl_http_chunked_init(struct sl_http_chunked *c)
 	c->state = CH_SIZE0;
 }
 
+uint64_t
+sl_http_chunked_data_next(const struct sl_http_chunked *c)
+{
+	return c->state == CH_DATA ? c->left : 0;
+}
+
 /* After a size or an extension: ";" starts another, CR ends the line. */
 static int
 chunk_ext_next(struct sl_http_chunked *c, unsigned char b, int ws_state)

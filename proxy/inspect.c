@@ -154,6 +154,7 @@ insp_carry(struct sl_flow *flow, int timeout)
 	struct evbuffer *in = sl_half_input(&flow->cli);
 	size_t len = evbuffer_get_length(in);
 	const uint8_t *p = len > 0 ? evbuffer_pullup(in, -1) : NULL;
+	char ipbuf[SL_IP_STRLEN];
 	struct sl_classify c;
 
 	sl_classify(p, len, flow->rt->set->peek_max, 0, NULL, &c);
@@ -161,8 +162,10 @@ insp_carry(struct sl_flow *flow, int timeout)
 		return;			/* a request line still under way */
 	flow_setup_timer_stop(flow);
 	if (c.proto == SL_PROTO_HTTP) {
+		/* No name: the origin was verified for its address. */
 		sl_httpfwd_start_inspected(flow, insp_name(flow) != NULL ?
-		    insp_name(flow) : flow->req->url_host);
+		    insp_name(flow) : sl_ip_fmt(&flow->req->dst_ip, ipbuf,
+		    sizeof(ipbuf)));
 		return;
 	}
 	/* TLS but no HTTP (TURN over TLS...): bytes inside the sessions. */

@@ -105,6 +105,12 @@ out=$(issuer -proxy 10.1.0.1:3128 -connect other.example.test:443 \
 like "$out" 'issuer=CN ?= ?sluice integration test CA' \
     "spliced: s_client sees the origin's own certificate"
 
+read -r code port <<<"$(icurl $P -o "$T/ip.out" https://10.2.0.2/hello)"
+is "$code $(cat "$T/ip.out")" "200 hello from www.example.test" \
+    "CONNECT to an address (no SNI): inspected, the leaf verified for the IP"
+flowlog_expect "logged inspected, by address" "cli=10.1.0.2:$port event=flow.request" \
+    host=10.2.0.2 action=inspect status=200
+
 # --- url rules and names inside the session -------------------------------
 read -r code port <<<"$(icurl $P -o "$T/secret.out" https://www.example.test/secret)"
 is "$code" 403 "a denied url inside an inspected session: 403"

@@ -215,10 +215,38 @@ sl_half_buffer(struct sl_half *h)
 	return 0;
 }
 
+/* Plaintext per TLS record at most (RFC 8446 5.1). */
+#define HALF_TLS_RECORD	16384
+
+/*
+ * libevent's OpenSSL bufferevent hands each contiguous piece of its
+ * output to its own SSL_write: bytes moved over from the other half come
+ * in the read chunks of that half (4 KiB, 12 KiB, 8 KiB...), and each
+ * became a record of its own and a write(2) of its own.  Keeping the
+ * head of the output one full record long makes records 16 KiB again
+ * (one memcpy of the head, against a record and a system call).
+ */
+static void
+half_tls_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	size_t len = evbuffer_get_length(buf);
+	struct evbuffer_iovec v;
+
+	(void)arg;
+	if ((info->n_added == 0 && info->n_deleted == 0) || len == 0)
+		return;
+	len = SL_MIN(len, (size_t)HALF_TLS_RECORD);
+	if (evbuffer_peek(buf, -1, NULL, &v, 1) >= 1 && v.iov_len < len)
+		(void)evbuffer_pullup(buf, (ev_ssize_t)len);
+}
+
 /* The half's bufferevent is bev, TLS, with the half's callbacks. */
 static void
 half_tls_setup(struct sl_half *h, struct bufferevent *bev)
 {
+	(void)evbuffer_add_cb(bufferevent_get_output(bev), half_tls_out_cb,
+	    NULL);
 	/* A peer that closes without close_notify is an EOF, not an error:
 	 * as common as it is harmless once the HTTP framing says the
 	 * message is whole (the forwarder checks that). */

@@ -10,9 +10,10 @@
  *        bytes never entering user space.
  *   BUF  a socket bufferevent (user-space buffers, watermarks, timeouts):
  *        the HTTP forwarder, and a relay where either side is buffered.
- *   TLS  an OpenSSL bufferevent (inspection): over the socket itself, or
- *        as a filter over a BUF half whose input already holds bytes (a
- *        peeked ClientHello put back with sl_half_unread).
+ *   TLS  an OpenSSL bufferevent (inspection) over the socket itself
+ *        (a peeked ClientHello goes in through a BIO in front of the
+ *        socket's: sl_half_tls_accept), or as a filter over a BUF half
+ *        whose input already holds bytes.
  *   UDP  a datagram session (the UDP forwarding issue).
  * A RAW half can become BUF in place (sl_half_buffer): same fd, same
  * owner, the bytes it already holds kept.  The half always owns its fd;

@@ -3,12 +3,15 @@
  * byte counts (half.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -224,6 +227,48 @@ sl_half_buffer(struct sl_half *h)
 	return 0;
 }
 
+/* Plaintext per TLS record at most (RFC 8446 5.1). */
+#define HALF_TLS_RECORD	16384
+
+/*
+ * libevent's OpenSSL bufferevent hands each contiguous piece of its
+ * output to its own SSL_write: bytes moved over from the other half come
+ * in the read chunks of that half (4 KiB, 12 KiB, 8 KiB...), and each
+ * became a record of its own and a write(2) of its own.  Keeping the
+ * head of the output one full record long makes records 16 KiB again
+ * (one memcpy of the head, against a record and a system call).
+ */
+static void
+half_tls_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	size_t len = evbuffer_get_length(buf);
+	struct evbuffer_iovec v;
+
+	(void)arg;
+	if ((info->n_added == 0 && info->n_deleted == 0) || len == 0)
+		return;
+	len = SL_MIN(len, (size_t)HALF_TLS_RECORD);
+	if (evbuffer_peek(buf, -1, NULL, &v, 1) >= 1 && v.iov_len < len)
+		(void)evbuffer_pullup(buf, (ev_ssize_t)len);
+}
+
+/* The half's bufferevent is bev, TLS, with the half's callbacks. */
+static void
+half_tls_setup(struct sl_half *h, struct bufferevent *bev)
+{
+	(void)evbuffer_add_cb(bufferevent_get_output(bev), half_tls_out_cb,
+	    NULL);
+	/* A peer that closes without close_notify is an EOF, not an error:
+	 * as common as it is harmless once the HTTP framing says the
+	 * message is whole (the forwarder checks that). */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	bufferevent_setcb(bev, half_bev_read_cb, half_bev_write_cb,
+	    half_bev_event_cb, h);
+	h->bev = bev;
+	h->kind = SL_HALF_TLS;
+}
+
 int
 sl_half_tls(struct sl_half *h, SSL *ssl, int accepting)
 {
@@ -270,14 +315,197 @@ sl_half_tls(struct sl_half *h, SSL *ssl, int accepting)
 			return -1;
 		}
 	}
-	/* A peer that closes without close_notify is an EOF, not an error:
-	 * as common as it is harmless once the HTTP framing says the
-	 * message is whole (the forwarder checks that). */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	bufferevent_setcb(bev, half_bev_read_cb, half_bev_write_cb,
-	    half_bev_event_cb, h);
-	h->bev = bev;
-	h->kind = SL_HALF_TLS;
+	half_tls_setup(h, bev);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS accepted over the socket, its first bytes already read           */
+
+/*
+ * The client's first bytes (the ClientHello the classifier peeked) are
+ * out of the socket already.  Rather than put them back into a socket
+ * bufferevent and run TLS as a filter over it -- every record then
+ * copied once more through an evbuffer, and written in a later loop turn,
+ * when it is no longer in the cache (the bulk benchmark: docs/bench.md,
+ * session 7) -- the SSL reads them through this BIO: it serves `pre`
+ * first, then reads straight from the socket BIO behind it, one call per
+ * call, never ahead (bytes held here would be invisible to libevent,
+ * which reads only when the socket is readable).  The handshake cannot
+ * end before the prefix is consumed: the client's Finished follows our
+ * ServerHello, so it is never among the bytes read before.  Writes do not
+ * pass here (the SSL's write BIO is the socket BIO).
+ */
+struct half_pre {
+	unsigned char	*buf;
+	size_t		 len, off;
+};
+
+/* Made once; immutable afterwards, like a constant table (STYLE 1). */
+static BIO_METHOD *half_pre_meth;
+static pthread_once_t half_pre_once = PTHREAD_ONCE_INIT;
+
+static int
+half_pre_read(BIO *b, char *out, int outl)
+{
+	struct half_pre *p = BIO_get_data(b);
+	BIO *next = BIO_next(b);
+	int r;
+
+	BIO_clear_retry_flags(b);
+	if (out == NULL || outl <= 0)
+		return 0;
+	if (p != NULL && p->off < p->len) {
+		size_t n = SL_MIN(p->len - p->off, (size_t)outl);
+
+		memcpy(out, p->buf + p->off, n);
+		p->off += n;
+		if (p->off == p->len) {		/* nothing more to hold */
+			sl_free(p->buf);
+			p->buf = NULL;
+			p->len = p->off = 0;
+		}
+		return (int)n;
+	}
+	if (next == NULL)
+		return 0;
+	r = BIO_read(next, out, outl);
+	BIO_copy_next_retry(b);
+	return r;
+}
+
+static int
+half_pre_write(BIO *b, const char *in, int inl)
+{
+	BIO *next = BIO_next(b);
+	int r;
+
+	BIO_clear_retry_flags(b);
+	if (next == NULL)
+		return 0;
+	r = BIO_write(next, in, inl);
+	BIO_copy_next_retry(b);
+	return r;
+}
+
+static long
+half_pre_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct half_pre *p = BIO_get_data(b);
+	BIO *next = BIO_next(b);
+	long held = p != NULL ? (long)(p->len - p->off) : 0;
+
+	if (cmd == BIO_CTRL_PENDING)
+		return held + (next != NULL ? BIO_ctrl(next, cmd, num, ptr) : 0);
+	if (cmd == BIO_CTRL_EOF && held > 0)
+		return 0;
+	return next != NULL ? BIO_ctrl(next, cmd, num, ptr) : 0;
+}
+
+static int
+half_pre_create(BIO *b)
+{
+	BIO_set_data(b, NULL);
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static int
+half_pre_destroy(BIO *b)
+{
+	struct half_pre *p = BIO_get_data(b);
+
+	if (p != NULL) {
+		sl_free(p->buf);
+		sl_free(p);
+	}
+	BIO_set_data(b, NULL);
+	return 1;
+}
+
+static void
+half_pre_meth_init(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER,
+	    "sluice prefix");
+
+	if (m == NULL || BIO_meth_set_read(m, half_pre_read) != 1 ||
+	    BIO_meth_set_write(m, half_pre_write) != 1 ||
+	    BIO_meth_set_ctrl(m, half_pre_ctrl) != 1 ||
+	    BIO_meth_set_create(m, half_pre_create) != 1 ||
+	    BIO_meth_set_destroy(m, half_pre_destroy) != 1) {
+		BIO_meth_free(m);
+		return;
+	}
+	half_pre_meth = m;
+}
+
+/*
+ * ssl reads pre[0..len) first, then fd; writes go to fd.  0, or -1 (no
+ * memory; ssl unchanged).
+ */
+static int
+half_pre_bio(SSL *ssl, int fd, const void *pre, size_t len)
+{
+	struct half_pre *p = NULL;
+	BIO *rb = NULL, *sock = NULL;
+
+	pthread_once(&half_pre_once, half_pre_meth_init);
+	if (half_pre_meth == NULL || len > INT_MAX ||
+	    (p = sl_calloc(1, sizeof(*p))) == NULL ||
+	    (p->buf = sl_alloc(len > 0 ? len : 1)) == NULL ||
+	    (rb = BIO_new(half_pre_meth)) == NULL ||
+	    (sock = BIO_new_socket(fd, BIO_NOCLOSE)) == NULL) {
+		if (p != NULL)
+			sl_free(p->buf);
+		sl_free(p);
+		BIO_free(rb);
+		ERR_clear_error();
+		return -1;
+	}
+	if (len > 0)
+		memcpy(p->buf, pre, len);
+	p->len = len;
+	BIO_set_data(rb, p);
+	/* The chain owns sock once; the SSL's write side takes a second
+	 * reference (SSL_free frees both sides). */
+	BIO_push(rb, sock);
+	BIO_up_ref(sock);
+	SSL_set_bio(ssl, rb, sock);
+	return 0;
+}
+
+int
+sl_half_tls_accept(struct sl_half *h, SSL *ssl, const void *pre, size_t len)
+{
+	struct event_base *base = h->flow->wk->base;
+	struct bufferevent *bev;
+
+	if (h->kind != SL_HALF_RAW || h->pre != NULL) {
+		/* Already buffered (or our own bytes still to send first):
+		 * TLS as a filter over that bufferevent. */
+		if (sl_half_buffer(h) == -1 ||
+		    sl_half_unread(h, pre, len) == -1) {
+			SSL_free(ssl);
+			return -1;
+		}
+		return sl_half_tls(h, ssl, 1);
+	}
+	if (half_pre_bio(ssl, h->fd, pre, len) == -1) {
+		SSL_free(ssl);
+		return -1;
+	}
+	event_del(&h->ev_rd);
+	event_del(&h->ev_wr);
+	/* libevent takes the fd from the SSL's write BIO (the same fd).
+	 * The handshake starts on writability, at once: the prefix needs
+	 * no readable socket. */
+	bev = bufferevent_openssl_socket_new(base, h->fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return -1;
+	half_events_clear(h);
+	half_tls_setup(h, bev);
 	return 0;
 }
 

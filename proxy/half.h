@@ -10,9 +10,10 @@
  *        bytes never entering user space.
  *   BUF  a socket bufferevent (user-space buffers, watermarks, timeouts):
  *        the HTTP forwarder, and a relay where either side is buffered.
- *   TLS  an OpenSSL bufferevent (inspection): over the socket itself, or
- *        as a filter over a BUF half whose input already holds bytes (a
- *        peeked ClientHello put back with sl_half_unread).
+ *   TLS  an OpenSSL bufferevent (inspection) over the socket itself
+ *        (a peeked ClientHello goes in through a BIO in front of the
+ *        socket's: sl_half_tls_accept), or as a filter over a BUF half
+ *        whose input already holds bytes.
  *   UDP  a datagram session (the UDP forwarding issue).
  * A RAW half can become BUF in place (sl_half_buffer): same fd, same
  * owner, the bytes it already holds kept.  The half always owns its fd;
@@ -105,6 +106,18 @@ int	sl_half_set_buffered(struct sl_half *h, int fd) SL_NONNULL(1) SL_WUR;
  */
 int	sl_half_tls(struct sl_half *h, struct ssl_st *ssl, int accepting)
 	    SL_NONNULL(1, 2) SL_WUR;
+/*
+ * The half answers TLS as the server from now on; pre[0..len) are the
+ * client's first bytes, read from the socket already (the ClientHello),
+ * and the handshake reads them first.  A RAW half gets the TLS
+ * bufferevent on its socket directly (the bytes go in through a BIO in
+ * front of the socket's); a half that is buffered already, or still has
+ * a prefix of its own to send, gets the filter of sl_half_tls().  ssl is
+ * the half's from now on, even on failure.  The handshake starts when the
+ * bufferevent is enabled.  0, or -1 (no memory).
+ */
+int	sl_half_tls_accept(struct sl_half *h, struct ssl_st *ssl,
+	    const void *pre, size_t len) SL_NONNULL(1, 2) SL_WUR;
 /* The half's SSL object (borrowed), or NULL. */
 struct ssl_st *sl_half_ssl(const struct sl_half *h) SL_NONNULL(1);
 

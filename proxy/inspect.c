@@ -310,7 +310,8 @@ insp_minter(struct sl_flow *flow, struct sl_tls_minter **own)
 
 /*
  * TLS towards the client with (leaf, key), no weaker than up (if any);
- * the ClientHello and what followed it are read first.  The arguments
+ * the ClientHello and what followed it are read first (on the socket
+ * itself: half.h, sl_half_tls_accept).  The arguments
  * stay the caller's.  0, or -1 with the flow closed.
  */
 static int
@@ -332,17 +333,11 @@ insp_client_tls(struct sl_flow *flow, X509 *leaf, EVP_PKEY *key, SSL *up,
 		return -1;
 	}
 	sl_half_unwatch(&flow->cli);
-	if (sl_half_buffer(&flow->cli) == -1 ||
-	    sl_half_unread(&flow->cli, s->buf, s->len) == -1) {
-		SSL_free(cli);
+	if (sl_half_tls_accept(&flow->cli, cli, s->buf, s->len) == -1) {
 		sl_flow_close(flow, 'R', "oom");
 		return -1;
 	}
 	s->len = 0;
-	if (sl_half_tls(&flow->cli, cli, 1) == -1) {
-		sl_flow_close(flow, 'R', "oom");
-		return -1;
-	}
 	sl_half_setcb(&flow->cli, NULL, NULL, event);
 	flow_setup_timer(flow, rt->set->connect_timeout, insp_client_timeout);
 	/* Last: the handshake may run, fail and close the flow in here. */

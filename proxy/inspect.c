@@ -25,6 +25,7 @@
 #include "flow.h"
 #include "httpfwd.h"
 #include "inspect.h"
+#include "learn.h"
 #include "relay.h"
 #include "req.h"
 #include "setup.h"
@@ -110,6 +111,7 @@ insp_client_failed(struct sl_flow *flow)
 	sl_flow_log(flow, SL_LOG_INFO, "client refused the minted certificate "
 	    "for '%s': %s", insp_name(flow) ? insp_name(flow) : "-",
 	    flow->req->detail);
+	sl_learn_flow_rejected(flow, insp_name(flow));
 	sl_flow_close(flow, 'C', "client_rejected_mitm");
 }
 

@@ -156,7 +156,8 @@ sl_learn_parse(const char *buf, size_t len, struct sl_learn_entry **out,
 
 	*out = NULL;
 	*n = *skipped = 0;
-	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+	if ((root = json_loadb(buf, len,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je)) == NULL) {
 		snprintf(err, errcap, "line %d: %s", je.line, je.text);
 		return -1;
 	}

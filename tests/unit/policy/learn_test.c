@@ -103,6 +103,7 @@ T_TEST(learn_client_set_is_bounded)
 	struct sl_learn_entry e;
 	char a[32];
 
+	T_ASSERT(lt != NULL);
 	for (int i = 0; i < SL_LEARN_CLIENTS_MAX + 20; i++) {
 		snprintf(a, sizeof(a), "10.1.%d.%d", i / 200, i % 200 + 1);
 		rec(lt, "x.test", a, i, &lim3);
@@ -120,6 +121,7 @@ T_TEST(learn_full_table_evicts_the_stalest_unproposed)
 	struct sl_learn_entry e;
 	struct sl_learn_stats st;
 
+	T_ASSERT(lt != NULL);
 	rec(lt, "a.test", "10.0.0.1", 10, &lim);
 	rec(lt, "a.test", "10.0.0.2", 11, &lim);	/* proposed */
 	rec(lt, "b.test", "10.0.0.1", 12, &lim);
@@ -140,6 +142,7 @@ T_TEST(learn_full_of_proposals_refuses_and_counts)
 	struct sl_learn *lt = sl_learn_new();
 	struct sl_learn_stats st;
 
+	T_ASSERT(lt != NULL);
 	T_EQ(rec(lt, "a.test", "10.0.0.1", 1, &lim), SL_LEARN_PROPOSED);
 	T_EQ(rec(lt, "b.test", "10.0.0.1", 2, &lim), SL_LEARN_PROPOSED);
 	T_EQ(rec(lt, "c.test", "10.0.0.1", 3, &lim), SL_LEARN_FULL);
@@ -161,6 +164,7 @@ T_TEST(learn_hostile_names_refused)
 		"exa\xc3\xa9mple.test" };
 	struct sl_learn *lt = sl_learn_new();
 
+	T_ASSERT(lt != NULL);
 	for (size_t i = 0; i < SL_NELEM(bad); i++)
 		T_CHECK(rec(lt, bad[i], "10.0.0.1", 1, &lim3) ==
 		    SL_LEARN_BADNAME, "'%s' accepted", bad[i]);
@@ -185,8 +189,10 @@ T_TEST(learn_file_round_trip)
 	size_t n, m, skipped;
 	char path[] = "/tmp/learn_test.XXXXXX", file[64], err[128];
 	char *txt;
-	int fd = mkstemp(path);
+	int fd;
 
+	T_ASSERT(lt != NULL);
+	fd = mkstemp(path);
 	T_ASSERT(fd != -1);
 	close(fd);
 	snprintf(file, sizeof(file), "%s", path);
@@ -265,6 +271,7 @@ T_TEST(learn_sync_drops_what_the_admin_removed)
 	size_t n;
 	uint64_t gen;
 
+	T_ASSERT(lt != NULL);
 	rec(lt, "gone.test", "10.0.0.1", 1, &lim3);
 	rec(lt, "kept.test", "10.0.0.1", 1, &lim3);
 	T_EQ(sl_learn_snapshot(lt, &v, &n, &gen), 0);
@@ -380,6 +387,7 @@ T_TEST(learn_records_from_many_threads)
 	size_t n;
 
 	mt_lt = sl_learn_new();
+	T_ASSERT(mt_lt != NULL);
 	for (intptr_t i = 0; i < 4; i++)
 		T_EQ(pthread_create(&th[i], NULL, mt_worker, (void *)i), 0);
 	for (int i = 0; i < 4; i++)

@@ -9,14 +9,12 @@
  * list's flock ("<list>.lock") is held across our read-modify-write.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,25 +86,6 @@ learn_setup(struct lopts *o)
 		return CTL_PROBLEM;
 	}
 	return CTL_OK;
-}
-
-static int
-learn_lock(const char *path)
-{
-	char lp[PATH_MAX + 8];
-	int fd;
-
-	if (snprintf(lp, sizeof(lp), "%s.lock", path) >= (int)sizeof(lp))
-		return -1;
-	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd != -1 && flock(fd, LOCK_EX) == -1) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd == -1)
-		fprintf(stderr, "sluicectl learn: cannot lock %s: %s\n", lp,
-		    strerror(errno));
-	return fd;
 }
 
 static int
@@ -228,17 +207,13 @@ learn_remove(const struct lopts *o, struct sl_learn_entry *v, size_t n,
 	return CTL_OK;
 }
 
-static ssize_t
+static long
 learn_find(const struct sl_learn_entry *v, size_t n, const char *arg)
 {
 	char norm[256];
 
-	if (sl_learn_name(arg, norm) == -1)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].name, norm) == 0)
-			return (ssize_t)i;
-	return -1;
+	return sl_learn_name(arg, norm) == -1 ? -1 :
+	    sl_learn_find(v, n, norm);
 }
 
 /* Insert the splice rule for name; CTL_OK or CTL_PROBLEM (said). */
@@ -302,11 +277,14 @@ learn_edit(struct lopts *o, int accept, int argc, char **argv)
 {
 	struct sl_learn_entry *v = NULL;
 	unsigned char *drop = NULL;
+	char err[PATH_MAX + 64];
 	size_t n;
 	int lk, rc = CTL_OK, changed = 0;
 
-	if ((lk = learn_lock(o->path)) == -1)
+	if ((lk = sl_learn_lock(o->path, err, sizeof(err))) == -1) {
+		fprintf(stderr, "sluicectl learn: %s\n", err);
 		return CTL_PROBLEM;
+	}
 	if (learn_load(o, &v, &n) == -1 ||
 	    (drop = sl_calloc(n ? n : 1, 1)) == NULL) {
 		rc = CTL_PROBLEM;
@@ -315,7 +293,7 @@ learn_edit(struct lopts *o, int accept, int argc, char **argv)
 	for (size_t i = 0; o->all && i < n; i++)
 		drop[i] = changed = 1;
 	for (int a = 0; a < argc; a++) {
-		ssize_t i = learn_find(v, n, argv[a]);
+		long i = learn_find(v, n, argv[a]);
 
 		if (i == -1) {
 			fprintf(stderr, "sluicectl learn: '%s' is not in the "

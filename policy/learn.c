@@ -244,13 +244,13 @@ sl_learn_snapshot(struct sl_learn *lt, struct sl_learn_entry **out,
 	return 0;
 }
 
-static int
-lt_in(const struct sl_learn_entry *v, size_t n, const char *name)
+long
+sl_learn_find(const struct sl_learn_entry *v, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
-			return 1;
-	return 0;
+			return (long)i;
+	return -1;
 }
 
 /* Called locked: drop synced entries the file lost (accepted, forgotten). */
@@ -263,7 +263,7 @@ lt_drop_gone(struct sl_learn *lt, const struct sl_learn_entry *v, size_t n)
 		while (*pp != NULL) {
 			struct lt_ent *x = *pp;
 
-			if (x->synced && !lt_in(v, n, x->e.name)) {
+			if (x->synced && sl_learn_find(v, n, x->e.name) == -1) {
 				*pp = x->next;
 				sl_free(x);
 				lt->n--;

@@ -105,6 +105,9 @@ void	sl_learn_stats(struct sl_learn *lt, struct sl_learn_stats *st)
 int	sl_learn_forget(struct sl_learn *lt, const char *name)
 	    SL_NONNULL(1, 2);
 
+/* Index of name in v[0..n), or -1. */
+long	sl_learn_find(const struct sl_learn_entry *v, size_t n,
+	    const char *name) SL_NONNULL(3);
 /* Is the entry past the distinct-clients threshold? */
 int	sl_learn_proposed(const struct sl_learn_entry *e, unsigned min_clients)
 	    SL_NONNULL(1);
@@ -139,6 +142,13 @@ int	sl_learn_read(const char *path, struct sl_learn_entry **out,
  */
 int	sl_learn_write(const char *path, const struct sl_learn_entry *v,
 	    size_t n) SL_NONNULL(1);
+/*
+ * Take the list's exclusive lock ("<path>.lock", flock, waiting): held
+ * by sluiced and sluicectl across a read-modify-write of the list.  The
+ * fd to close, or -1 with err filled.
+ */
+int	sl_learn_lock(const char *path, char *err, size_t errcap)
+	    SL_NONNULL(1, 2);
 /* state_dir + "/" + file (file absolute: itself) into out.  0 or -1. */
 int	sl_learn_path(const char *state_dir, const char *file, char *out,
 	    size_t cap) SL_NONNULL(1, 2, 3);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,15 +137,6 @@ lf_parse_entry(json_t *o, struct sl_learn_entry *e)
 	return 0;
 }
 
-static int
-lf_dup(const struct sl_learn_entry *v, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].name, name) == 0)
-			return 1;
-	return 0;
-}
-
 int
 sl_learn_parse(const char *buf, size_t len, struct sl_learn_entry **out,
     size_t *n, size_t *skipped, char *err, size_t errcap)
@@ -178,7 +170,7 @@ sl_learn_parse(const char *buf, size_t len, struct sl_learn_entry **out,
 	}
 	json_array_foreach(arr, i, o) {
 		if (!json_is_object(o) || lf_parse_entry(o, &v[k]) == -1 ||
-		    lf_dup(v, k, v[k].name))
+		    sl_learn_find(v, k, v[k].name) != -1)
 			(*skipped)++;
 		else
 			k++;
@@ -308,6 +300,27 @@ fail:
 	sl_free(txt);
 	errno = e;
 	return -1;
+}
+
+int
+sl_learn_lock(const char *path, char *err, size_t errcap)
+{
+	char lp[PATH_MAX + 8];
+	int fd;
+
+	if (snprintf(lp, sizeof(lp), "%s.lock", path) >= (int)sizeof(lp)) {
+		snprintf(err, errcap, "path too long");
+		return -1;
+	}
+	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd != -1 && flock(fd, LOCK_EX) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1)
+		snprintf(err, errcap, "cannot lock %s: %s", lp,
+		    strerror(errno));
+	return fd;
 }
 
 int

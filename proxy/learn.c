@@ -12,10 +12,8 @@
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,26 +46,6 @@ learnd_settings(struct sl_learnd *ld, const struct sl_settings *set)
 		ld->path[0] = '\0';
 	}
 	ld->interval = set->learn_save_interval;
-}
-
-/* flock the list's lock file (blocking: sluicectl holds it briefly). */
-static int
-learnd_lock(const struct sl_learnd *ld)
-{
-	char lp[PATH_MAX + 8];
-	int fd;
-
-	if (snprintf(lp, sizeof(lp), "%s.lock", ld->path) >= (int)sizeof(lp))
-		return -1;
-	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd != -1 && flock(fd, LOCK_EX) == -1) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd == -1)
-		sl_log(SL_LOG_WARN, "learn: cannot lock %s: %s", lp,
-		    strerror(errno));
-	return fd;
 }
 
 /* Read the file into the table (reconciling); 0 or -1 (said). */
@@ -105,12 +83,15 @@ learnd_save(struct sl_learnd *ld, int force)
 	struct sl_learn_stats st;
 	uint64_t gen;
 	size_t n;
+	char err[PATH_MAX + 64];
 	int lk;
 
 	if (ld->path[0] == '\0' || (!force && !sl_learn_dirty(ld->lt)))
 		return;
-	if ((lk = learnd_lock(ld)) == -1)
+	if ((lk = sl_learn_lock(ld->path, err, sizeof(err))) == -1) {
+		sl_log(SL_LOG_WARN, "learn: %s", err);
 		return;
+	}
 	if (learnd_read(ld) == 0 &&
 	    sl_learn_snapshot(ld->lt, &v, &n, &gen) == 0) {
 		if (sl_learn_write(ld->path, v, n) == -1)

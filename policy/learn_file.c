@@ -312,7 +312,9 @@ sl_learn_lock(const char *path, char *err, size_t errcap)
 		snprintf(err, errcap, "path too long");
 		return -1;
 	}
-	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/* Read-only is enough for flock, and lets sluiced's user lock a
+	 * file a root-run sluicectl created. */
+	fd = open(lp, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd != -1 && flock(fd, LOCK_EX) == -1) {
 		close(fd);
 		fd = -1;

@@ -275,6 +275,7 @@ T_TEST(learn_sync_drops_what_the_admin_removed)
 	rec(lt, "gone.test", "10.0.0.1", 1, &lim3);
 	rec(lt, "kept.test", "10.0.0.1", 1, &lim3);
 	T_EQ(sl_learn_snapshot(lt, &v, &n, &gen), 0);
+	T_EQ(n, 2);
 	sl_learn_saved(lt, gen);			/* on disk */
 	T_ASSERT(!sl_learn_dirty(lt));
 	rec(lt, "new.test", "10.0.0.1", 2, &lim3);	/* not yet */

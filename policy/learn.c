@@ -128,6 +128,14 @@ lt_client_add(struct sl_learn_entry *e, const struct sl_ip *cli)
 	return 1;
 }
 
+/* Seen less recently: last seen, then (same second) the older change. */
+static int
+lt_older(const struct lt_ent *a, const struct lt_ent *b)
+{
+	return a->e.last < b->e.last || (a->e.last == b->e.last &&
+	    a->gen < b->gen);
+}
+
 /* Unlink and free the unproposed entry seen least recently; 0 or -1. */
 static int
 lt_evict(struct sl_learn *lt, unsigned min_clients)
@@ -138,8 +146,7 @@ lt_evict(struct sl_learn *lt, unsigned min_clients)
 		for (struct lt_ent **pp = &lt->b[i]; *pp != NULL;
 		    pp = &(*pp)->next)
 			if (!sl_learn_proposed(&(*pp)->e, min_clients) &&
-			    (victim == NULL ||
-			    (*pp)->e.last < (*victim)->e.last))
+			    (victim == NULL || lt_older(*pp, *victim)))
 				victim = pp;
 	if (victim == NULL)
 		return -1;
@@ -276,7 +283,8 @@ lt_drop_gone(struct sl_learn *lt, const struct sl_learn_entry *v, size_t n)
 }
 
 int
-sl_learn_sync(struct sl_learn *lt, const struct sl_learn_entry *v, size_t n)
+sl_learn_sync(struct sl_learn *lt, const struct sl_learn_entry *v, size_t n,
+    int add)
 {
 	int rc = 0;
 
@@ -286,6 +294,8 @@ sl_learn_sync(struct sl_learn *lt, const struct sl_learn_entry *v, size_t n)
 		struct lt_ent **pp = lt_slot(lt, v[i].name);
 		struct lt_ent *x = *pp;
 
+		if (x == NULL && !add)
+			continue;	/* evicted here since the last save */
 		if (x == NULL) {
 			/* The file is the admin's: no bound applies to it. */
 			if ((x = sl_calloc(1, sizeof(*x))) == NULL) {

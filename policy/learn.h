@@ -89,12 +89,14 @@ int	sl_learn_snapshot(struct sl_learn *lt, struct sl_learn_entry **out,
 /*
  * Reconcile with the file's entries (v, n): an entry the table had
  * already written or read (synced) but the file no longer holds was
- * accepted or forgotten by the admin and goes; an entry only the file
- * holds is added; an entry in both keeps the table's counts (newer) and
- * adds the file's clients.  Entries recorded since the last save stay.
+ * accepted or forgotten by the admin and goes; an entry in both keeps
+ * the table's counts (newer) and adds the file's clients; entries
+ * recorded since the last save stay.  An entry only the file holds is
+ * added when add is set (the first read): later it is one this table
+ * evicted since it wrote the file (sluicectl only ever removes).
  */
 int	sl_learn_sync(struct sl_learn *lt, const struct sl_learn_entry *v,
-	    size_t n) SL_NONNULL(1);
+	    size_t n, int add) SL_NONNULL(1);
 /* Everything up to generation gen is on disk now. */
 void	sl_learn_saved(struct sl_learn *lt, uint64_t gen) SL_NONNULL(1);
 /* Changed since the last sl_learn_saved()? */

@@ -32,6 +32,8 @@ struct sl_learnd {
 	unsigned	 interval;		/* ms */
 	int		 unreadable;		/* the file could not be read:
 						   never overwrite it */
+	int		 loaded;		/* read once: the table holds
+						   the file's entries */
 	uint64_t	 refused_said;		/* stats already logged */
 	struct event	*timer;
 };
@@ -68,9 +70,12 @@ learnd_read(struct sl_learnd *ld)
 	if (skipped > 0)
 		sl_log(SL_LOG_WARN, "learn: %s: %zu invalid entr%s dropped",
 		    ld->path, skipped, skipped == 1 ? "y" : "ies");
-	if (sl_learn_sync(ld->lt, v, n) == -1)
+	/* Entries only the file holds are added on the first good read
+	 * alone: after that they are ones the table evicted. */
+	if (sl_learn_sync(ld->lt, v, n, !ld->loaded) == -1)
 		sl_log(SL_LOG_WARN, "learn: out of memory reading %s",
 		    ld->path);
+	ld->loaded = 1;
 	sl_free(v);
 	return 0;
 }

@@ -285,7 +285,7 @@ T_TEST(learn_sync_drops_what_the_admin_removed)
 	memcpy(v[0].name, "file.test", sizeof("file.test"));
 	v[0].clients[0] = ip("10.9.9.9");
 	v[1].clients[0] = ip("10.0.0.7");
-	T_EQ(sl_learn_sync(lt, v, n), 0);
+	T_EQ(sl_learn_sync(lt, v, n, 1), 0);
 	T_EQ(get(lt, "gone.test", &e), -1);
 	T_EQ(get(lt, "new.test", &e), 0);	/* recorded since: kept */
 	T_EQ(get(lt, "file.test", &e), 0);
@@ -400,4 +400,28 @@ T_TEST(learn_records_from_many_threads)
 	T_EQ(total, 8000);
 	sl_free(v);
 	sl_learn_free(mt_lt);
+}
+
+T_TEST(learn_sync_never_brings_back_an_evicted_entry)
+{
+	struct sl_learn_limits lim = { 3, 2 };
+	struct sl_learn *lt = sl_learn_new();
+	struct sl_learn_entry *v, e;
+	size_t n;
+	uint64_t gen;
+
+	T_ASSERT(lt != NULL);
+	/* Same second: the older change is the staler one. */
+	rec(lt, "a.test", "10.0.0.1", 5, &lim);
+	rec(lt, "b.test", "10.0.0.1", 5, &lim);
+	T_EQ(sl_learn_snapshot(lt, &v, &n, &gen), 0);	/* the file: a, b */
+	T_EQ(n, 2);
+	sl_learn_saved(lt, gen);
+	T_EQ(rec(lt, "c.test", "10.0.0.1", 5, &lim), SL_LEARN_RECORDED);
+	T_EQ(get(lt, "a.test", &e), -1);
+	T_EQ(sl_learn_sync(lt, v, n, 0), 0);	/* the next save reads a, b */
+	T_EQ(get(lt, "a.test", &e), -1);
+	T_EQ(count(lt), 2);
+	sl_free(v);
+	sl_learn_free(lt);
 }

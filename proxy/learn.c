@@ -85,7 +85,6 @@ static void
 learnd_save(struct sl_learnd *ld, int force)
 {
 	struct sl_learn_entry *v = NULL;
-	struct sl_learn_stats st;
 	uint64_t gen;
 	size_t n;
 	char err[PATH_MAX + 64];
@@ -107,6 +106,14 @@ learnd_save(struct sl_learnd *ld, int force)
 		sl_free(v);
 	}
 	close(lk);
+}
+
+/* A refusal changes nothing to save: said from the timer. */
+static void
+learnd_say_refused(struct sl_learnd *ld)
+{
+	struct sl_learn_stats st;
+
 	sl_learn_stats(ld->lt, &st);
 	if (st.refused > ld->refused_said) {
 		sl_log(SL_LOG_WARN, "learn: table full (learn-max, %zu "
@@ -126,6 +133,7 @@ learnd_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	learnd_save(ld, 0);
+	learnd_say_refused(ld);
 	tv.tv_sec = ld->interval / 1000;
 	tv.tv_usec = (ld->interval % 1000) * 1000;
 	evtimer_add(ld->timer, &tv);

@@ -19,21 +19,6 @@ struct ropts {
 	const char	*arg;		/* NAME, or the rule text for add */
 };
 
-/* The file that holds rule `name` in the loaded configuration. */
-static const char *
-rule_file(const struct sl_config *cfg, const char *name)
-{
-	const struct sl_policy *pol = sl_config_policy(cfg);
-
-	for (size_t i = 0; i < sl_policy_nrules(pol); i++) {
-		const struct sl_rule *r = sl_policy_rule(pol, i);
-
-		if (strcmp(sl_rule_name(r), name) == 0)
-			return sl_rule_loc(r)->file;
-	}
-	return NULL;
-}
-
 static int
 rule_apply(struct sl_edit *e, const char *op, const struct ropts *o)
 {
@@ -47,37 +32,6 @@ rule_apply(struct sl_edit *e, const char *op, const struct ropts *o)
 	if (strcmp(op, "enable") == 0)
 		return sl_edit_enable(e, o->arg);
 	return sl_edit_disable(e, o->arg);
-}
-
-/* Write the edit, reload; on errors put the old text back. */
-static int
-rule_commit(const char *path, struct sl_edit *e, const char *config,
-    const char *old, size_t oldlen)
-{
-	struct sl_diags d;
-	struct sl_config *cfg;
-
-	if (sl_edit_write(e, path) == -1) {
-		fprintf(stderr, "sluicectl rule: cannot write %s: %s\n", path,
-		    strerror(errno));
-		return CTL_PROBLEM;
-	}
-	sl_diags_init(&d);
-	cfg = sl_config_load(config, NULL, 0, &d);
-	if (cfg == NULL) {
-		sl_diags_print(&d, stderr);
-		if (ctl_write_atomic(path, old, oldlen) == -1)
-			fprintf(stderr, "sluicectl rule: cannot restore %s: "
-			    "%s\n", path, strerror(errno));
-		else
-			fprintf(stderr, "sluicectl rule: the change breaks the "
-			    "configuration; %s left as it was\n", path);
-		sl_diags_free(&d);
-		return CTL_PROBLEM;
-	}
-	sl_config_unref(cfg);
-	sl_diags_free(&d);
-	return CTL_OK;
 }
 
 static int
@@ -143,8 +97,8 @@ ctl_rule(int argc, char **argv)
 		goto usage;
 	if ((cfg = ctl_load(o.config, 1)) == NULL)
 		return CTL_PROBLEM;
-	path = strcmp(op, "add") == 0 ? (o.anchor ? rule_file(cfg, o.anchor) :
-	    o.config) : rule_file(cfg, o.arg);
+	path = strcmp(op, "add") == 0 ? (o.anchor ? ctl_rule_file(cfg, o.anchor) :
+	    o.config) : ctl_rule_file(cfg, o.arg);
 	if (path == NULL) {
 		fprintf(stderr, "sluicectl rule: no rule '%s' in %s\n",
 		    strcmp(op, "add") == 0 ? o.anchor : o.arg, o.config);
@@ -152,8 +106,8 @@ ctl_rule(int argc, char **argv)
 		return CTL_PROBLEM;
 	}
 	if (o.anchor != NULL && strcmp(op, "move") == 0 &&
-	    (rule_file(cfg, o.anchor) == NULL ||
-	    strcmp(rule_file(cfg, o.anchor), path) != 0)) {
+	    (ctl_rule_file(cfg, o.anchor) == NULL ||
+	    strcmp(ctl_rule_file(cfg, o.anchor), path) != 0)) {
 		fprintf(stderr, "sluicectl rule: '%s' is not in the same file "
 		    "as '%s' (%s)\n", o.anchor, o.arg, path);
 		sl_config_unref(cfg);
@@ -176,7 +130,7 @@ ctl_rule(int argc, char **argv)
 		    sl_edit_error(e));
 		rc = CTL_PROBLEM;
 	} else {
-		rc = rule_commit(target, e, o.config, old, oldlen);
+		rc = ctl_edit_commit("rule", target, e, o.config, old, oldlen);
 		if (rc == CTL_OK)
 			printf("%s: %s: %s\n", target, op, o.arg);
 	}

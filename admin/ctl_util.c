@@ -67,3 +67,47 @@ ctl_write_atomic(const char *path, const char *text, size_t len)
 	sl_edit_free(e);
 	return rc;
 }
+
+const char *
+ctl_rule_file(const struct sl_config *cfg, const char *name)
+{
+	const struct sl_policy *pol = sl_config_policy(cfg);
+
+	for (size_t i = 0; i < sl_policy_nrules(pol); i++) {
+		const struct sl_rule *r = sl_policy_rule(pol, i);
+
+		if (strcmp(sl_rule_name(r), name) == 0)
+			return sl_rule_loc(r)->file;
+	}
+	return NULL;
+}
+
+int
+ctl_edit_commit(const char *who, const char *path, struct sl_edit *e,
+    const char *config, const char *old, size_t oldlen)
+{
+	struct sl_diags d;
+	struct sl_config *cfg;
+
+	if (sl_edit_write(e, path) == -1) {
+		fprintf(stderr, "sluicectl %s: cannot write %s: %s\n", who,
+		    path, strerror(errno));
+		return CTL_PROBLEM;
+	}
+	sl_diags_init(&d);
+	cfg = sl_config_load(config, NULL, 0, &d);
+	if (cfg == NULL) {
+		sl_diags_print(&d, stderr);
+		if (ctl_write_atomic(path, old, oldlen) == -1)
+			fprintf(stderr, "sluicectl %s: cannot restore %s: "
+			    "%s\n", who, path, strerror(errno));
+		else
+			fprintf(stderr, "sluicectl %s: the change breaks the "
+			    "configuration; %s left as it was\n", who, path);
+		sl_diags_free(&d);
+		return CTL_PROBLEM;
+	}
+	sl_config_unref(cfg);
+	sl_diags_free(&d);
+	return CTL_OK;
+}

@@ -7,6 +7,7 @@
  *   sluicectl import json IN.json OUT.list
  *   sluicectl rule add|del|move|enable|disable ...
  *   sluicectl ca init|show ...
+ *   sluicectl learn list|accept|forget ...
  *
  * Exit codes: 0 ok, 1 problems found, 2 usage error.
  */
@@ -114,6 +115,30 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "reload (key mode, key matches, CA flags, validity) and prints its\n"
 	    "subject, fingerprints, validity and key type.\n"
 	    "Exit status: 0 ok, 1 refused or failed (said why), 2 usage.\n" },
+	{ "learn", ctl_learn, "review destinations whose clients refuse the "
+	    "minted certificate",
+	    "usage: sluicectl learn list [-c FILE] [--state-dir DIR] [--all] [--json]\n"
+	    "       sluicectl learn accept [-c FILE] [--state-dir DIR] NAME...\n"
+	    "       sluicectl learn forget [-c FILE] [--state-dir DIR] NAME... | --all\n"
+	    "\n"
+	    "Learn mode (`set learn-pinned on`) records destinations whose\n"
+	    "clients refused the certificate sluiced minted for them (pinning,\n"
+	    "or no appliance CA): docs/design/learn.md.  The list is\n"
+	    "learn-file in state-dir (default learned.json).\n"
+	    "list    the proposed destinations: refused by at least\n"
+	    "        learn-min-clients distinct clients, and no deny rule of\n"
+	    "        FILE names them; --all adds those still learning and\n"
+	    "        those denied; --json for machines\n"
+	    "accept  add `rule learned-NAME splice domain NAME` (ip for an\n"
+	    "        address) to FILE, after every deny rule that may apply to\n"
+	    "        NAME and before the first inspect rule that may, check the\n"
+	    "        configuration, and remove NAME from the list; refused for\n"
+	    "        a name a deny rule names.  Reload sluiced (SIGHUP) after\n"
+	    "forget  remove NAME (or everything) from the list\n"
+	    "  -c FILE          the configuration (default " "/etc/sluice/sluice.conf)\n"
+	    "  --state-dir DIR  where the list is (default: FILE's state-dir)\n"
+	    "Exit status: 0 ok, 1 a name refused, unknown or a file problem\n"
+	    "(said why; the other names are done), 2 usage.\n" },
 };
 
 static void

@@ -43,10 +43,19 @@ int	ctl_profile(int argc, char **argv);	/* ctl_profile.c */
 int	ctl_import(int argc, char **argv);	/* ctl_import.c */
 int	ctl_rule(int argc, char **argv);	/* ctl_rule.c */
 int	ctl_ca(int argc, char **argv);		/* ctl_ca.c */
+int	ctl_learn(int argc, char **argv);	/* ctl_learn.c */
 
 /* ctl_util.c: read a whole file (NUL-terminated; caller frees) or NULL
  * with errno; write a file atomically (temp + fsync + rename). */
 char	*ctl_slurp(const char *path, size_t *len);
 int	 ctl_write_atomic(const char *path, const char *text, size_t len);
+/* The file that holds rule `name` in cfg (borrowed), or NULL. */
+const char *ctl_rule_file(const struct sl_config *cfg, const char *name);
+/*
+ * Write edit e to path, then load config: if it no longer loads, print
+ * why and put old back.  CTL_OK or CTL_PROBLEM (said, as "sluicectl WHO").
+ */
+int	 ctl_edit_commit(const char *who, const char *path, struct sl_edit *e,
+	    const char *config, const char *old, size_t oldlen);
 
 #endif /* SL_SLUICECTL_H */

@@ -111,6 +111,14 @@ struct sl_settings {
 	char		*upstream_ca_bundle;	/* "" = system trust store */
 	unsigned	 cert_cache_size;	/* minted leaves, all workers */
 
+	/* learn mode (docs/design/learn.md): clients refusing the minted
+	 * certificate propose splice rules */
+	int		 learn_pinned;		/* record client_rejected_mitm */
+	unsigned	 learn_min_clients;	/* distinct clients to propose */
+	unsigned	 learn_max;		/* destinations kept */
+	char		*learn_file;		/* relative: in state_dir */
+	unsigned	 learn_save_interval;	/* ms between saves */
+
 	/* flow log */
 	int		 log_allowed;		/* flow.end for every allowed flow */
 	int		 log_silent;		/* flow.error for silent clients */

@@ -121,6 +121,15 @@ static const struct st_def st_defs[] = {
 	{ "upstream-ca-bundle", ST_STR, O(upstream_ca_bundle), 0, 0, "", 0 },
 	{ "cert-cache-size", ST_UINT, O(cert_cache_size), 0, 1000000, "10000",
 	    0 },
+	/* Learn mode: off by default, an admin opts in.  The client set of
+	 * an entry holds 4x the largest threshold (policy/learn.h). */
+	{ "learn-pinned", ST_BOOL, O(learn_pinned), 0, 1, "off", 0 },
+	{ "learn-min-clients", ST_UINT, O(learn_min_clients), 1, 16, "3",
+	    0 },
+	{ "learn-max", ST_UINT, O(learn_max), 1, 100000, "1000", 0 },
+	{ "learn-file", ST_STR, O(learn_file), 0, 0, "learned.json", 0 },
+	{ "learn-save-interval", ST_DUR, O(learn_save_interval), 1 * SEC,
+	    DAY, "60s", 0 },
 	{ "log-allowed", ST_BOOL, O(log_allowed), 0, 1, "on", 0 },
 	{ "log-silent", ST_BOOL, O(log_silent), 0, 1, "on", 0 },
 };

@@ -27,6 +27,7 @@
 #include "h2/h2.h"
 #include "httpfwd.h"
 #include "inspect.h"
+#include "learn.h"
 #include "relay.h"
 #include "req.h"
 #include "setup.h"
@@ -134,6 +135,8 @@ insp_client_failed(struct sl_flow *flow)
 	    flow->req->alert_sent ? "client's TLS refused" :
 	    "client refused the minted certificate",
 	    insp_name(flow) ? insp_name(flow) : "-", flow->req->detail);
+	if (!flow->req->alert_sent)
+		sl_learn_flow_rejected(flow, insp_name(flow));
 	flow->reason = reason;
 	flow->term[0] = 'C';
 	if (sl_half_drained(cli)) {

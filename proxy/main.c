@@ -27,6 +27,7 @@
 #include "../lib/log.h"
 #include "../policy/config.h"
 #include "addrwatch.h"
+#include "learn.h"
 #include "listen.h"
 #include "pipes.h"
 #include "sink/sink.h"
@@ -50,6 +51,7 @@ struct daemon {
 	struct sl_addrwatch	*aw;		/* own addresses, kept current */
 	struct sl_sinks		*sinks;		/* the flow log */
 	struct sl_pipes		*pipes;		/* budget shared by workers */
+	struct sl_learnd	*learnd;	/* learn mode: survives reloads */
 	struct sl_worker	**wk;
 	unsigned		 nwk;
 	int			 draining;
@@ -421,6 +423,8 @@ start_workers(struct daemon *d)
 		    d->pipes, fds, kinds, nl);
 		if (d->wk[w] == NULL)
 			goto out;
+		/* Set before the thread starts: read by it only. */
+		d->wk[w]->learn = sl_learnd_table(d->learnd);
 	}
 	rc = 0;
 out:
@@ -494,6 +498,7 @@ reload(struct daemon *d)
 		    "its current sinks until the next restart");
 	sl_policy_inherit_hits(rt->pol, d->rt->pol);
 	apply_log_settings(rt->set);
+	sl_learnd_reload(d->learnd, rt->set);
 	for (unsigned w = 0; w < d->nwk; w++)
 		sl_worker_post_rt(d->wk[w], rt);
 	sl_rt_unref(d->rt);
@@ -636,6 +641,9 @@ run(struct daemon *d)
 	    strcmp(set->user, "root") != 0) || !sl_pipes_exempt());
 	if (d->pipes == NULL)
 		return 1;
+	/* Read before privileges go, like the CA; written as the user. */
+	if ((d->learnd = sl_learnd_new(set)) == NULL)
+		return 1;
 	if (sl_pipes_limit(d->pipes) != 0)
 		sl_log(SL_LOG_INFO, "pipe budget: %llu pages "
 		    "(fs.pipe-user-pages-soft/-hard); pipes grow to pipe-size "
@@ -660,6 +668,8 @@ run(struct daemon *d)
 	if ((d->wait_ev = evtimer_new(d->base, drain_wait_cb, d)) == NULL)
 		return 1;
 	if (sl_addrwatch_start(d->aw, d->base) == -1)
+		return 1;
+	if (sl_learnd_start(d->learnd, d->base) == -1)
 		return 1;
 	for (size_t i = 0; i < SL_NELEM(sigs); i++) {
 		d->sig[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
@@ -689,6 +699,8 @@ shutdown_all(struct daemon *d)
 		for (unsigned w = 0; w < d->nwk; w++)
 			sl_worker_join_free(d->wk[w]);
 	sl_free(d->wk);
+	/* After the workers: their last records are saved too. */
+	sl_learnd_free(d->learnd);
 	sl_sinks_close(d->sinks);
 	sl_pipes_free(d->pipes);
 	for (size_t i = 0; i < SL_NELEM(d->sig); i++)

@@ -37,6 +37,7 @@ struct sl_tls_certcache;
 struct sl_tls_minter;
 struct ssl_ctx_st;
 struct sl_addrs;
+struct sl_learn;
 
 /* Runtime snapshot: everything a flow needs to be decided. */
 struct sl_rt {
@@ -125,6 +126,8 @@ struct sl_worker {
 	struct sl_pipe_pool	 pipes;
 	struct sl_tls_minter	*minter;	/* for rt's CA, or NULL */
 	const struct sl_rt	*minter_rt;	/* the rt it mints for */
+	struct sl_learn		*learn;		/* borrowed: the daemon's
+						   learn-mode table, or NULL */
 
 	struct sl_worker_stats	 st;
 };

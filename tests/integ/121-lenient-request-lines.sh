@@ -175,6 +175,10 @@ plog0=$(wc -l <"$T/pyhttp.log")
 # refused (400) or decided by RULE (403).
 gateway() {
 	local name st port mark
+	# Only this batch's events: client ports come round again, and an
+	# older flow's event must not stand in for one not yet written.
+	FLOWLOG_SINCE=$(wc -l <"$FLOWLOG")
+	export FLOWLOG_SINCE
 	lenreq "$CLI" "$1:80" "$2" "$3" "${lenient//$'\n'/ }"
 	while read -r name st port mark; do
 		like "$st $mark" '^(400|403) -$' \

@@ -686,18 +686,16 @@ sl_half_unread(struct sl_half *h, const void *buf, size_t len)
 void
 sl_half_shutdown(struct sl_half *h)
 {
+	if (h->kind != SL_HALF_TLS) {
+		sl_half_fin(h);
+		return;
+	}
 	if (h->shut || h->fd == -1)
 		return;
 	h->shut = 1;
-	if (h->kind == SL_HALF_TLS) {
-		/* TLS ends a direction with close_notify, after what is
-		 * queued (a filter's socket may still hold bytes: no FIN
-		 * before them; the close sends it). */
-		(void)SSL_shutdown(bufferevent_openssl_get_ssl(h->bev));
-		ERR_clear_error();
-		return;
-	}
-	if (shutdown(h->fd, SHUT_WR) == -1 && errno != ENOTCONN)
-		sl_flow_log(h->flow, SL_LOG_DEBUG, "%s: shutdown: %s",
-		    h->is_srv ? "server" : "client", strerror(errno));
+	/* TLS ends a direction with close_notify, after what is queued (a
+	 * filter's socket may still hold bytes: no FIN before them; the
+	 * close sends it). */
+	(void)SSL_shutdown(bufferevent_openssl_get_ssl(h->bev));
+	ERR_clear_error();
 }

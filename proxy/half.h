@@ -185,8 +185,9 @@ int	sl_half_unread(struct sl_half *h, const void *buf, size_t len)
 
 /* Shut down the write side (FIN towards this half's peer).  Once. */
 void	sl_half_shutdown(struct sl_half *h) SL_NONNULL(1);
-/* TLS: end the direction with a FIN alone, no close_notify (its source
- * ended so: a truncation must stay visible); call once drained. */
+/* End the direction with a FIN alone; for TLS without close_notify (its
+ * source ended so: a truncation must stay visible); call once drained.
+ * sl_half_shutdown() is this for RAW and BUF halves. */
 void	sl_half_fin(struct sl_half *h) SL_NONNULL(1);
 /* BUF, TLS: has everything queued gone to the socket (a TLS filter's
  * records included)?  on_write is called again when it has. */

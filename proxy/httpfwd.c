@@ -295,12 +295,9 @@ hf_linger(struct sl_flow *flow)
 	struct evbuffer *in = sl_half_input(&flow->cli);
 
 	hf->lingering = 1;
-	if (flow->cli.kind == SL_HALF_TLS) {
-		sl_half_shutdown(&flow->cli);	/* close_notify */
-	} else if (shutdown(flow->cli.fd, SHUT_WR) == -1) {
-		hf_linger_end(flow);
-		return;
-	}
+	/* FIN, or close_notify for TLS.  A client gone meanwhile ends the
+	 * linger by its error event. */
+	sl_half_shutdown(&flow->cli);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_setwatermark(flow->cli.bev, EV_READ, 0, 0);
 	sl_half_read_on(&flow->cli, 1);

@@ -206,6 +206,16 @@ pl_mismatch_reason(const struct sl_req *req)
  * one that owes least to a name (no name first).  An exemption (noauth)
  * that came with a name is not granted.  The log says the check failed.
  */
+/* Do two decisions treat the flow alike (same rule, action, modifiers
+ * and facts still needed)? */
+static int
+pl_decisions_equal(const struct sl_decision *a, const struct sl_decision *b)
+{
+	return a->action == b->action && a->mods == b->mods &&
+	    a->flags == b->flags && a->need == b->need &&
+	    a->rule_index == b->rule_index && a->rule == b->rule;
+}
+
 static void
 pl_name_failed(struct sl_req *req, const struct sl_decision *claimed,
     const char *name)
@@ -311,6 +321,16 @@ sl_pl_claim(struct sl_req *req, const char *name, void (*then)(struct
 	/* The rule the request was decided by waives the check. */
 	if ((req->dec.flags & SL_DEC_BY_NAME) &&
 	    !(req->dec.mods & SL_MOD_SNI_CHECK)) {
+		then(req);
+		return;
+	}
+	/* A name that decides nothing is not looked up: no rule names it,
+	 * and the request's decision is the one it gets, so the check could
+	 * only confirm it (pl_name_failed would pick it too).  As for a
+	 * transparent flow decided without its name (pl_must_verify); this
+	 * spares a DNS query per inspected tunnel under a default. */
+	if (!(s->claimed.flags & SL_DEC_BY_NAME) &&
+	    pl_decisions_equal(&s->claimed, &req->dec)) {
 		then(req);
 		return;
 	}

@@ -34,7 +34,7 @@ I_CONC=4			# client threads
 I_NOBODY=65534			# h2load runs as this uid (the redirect's match)
 TL=$BUILD/tools/tls_load
 ic=$tmp/icerts			# origin CA, per-name and reference certs
-I_PEERS="sluice nginx-ref squid-bump mitmproxy"
+I_PEERS=${BENCH_TLS_PEERS:-sluice nginx-ref squid-bump mitmproxy}
 I_NOTES=""
 
 # i_note WORDS...: say it now, and in the report.
@@ -340,10 +340,25 @@ i_measure() {
 	i_cold) m="hs -f $((I_WARM + ($3 - 1) * I_COLD)) -n $I_COLD" ;;
 	i_bulk) m="bulk -t 1 -u /bulk -f 0" ;;
 	esac
+	# A developer's profile of one figure: BENCH_TLS_PERF=DIR records
+	# each measurement of each peer with perf into DIR/FIG-PEER-RUN.data.
+	pp=""
+	if [ -n "${BENCH_TLS_PERF:-}" ] && have perf; then
+		mkdir -p "$BENCH_TLS_PERF"
+		perf record -q -F 499 --call-graph dwarf,8192 \
+		    -p "$pid$(pgrep -d, -P "$pid" | sed 's/^./,&/')" \
+		    -o "$BENCH_TLS_PERF/$1-$2-$3.data" >/dev/null 2>&1 &
+		pp=$!
+		sleep 0.5
+	fi
 	# shellcheck disable=SC2046,SC2086
 	line=$(timeout -k 5 $((I_LIMIT + 60)) $PIN_LOAD $TL $m $(i_via "$2") \
 	    -d "$(i_dest "$2")" -c $I_CONC -T $I_LIMIT -p "$pid" $CORE \
 	    -l "$1/$2/$3" 2>>"$tmp/tls_load.log")
+	if [ -n "$pp" ]; then
+		kill -INT "$pp" 2>/dev/null
+		wait "$pp" 2>/dev/null
+	fi
 	[ -n "$line" ] || line="{\"label\":\"$1/$2/$3\",\"failed\":1,\"first_error\":\"tls_load produced no result\"}"
 	echo "$line" >>"$raw"
 	printf '  run %s %-7s %-10s %s\n' "$3" "$1" "$2" \

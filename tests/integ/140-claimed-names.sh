@@ -11,7 +11,7 @@
 
 # cdn-bad.test and insp.test live at 10.2.0.4; cdn-ok.test at 10.2.0.2.
 DNS_EXTRA="--host-record=cdn-bad.test,10.2.0.4 --host-record=insp.test,10.2.0.4
---host-record=cdn-ok.test,10.2.0.2"
+--host-record=cdn-ok.test,10.2.0.2 --log-queries"
 servers_up
 transparent_start '
 set transparent-tcp-ports 80,443
@@ -105,6 +105,26 @@ like "$(printf '%s' "$out" | head -n 1)" '^HTTP/1\.1 403 ' \
 flowlog_expect "refused by the default, the failed check said" "dst=10.2.0.3:80" \
     event=flow.blocked host=cdn-ok.test rule=default action=deny \
     reason=host_mismatch
+
+# --- a name that decides nothing is not looked up ---------------------------
+# No rule names nowhere.test: with or without it, CONNECT 10.2.0.2 is the
+# lab's splice.  Checking the name could only confirm that decision, so no
+# DNS query is sent for it (as for a transparent flow decided by its
+# address), and no check failed to be logged.
+hello --proxy 10.1.0.1:3128 --sni unnamed.nowhere.test --then echo 10.2.0.2:443
+flowlog_expect "a name no rule names: the address's decision, unchanged" \
+    "cli=10.1.0.2:$PORT" event=flow.end mode=explicit host=10.2.0.2 \
+    sni=unnamed.nowhere.test rule=lab action=splice
+unlike "$(flowlog_last "cli=10.1.0.2:$PORT")" '"reason"' \
+    "and no failed check is reported for it"
+is "$(grep -c 'unnamed\.nowhere\.test' "$T/dnsmasq.log")" 0 \
+    "no DNS query was sent for a name that decides nothing"
+hello --proxy 10.1.0.1:3128 --sni cdn-ok.test --then echo 10.2.0.2:443
+flowlog_expect "a name with a rule of its own is checked, and holds" \
+    "cli=10.1.0.2:$PORT" event=flow.end sni=cdn-ok.test rule=cdn-ok \
+    action=splice
+check "grep -q 'query\[[A-Z]*\] cdn-ok\.test' '$T/dnsmasq.log'" \
+    "while a name that grants something is looked up"
 
 flowlog_valid
 done_testing

@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -51,12 +52,45 @@ half_wr_cb(evutil_socket_t fd, short what, void *arg)
 	h->on_write(h);
 }
 
+/*
+ * TLS reads ahead (tls/ctx.c): OpenSSL may hold whole records it has
+ * read from the socket but not yet decrypted, which no epoll event will
+ * announce.  libevent 2.1 drains only SSL_pending (the rest of the
+ * current record), and re-enabling a socket TLS bufferevent (after
+ * backpressure, after the handshake) only waits for the socket.  So
+ * wherever that can leave records behind — a read callback, the end of
+ * the handshake, the reader draining its input — the read event is made
+ * active when OpenSSL holds bytes: libevent then reads them on the next
+ * loop turn, as if the socket had said so (a partial record costs one
+ * read that finds nothing more).  A filter needs none of this: libevent
+ * tries it again whenever it is enabled.
+ */
+static void
+half_tls_kick(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl != NULL && bufferevent_get_underlying(bev) == NULL &&
+	    SSL_has_pending(ssl))
+		event_active(&bev->ev_read, EV_READ, 1);
+}
+
+static void
+half_tls_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	(void)buf;
+	if (info->n_deleted > 0)
+		half_tls_kick(arg);
+}
+
 static void
 half_bev_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sl_half *h = arg;
 
-	(void)bev;
+	if (h->kind == SL_HALF_TLS)
+		half_tls_kick(bev);
 	if (h->on_read != NULL)
 		h->on_read(h);
 }
@@ -121,7 +155,8 @@ half_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct sl_half *h = arg;
 
-	(void)bev;
+	if ((what & BEV_EVENT_CONNECTED) && h->kind == SL_HALF_TLS)
+		half_tls_kick(bev);
 	if (h->on_event != NULL)
 		h->on_event(h, what);
 }
@@ -259,6 +294,7 @@ half_tls_setup(struct sl_half *h, struct bufferevent *bev)
 {
 	(void)evbuffer_add_cb(bufferevent_get_output(bev), half_tls_out_cb,
 	    NULL);
+	(void)evbuffer_add_cb(bufferevent_get_input(bev), half_tls_in_cb, bev);
 	/* A peer that closes without close_notify is an EOF, not an error:
 	 * as common as it is harmless once the HTTP framing says the
 	 * message is whole (the forwarder checks that). */
@@ -608,9 +644,11 @@ sl_half_read_on(struct sl_half *h, int on)
 {
 	if (h->bev == NULL)
 		return;
-	if (on)
+	if (on) {
 		bufferevent_enable(h->bev, EV_READ);
-	else
+		if (h->kind == SL_HALF_TLS)
+			half_tls_kick(h->bev);
+	} else
 		bufferevent_disable(h->bev, EV_READ);
 }
 

@@ -60,6 +60,16 @@ enum sl_parse_rc sl_tls_peek_parse(const uint8_t *buf, size_t len, size_t cap,
 	    struct sl_tls_hello *out) SL_NONNULL(1, 4);
 
 /*
+ * The same on a bare handshake message (type, 24-bit length, body) with
+ * no TLS record around it, as QUIC carries it (RFC 9001 section 4).
+ * SL_PARSE_MORE while msg holds less than the whole message; BAD if it is
+ * not a ClientHello, is malformed, or bytes follow it ("trailing_data").
+ * On OK out->consumed is the message length and out->record_version 0.
+ */
+enum sl_parse_rc sl_tls_peek_hello(const uint8_t *msg, size_t len,
+	    struct sl_tls_hello *out) SL_NONNULL(1, 3);
+
+/*
  * Log fmt at lvl followed by the reasons in this thread's OpenSSL error
  * queue, which it empties (STYLE section 6: sl_log_ossl).
  */

@@ -11,6 +11,7 @@
 
 #include "lib/attr.h"
 #include "tls/tls.h"
+#include "tests/common/exact.h"
 #include "tests/unit/t.h"
 
 #define CAP	(64 * 1024)
@@ -23,13 +24,9 @@ static char why[512];		/* what a helper found wrong */
 static enum sl_parse_rc
 parse(const uint8_t *b, size_t n, size_t cap, struct sl_tls_hello *h)
 {
-	uint8_t *copy = malloc(n > 0 ? n : 1);
-	enum sl_parse_rc rc;
+	uint8_t *copy = exact_copy(b, n);
+	enum sl_parse_rc rc = sl_tls_peek_parse(copy, n, cap, h);
 
-	if (copy == NULL)
-		abort();
-	memcpy(copy, b, n);
-	rc = sl_tls_peek_parse(copy, n, cap, h);
 	free(copy);
 	return rc;
 }
@@ -1325,13 +1322,9 @@ T_TEST(peek_verdict_at_cap_equals_verdict_beyond_it)
 static enum sl_parse_rc
 parse_bare(const uint8_t *b, size_t n, struct sl_tls_hello *h)
 {
-	uint8_t *copy = malloc(n > 0 ? n : 1);
-	enum sl_parse_rc rc;
+	uint8_t *copy = exact_copy(b, n);
+	enum sl_parse_rc rc = sl_tls_peek_hello(copy, n, h);
 
-	if (copy == NULL)
-		abort();
-	memcpy(copy, b, n);
-	rc = sl_tls_peek_hello(copy, n, h);
 	free(copy);
 	return rc;
 }

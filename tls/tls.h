@@ -87,6 +87,7 @@ enum sl_parse_rc sl_tls_peek_hello(const uint8_t *msg, size_t len,
  * One client's first flight, read datagram by datagram.  The caller owns
  * it (on the stack, in a session, anywhere): no allocation, no pointers
  * into the datagrams, so they may be freed or forwarded between calls.
+ * That is why the struct is here and not in quic.c (STYLE section 1).
  * Fields under "results" are the API; the rest is the reader's.
  */
 struct sl_tls_quic {
@@ -111,7 +112,8 @@ struct sl_tls_quic {
 	uint8_t		 crypto[SL_TLS_QUIC_CRYPTO_MAX];
 };
 
-/* Ready q for a new client (the whole struct is reset). */
+/* Ready q for a new client: everything reset but the reassembly buffer,
+   which is written before it is read. */
 void	sl_tls_quic_init(struct sl_tls_quic *q) SL_NONNULL(1);
 
 /*
@@ -123,6 +125,8 @@ void	sl_tls_quic_init(struct sl_tls_quic *q) SL_NONNULL(1);
  * ClientHello parsed by sl_tls_peek_hello().  Returns
  *   SL_PARSE_OK        q->hello is filled
  *   SL_PARSE_MORE      part of the hello is missing: feed the next datagram
+ *                      (a later datagram that holds no Initial of this
+ *                      connection is passed over, and says MORE too)
  *   SL_PARSE_NOT_MINE  not a QUIC v1/v2 Initial (q->err says why; q->vn
  *                      and q->version for an unknown version)
  *   SL_PARSE_BAD       q->err: decryption failed, malformed, over a limit

@@ -21,6 +21,10 @@
  *              \____________________ one handshake message ____/
  *         \_________________________ consumed ____________________/
  *
+ * sl_tls_peek_hello() runs pass 2 alone on a handshake message that came
+ * without records: QUIC carries the ClientHello in CRYPTO frames (RFC
+ * 9001 section 4), which tls/quic.c reassembles.
+ *
  * Verdicts come as early as the bytes allow, so classification needs few
  * bytes: the first byte alone rules out HTTP, SSH, STUN and most binary
  * protocols.  Every check looks only at bytes that are there and runs in
@@ -494,6 +498,24 @@ peek_hello(struct hs_rd *r, struct sl_tls_hello *out)
 	return peek_exts(&exts, out);
 }
 
+/* Pass 2 on a whole handshake message behind r (header included). */
+static enum sl_parse_rc
+peek_message(struct hs_rd *r, struct sl_tls_hello *out)
+{
+	enum sl_parse_rc rc;
+
+	(void)hs_skip(r, PEEK_HS_HDR);
+	rc = peek_hello(r, out);
+	if (rc != SL_PARSE_OK) {
+		/* Half-filled results must not look usable. */
+		const char *err = out->err;
+
+		memset(out, 0, sizeof(*out));
+		out->err = err;
+	}
+	return rc;
+}
+
 enum sl_parse_rc
 sl_tls_peek_parse(const uint8_t *buf, size_t len, size_t cap,
     struct sl_tls_hello *out)
@@ -513,14 +535,31 @@ sl_tls_peek_parse(const uint8_t *buf, size_t len, size_t cap,
 	r.p = buf + PEEK_REC_HDR;
 	r.frag = (size_t)buf[3] << 8 | buf[4];
 	r.len = need;
-	(void)hs_skip(&r, PEEK_HS_HDR);
-	rc = peek_hello(&r, out);
-	if (rc != SL_PARSE_OK) {
-		/* Half-filled results must not look usable. */
-		const char *err = out->err;
+	return peek_message(&r, out);
+}
 
-		memset(out, 0, sizeof(*out));
-		out->err = err;
-	}
-	return rc;
+enum sl_parse_rc
+sl_tls_peek_hello(const uint8_t *msg, size_t len, struct sl_tls_hello *out)
+{
+	struct hs_rd r;
+	size_t need;
+
+	memset(out, 0, sizeof(*out));
+	if (len >= 1 && msg[0] != PEEK_HS_CLIENT_HELLO)
+		return peek_bad(out, "not_client_hello");
+	if (len < PEEK_HS_HDR)
+		return SL_PARSE_MORE;
+	need = PEEK_HS_HDR + ((size_t)msg[1] << 16 | (size_t)msg[2] << 8 |
+	    msg[3]);
+	if (len < need)
+		return SL_PARSE_MORE;
+	if (len > need)
+		return peek_bad(out, "trailing_data");
+	out->consumed = need;
+	/* One "record" spanning the message: hs_take never looks for a
+	   record header. */
+	r.p = msg;
+	r.frag = need;
+	r.len = need;
+	return peek_message(&r, out);
 }

@@ -1,8 +1,9 @@
 /*
- * tls.h — TLS for sluice: ClientHello peeking, and the pieces of the
- * inspection engine that need no socket: the appliance CA, leaf minting
- * with its shared cache, and the two kinds of SSL_CTX (client-facing and
- * upstream) with upstream verification.  HTTP/2 joins later.
+ * tls.h — TLS for sluice: ClientHello peeking (over TCP, and in QUIC
+ * Initial packets), and the pieces of the inspection engine that need no
+ * socket: the appliance CA, leaf minting with its shared cache, and the
+ * two kinds of SSL_CTX (client-facing and upstream) with upstream
+ * verification.  HTTP/2 joins later.
  *
  * Threads: a struct sl_tls_ca is immutable once loaded and shared by every
  * worker; the certificate cache is the one shared mutable structure (one
@@ -58,6 +59,81 @@ struct sl_tls_hello {
  */
 enum sl_parse_rc sl_tls_peek_parse(const uint8_t *buf, size_t len, size_t cap,
 	    struct sl_tls_hello *out) SL_NONNULL(1, 4);
+
+/*
+ * The same on a bare handshake message (type, 24-bit length, body) with
+ * no TLS record around it, as QUIC carries it (RFC 9001 section 4).
+ * SL_PARSE_MORE while msg holds less than the whole message; BAD if it is
+ * not a ClientHello, is malformed, or bytes follow it ("trailing_data").
+ * On OK out->consumed is the message length and out->record_version 0.
+ */
+enum sl_parse_rc sl_tls_peek_hello(const uint8_t *msg, size_t len,
+	    struct sl_tls_hello *out) SL_NONNULL(1, 3);
+
+/* ---------------------------------------------------------------------
+ * The QUIC Initial reader (quic.c): the ClientHello in a client's first
+ * datagrams to UDP 443, for a decision by SNI.  docs/design/quic.md.
+ */
+
+#define SL_TLS_QUIC_V1		0x00000001u	/* RFC 9000 */
+#define SL_TLS_QUIC_V2		0x6b3343cfu	/* RFC 9369 */
+#define SL_TLS_QUIC_CRYPTO_MAX	(16 * 1024)	/* ClientHello bytes kept */
+#define SL_TLS_QUIC_DGRAM_MIN	1200	/* RFC 9000 14.1: smaller Initial
+					   datagrams are dropped */
+#define SL_TLS_QUIC_DGRAMS_MAX	16	/* datagrams read for one hello */
+#define SL_TLS_QUIC_CID_MAX	20	/* v1 and v2 (RFC 9000 17.2) */
+
+/*
+ * One client's first flight, read datagram by datagram.  The caller owns
+ * it (on the stack, in a session, anywhere): no allocation, no pointers
+ * into the datagrams, so they may be freed or forwarded between calls.
+ * That is why the struct is here and not in quic.c (STYLE section 1).
+ * Fields under "results" are the API; the rest is the reader's.
+ */
+struct sl_tls_quic {
+	/* results */
+	uint32_t	 version;	/* of the first long header; 0: none */
+	unsigned	 vn:1;		/* NOT_MINE for an unknown version in
+					   a datagram a server answers with
+					   Version Negotiation (RFC 9000 6) */
+	const char	*err;		/* BAD, NOT_MINE: static reason */
+	struct sl_tls_hello hello;	/* OK: the ClientHello */
+	/* the reader's */
+	enum sl_parse_rc rc;		/* MORE until a verdict, then kept */
+	unsigned	 ndgrams;	/* datagrams read */
+	uint8_t		 dcid[SL_TLS_QUIC_CID_MAX];
+	uint8_t		 dcid_len;
+	unsigned	 have_keys:1;
+	uint8_t		 key[16], iv[12], hp[16];
+	size_t		 need;		/* hello length; 0 until known */
+	size_t		 contig;	/* bytes there from offset 0 */
+	size_t		 end;		/* highest offset + length seen */
+	uint8_t		 seen[SL_TLS_QUIC_CRYPTO_MAX / 8];	/* bitmap */
+	uint8_t		 crypto[SL_TLS_QUIC_CRYPTO_MAX];
+};
+
+/* Ready q for a new client: everything reset but the reassembly buffer,
+   which is written before it is read. */
+void	sl_tls_quic_init(struct sl_tls_quic *q) SL_NONNULL(1);
+
+/*
+ * Read one UDP datagram the client sent (RFC 9000 sections 12.2, 17.2;
+ * RFC 9001 section 5; RFC 9369): Initial packets of QUIC v1 or v2, their
+ * header protection removed and payload decrypted with the keys derived
+ * from the Destination Connection ID, CRYPTO frames reassembled by
+ * offset across coalesced packets and datagrams in any order, the
+ * ClientHello parsed by sl_tls_peek_hello().  Returns
+ *   SL_PARSE_OK        q->hello is filled
+ *   SL_PARSE_MORE      part of the hello is missing: feed the next datagram
+ *                      (a later datagram that holds no Initial of this
+ *                      connection is passed over, and says MORE too)
+ *   SL_PARSE_NOT_MINE  not a QUIC v1/v2 Initial (q->err says why; q->vn
+ *                      and q->version for an unknown version)
+ *   SL_PARSE_BAD       q->err: decryption failed, malformed, over a limit
+ * A verdict other than MORE is final: later calls return it unchanged.
+ */
+enum sl_parse_rc sl_tls_quic_parse(struct sl_tls_quic *q, const uint8_t *dgram,
+	    size_t len) SL_NONNULL(1, 2);
 
 /*
  * Log fmt at lvl followed by the reasons in this thread's OpenSSL error

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <openssl/types.h>
+#include <openssl/x509.h>	/* X509_EXTENSION, STACK_OF(X509) */
 
 #include "tls.h"
 
@@ -92,5 +93,16 @@ void	tls_cache_put(struct sl_tls_certcache *c, const struct tls_cache_key *k,
 
 /* Verify peers on ctx, with the strength checks of sl_tls_verify_reason. */
 void	tls_verify_setup(SSL_CTX *ctx) SL_NONNULL(1);
+
+/* --- quic.c ---------------------------------------------------------- */
+
+/*
+ * The client Initial keys of a QUIC version (SL_TLS_QUIC_V1, _V2) for a
+ * Destination Connection ID (RFC 9001 5.2, RFC 9369 3.3): packet key, IV
+ * and header protection key.  0, or -1 (unknown version, OpenSSL failed).
+ * For the unit tests' vectors and their packet builder.
+ */
+int	tls_quic_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len,
+	    uint8_t key[16], uint8_t iv[12], uint8_t hp[16]);
 
 #endif /* SL_TLS_INT_H */

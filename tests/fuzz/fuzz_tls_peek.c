@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tls/tls.h"
+#include "fz_hello.h"
 
 #define FUZZ_CAP	(16 * 1024)
 
@@ -39,23 +40,8 @@ parse_prefix(const uint8_t *data, size_t n, size_t cap,
 static void
 check_hello(const struct sl_tls_hello *h, size_t size, size_t cap)
 {
-	size_t n = strnlen(h->sni, sizeof(h->sni));
-
-	CHECK(h->err == NULL);
+	fz_check_hello(h);
 	CHECK(h->consumed > 0 && h->consumed <= size && h->consumed <= cap);
-	CHECK(n <= SL_TLS_SNI_MAX);
-	CHECK(h->has_sni == (n > 0));
-	for (size_t i = 0; i < n; i++)
-		CHECK(!(h->sni[i] >= 'A' && h->sni[i] <= 'Z'));
-	CHECK(h->nalpn <= SL_TLS_ALPN_MAX);
-	CHECK(h->nalpn == 0 || h->has_alpn);
-	for (unsigned i = 0; i < h->nalpn; i++) {
-		size_t k = strnlen(h->alpn[i], sizeof(h->alpn[i]));
-
-		CHECK(k >= 1 && k <= SL_TLS_ALPN_LEN_MAX);
-	}
-	CHECK(h->legacy_version >> 8 == 3);
-	CHECK(h->max_version != 0);
 }
 
 int

@@ -12,6 +12,13 @@ nginx or http.server accept and sluice's parser refuses (lenient-*),
 text protocols that must stay opaque (text-*), requests, a ClientHello
 and a STUN header; plus fuzz-* inputs kept from 480 s of fuzzing, the
 smallest one per verdict among those a server model accepts;
+tests/fuzz/corpus/quic/ inputs of fuzz_quic.c: in mode 0 (datagrams)
+the RFC 9001 and RFC 9369 appendix A.2 client Initials (read from
+tests/unit/tls/quic_test.c), shapes that are not QUIC v1/v2, and the
+flights tests/unit/tls/quic_test.c protects (written by that test with
+SL_QUIC_SEEDS=DIR: `make` it first); in modes 1 and 2 (frames the
+target protects itself) CRYPTO, ACK and PING frames carrying a hello;
+plus inputs kept from 450 s of fuzzing (libFuzzer -merge, SHA-1 names);
 tests/fuzz/corpus/policy/ the shipped configuration and profiles (also
 both in one file, issue 13) and one file per statement kind, plus url
 rules meeting names (issue 13), crash-* regressions and fuzz-* inputs
@@ -22,6 +29,7 @@ Names say what a seed is.
 import os
 import re
 import shutil
+import subprocess
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TLS = os.path.join(TOP, "tests/fuzz/corpus/tls_peek")
@@ -29,6 +37,7 @@ STUN = os.path.join(TOP, "tests/fuzz/corpus/stun")
 URLPATH = os.path.join(TOP, "tests/fuzz/corpus/urlpath")
 POLICY = os.path.join(TOP, "tests/fuzz/corpus/policy")
 CLASSIFY = os.path.join(TOP, "tests/fuzz/corpus/classify")
+QUIC = os.path.join(TOP, "tests/fuzz/corpus/quic")
 
 
 def u8(v): return bytes([v])
@@ -264,7 +273,60 @@ def classify_seeds():
     write(CLASSIFY, "tls-hello", records(hello(basic)))
 
 
+def qvar(v):
+    for n, prefix in ((1, 0), (2, 0x4000), (4, 0x80000000)):
+        if v < 1 << (8 * n - 2):
+            return (v | prefix).to_bytes(n, "big")
+    return (v | 0xc000000000000000).to_bytes(8, "big")
+
+
+def crypto(off, data):
+    return qvar(6) + qvar(off) + qvar(len(data)) + data
+
+
+def quic_seeds():
+    def frame(*dgrams, mode=0):
+        return u8(mode) + b"".join(u16(len(d)) + d for d in dgrams)
+
+    test = os.path.join(TOP, "tests/unit/tls/quic_test.c")
+    text = open(test).read()
+    for name in ("rfc9001_a2", "rfc9369_a2"):
+        body = re.search(r"static const char %s\[\] =\n((?:\s*\"[0-9a-f]+\"\n?)+);"
+                         % name, text).group(1)
+        pkt = bytes.fromhex("".join(re.findall(r'"([0-9a-f]+)"', body)))
+        write(QUIC, name, frame(pkt))
+        # The same packet twice, and cut short.
+        write(QUIC, name + "-twice", frame(pkt, pkt))
+        write(QUIC, name + "-cut", frame(pkt[:600]))
+    write(QUIC, "other-short-header", frame(bytes.fromhex("4001020304050607") + bytes(1192)))
+    write(QUIC, "other-version-negotiation",
+          frame(bytes.fromhex("80000000000801020304050607080000000001")))
+    write(QUIC, "other-unknown-version",
+          frame(bytes.fromhex("c0fafafafa0801020304050607080000") + bytes(1184)))
+    write(QUIC, "other-empty", frame(b""))
+    m = hello([sni(b"frames.example.test"), alpn(b"h3"), versions(0x0304),
+               ext(57, bytes.fromhex("0104000f4240")), ext(21, bytes(900))], sid=0)
+    write(QUIC, "frames-one-crypto", frame(crypto(0, m), mode=1))
+    write(QUIC, "frames-split-reversed",
+          frame(crypto(600, m[600:]), crypto(0, m[:600]), mode=1))
+    write(QUIC, "frames-v2-split",
+          frame(crypto(0, m[:700]), crypto(700, m[700:]), mode=2))
+    write(QUIC, "frames-ack-ping-padding", frame(
+        u8(1) + bytes.fromhex("02050a020101010102") + bytes.fromhex("0300000000010203")
+        + crypto(0, m[:100]) + bytes(20) + crypto(100, m[100:]), mode=1))
+    write(QUIC, "frames-overlap-equal",
+          frame(crypto(0, m[:500]) + crypto(400, m[400:]), crypto(0, m), mode=1))
+    write(QUIC, "frames-stream", frame(bytes.fromhex("08000568656c6c6f"), mode=1))
+    binary = os.path.join(TOP, "build/tests/tls/quic_test")
+    if os.path.exists(binary):
+        subprocess.run([binary], cwd=TOP, check=True, stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, SL_QUIC_SEEDS=QUIC))
+    else:
+        print("mkseeds: no %s: the protected flights are not written" % binary)
+
+
 tls_seeds()
+quic_seeds()
 stun_seeds()
 urlpath_seeds()
 policy_seeds()

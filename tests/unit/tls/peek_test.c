@@ -11,6 +11,7 @@
 
 #include "lib/attr.h"
 #include "tls/tls.h"
+#include "tests/common/exact.h"
 #include "tests/unit/t.h"
 
 #define CAP	(64 * 1024)
@@ -23,13 +24,9 @@ static char why[512];		/* what a helper found wrong */
 static enum sl_parse_rc
 parse(const uint8_t *b, size_t n, size_t cap, struct sl_tls_hello *h)
 {
-	uint8_t *copy = malloc(n > 0 ? n : 1);
-	enum sl_parse_rc rc;
+	uint8_t *copy = exact_copy(b, n);
+	enum sl_parse_rc rc = sl_tls_peek_parse(copy, n, cap, h);
 
-	if (copy == NULL)
-		abort();
-	memcpy(copy, b, n);
-	rc = sl_tls_peek_parse(copy, n, cap, h);
 	free(copy);
 	return rc;
 }
@@ -1317,4 +1314,71 @@ T_TEST(peek_verdict_at_cap_equals_verdict_beyond_it)
 			b[second] = 22;	/* and then a fine hello */
 		}
 	}
+}
+
+/* --- bare handshake messages (sl_tls_peek_hello, for QUIC) -------------- */
+
+/* Parse a bare message from an exactly-sized copy. */
+static enum sl_parse_rc
+parse_bare(const uint8_t *b, size_t n, struct sl_tls_hello *h)
+{
+	uint8_t *copy = exact_copy(b, n);
+	enum sl_parse_rc rc = sl_tls_peek_hello(copy, n, h);
+
+	free(copy);
+	return rc;
+}
+
+/* Without its records a hello reads the same, every prefix is MORE. */
+T_TEST(peek_bare_hello_equals_hello_in_records)
+{
+	static struct msg m;
+	static uint8_t out[MSG_MAX + 4096];
+	struct sl_tls_hello h, bare;
+
+	for (size_t c = 0; c <= SL_NELEM(captures); c++) {
+		size_t n;
+		uint8_t *b;
+
+		if (c < SL_NELEM(captures)) {
+			b = (uint8_t *)t_slurp(captures[c], &n);
+			T_ASSERT(b != NULL && n > PEEK_REC_HDR_T);
+			memcpy(out, b, n);
+			free(b);
+		} else {
+			hello_basic(&m, "bare.example.test");
+			n = one_record(&m, out);
+		}
+		T_EQ(parse(out, n, CAP, &h), SL_PARSE_OK);
+		n -= PEEK_REC_HDR_T;
+		for (size_t k = 0; k < n; k++)
+			T_CHECK(parse_bare(out + PEEK_REC_HDR_T, k, &bare) ==
+			    SL_PARSE_MORE, "hello %zu prefix %zu", c, k);
+		T_EQ(parse_bare(out + PEEK_REC_HDR_T, n, &bare), SL_PARSE_OK);
+		T_EQ(bare.consumed, n);
+		T_EQ(bare.record_version, 0);
+		bare.consumed = h.consumed;
+		bare.record_version = h.record_version;
+		T_ASSERT(memcmp(&bare, &h, sizeof(h)) == 0);
+	}
+}
+
+T_TEST(peek_bare_hello_refusals)
+{
+	static struct msg m;
+	struct sl_tls_hello h;
+
+	hello_basic(&m, "bare.example.test");
+	m.b[m.n++] = 0;				/* a byte after it */
+	T_EQ(parse_bare(m.b, m.n, &h), SL_PARSE_BAD);
+	T_STREQ(h.err, "trailing_data");
+	m.b[0] = 2;				/* a ServerHello */
+	T_EQ(parse_bare(m.b, 1, &h), SL_PARSE_BAD);
+	T_STREQ(h.err, "not_client_hello");
+	m.n--;
+	m.b[0] = 1;
+	m.b[m.ext_at + 1] ^= 1;			/* extensions length */
+	T_EQ(parse_bare(m.b, m.n, &h), SL_PARSE_BAD);
+	T_STREQ(h.err, "extensions_length");
+	T_ASSERT(!h.has_sni && h.consumed == 0);
 }

@@ -59,6 +59,8 @@ struct h2_stream {
 	struct h2_hdrs		 rqh;		/* regular request headers */
 	struct h2_hdrs		 rsh;		/* response headers (HTTP/1.1
 						   origin, or refusal) */
+	struct h2_hdrs		 rqt, rst;	/* request, response trailers
+						   (h2 both ways only) */
 	size_t			 hdr_bytes;	/* decoded, RFC 9113 6.5.2 */
 	struct evbuffer		*up;		/* request body, not yet taken
 						   by the origin side */
@@ -73,6 +75,8 @@ struct h2_stream {
 	unsigned		 started:1;	/* in the pipeline */
 	unsigned		 sent:1;	/* given to the origin side */
 	unsigned		 responded:1;	/* response HEADERS submitted */
+	unsigned		 up_final:1;	/* the h2 origin's final
+						   response head came */
 	unsigned		 up_deferred:1;	/* origin-side provider waits */
 	unsigned		 down_deferred:1; /* client-side provider waits */
 	unsigned		 hdr_over:1;	/* header list over the limit */

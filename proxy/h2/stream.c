@@ -164,6 +164,8 @@ h2_stream_free(struct h2_stream *st)
 	evbuffer_free(st->down);
 	h2_hdrs_clear(&st->rqh);
 	h2_hdrs_clear(&st->rsh);
+	h2_hdrs_clear(&st->rqt);
+	h2_hdrs_clear(&st->rst);
 	sl_free(st->method);
 	sl_free(st->scheme);
 	sl_free(st->authority);
@@ -198,6 +200,7 @@ h2_body_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 {
 	struct h2_stream *st = src->ptr;
 	int down = s == st->h2->cs, deferred = 0;
+	struct h2_hdrs *tr;
 	ssize_t n;
 
 	(void)id;
@@ -208,6 +211,14 @@ h2_body_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 		st->down_deferred = deferred ? 1 : 0;
 	else
 		st->up_deferred = deferred ? 1 : 0;
+	/* The body's end, and trailers came with it: they end the stream
+	 * (gRPC's status travels there). */
+	tr = down ? &st->rst : &st->rqt;
+	if (n >= 0 && (*flags & NGHTTP2_DATA_FLAG_EOF) && tr->n > 0) {
+		if (nghttp2_submit_trailer(s, id, tr->nv, tr->n) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		h2_hdrs_clear(tr);
+	}
 	if (n <= 0)
 		return n;
 	st->last = sl_mono_ms();
@@ -529,12 +540,22 @@ h2_header_cb(nghttp2_session *s, const nghttp2_frame *frame,
 
 	(void)flags;
 	if (frame->hd.type != NGHTTP2_HEADERS ||
-	    frame->headers.cat != NGHTTP2_HCAT_REQUEST ||
 	    (st = nghttp2_session_get_stream_user_data(s,
 	    frame->hd.stream_id)) == NULL)
-		return 0;	/* trailers are not forwarded */
+		return 0;
 	/* RFC 9113 section 6.5.2: name, value and 32 per field. */
 	st->hdr_bytes += nlen + vlen + 32;
+	if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+		/* Trailers (nghttp2 refused pseudo-headers in them): towards
+		 * an h2 origin they follow the body; an HTTP/1.1 origin gets
+		 * the body without them (docs/design/h2.md). */
+		if (h2->up_kind != H2_UP_H2 ||
+		    st->hdr_bytes > h2->flow->rt->set->h2_header_list_max)
+			return 0;
+		return h2_hdrs_add(&st->rqt, (const char *)name, nlen,
+		    (const char *)value, vlen) == -1 ?
+		    NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+	}
 	if (st->hdr_bytes > h2->flow->rt->set->h2_header_list_max) {
 		if (!st->hdr_over)
 			sl_log(SL_LOG_INFO, "flow=%llu h2 limit "

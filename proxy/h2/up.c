@@ -46,10 +46,13 @@ up_header_cb(nghttp2_session *s, const nghttp2_frame *frame,
 
 	(void)flags;
 	(void)ud;
-	if (st == NULL || frame->hd.type != NGHTTP2_HEADERS ||
-	    frame->headers.cat != NGHTTP2_HCAT_RESPONSE)
-		return 0;	/* trailers are not forwarded */
-	if (h2_hdrs_add(&st->rsh, (const char *)name, nlen,
+	if (st == NULL || frame->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	/* A response head (interim ones first), or its trailers.  nghttp2
+	 * files a final head after a 1xx as HCAT_HEADERS, like trailers:
+	 * what it is follows from whether the final head came. */
+	if (h2_hdrs_add(!st->up_final ? &st->rsh : &st->rst,
+	    (const char *)name, nlen,
 	    (const char *)value, vlen) == -1)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
@@ -68,10 +71,16 @@ up_response(struct sl_h2 *h2, struct h2_stream *st, int end)
 		status = (unsigned)atoi((const char *)h->nv[0].value);
 		i = 1;
 	}
-	if (status >= 100 && status < 200) {
-		h2_hdrs_clear(h);	/* interim: the final one follows */
+	if (status >= 100 && status < 200 && status != 101) {
+		/* Interim (100 Continue, 103 Early Hints): passed on as it
+		 * came; the final one follows.  (nghttp2 refuses 101 in h2.) */
+		if (!st->cli_closed && nghttp2_submit_headers(h2->cs,
+		    NGHTTP2_FLAG_NONE, st->cid, NULL, h->nv, h->n, NULL) < 0)
+			h2_stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		h2_hdrs_clear(h);
 		return;
 	}
+	st->up_final = 1;
 	if (h2->flow->rt->set->via && h2_hdrs_add(h, "via", 3, "2 sluice",
 	    8) == -1) {
 		h2_stream_refuse(st, 502, "oom", 0);
@@ -94,8 +103,7 @@ up_frame_recv_cb(nghttp2_session *s, const nghttp2_frame *frame, void *ud)
 
 	if (st == NULL)
 		return 0;
-	if (frame->hd.type == NGHTTP2_HEADERS &&
-	    frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+	if (frame->hd.type == NGHTTP2_HEADERS && !st->up_final) {
 		up_response(h2, st, end);
 		return 0;
 	}
@@ -224,8 +232,9 @@ h2_up_submit(struct h2_stream *st)
 	n += st->rqh.n;
 	if (h2->flow->rt->set->via)
 		up_nv(&nv[n++], "via", "2 sluice");
-	id = nghttp2_submit_request(h2->us, NULL, nv, n,
-	    st->cli_eof && evbuffer_get_length(st->up) == 0 ? NULL : &prd, st);
+	id = nghttp2_submit_request(h2->us, NULL, nv, n, st->cli_eof &&
+	    evbuffer_get_length(st->up) == 0 && st->rqt.n == 0 ? NULL : &prd,
+	    st);
 	sl_free(nv);
 	if (id < 0) {
 		h2_stream_refuse(st, 502, "origin_refused_stream", 0);

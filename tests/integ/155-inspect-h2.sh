@@ -43,6 +43,12 @@ NGX
 bg "$SRV" nginx-h2 nginx -c "$H2D/nginx.conf" -g 'daemon off;'
 wait_listen "$SRV" 10.2.0.5 443 ||
     setup_fail "nginx-h2 did not start" "$(cat "$T/nginx-h2.log" "$H2D/error.log" 2>/dev/null)"
+# An h2 origin that sends 103 Early Hints and trailers, and echoes the
+# request's trailers (gRPC's status travels in trailers).
+bg "$SRV" h2trail "$PY" "$PYDIR/h2trailsrv.py" --cert "$T/srv.crt" \
+    --key "$T/srv.key" 10.2.0.5:8443
+wait_listen "$SRV" 10.2.0.5 8443 ||
+    setup_fail "h2trailsrv did not start" "$(cat "$T/h2trail.log")"
 mkdir -p "$T/state"
 "$BUILD/sluicectl" ca init --dir "$T/state" --cn "sluice test inspection CA" \
     >"$T/ca.out" 2>&1 || setup_fail "sluicectl ca init" "$(cat "$T/ca.out")"
@@ -94,6 +100,14 @@ is "$(sha256_of "$T/h2big.out")" "$BIG_SHA" "20 MB body intact (sha256)"
 flowlog_expect "the stream is a request event, inspected" \
     'event=flow.request host=h2.example.test path=/big.bin' \
     action=inspect status=200
+
+# --- interim responses and trailers, both ways (h2 origin)
+out=$(H2PY_TO=h2.example.test:8443 h2py trailers /grpc)
+is "$out" "info=103 status=200 body='got 1000 bytes' trailers=grpc-status:0,x-echo-x-req-trailer:rq-value" \
+    "103 Early Hints passed on, the request's trailers reach the origin and the response's come back"
+flowlog_expect "logged as an inspected request" \
+    'event=flow.request host=h2.example.test path=/grpc' action=inspect \
+    status=200
 
 # --- h2 client, HTTP/1.1-only origin: curl offers both, gets http/1.1
 out=$(h2curl https://www.example.test/hello -w ' %{http_version}' 2>&1)

@@ -32,6 +32,10 @@ the run went as described, 1 otherwise):
   put PATH FILE         PUT FILE without content-length (an HTTP/1.1
                         origin gets it chunked), flow-controlled; prints
                         its status.
+  trailers PATH         POST PATH with 1000 bytes and a request trailer
+                        (x-req-trailer); prints "info=1XX,... status=S
+                        body=... trailers=NAME:VALUE,..." (h2trailsrv.py
+                        is the origin that answers with all of them).
 """
 
 import argparse
@@ -404,6 +408,39 @@ def mode_put(a, t, c):
     return status is not None
 
 
+def mode_trailers(a, t, c):
+    """POST PATH with a body and request trailers; prints what came back:
+    the interim statuses, the status, the body and the trailers."""
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, req_headers(a, a.args[0], method="POST"))
+    c.send_data(sid, b"x" * 1000)
+    c.send_headers(sid, [("x-req-trailer", "rq-value")], end_stream=True)
+    t.sendall(c.data_to_send())
+    info, status, body, tr, done = [], None, b"", [], False
+    end = time.time() + DEADLINE
+    while not done and time.time() < end:
+        ev = pump(t, c)
+        if ev is None:
+            break
+        for e in ev:
+            if isinstance(e, h2.events.InformationalResponseReceived):
+                info.append(dict(e.headers)[":status"])
+            elif isinstance(e, h2.events.ResponseReceived):
+                status = dict(e.headers)[":status"]
+            elif isinstance(e, h2.events.DataReceived):
+                body += e.data
+                c.acknowledge_received_data(e.flow_controlled_length, sid)
+            elif isinstance(e, h2.events.TrailersReceived):
+                tr = ["%s:%s" % (k, v) for k, v in e.headers]
+            elif isinstance(e, h2.events.StreamEnded):
+                done = True
+        t.sendall(c.data_to_send())
+    print("info=%s status=%s body=%r trailers=%s" % (
+        ",".join(info) or "-", status, body.decode(errors="replace"),
+        ",".join(sorted(tr)) or "-"))
+    return done
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--proxy")
@@ -411,7 +448,8 @@ def main():
     p.add_argument("--connect", required=True)
     p.add_argument("--sni")
     p.add_argument("mode", choices=["multi", "reset", "contflood", "ws",
-                                    "authority", "get", "hdrs", "stall", "put"])
+                                    "authority", "get", "hdrs", "stall", "put",
+                                    "trailers"])
     p.add_argument("args", nargs="*")
     a = p.parse_args()
     t = open_conn(a)

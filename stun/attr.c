@@ -93,18 +93,22 @@ sl_stun_attr_u32(const struct sl_stun_attr *a, uint32_t *v)
 int
 sl_stun_attr_channel(const struct sl_stun_attr *a, uint16_t *ch)
 {
-	if (a->len != 4)
+	uint32_t v;
+
+	if (sl_stun_attr_u32(a, &v) == -1)
 		return -1;
-	*ch = stun_be16(a->val);	/* then 16 bits RFFU */
+	*ch = (uint16_t)(v >> 16);	/* then 16 bits RFFU */
 	return *ch >= SL_STUN_CHAN_MIN && *ch <= SL_STUN_CHAN_MAX ? 0 : -1;
 }
 
 int
 sl_stun_attr_transport(const struct sl_stun_attr *a, uint8_t *proto)
 {
-	if (a->len != 4)
+	uint32_t v;
+
+	if (sl_stun_attr_u32(a, &v) == -1)
 		return -1;
-	*proto = a->val[0];		/* then 24 bits RFFU */
+	*proto = (uint8_t)(v >> 24);	/* then 24 bits RFFU */
 	return 0;
 }
 

@@ -19,13 +19,6 @@
 
 #include "stun_int.h"
 
-static enum sl_parse_rc
-chan_bad(struct sl_stun_chan *out, const char *why)
-{
-	out->err = why;
-	return SL_PARSE_BAD;
-}
-
 enum sl_parse_rc
 sl_stun_chan_parse(const uint8_t *buf, size_t len, int stream,
     struct sl_stun_chan *out)
@@ -36,26 +29,19 @@ sl_stun_chan_parse(const uint8_t *buf, size_t len, int stream,
 	if (len >= 1 && (buf[0] & 0xc0) != 0x40)
 		return SL_PARSE_NOT_MINE;
 	if (len < SL_STUN_CHAN_HDR_LEN)
-		return chan_bad(out, "short_header");
+		return stun_bad(&out->err, "short_header");
 	out->channel = stun_be16(buf);
 	out->len = stun_be16(buf + 2);
 	if (out->channel > SL_STUN_CHAN_MAX)
-		return chan_bad(out, "channel_reserved");
+		return stun_bad(&out->err, "channel_reserved");
 	/* Over UDP the padding may be left out (12.5); on a stream not. */
 	full = SL_STUN_CHAN_HDR_LEN + STUN_PAD4(out->len);
 	if (len < (stream ? full : SL_STUN_CHAN_HDR_LEN + (size_t)out->len))
-		return chan_bad(out, "truncated");
+		return stun_bad(&out->err, "truncated");
 	if (len > full)
-		return chan_bad(out, "trailing_data");
+		return stun_bad(&out->err, "trailing_data");
 	out->data = buf + SL_STUN_CHAN_HDR_LEN;
 	return SL_PARSE_OK;
-}
-
-static enum sl_parse_rc
-frame_bad(struct sl_stun_frame *out, const char *why)
-{
-	out->err = why;
-	return SL_PARSE_BAD;
 }
 
 enum sl_parse_rc
@@ -70,14 +56,14 @@ sl_stun_frame_next(const uint8_t *buf, size_t len, size_t cap,
 	if ((buf[0] & 0xc0) == 0x00) {
 		/* The header check, on what there is of it. */
 		if (sl_stun_peek(buf, len, &h) == SL_PARSE_NOT_MINE)
-			return frame_bad(out, "not_stun");
+			return stun_bad(&out->err, "not_stun");
 		out->kind = SL_STUN_FRAME_STUN;
 	} else if ((buf[0] & 0xc0) == 0x40) {
 		if (len >= 2 && stun_be16(buf) > SL_STUN_CHAN_MAX)
-			return frame_bad(out, "channel_reserved");
+			return stun_bad(&out->err, "channel_reserved");
 		out->kind = SL_STUN_FRAME_CHANNEL;
 	} else {
-		return frame_bad(out, "not_stun");
+		return stun_bad(&out->err, "not_stun");
 	}
 	if (len < 4)
 		return SL_PARSE_MORE;
@@ -86,6 +72,6 @@ sl_stun_frame_next(const uint8_t *buf, size_t len, size_t cap,
 	else
 		out->len = SL_STUN_CHAN_HDR_LEN + STUN_PAD4(stun_be16(buf + 2));
 	if (out->len > cap)
-		return frame_bad(out, "too_large");
+		return stun_bad(&out->err, "too_large");
 	return len >= out->len ? SL_PARSE_OK : SL_PARSE_MORE;
 }

@@ -84,13 +84,6 @@ stun_is_known(uint16_t type)
 	return 0;
 }
 
-static enum sl_parse_rc
-stun_bad(struct sl_stun_msg *m, const char *why)
-{
-	m->err = why;
-	return SL_PARSE_BAD;
-}
-
 /*
  * Note one attribute at off.  The integrity attributes end what counts
  * (RFC 8489 14.5, 14.6): after MESSAGE-INTEGRITY only -SHA256 and
@@ -143,11 +136,11 @@ sl_stun_msg_parse(const uint8_t *buf, size_t len, struct sl_stun_msg *m)
 	if ((rc = sl_stun_peek(buf, len, &h)) == SL_PARSE_NOT_MINE)
 		return rc;
 	if (rc == SL_PARSE_MORE)
-		return stun_bad(m, "short_header");
+		return stun_bad(&m->err, "short_header");
 	if (len < SL_STUN_HDR_LEN + (size_t)h.length)
-		return stun_bad(m, "truncated");
+		return stun_bad(&m->err, "truncated");
 	if (len > SL_STUN_HDR_LEN + (size_t)h.length)
-		return stun_bad(m, "trailing_data");
+		return stun_bad(&m->err, "trailing_data");
 	m->buf = buf;
 	m->len = len;
 	m->type = h.type;
@@ -159,14 +152,14 @@ sl_stun_msg_parse(const uint8_t *buf, size_t len, struct sl_stun_msg *m)
 		const char *why;
 
 		if (m->fp_off != 0)
-			return stun_bad(m, "fingerprint_not_last");
+			return stun_bad(&m->err, "fingerprint_not_last");
 		/* The length is a multiple of 4, so a header always fits. */
 		if (sl_rd_be16(&r, &type) == -1 ||
 		    sl_rd_be16(&r, &alen) == -1 ||
 		    sl_rd_skip(&r, STUN_PAD4(alen)) == -1)
-			return stun_bad(m, "attr_overrun");
+			return stun_bad(&m->err, "attr_overrun");
 		if ((why = stun_walk_one(m, type, alen, off)) != NULL)
-			return stun_bad(m, why);
+			return stun_bad(&m->err, why);
 	}
 	if (m->mi_off != 0)
 		m->tail = m->mi_off;

@@ -25,6 +25,14 @@ stun_put16(uint8_t *p, size_t v)
 	p[1] = (uint8_t)v;
 }
 
+/* Set *err and say BAD: every parser here reports that way. */
+static inline enum sl_parse_rc
+stun_bad(const char **err, const char *why)
+{
+	*err = why;
+	return SL_PARSE_BAD;
+}
+
 /* --- attr.c ---------------------------------------------------------- */
 
 /*

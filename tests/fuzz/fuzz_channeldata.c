@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "stun/stun.h"
+#include "tests/common/stun_feed.h"
 #include "tests/fuzz/fz.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,10 +27,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CUTS_MAX	8
 
 struct framing {
-	size_t		ends[FRAMES_MAX];	/* frame ends in the stream */
-	size_t		n;
-	size_t		left;			/* bytes left when done */
-	int		bad;			/* stopped at a BAD frame */
+	size_t		 ends[FRAMES_MAX];
+	struct stun_feed fd;
 };
 
 /* One frame, parsed as what the framer says it is. */
@@ -40,7 +39,7 @@ check_frame(const uint8_t *p, const struct sl_stun_frame *f)
 	struct sl_stun_chan c;
 	struct sl_stun_msg m;
 
-	FZ_CHECK(copy != NULL && f->len <= FRAME_CAP);
+	FZ_CHECK(copy != NULL && f->len > 0 && f->len <= FRAME_CAP);
 	memcpy(copy, p, f->len);
 	if (f->kind == SL_STUN_FRAME_CHANNEL) {
 		FZ_CHECK(sl_stun_chan_parse(copy, f->len, 1, &c) ==
@@ -55,42 +54,24 @@ check_frame(const uint8_t *p, const struct sl_stun_frame *f)
 	free(copy);
 }
 
-/*
- * Feed data cut at cuts[0..ncuts) (ascending): append each piece, take
- * whole frames off the front.
- */
+/* Frame data cut at cuts; every frame is checked. */
 static void
 frame_pieces(const uint8_t *data, size_t size, const size_t *cuts,
     size_t ncuts, struct framing *out)
 {
-	uint8_t *buf = malloc(size > 0 ? size : 1);
-	size_t have = 0, base = 0, prev = 0;
+	out->fd.ends = out->ends;
+	out->fd.max = FRAMES_MAX;
+	FZ_CHECK(stun_feed(data, size, cuts, ncuts, FRAME_CAP, check_frame,
+	    &out->fd) == 0);
+}
 
-	FZ_CHECK(buf != NULL);
-	memset(out, 0, sizeof(*out));
-	for (size_t c = 0; c <= ncuts && !out->bad; c++) {
-		size_t to = c < ncuts ? cuts[c] : size;
-		struct sl_stun_frame f;
-		enum sl_parse_rc rc;
-
-		memcpy(buf + have, data + prev, to - prev);
-		have += to - prev;
-		prev = to;
-		while ((rc = sl_stun_frame_next(buf, have, FRAME_CAP, &f)) ==
-		    SL_PARSE_OK && out->n < FRAMES_MAX) {
-			FZ_CHECK(f.len > 0 && f.len <= have);
-			check_frame(buf, &f);
-			base += f.len;
-			out->ends[out->n++] = base;
-			memmove(buf, buf + f.len, have - f.len);
-			have -= f.len;
-		}
-		FZ_CHECK(rc != SL_PARSE_BAD || f.err != NULL);
-		out->bad = rc == SL_PARSE_BAD;
-	}
-	/* What the frames did not take (a BAD one, or a part of one). */
-	out->left = size - base;
-	free(buf);
+/* The same frames, and the same end: bytes left over or BAD. */
+static void
+same_framing(const struct framing *a, const struct framing *b)
+{
+	FZ_CHECK(a->fd.n == b->fd.n && a->fd.bad == b->fd.bad &&
+	    a->fd.left == b->fd.left);
+	FZ_CHECK(memcmp(a->ends, b->ends, a->fd.n * sizeof(size_t)) == 0);
 }
 
 static int
@@ -125,7 +106,7 @@ check_prefixes(const uint8_t *data, const struct framing *whole)
 	struct sl_stun_frame f;
 	size_t start = 0;
 
-	for (size_t i = 0; i < whole->n && i < 16; i++) {
+	for (size_t i = 0; i < whole->fd.n && i < 16; i++) {
 		for (size_t k = 0; k < whole->ends[i] - start; k++)
 			FZ_CHECK(frame_prefix(data + start, k, &f) ==
 			    SL_PARSE_MORE);
@@ -137,9 +118,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct framing whole, cut;
+	struct sl_stun_frame f;
 	size_t cuts[CUTS_MAX], ncuts;
 	uint32_t h = fz_hash(data, size);
 
+	if (sl_stun_frame_next(data, size, FRAME_CAP, &f) == SL_PARSE_BAD)
+		FZ_CHECK(f.err != NULL);
 	frame_pieces(data, size, NULL, 0, &whole);
 	check_prefixes(data, &whole);
 	/* Cuts from the hash: 1 to CUTS_MAX points, sorted. */
@@ -150,19 +134,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	qsort(cuts, ncuts, sizeof(*cuts), size_cmp);
 	frame_pieces(data, size, cuts, ncuts, &cut);
-	FZ_CHECK(cut.n == whole.n && cut.bad == whole.bad &&
-	    cut.left == whole.left);
-	FZ_CHECK(memcmp(cut.ends, whole.ends, whole.n * sizeof(size_t)) == 0);
+	same_framing(&cut, &whole);
 	if (size <= 512) {
 		static size_t every[512];
 
 		for (size_t i = 0; i < size; i++)
 			every[i] = i;
 		frame_pieces(data, size, every, size, &cut);
-		FZ_CHECK(cut.n == whole.n && cut.bad == whole.bad &&
-		    cut.left == whole.left);
-		FZ_CHECK(memcmp(cut.ends, whole.ends,
-		    whole.n * sizeof(size_t)) == 0);
+		same_framing(&cut, &whole);
 	}
 	return 0;
 }

@@ -63,38 +63,42 @@ T_TEST(stun_rfc5769_xor_mapped_address)
 	}
 }
 
-/* The same bytes as a plain MAPPED-ADDRESS are not XORed. */
-T_TEST(stun_mapped_address_is_not_xored)
+/*
+ * RFC 5769 2.2's XOR-MAPPED-ADDRESS value: as XOR-MAPPED- or
+ * XOR-PEER-ADDRESS it is 192.0.2.1:32853, as MAPPED-ADDRESS not; the
+ * plain bytes are; the reserved first byte is ignored (RFC 8489 14.1);
+ * other families and lengths are malformed (ip NULL).
+ */
+T_TEST(stun_address_values)
 {
-	static const uint8_t v4[] = { 0, 1, 0x80, 0x55, 192, 0, 2, 1 };
-	uint8_t b[64];
-	struct sl_stun_msg m;
-	struct sl_stun_attr a;
-	struct sl_ip ip;
-	uint16_t port;
-
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_MAPPED_ADDRESS, v4, sizeof(v4),
-	    &m, &a), 0);
-	T_EQ(sl_stun_attr_addr(&m, &a, &ip, &port), 0);
-	T_EQ(port, 32853);
-	T_ASSERT(ip_is(&ip, "192.0.2.1"));
-}
-
-T_TEST(stun_address_bad_family_or_length)
-{
+#define XORED	{ 0, 1, 0xa1, 0x47, 0xe1, 0x12, 0xa6, 0x43 }
+#define PLAIN	{ 0, 1, 0x80, 0x55, 192, 0, 2, 1 }
 	static const struct {
-		uint8_t	b[24];
-		size_t	n;
+		uint16_t	 type;
+		uint8_t		 v[24];
+		size_t		 n;
+		const char	*ip;
+		uint16_t	 port;
 	} c[] = {
-		{ { 0, 3, 0, 1, 1, 2, 3, 4 }, 8 },	/* family 3 */
-		{ { 0, 0, 0, 1, 1, 2, 3, 4 }, 8 },	/* family 0 */
-		{ { 0, 1, 0, 1, 1, 2, 3 }, 7 },		/* short IPv4 */
-		{ { 0, 1, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8 }, 12 },
-		{ { 0, 2, 0, 1, 1, 2, 3, 4 }, 8 },	/* IPv6 in 8 */
-		{ { 0, 2, 0, 1 }, 19 },			/* short IPv6 */
-		{ { 0, 1, 0 }, 3 },
-		{ { 0 }, 0 },
+		{ SL_STUN_A_XOR_MAPPED_ADDRESS, XORED, 8, "192.0.2.1", 32853 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, XORED, 8, "192.0.2.1", 32853 },
+		{ SL_STUN_A_MAPPED_ADDRESS, XORED, 8, "225.18.166.67", 41287 },
+		{ SL_STUN_A_MAPPED_ADDRESS, PLAIN, 8, "192.0.2.1", 32853 },
+		{ 0x8023, PLAIN, 8, "192.0.2.1", 32853 }, /* ALTERNATE-SERVER */
+		{ SL_STUN_A_MAPPED_ADDRESS, { 0xff, 1, 0, 80, 192, 0, 2, 1 }, 8,
+		    "192.0.2.1", 80 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, { 0, 3, 0, 1, 1, 2, 3, 4 }, 8 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, { 0, 0, 0, 1, 1, 2, 3, 4 }, 8 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, { 0, 1, 0, 1, 1, 2, 3 }, 7 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, { 0, 1, 0, 1, 1, 2, 3, 4 }, 12 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, { 0, 2, 0, 1, 1, 2, 3, 4 }, 8 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, { 0, 2, 0, 1 }, 19 },
+		{ SL_STUN_A_XOR_PEER_ADDRESS, { 0, 2, 0, 1 }, 24 },
+		{ SL_STUN_A_MAPPED_ADDRESS, { 0, 1, 0 }, 3 },
+		{ SL_STUN_A_MAPPED_ADDRESS, { 0 }, 0 },
 	};
+#undef XORED
+#undef PLAIN
 	uint8_t b[64];
 	struct sl_stun_msg m;
 	struct sl_stun_attr a;
@@ -102,28 +106,37 @@ T_TEST(stun_address_bad_family_or_length)
 	uint16_t port;
 
 	for (size_t i = 0; i < SL_NELEM(c); i++) {
-		T_EQ(one_attr(b, sizeof(b), SL_STUN_A_XOR_PEER_ADDRESS, c[i].b,
-		    c[i].n, &m, &a), 0);
-		T_CHECK(sl_stun_attr_addr(&m, &a, &ip, &port) == -1,
-		    "case %zu", i);
-		T_EQ(ip.af, 0);
+		T_EQ(one_attr(b, sizeof(b), c[i].type, c[i].v, c[i].n, &m, &a),
+		    0);
+		if (c[i].ip == NULL) {
+			T_CHECK(sl_stun_attr_addr(&m, &a, &ip, &port) == -1,
+			    "case %zu", i);
+			T_EQ(ip.af, 0);
+			continue;
+		}
+		T_EQ(sl_stun_attr_addr(&m, &a, &ip, &port), 0);
+		T_CHECK(ip_is(&ip, c[i].ip) && port == c[i].port, "case %zu",
+		    i);
 	}
 }
 
-/* The reserved first byte is ignored (RFC 8489 14.1). */
-T_TEST(stun_address_reserved_byte_ignored)
+/* Encode an address attribute, parse, decode it: 0 or -1.  b[0, 64). */
+static int
+addr_roundtrip(uint8_t *b, uint16_t type, const struct sl_ip *ip,
+    uint16_t port, struct sl_ip *got, uint16_t *gport)
 {
-	static const uint8_t v4[] = { 0xff, 1, 0, 80, 192, 0, 2, 1 };
-	uint8_t b[64];
+	struct sl_stun_enc e;
 	struct sl_stun_msg m;
 	struct sl_stun_attr a;
-	struct sl_ip ip;
-	uint16_t port;
+	long n;
 
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_MAPPED_ADDRESS, v4, sizeof(v4),
-	    &m, &a), 0);
-	T_EQ(sl_stun_attr_addr(&m, &a, &ip, &port), 0);
-	T_EQ(port, 80);
+	sl_stun_enc_init(&e, b, 64, 0x0101, txid);
+	sl_stun_enc_addr(&e, type, ip, port);
+	if ((n = sl_stun_enc_end(&e)) == -1 ||
+	    sl_stun_msg_parse(b, (size_t)n, &m) != SL_PARSE_OK ||
+	    sl_stun_attr_find(&m, type, &a) == -1)
+		return -1;
+	return sl_stun_attr_addr(&m, &a, got, gport);
 }
 
 /*
@@ -134,23 +147,15 @@ T_TEST(stun_address_reserved_byte_ignored)
 T_TEST(stun_xor_peer_v4_mapped_is_ipv4)
 {
 	uint8_t b[64];
-	struct sl_stun_enc e;
-	struct sl_stun_msg m;
-	struct sl_stun_attr a;
 	struct sl_ip ip, got;
 	uint16_t port;
-	long n;
 
 	memset(&ip, 0, sizeof(ip));
 	ip.af = AF_INET6;
 	memcpy(ip.b, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\1", 16);
-	sl_stun_enc_init(&e, b, sizeof(b), 0x0016, txid);
-	sl_stun_enc_addr(&e, SL_STUN_A_XOR_PEER_ADDRESS, &ip, 9);
-	T_ASSERT((n = sl_stun_enc_end(&e)) > 0);
+	T_EQ(addr_roundtrip(b, SL_STUN_A_XOR_PEER_ADDRESS, &ip, 9, &got,
+	    &port), 0);
 	T_EQ(b[SL_STUN_HDR_LEN + 5], 0x02);	/* sent as IPv6 */
-	T_EQ(sl_stun_msg_parse(b, (size_t)n, &m), SL_PARSE_OK);
-	T_EQ(sl_stun_attr_find(&m, SL_STUN_A_XOR_PEER_ADDRESS, &a), 0);
-	T_EQ(sl_stun_attr_addr(&m, &a, &got, &port), 0);
 	T_EQ(got.af, AF_INET);
 	T_ASSERT(sl_ip_is_loopback(&got));
 	T_EQ(port, 9);
@@ -164,23 +169,15 @@ T_TEST(stun_address_encode_decode)
 	    SL_STUN_A_XOR_RELAYED_ADDRESS };
 	static const char *const addrs[] = { "198.51.100.7", "0.0.0.0",
 	    "2001:db8::1", "::", "fe80::ffff:ffff:ffff:ffff" };
-	uint8_t b[128];
-	struct sl_stun_enc e;
-	struct sl_stun_msg m;
-	struct sl_stun_attr a;
+	uint8_t b[64];
 	struct sl_ip ip, got;
 	uint16_t port;
-	long n;
 
 	for (size_t t = 0; t < SL_NELEM(types); t++) {
 		for (size_t i = 0; i < SL_NELEM(addrs); i++) {
 			T_EQ(sl_ip_parse(&ip, addrs[i]), 0);
-			sl_stun_enc_init(&e, b, sizeof(b), 0x0101, txid);
-			sl_stun_enc_addr(&e, types[t], &ip, (uint16_t)(i * 7919));
-			T_ASSERT((n = sl_stun_enc_end(&e)) > 0);
-			T_EQ(sl_stun_msg_parse(b, (size_t)n, &m), SL_PARSE_OK);
-			T_EQ(sl_stun_attr_find(&m, types[t], &a), 0);
-			T_EQ(sl_stun_attr_addr(&m, &a, &got, &port), 0);
+			T_EQ(addr_roundtrip(b, types[t], &ip,
+			    (uint16_t)(i * 7919), &got, &port), 0);
 			T_CHECK(sl_ip_equal(&ip, &got), "%s", addrs[i]);
 			T_EQ(port, i * 7919);
 		}
@@ -221,73 +218,72 @@ T_TEST(stun_text_length_limits)
 	T_EQ(n, 0);
 }
 
-T_TEST(stun_lifetime)
+/* A number attribute through its decoder: 0 or -1. */
+static int
+number(const struct sl_stun_attr *a, uint32_t *v)
 {
+	uint16_t ch;
+	uint8_t proto;
+	int rc;
+
+	switch (a->type) {
+	case SL_STUN_A_CHANNEL_NUMBER:
+		rc = sl_stun_attr_channel(a, &ch);
+		*v = ch;
+		return rc;
+	case SL_STUN_A_REQUESTED_TRANSPORT:
+		rc = sl_stun_attr_transport(a, &proto);
+		*v = proto;
+		return rc;
+	default:
+		return sl_stun_attr_u32(a, v);
+	}
+}
+
+/*
+ * LIFETIME (RFC 8656 18.2), CHANNEL-NUMBER (18.1; 0x4000-0x4fff, section
+ * 12) and REQUESTED-TRANSPORT (18.7): four bytes, RFFU bits ignored.
+ */
+T_TEST(stun_number_values)
+{
+	static const struct {
+		uint16_t	 type;
+		const char	*v;
+		size_t		 n;
+		int		 rc;
+		uint32_t	 want;
+	} c[] = {
+		{ SL_STUN_A_LIFETIME, "\0\0\x02\x58", 4, 0, 600 },
+		{ SL_STUN_A_LIFETIME, "\xff\xff\xff\xff", 4, 0, 0xffffffffu },
+		{ SL_STUN_A_LIFETIME, "\0\0\x02", 3, -1, 0 },
+		{ SL_STUN_A_LIFETIME, "\0\0\0\0\0", 5, -1, 0 },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x40\x00\0\0", 4, 0, 0x4000 },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x4f\xff\0\0", 4, 0, 0x4fff },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x4a\xbc\xff\xff", 4, 0, 0x4abc },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x3f\xff\0\0", 4, -1, 0 },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x50\x00\0\0", 4, -1, 0 },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x00\x00\0\0", 4, -1, 0 },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\xff\xff\0\0", 4, -1, 0 },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x40\x00", 2, -1, 0 },
+		{ SL_STUN_A_CHANNEL_NUMBER, "\x40\x00\0\0\0\0\0\0", 8, -1, 0 },
+		{ SL_STUN_A_REQUESTED_TRANSPORT, "\x11\0\0\0", 4, 0, 17 },
+		{ SL_STUN_A_REQUESTED_TRANSPORT, "\x06\xff\xff\xff", 4, 0, 6 },
+		{ SL_STUN_A_REQUESTED_TRANSPORT, "\x11", 1, -1, 0 },
+	};
 	uint8_t b[64];
 	struct sl_stun_msg m;
 	struct sl_stun_attr a;
 	uint32_t v;
 
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_LIFETIME, "\0\0\x02\x58", 4, &m,
-	    &a), 0);
-	T_EQ(sl_stun_attr_u32(&a, &v), 0);
-	T_EQ(v, 600);
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_LIFETIME, "\xff\xff\xff\xff", 4,
-	    &m, &a), 0);
-	T_EQ(sl_stun_attr_u32(&a, &v), 0);
-	T_EQ(v, 0xffffffffu);
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_LIFETIME, "\0\0\x02", 3, &m, &a),
-	    0);
-	T_EQ(sl_stun_attr_u32(&a, &v), -1);
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_LIFETIME, "\0\0\0\0\0", 5, &m,
-	    &a), 0);
-	T_EQ(sl_stun_attr_u32(&a, &v), -1);
-}
-
-/* RFC 8656 12: 0x4000-0x4fff; the RFFU half is ignored. */
-T_TEST(stun_channel_number_range)
-{
-	static const struct {
-		const char	*v;
-		size_t		 n;
-		int		 rc;
-	} c[] = {
-		{ "\x40\x00\0\0", 4, 0 }, { "\x4f\xff\0\0", 4, 0 },
-		{ "\x40\x01\xff\xff", 4, 0 }, { "\x3f\xff\0\0", 4, -1 },
-		{ "\x50\x00\0\0", 4, -1 }, { "\x00\x00\0\0", 4, -1 },
-		{ "\xff\xff\0\0", 4, -1 }, { "\x40\x00", 2, -1 },
-		{ "\x40\x00\0\0\0\0\0\0", 8, -1 },
-	};
-	uint8_t b[64];
-	struct sl_stun_msg m;
-	struct sl_stun_attr a;
-	uint16_t ch;
-
 	for (size_t i = 0; i < SL_NELEM(c); i++) {
-		T_EQ(one_attr(b, sizeof(b), SL_STUN_A_CHANNEL_NUMBER, c[i].v,
-		    c[i].n, &m, &a), 0);
-		T_CHECK(sl_stun_attr_channel(&a, &ch) == c[i].rc, "case %zu",
-		    i);
+		int rc;
+
+		T_EQ(one_attr(b, sizeof(b), c[i].type, c[i].v, c[i].n, &m, &a),
+		    0);
+		rc = number(&a, &v);
+		T_CHECK(rc == c[i].rc && (rc == -1 || v == c[i].want),
+		    "case %zu: %d %u", i, rc, v);
 	}
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_CHANNEL_NUMBER, "\x4a\xbc\0\0", 4,
-	    &m, &a), 0);
-	T_EQ(sl_stun_attr_channel(&a, &ch), 0);
-	T_EQ(ch, 0x4abc);
-}
-
-T_TEST(stun_requested_transport)
-{
-	uint8_t b[64], proto;
-	struct sl_stun_msg m;
-	struct sl_stun_attr a;
-
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_REQUESTED_TRANSPORT,
-	    "\x11\0\0\0", 4, &m, &a), 0);
-	T_EQ(sl_stun_attr_transport(&a, &proto), 0);
-	T_EQ(proto, 17);
-	T_EQ(one_attr(b, sizeof(b), SL_STUN_A_REQUESTED_TRANSPORT, "\x11", 1,
-	    &m, &a), 0);
-	T_EQ(sl_stun_attr_transport(&a, &proto), -1);
 }
 
 /* RFC 8489 14.8: class 3-6, number 0-99, a reason. */

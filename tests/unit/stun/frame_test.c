@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "stun/stun.h"
+#include "tests/common/stun_feed.h"
 #include "tests/unit/stun/vec.h"
 #include "tests/unit/t.h"
 
@@ -113,45 +114,17 @@ make_stream(uint8_t *s, size_t cap, size_t *ends, size_t *nends)
 	return nv == 4 ? n : 0;
 }
 
-/*
- * Feed the stream in pieces cut at the given points, as a reader would:
- * append what arrived, take every whole frame off the front.  Returns the
- * number of frames, their ends in out; -1 on BAD.
- */
+/* The frame ends of s[0, n) fed cut at cuts; -1 on BAD or bytes left. */
 static int
 feed(const uint8_t *s, size_t n, const size_t *cuts, size_t ncuts,
     size_t *out, size_t max)
 {
-	uint8_t *buf = malloc(n);
-	size_t have = 0, base = 0, prev = 0;
-	int frames = 0;
+	struct stun_feed fd = { .ends = out, .max = max };
 
-	if (buf == NULL)
+	if (stun_feed(s, n, cuts, ncuts, CAP, NULL, &fd) == -1 || fd.bad ||
+	    fd.left != 0)
 		return -1;
-	for (size_t c = 0; c <= ncuts; c++) {
-		size_t to = c < ncuts ? cuts[c] : n;
-		struct sl_stun_frame f;
-		enum sl_parse_rc rc;
-
-		memcpy(buf + have, s + prev, to - prev);
-		have += to - prev;
-		prev = to;
-		while ((rc = sl_stun_frame_next(buf, have, CAP, &f)) ==
-		    SL_PARSE_OK) {
-			if ((size_t)frames == max)
-				break;
-			base += f.len;
-			out[frames++] = base;
-			memmove(buf, buf + f.len, have - f.len);
-			have -= f.len;
-		}
-		if (rc == SL_PARSE_BAD) {
-			free(buf);
-			return -1;
-		}
-	}
-	free(buf);
-	return have == 0 ? frames : -1;
+	return (int)fd.n;
 }
 
 T_TEST(stun_frame_stream_whole)

@@ -125,42 +125,57 @@ stun_walk_one(struct sl_stun_msg *m, uint16_t type, uint16_t len, size_t off)
 	return NULL;
 }
 
-enum sl_parse_rc
-sl_stun_msg_parse(const uint8_t *buf, size_t len, struct sl_stun_msg *m)
+/* Walk the attributes of a message of len bytes: NULL, or why BAD. */
+static const char *
+stun_walk(struct sl_stun_msg *m, const uint8_t *buf, size_t len)
 {
-	struct sl_stun_hdr h;
 	struct sl_rd r;
-	enum sl_parse_rc rc;
 
-	memset(m, 0, sizeof(*m));
-	if ((rc = sl_stun_peek(buf, len, &h)) == SL_PARSE_NOT_MINE)
-		return rc;
-	if (rc == SL_PARSE_MORE)
-		return stun_bad(&m->err, "short_header");
-	if (len < SL_STUN_HDR_LEN + (size_t)h.length)
-		return stun_bad(&m->err, "truncated");
-	if (len > SL_STUN_HDR_LEN + (size_t)h.length)
-		return stun_bad(&m->err, "trailing_data");
-	m->buf = buf;
-	m->len = len;
-	m->type = h.type;
-	m->txid = buf + 8;
-	sl_rd_init(&r, buf + SL_STUN_HDR_LEN, h.length);
+	sl_rd_init(&r, buf + SL_STUN_HDR_LEN, len - SL_STUN_HDR_LEN);
 	while (sl_rd_left(&r) > 0) {
 		size_t off = len - sl_rd_left(&r);
 		uint16_t type, alen;
 		const char *why;
 
 		if (m->fp_off != 0)
-			return stun_bad(&m->err, "fingerprint_not_last");
+			return "fingerprint_not_last";
 		/* The length is a multiple of 4, so a header always fits. */
 		if (sl_rd_be16(&r, &type) == -1 ||
 		    sl_rd_be16(&r, &alen) == -1 ||
 		    sl_rd_skip(&r, STUN_PAD4(alen)) == -1)
-			return stun_bad(&m->err, "attr_overrun");
+			return "attr_overrun";
 		if ((why = stun_walk_one(m, type, alen, off)) != NULL)
-			return stun_bad(&m->err, why);
+			return why;
 	}
+	return NULL;
+}
+
+enum sl_parse_rc
+sl_stun_msg_parse(const uint8_t *buf, size_t len, struct sl_stun_msg *m)
+{
+	struct sl_stun_hdr h;
+	enum sl_parse_rc rc;
+	const char *why;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = sl_stun_peek(buf, len, &h)) == SL_PARSE_NOT_MINE)
+		return rc;
+	if (rc == SL_PARSE_MORE)
+		return stun_bad(&m->err, "short_header");
+	/* From here on a BAD message still has these, for a 400 reply. */
+	m->type = h.type;
+	m->txid = buf + 8;
+	if (len < SL_STUN_HDR_LEN + (size_t)h.length)
+		return stun_bad(&m->err, "truncated");
+	if (len > SL_STUN_HDR_LEN + (size_t)h.length)
+		return stun_bad(&m->err, "trailing_data");
+	if ((why = stun_walk(m, buf, len)) != NULL) {
+		m->mi_off = m->mi256_off = m->fp_off = 0;
+		return stun_bad(&m->err, why);
+	}
+	/* Only now: no attribute of a BAD message can be walked. */
+	m->buf = buf;
+	m->len = len;
 	if (m->mi_off != 0)
 		m->tail = m->mi_off;
 	else if (m->mi256_off != 0)

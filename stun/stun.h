@@ -160,6 +160,8 @@ struct sl_stun_attr {
  *
  * SL_PARSE_OK, SL_PARSE_NOT_MINE (not a STUN header), or SL_PARSE_BAD with
  * m->err; never SL_PARSE_MORE (a short buffer is BAD: it is a message).
+ * A BAD message with a whole header keeps m->type and m->txid (for a 400
+ * response); it has no attributes (sl_stun_attr_next finds none).
  */
 enum sl_parse_rc sl_stun_msg_parse(const uint8_t *buf, size_t len,
 	    struct sl_stun_msg *m) SL_NONNULL(1, 3) SL_WUR;

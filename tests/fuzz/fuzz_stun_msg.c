@@ -230,8 +230,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (sl_stun_peek(data, size, &h) == SL_PARSE_NOT_MINE));
 	FZ_CHECK(rc != SL_PARSE_MORE);
 	FZ_CHECK((rc == SL_PARSE_BAD) == (m.err != NULL));
-	if (rc != SL_PARSE_OK)
+	if (rc != SL_PARSE_OK) {
+		/* Nothing of a refused message can be walked or checked. */
+		struct sl_stun_attr a;
+		size_t pos = 0;
+
+		FZ_CHECK(sl_stun_attr_next(&m, &pos, &a) == -1);
+		FZ_CHECK(sl_stun_msg_fingerprint(&m) == SL_STUN_CHECK_ABSENT);
+		FZ_CHECK(sl_stun_msg_integrity(&m,
+		    SL_STUN_A_MESSAGE_INTEGRITY, fuzz_key, 1) ==
+		    SL_STUN_CHECK_ABSENT);
 		return 0;
+	}
 	FZ_CHECK(m.buf == data && m.len == size);
 	FZ_CHECK(size == SL_STUN_HDR_LEN + (size_t)h.length);
 	FZ_CHECK(parse_prefix(data, size - 1) != SL_PARSE_OK);

@@ -253,6 +253,37 @@ T_TEST(stun_parse_every_truncation_is_bad)
 	}
 }
 
+/* A BAD message keeps what a 400 needs, and offers no attribute. */
+T_TEST(stun_bad_message_has_txid_and_no_attributes)
+{
+	struct vec v[VEC_MAX];
+	struct sl_stun_msg m;
+	struct sl_stun_attr a;
+	uint8_t b[256];
+	size_t pos = 0;
+
+	T_EQ(load_vectors(v, VEC_MAX), 4);
+	memcpy(b, v[0].b, v[0].n);
+	b[60 + 2] = 0x01;			/* USERNAME overruns */
+	T_EQ(sl_stun_msg_parse(b, v[0].n, &m), SL_PARSE_BAD);
+	T_EQ(m.type, 0x0001);
+	T_ASSERT(m.txid == b + 8);
+	T_EQ(sl_stun_attr_next(&m, &pos, &a), -1);
+	T_EQ(sl_stun_attr_find(&m, SL_STUN_A_SOFTWARE, &a), -1);
+	T_EQ(sl_stun_msg_fingerprint(&m), SL_STUN_CHECK_ABSENT);
+	T_EQ(sl_stun_msg_parse(b, 19, &m), SL_PARSE_BAD);
+	T_ASSERT(m.txid == NULL);
+	/* FINGERPRINT and MESSAGE-INTEGRITY seen before the fault. */
+	memcpy(b, v[0].b, v[0].n);
+	memcpy(b + v[0].n, "\x80\x22\x00\x00", 4);
+	b[3] += 4;
+	T_EQ(sl_stun_msg_parse(b, v[0].n + 4, &m), SL_PARSE_BAD);
+	T_STREQ(m.err, "fingerprint_not_last");
+	T_EQ(sl_stun_msg_fingerprint(&m), SL_STUN_CHECK_ABSENT);
+	T_EQ(sl_stun_msg_integrity(&m, SL_STUN_A_MESSAGE_INTEGRITY, v[0].key,
+	    v[0].keylen), SL_STUN_CHECK_ABSENT);
+}
+
 T_TEST(stun_parse_trailing_bytes_are_bad)
 {
 	struct vec v[VEC_MAX];

@@ -13,8 +13,8 @@ static const uint8_t v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
-static void
-ip_canon(struct sl_ip *ip)
+void
+sl_ip_canon(struct sl_ip *ip)
 {
 	if (ip->af == AF_INET6 &&
 	    memcmp(ip->b, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
@@ -42,7 +42,7 @@ sl_ip_from_sa(struct sl_ip *ip, uint16_t *port, const struct sockaddr *sa)
 		memcpy(ip->b, &s6->sin6_addr, 16);
 		if (port)
 			*port = ntohs(s6->sin6_port);
-		ip_canon(ip);
+		sl_ip_canon(ip);
 	} else if (port) {
 		*port = 0;
 	}
@@ -82,7 +82,7 @@ sl_ip_parse(struct sl_ip *ip, const char *s)
 	}
 	if (strchr(s, '%') == NULL && inet_pton(AF_INET6, s, ip->b) == 1) {
 		ip->af = AF_INET6;
-		ip_canon(ip);
+		sl_ip_canon(ip);
 		return 0;
 	}
 	memset(ip, 0, sizeof(*ip));
@@ -105,7 +105,7 @@ sl_ip_parse_host(struct sl_ip *ip, const char *host, size_t len)
 		    inet_pton(AF_INET6, buf, ip->b) != 1)
 			return -1;
 		ip->af = AF_INET6;
-		ip_canon(ip);
+		sl_ip_canon(ip);
 		return 1;
 	}
 	if (len == 0 || len >= sizeof(buf))

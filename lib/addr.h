@@ -24,6 +24,8 @@ struct sl_ip {
 #define SL_IP_STRLEN	46	/* INET6_ADDRSTRLEN */
 #define SL_ADDR_STRLEN	(SL_IP_STRLEN + 8)	/* "[v6]:65535" */
 
+/* Make an IPv4-mapped IPv6 address (::ffff:a.b.c.d) IPv4. */
+void	sl_ip_canon(struct sl_ip *ip) SL_NONNULL(1);
 /* From a socket address (canonicalising v4-mapped); port may be NULL. */
 void	sl_ip_from_sa(struct sl_ip *ip, uint16_t *port,
 	    const struct sockaddr *sa) SL_NONNULL(1, 3);

@@ -6,6 +6,14 @@
 tests/fuzz/corpus/tls_peek/ also holds the openssl s_client captures from
 tests/data/tls/ (copied here) and inputs kept from fuzzing runs;
 tests/fuzz/corpus/stun/ the RFC 5769 vectors;
+tests/fuzz/corpus/stun_msg/ the same and TURN messages of each kind
+(RFC 8656), with short-term, long-term and SHA-256 integrity,
+attributes after MESSAGE-INTEGRITY, unknown attributes, ChannelData,
+a crash-* regression (a property of the target, not of the codec) and
+fuzz-* inputs kept from a 300 s run (libFuzzer -merge=1);
+tests/fuzz/corpus/channeldata/ streams of STUN and ChannelData, whole,
+cut short, or going wrong after a few frames, and fuzz-* inputs kept
+from a 300 s run (-merge=1);
 tests/fuzz/corpus/urlpath/ the paths of tests/unit/lib/urlpath_test.c;
 tests/fuzz/corpus/classify/ the first bytes of flows: request lines
 nginx or http.server accept and sluice's parser refuses (lenient-*),
@@ -26,14 +34,19 @@ kept from a 600 s run (61 files in all: the golden files of
 tests/data/policy/ were seeds too, but inputs of that run cover more).
 Names say what a seed is.
 """
+import hashlib
+import hmac
 import os
 import re
 import shutil
 import subprocess
+import zlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TLS = os.path.join(TOP, "tests/fuzz/corpus/tls_peek")
 STUN = os.path.join(TOP, "tests/fuzz/corpus/stun")
+STUN_MSG = os.path.join(TOP, "tests/fuzz/corpus/stun_msg")
+CHANNELDATA = os.path.join(TOP, "tests/fuzz/corpus/channeldata")
 URLPATH = os.path.join(TOP, "tests/fuzz/corpus/urlpath")
 POLICY = os.path.join(TOP, "tests/fuzz/corpus/policy")
 CLASSIFY = os.path.join(TOP, "tests/fuzz/corpus/classify")
@@ -122,10 +135,120 @@ def tls_seeds():
 
 
 def stun_seeds():
-    text = open(os.path.join(TOP, "tests/data/stun/rfc5769-vectors.txt")).read()
-    for name, hexs in re.findall(r"^name: (\S+)\n(?:.*\n)*?hex: ([0-9a-f ]+)$", text, re.M):
+    for name, hexs in stun_vectors():
         write(STUN, name, bytes.fromhex(hexs))
     write(STUN, "binding-header-only", bytes.fromhex("000100002112a442") + bytes(range(12)))
+
+
+def stun_attr(t, v):
+    return u16(t) + u16(len(v)) + v + bytes(-len(v) % 4)
+
+
+def stun_xaddr(txid, ip, port, xor=True):
+    """An address attribute value; ip is 4 or 16 bytes."""
+    mask = bytes.fromhex("2112a442") + txid
+    if xor:
+        port ^= 0x2112
+        ip = bytes(a ^ b for a, b in zip(ip, mask))
+    return u8(0) + u8(1 if len(ip) == 4 else 2) + u16(port) + ip
+
+
+def stun_msg(mtype, txid, attrs, mi=None, mi256=None, fp=False):
+    """A STUN message; MESSAGE-INTEGRITY(-SHA256) with the keys given and
+    FINGERPRINT computed as RFC 8489 14.5-14.7 say."""
+    body = b"".join(attrs)
+
+    def head(extra):
+        return u16(mtype) + u16(len(body) + extra) + bytes.fromhex("2112a442") + txid
+    if mi is not None:
+        mac = hmac.new(mi, head(24) + body, hashlib.sha1).digest()
+        body += stun_attr(0x0008, mac)
+    if mi256 is not None:
+        mac = hmac.new(mi256, head(36) + body, hashlib.sha256).digest()
+        body += stun_attr(0x001c, mac)
+    if fp:
+        crc = zlib.crc32(head(8) + body) ^ 0x5354554e
+        body += stun_attr(0x8028, crc.to_bytes(4, "big"))
+    return head(0) + body
+
+
+def chan(ch, data, pad=True):
+    return u16(ch) + u16(len(data)) + data + (bytes(-len(data) % 4) if pad else b"")
+
+
+def stun_vectors():
+    text = open(os.path.join(TOP, "tests/data/stun/rfc5769-vectors.txt")).read()
+    return re.findall(r"^name: (\S+)\n(?:.*\n)*?hex: ([0-9a-f ]+)$", text, re.M)
+
+
+# The codec's seeds: the RFC 5769 vectors and TURN messages of each kind
+# (RFC 8656), with short-term, long-term and SHA-256 integrity.
+def stun_msg_seeds():
+    for name, hexs in stun_vectors():
+        write(STUN_MSG, name, bytes.fromhex(hexs))
+    tx = bytes(range(1, 13))
+    short = b"VOkJxbRl1RmTxUk/WvJxBt"
+    long_key = hashlib.md5(b"alice:example.org:secret").digest()
+    cred = [stun_attr(0x0006, b"alice"), stun_attr(0x0014, b"example.org"),
+            stun_attr(0x0015, b"obMatJos2AAABnonce")]
+    v4, v6 = bytes([198, 51, 100, 7]), bytes.fromhex("20010db8000000000000000000000001")
+    seeds = {
+        "binding-request-mi-fp": stun_msg(0x0001, tx, [
+            stun_attr(0x0006, b"evtj:h6vY"), stun_attr(0x0024, bytes.fromhex("6e0001ff"))],
+            mi=short, fp=True),
+        "allocate-request": stun_msg(0x0003, tx, [
+            stun_attr(0x0019, b"\x11\0\0\0"), stun_attr(0x000d, u16(0) + u16(600)),
+            stun_attr(0x001a, b""), stun_attr(0x8022, b"sluice seed")], fp=True),
+        "allocate-401": stun_msg(0x0113, tx, [
+            stun_attr(0x0009, b"\0\0\x04\x01Unauthorized"), cred[1], cred[2],
+            stun_attr(0x001d, u16(1) + u16(0))], fp=True),
+        "allocate-success-mi256": stun_msg(0x0103, tx, [
+            stun_attr(0x0016, stun_xaddr(tx, v4, 49152)),
+            stun_attr(0x0020, stun_xaddr(tx, v6, 50000)),
+            stun_attr(0x000d, u16(0) + u16(600))], mi=long_key, mi256=long_key, fp=True),
+        "channel-bind-long-term": stun_msg(0x0009, tx, cred + [
+            stun_attr(0x000c, u16(0x4001) + u16(0)),
+            stun_attr(0x0012, stun_xaddr(tx, v4, 3478))], mi=long_key, fp=True),
+        "send-indication": stun_msg(0x0016, tx, [
+            stun_attr(0x0012, stun_xaddr(tx, v6, 5004)), stun_attr(0x0013, b"media")]),
+        "v4-mapped-peer": stun_msg(0x0016, tx, [
+            stun_attr(0x0012, stun_xaddr(tx, bytes(10) + b"\xff\xff\x7f\0\0\1", 80))]),
+        "mapped-address-plain": stun_msg(0x0101, tx, [
+            stun_attr(0x0001, stun_xaddr(tx, v4, 32853, xor=False))]),
+        "unknown-attributes": stun_msg(0x0003, tx, [
+            stun_attr(0x0031, b"a"), stun_attr(0x8031, b"b"), stun_attr(0x7fff, b""),
+            stun_attr(0x0002, b"c")]),
+        "chan-udp-unpadded": chan(0x4001, b"hello", pad=False),
+        "chan-padded": chan(0x4fff, b"hello"),
+    }
+    # ignored-after-mi: a SOFTWARE and an unknown type after MI, then MI-SHA256
+    # and FINGERPRINT (computed over all of it, the ignored ones included).
+    m = stun_msg(0x0001, tx, [stun_attr(0x0006, b"u")], mi=short)
+    late = stun_attr(0x8022, b"late") + stun_attr(0x7777, b"x")
+    seeds["ignored-after-mi"] = stun_msg(0x0001, tx, [m[20:], late],
+                                         mi256=short, fp=True)
+    for name, data in seeds.items():
+        write(STUN_MSG, name, data)
+
+
+# Streams for the framer: STUN and ChannelData back to back.
+def channeldata_seeds():
+    vecs = [bytes.fromhex(h) for _, h in stun_vectors()]
+    stream = b""
+    for i, v in enumerate(vecs):
+        stream += v + chan(0x4000 + i, bytes([0xee]) * (3 * i + 1))
+    seeds = {
+        "stream-vectors-and-channels": stream,
+        "stream-one-stun": vecs[1],
+        "stream-channels": b"".join(chan(0x4001, bytes(range(n))) for n in range(9)),
+        "stream-ends-mid-frame": stream[:-5],
+        "stream-garbage-after-two": vecs[0] + chan(0x4abc, b"xy") + b"\x80garbage",
+        "stream-reserved-channel": chan(0x4001, b"ok") + chan(0x5000, b"no"),
+        "stream-too-large": chan(0x4001, b"ok") + u16(0x0001) + u16(0xfffc),
+        "stream-empty-channel": chan(0x4000, b""),
+    }
+    for name, data in seeds.items():
+        write(CHANNELDATA, name, data)
 
 
 def urlpath_seeds():
@@ -328,6 +451,8 @@ def quic_seeds():
 tls_seeds()
 quic_seeds()
 stun_seeds()
+stun_msg_seeds()
+channeldata_seeds()
 urlpath_seeds()
 policy_seeds()
 classify_seeds()

@@ -340,27 +340,40 @@ def mode_authority(a, t, c):
     return one_status(a, t, c, req_headers(a, a.args[1], a.args[0]))
 
 
-def mode_get(a, t, c):
-    sid = c.get_next_available_stream_id()
-    c.send_headers(sid, req_headers(a, a.args[0]), end_stream=True)
-    t.sendall(c.data_to_send())
-    h, status, done = hashlib.sha256(), None, False
+def read_stream(t, c, sid):
+    """The stream's answer, until it ends (or DEADLINE): a dict with
+    info (interim statuses), status, body, trailers and done."""
+    r = {"info": [], "status": None, "body": b"", "trailers": [],
+         "done": False}
     end = time.time() + DEADLINE
-    while not done and time.time() < end:
+    while not r["done"] and time.time() < end:
         ev = pump(t, c)
         if ev is None:
             break
         for e in ev:
-            if isinstance(e, h2.events.ResponseReceived):
-                status = dict(e.headers)[":status"]
+            if isinstance(e, h2.events.InformationalResponseReceived):
+                r["info"].append(dict(e.headers)[":status"])
+            elif isinstance(e, h2.events.ResponseReceived):
+                r["status"] = dict(e.headers)[":status"]
             elif isinstance(e, h2.events.DataReceived):
-                h.update(e.data)
+                r["body"] += e.data
                 c.acknowledge_received_data(e.flow_controlled_length, sid)
+            elif isinstance(e, h2.events.TrailersReceived):
+                r["trailers"] = ["%s:%s" % (k, v) for k, v in e.headers]
             elif isinstance(e, h2.events.StreamEnded):
-                done = True
+                r["done"] = True
         t.sendall(c.data_to_send())
-    print("%s %s" % (status, h.hexdigest() if done else "incomplete"))
-    return done
+    return r
+
+
+def mode_get(a, t, c):
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, req_headers(a, a.args[0]), end_stream=True)
+    t.sendall(c.data_to_send())
+    r = read_stream(t, c, sid)
+    print("%s %s" % (r["status"], hashlib.sha256(r["body"]).hexdigest()
+                     if r["done"] else "incomplete"))
+    return r["done"]
 
 
 def mode_hdrs(a, t, c):
@@ -416,29 +429,12 @@ def mode_trailers(a, t, c):
     c.send_data(sid, b"x" * 1000)
     c.send_headers(sid, [("x-req-trailer", "rq-value")], end_stream=True)
     t.sendall(c.data_to_send())
-    info, status, body, tr, done = [], None, b"", [], False
-    end = time.time() + DEADLINE
-    while not done and time.time() < end:
-        ev = pump(t, c)
-        if ev is None:
-            break
-        for e in ev:
-            if isinstance(e, h2.events.InformationalResponseReceived):
-                info.append(dict(e.headers)[":status"])
-            elif isinstance(e, h2.events.ResponseReceived):
-                status = dict(e.headers)[":status"]
-            elif isinstance(e, h2.events.DataReceived):
-                body += e.data
-                c.acknowledge_received_data(e.flow_controlled_length, sid)
-            elif isinstance(e, h2.events.TrailersReceived):
-                tr = ["%s:%s" % (k, v) for k, v in e.headers]
-            elif isinstance(e, h2.events.StreamEnded):
-                done = True
-        t.sendall(c.data_to_send())
+    r = read_stream(t, c, sid)
     print("info=%s status=%s body=%r trailers=%s" % (
-        ",".join(info) or "-", status, body.decode(errors="replace"),
-        ",".join(sorted(tr)) or "-"))
-    return done
+        ",".join(r["info"]) or "-", r["status"],
+        r["body"].decode(errors="replace"),
+        ",".join(sorted(r["trailers"])) or "-"))
+    return r["done"]
 
 
 def main():

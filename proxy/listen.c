@@ -126,3 +126,64 @@ sl_listen_probe(const struct sl_listen *l)
 	close(fd);
 	return rc;
 }
+
+/*
+ * The UDP socket of a transparent listener: nftables TPROXYs the
+ * transparent-udp-ports to the listener's address and port, protocol UDP
+ * (`sluicectl nft`).  IP_TRANSPARENT to receive datagrams addressed
+ * elsewhere, IP_RECVORIGDSTADDR for where they were going (an IPv6
+ * socket also takes IPv4 ones: it asks for both), SO_REUSEPORT so that
+ * every worker has one: the kernel picks one by the datagram's addresses,
+ * so a client's datagrams reach the same worker.
+ */
+int
+sl_listen_open_udp(const struct sl_listen *l)
+{
+	char name[SL_ADDR_STRLEN];
+	int fd, one = 1, zero = 0;
+	const char *what = "socket";
+
+	sl_sa_fmt((const struct sockaddr *)&l->addr, name, sizeof(name));
+	fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd == -1)
+		goto fail;
+	what = "setsockopt";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		goto fail;
+	if (l->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)&l->addr;
+		int v6only = !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+		    v6only ? &one : &zero, sizeof(int)) == -1)
+			goto fail;
+		what = "IPV6_TRANSPARENT (needs CAP_NET_ADMIN)";
+		if (setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+		    sizeof(one)) == -1)
+			goto fail;
+		what = "IPV6_RECVORIGDSTADDR";
+		if (setsockopt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, &one,
+		    sizeof(one)) == -1)
+			goto fail;
+	}
+	what = "IP_TRANSPARENT (needs CAP_NET_ADMIN)";
+	if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) == -1)
+		goto fail;
+	what = "IP_RECVORIGDSTADDR";
+	if (setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR, &one,
+	    sizeof(one)) == -1)
+		goto fail;
+	what = "bind";
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1)
+		goto fail;
+	return fd;
+fail:
+	sl_log(SL_LOG_ERR, "listen udp %s: %s: %s", name, what,
+	    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}

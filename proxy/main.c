@@ -391,36 +391,76 @@ instance_mark(const struct daemon *d, const struct sl_settings *set)
 	return 0;
 }
 
+/*
+ * Does transparent listener l also take the UDP nftables TPROXYs to its
+ * address and port (docs/design/udp.md)?  Not with udp-forward off or no
+ * transparent-udp-ports: then nothing is bound and tproxy diverts nothing.
+ */
+static int
+udp_listens(const struct sl_settings *set, const struct sl_listen *l)
+{
+	uint8_t proto;
+	uint16_t lo, hi;
+
+	return l->kind != SL_LISTEN_EXPLICIT && set->udp_forward &&
+	    set->transparent_udp_ports != NULL &&
+	    sl_portset_range(set->transparent_udp_ports, 0, &proto, &lo,
+	    &hi) == 0;
+}
+
+/* One worker's sockets: every listener's, and its UDP one if it has one;
+ * *n of them.  -1 (logged, none left open). */
+static int
+open_listeners(struct daemon *d, int *fds, int *kinds, size_t *n)
+{
+	const struct sl_settings *set = d->rt->set;
+	const struct sl_listen *ls;
+	size_t nl, k = 0;
+
+	ls = sl_config_listeners(d->rt->cfg, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		kinds[k] = (int)ls[i].kind;
+		if ((fds[k] = sl_listen_open(&ls[i])) == -1)
+			goto fail;
+		k++;
+		if (!udp_listens(set, &ls[i]))
+			continue;
+		kinds[k] = (int)ls[i].kind | SL_LISTEN_UDP_BIT;
+		if ((fds[k] = sl_listen_open_udp(&ls[i])) == -1)
+			goto fail;
+		k++;
+	}
+	*n = k;
+	return 0;
+fail:
+	while (k-- > 0)
+		close(fds[k]);
+	return -1;
+}
+
 /* Open every listener once per worker (SO_REUSEPORT) and start them. */
 static int
 start_workers(struct daemon *d)
 {
-	const struct sl_listen *ls;
-	size_t nl;
+	size_t nl, nfd;
 	int *fds = NULL, *kinds = NULL;
 	int rc = -1;
 
-	ls = sl_config_listeners(d->rt->cfg, &nl);
+	(void)sl_config_listeners(d->rt->cfg, &nl);
 	if (nl == 0) {
 		sl_log(SL_LOG_ERR, "no listen statement: nothing to serve");
 		return -1;
 	}
 	d->wk = sl_calloc(d->nwk, sizeof(*d->wk));
-	fds = sl_calloc(nl, sizeof(*fds));
-	kinds = sl_calloc(nl, sizeof(*kinds));
+	fds = sl_calloc(2 * nl, sizeof(*fds));
+	kinds = sl_calloc(2 * nl, sizeof(*kinds));
 	if (d->wk == NULL || fds == NULL || kinds == NULL)
 		goto out;
 	for (unsigned w = 0; w < d->nwk; w++) {
-		for (size_t i = 0; i < nl; i++) {
-			kinds[i] = (int)ls[i].kind;
-			if ((fds[i] = sl_listen_open(&ls[i])) == -1) {
-				while (i-- > 0)
-					close(fds[i]);
-				goto out;
-			}
-		}
+		if (open_listeners(d, fds, kinds, &nfd) == -1)
+			goto out;
 		d->wk[w] = sl_worker_new(w, d->nwk, d->rt, d->sinks,
-		    d->pipes, fds, kinds, nl);
+		    d->pipes, fds, kinds, nfd);
 		if (d->wk[w] == NULL)
 			goto out;
 		/* Set before the thread starts: read by it only. */

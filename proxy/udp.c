@@ -542,8 +542,9 @@ udp_sess_decided(struct udp_sess *s, const struct sl_decision *dec,
 	sl_free(s->quic);
 	s->quic = NULL;
 	s->dec = *dec;
-	reason = why != NULL && dec->action == SL_ACT_DENY ? why :
-	    udp_refusal(u, dec);
+	/* A refusal that a failed name check led to says so. */
+	if ((reason = udp_refusal(u, dec)) != NULL && why != NULL)
+		reason = why;
 	if (reason != NULL) {
 		for (size_t i = 0; i < s->nheld; i++)
 			udp_refuse(u, &s->ent.key, s->held[i].len, dec,

@@ -1,0 +1,179 @@
+#!/bin/bash
+# 160-udp-forward: sluiced forwards the UDP that `sluicectl nft` TPROXYs to
+# the transparent listener's endpoint (issue 14, "UDP forwarding").
+#
+# The ruleset sluicectl prints is loaded in gw as is; sluiced binds the
+# UDP side of its transparent listeners.  A UDP echo server in srv
+# (py/udpecho.py) is reached from cli through the gateway:
+#   (a) splice, IPv4 and IPv6: datagrams both ways, the client sees the
+#       replies come from the original destination, the server sees the
+#       gateway's own address (the datagrams crossed sluiced, they were not
+#       routed past it); a reply larger than its request is forwarded;
+#   (b) a denied destination: nothing reaches the server, a burst of 100
+#       datagrams is one flow.blocked with count 100;
+#   (c) `default inspect` on a UDP destination: dropped and logged
+#       udp_not_inspectable;
+#   (d) flow.end after udp-idle-timeout with packets and bytes both ways;
+#   (e) coturn's turnutils_uclient allocates and exchanges data with a
+#       real turnserver through the gateway on udp/3478;
+#   (f) QUIC on udp/443: an Initial whose SNI a splice rule names passes
+#       (the server gets it and the echo comes back), one naming another
+#       host is dropped and logged; a name that does not resolve to the
+#       destination buys nothing (sni_mismatch).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+dns_start
+[ -x "$BUILD/tools/quicinit" ] || setup_fail "$BUILD/tools/quicinit does not exist (make test-bins)"
+
+ECHO="$PYDIR/udpecho.py"
+
+# ping DEST [ARGS]: py/udpecho.py ping from cli, its one line.
+ping() {
+	local dest=$1
+	shift
+	in_cli timeout 30 "$PY" "$ECHO" ping "$@" "$dest" 2>&1
+}
+
+# field LINE NAME: the value of NAME=... in LINE.
+field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# srv_got ADDR: lines of the echo server for datagrams on ADDR (ADDR:PORT).
+srv_got() {
+	grep -c " on=$1 " "$T/echo.log"
+}
+
+bg "$SRV" echo "$PY" "$ECHO" serve --max 120 --grow 7 \
+    10.2.0.2:3478 '[fd00:2::2]:3478' 10.2.0.3:3478 10.2.0.4:7000 \
+    10.2.0.2:443 10.2.0.3:443
+wait_for 5 grep -qx ready "$T/echo.log" ||
+    setup_fail "the UDP echo server did not start" "$(cat "$T/echo.log")"
+
+transparent_start '
+set transparent-udp-ports udp/3478,udp/5349,udp/443,udp/7000
+set udp-idle-timeout 2s
+set udp-blocked-interval 1s
+rule turn splice ip 10.2.0.2,fd00:2::2 port udp/3478,udp/5349
+rule denied deny ip 10.2.0.3 port udp/3478
+rule quic-ok splice domain www.example.test port udp/443
+rule quic-liar splice domain other.example.test port udp/443
+default inspect
+'
+# Redirect mode: the policy routing TPROXY needs is printed as comments
+# (transparent_start runs it in tproxy mode only); run it as printed.
+sed -n 's/^#   \(ip .*\)$/\1/p' "$T/sluice.nft" >"$T/routing"
+[ -s "$T/routing" ] || setup_fail "sluicectl nft printed no policy routing" "$(cat -n "$T/sluice.nft")"
+while IFS= read -r cmd; do
+	# shellcheck disable=SC2086
+	o=$(in_gw $cmd 2>&1) || setup_fail "policy routing from sluicectl nft: $cmd" "$o"
+done <"$T/routing"
+wait_listen "$GW" 10.1.0.1 3129 udp 5 ||
+    setup_fail "sluiced does not listen on udp 10.1.0.1:3129" "$(tail -n 20 "$T/sluiced.err")"
+
+# --- (a) splice, IPv4 -------------------------------------------------------
+out=$(ping 10.2.0.2:3478 --count 5 --size 100)
+is "$(field "$out" sent) $(field "$out" recv)" "5 5" \
+    "splice (IPv4): 5 datagrams to 10.2.0.2:3478 through the gateway, 5 echoes back ($out)"
+is "$(field "$out" from)" "10.2.0.2:3478" \
+    "the echoes come from the original destination 10.2.0.2:3478"
+is "$(field "$out" bytes_in)" "$(( $(field "$out" bytes_out) + 5 * 7 ))" \
+    "each echo is 7 bytes longer than its request, and forwarded whole"
+P4=$(field "$out" port)
+is "$(grep ' on=10.2.0.2:3478 ' "$T/echo.log" | grep -c ' from=10.2.0.1:')" 5 \
+    "the server got the 5 datagrams from the gateway's own address (they crossed sluiced)"
+is "$(grep -c " from=10.1.0.2:$P4 " "$T/echo.log")" 0 \
+    "and none with the client's address (nothing routed past sluiced)"
+
+# --- (a) splice, IPv6 -------------------------------------------------------
+out=$(ping '[fd00:2::2]:3478' --count 5 --size 60)
+is "$(field "$out" sent) $(field "$out" recv)" "5 5" \
+    "splice (IPv6): 5 datagrams to [fd00:2::2]:3478, 5 echoes back ($out)"
+is "$(field "$out" from)" "[fd00:2::2]:3478" \
+    "the IPv6 echoes come from the original destination [fd00:2::2]:3478"
+P6=$(field "$out" port)
+is "$(grep ' on=\[fd00:2::2\]:3478 ' "$T/echo.log" | grep -c ' from=\[fd00:2::1\]:')" 5 \
+    "the IPv6 server got them from the gateway's own address"
+
+# --- (b) a denied destination, a burst of 100 --------------------------------
+out=$(in_cli timeout 10 "$PY" "$ECHO" burst --count 100 10.2.0.3:3478 denied)
+PB=${out#port=}
+FLOWLOG_WAIT=6 flowlog_expect "deny: one aggregated flow.blocked for the burst" \
+    "event=flow.blocked dst=10.2.0.3:3478" \
+    rule=denied action=deny reason=policy proto=udp count=100 mode=transparent \
+    "cli=10.1.0.2:$PB"
+is "$(flowlog_count 'event=flow.blocked dst=10.2.0.3:3478')" 1 \
+    "deny: exactly one flow.blocked for 100 datagrams"
+sleep 0.5
+is "$(srv_got 10.2.0.3:3478)" 0 "deny: nothing reached the server"
+
+# --- (c) default inspect on UDP ------------------------------------------------
+out=$(ping 10.2.0.4:7000 --count 3 --timeout 0.5)
+is "$(field "$out" recv)" 0 "default inspect: no echo for 10.2.0.4:7000 ($out)"
+flowlog_expect "default inspect: dropped and logged udp_not_inspectable" \
+    "event=flow.blocked dst=10.2.0.4:7000" \
+    rule=default action=deny reason=udp_not_inspectable proto=udp count=3
+is "$(srv_got 10.2.0.4:7000)" 0 "default inspect: nothing reached the server"
+
+# --- (d) flow.end after the idle timeout ----------------------------------------
+FLOWLOG_WAIT=8 flowlog_expect "flow.end (IPv4) after udp-idle-timeout, packets and bytes both ways" \
+    "event=flow.end cli=10.1.0.2:$P4" \
+    dst=10.2.0.2:3478 rule=turn action=splice proto=udp mode=transparent \
+    pkts_up=5 pkts_down=5 up=500 down=535 term=TR "ms>=2000"
+FLOWLOG_WAIT=8 flowlog_expect "flow.end (IPv6) with its counts" \
+    "event=flow.end cli=[fd00:1::2]:$P6" \
+    "dst=[fd00:2::2]:3478" rule=turn pkts_up=5 pkts_down=5 up=300 down=335
+
+# --- (f) QUIC on udp/443 decided by the SNI of the Initial ------------------------
+"$BUILD/tools/quicinit" www.example.test >"$T/q-ok.bin" ||
+    setup_fail "quicinit www.example.test"
+"$BUILD/tools/quicinit" ads.example.test >"$T/q-no.bin" ||
+    setup_fail "quicinit ads.example.test"
+"$BUILD/tools/quicinit" other.example.test >"$T/q-liar.bin" ||
+    setup_fail "quicinit other.example.test"
+out=$(ping 10.2.0.2:443 --count 2 --file "$T/q-ok.bin")
+is "$(field "$out" recv)" 2 "QUIC: an Initial naming a spliced host passes, and what follows ($out)"
+is "$(grep ' on=10.2.0.2:443 ' "$T/echo.log" | grep -c 'len=1200 ')" 1 \
+    "QUIC: the server got the 1200-byte Initial itself"
+QP=$(field "$out" port)
+out=$(ping 10.2.0.2:443 --count 2 --timeout 0.5 --file "$T/q-no.bin")
+is "$(field "$out" recv)" 0 "QUIC: an Initial naming another host gets nothing ($out)"
+flowlog_expect "QUIC: the refused Initial is logged with its name" \
+    "event=flow.blocked dst=10.2.0.2:443" \
+    rule=default reason=udp_not_inspectable proto=quic
+out=$(ping 10.2.0.2:443 --count 1 --timeout 0.5 --file "$T/q-liar.bin")
+is "$(field "$out" recv)" 0 "QUIC: a name that does not resolve to the destination buys nothing ($out)"
+flowlog_expect "QUIC: logged sni_mismatch" \
+    "event=flow.blocked dst=10.2.0.2:443 reason=sni_mismatch" proto=quic
+is "$(grep ' on=10.2.0.2:443 ' "$T/echo.log" | grep -c 'len=1200 ')" 1 \
+    "QUIC: neither refused Initial reached the server"
+FLOWLOG_WAIT=8 flowlog_expect "QUIC: flow.end names the SNI" \
+    "event=flow.end cli=10.1.0.2:$QP" \
+    rule=quic-ok proto=quic sni=www.example.test pkts_up=2 pkts_down=2
+
+# --- (e) coturn through the gateway on udp/3478 ------------------------------------
+if ! command -v turnserver >/dev/null || ! command -v turnutils_uclient >/dev/null; then
+	not_ok "coturn's turnserver and turnutils_uclient are installed (scripts/deps.sh test)"
+else
+	stop_pid "$(pgrep -f "udpecho.py serve" | head -n 1)"
+	bg "$SRV" turn turnserver -n --listening-ip=10.2.0.2 --relay-ip=10.2.0.2 \
+	    --listening-port=3478 --no-tls --no-dtls --no-tcp --no-cli \
+	    --lt-cred-mech --user=alice:secret --realm=example.test \
+	    --min-port=49160 --max-port=49200 --log-file=stdout \
+	    --simple-log --pidfile="$T/turn.pid" --allow-loopback-peers
+	wait_listen "$SRV" 10.2.0.2 3478 udp 10 ||
+	    setup_fail "turnserver did not start" "$(tail -n 20 "$T/turn.log")"
+	out=$(in_cli timeout 60 turnutils_uclient -u alice -w secret -y -n 20 \
+	    -m 2 -l 120 10.2.0.2 2>&1)
+	like "$out" 'Total lost packets 0 \(0\.0+%\)' \
+	    "TURN: turnutils_uclient allocates and relays through sluiced, nothing lost"
+	like "$(grep -o 'Total transmit time is [0-9]*' <<<"$out")" 'Total transmit time' \
+	    "TURN: the client ran to its end" "$(tail -n 20 <<<"$out")"
+	FLOWLOG_WAIT=8 flowlog_expect "TURN: the session is logged as STUN, spliced by rule turn" \
+	    "event=flow.end dst=10.2.0.2:3478 proto=stun" rule=turn action=splice "pkts_up>=5" "pkts_down>=5"
+fi
+
+flowlog_valid
+done_testing

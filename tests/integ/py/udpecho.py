@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""udpecho.py — a UDP echo server and its clients for the UDP forwarding
+tests (integ 160).
+
+  udpecho.py serve [--max S] [--grow N] ADDR:PORT...
+  udpecho.py ping [--count N] [--timeout S] [--file F] [--size N] ADDR:PORT
+  udpecho.py burst [--count N] ADDR:PORT TAG
+
+serve binds one socket per endpoint (IPv6 as [ADDR]:PORT), prints "ready",
+then for each datagram a line
+
+  got from=SRC:PORT on=BOUND:PORT len=N data=FIRST-40-PRINTABLE-BYTES
+
+and sends it back, --grow N bytes longer (a TURN-like reply larger than the
+request).  It exits after --max seconds (default 60).
+
+ping sends --count datagrams (default 5) from one socket, one at a time,
+each waiting (--timeout, default 2 s) for its echo, and prints one line
+
+  sent=N recv=M from=ADDR:PORT[,ADDR:PORT...] bytes_out=B bytes_in=C port=P
+
+"from" lists every distinct source address of the replies (what the client
+sees); port is the client's own source port.  --file sends that file's
+bytes as the first datagram (a QUIC Initial), --size pads the others.
+
+burst sends --count datagrams (default 100) tagged TAG-i without waiting,
+from one socket, and prints "port=P".
+"""
+
+import argparse
+import select
+import socket
+import sys
+import time
+
+
+def endpoint(s):
+    host, _, port = s.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def fmt(host, port):
+    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+
+def sock_for(host):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.socket(fam, socket.SOCK_DGRAM)
+
+
+def serve(args):
+    socks = {}
+    for ep in args.endpoints:
+        host, port = endpoint(ep)
+        s = sock_for(host)
+        if ":" in host:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((host, port))
+        socks[s] = fmt(host, port)
+    print("ready", flush=True)
+    end = time.monotonic() + args.max
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return 0
+        ready, _, _ = select.select(list(socks), [], [], left)
+        for s in ready:
+            data, src = s.recvfrom(65535)
+            text = "".join(chr(c) if 33 <= c < 127 else "." for c in data[:40])
+            print("got from=%s on=%s len=%d data=%s" % (
+                fmt(src[0], src[1]), socks[s], len(data), text), flush=True)
+            s.sendto(data + b"+" * args.grow, src)
+
+
+def ping(args):
+    host, port = endpoint(args.dest)
+    s = sock_for(host)
+    sent = recv = out = inn = 0
+    froms = []
+    first = open(args.file, "rb").read() if args.file else None
+    for i in range(args.count):
+        if i == 0 and first is not None:
+            data = first
+        else:
+            data = ("ping-%d-" % i).encode().ljust(args.size, b"x")
+        s.sendto(data, (host, port))
+        sent += 1
+        out += len(data)
+        end = time.monotonic() + args.timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                break
+            reply, src = s.recvfrom(65535)
+            a = fmt(src[0], src[1])
+            if a not in froms:
+                froms.append(a)
+            if reply.startswith(data):
+                recv += 1
+                inn += len(reply)
+                break
+    print("sent=%d recv=%d from=%s bytes_out=%d bytes_in=%d port=%d" % (
+        sent, recv, ",".join(froms) or "-", out, inn, s.getsockname()[1]),
+        flush=True)
+    return 0
+
+
+def burst(args):
+    host, port = endpoint(args.dest)
+    s = sock_for(host)
+    for i in range(args.count):
+        s.sendto(("%s-%d" % (args.tag, i)).encode(), (host, port))
+    print("port=%d" % s.getsockname()[1], flush=True)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("serve")
+    p.add_argument("--max", type=float, default=60)
+    p.add_argument("--grow", type=int, default=0)
+    p.add_argument("endpoints", nargs="+")
+    p = sub.add_parser("ping")
+    p.add_argument("--count", type=int, default=5)
+    p.add_argument("--timeout", type=float, default=2)
+    p.add_argument("--file")
+    p.add_argument("--size", type=int, default=0)
+    p.add_argument("dest")
+    p = sub.add_parser("burst")
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("dest")
+    p.add_argument("tag")
+    args = ap.parse_args()
+    return {"serve": serve, "ping": ping, "burst": burst}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

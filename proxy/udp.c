@@ -133,9 +133,23 @@ udp_next_id(struct sl_worker *wk)
 	return ++wk->next_id * wk->nworkers + wk->id;
 }
 
+/* The fields every UDP event has: k with the client's port cport. */
 static void
-udp_ev_decision(struct sl_event *ev, const struct sl_decision *dec)
+udp_ev_init(struct sl_event *ev, enum sl_event_kind kind, uint64_t id,
+    const struct sl_udp_key *k, uint16_t cport, enum sl_ev_proto proto,
+    const struct sl_decision *dec)
 {
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->flow = id;
+	ev->mode = SL_EV_MODE_TRANSPARENT;
+	ev->cli_ip = k->cli;
+	ev->cli_port = cport;
+	ev->dst_ip = k->dst;
+	ev->dst_port = k->dport;
+	ev->proto = proto;
+	ev->action = kind == SL_EV_FLOW_BLOCKED ? SL_EV_ACT_DENY :
+	    SL_EV_ACT_SPLICE;
 	ev->rule = dec->rule_name;
 	if (dec->rule != NULL)
 		ev->level = sl_rule_level(dec->rule);
@@ -146,17 +160,8 @@ udp_blk_report(struct sl_udp *u, struct udp_blk *b, uint64_t now)
 {
 	struct sl_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = SL_EV_FLOW_BLOCKED;
-	ev.flow = b->id;
-	ev.mode = SL_EV_MODE_TRANSPARENT;
-	ev.cli_ip = b->ent.key.cli;
-	ev.cli_port = b->cport;
-	ev.dst_ip = b->ent.key.dst;
-	ev.dst_port = b->ent.key.dport;
-	ev.proto = b->proto;
-	ev.action = SL_EV_ACT_DENY;
-	udp_ev_decision(&ev, &b->dec);
+	udp_ev_init(&ev, SL_EV_FLOW_BLOCKED, b->id, &b->ent.key, b->cport,
+	    b->proto, &b->dec);
 	ev.reason = b->reason;
 	ev.up = b->bytes;
 	ev.count = b->count;
@@ -174,19 +179,10 @@ udp_sess_report(struct udp_sess *s, char who)
 	if (!set->log_allowed && !(s->dec.mods & SL_MOD_LOG) &&
 	    s->reason == NULL)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = SL_EV_FLOW_END;
-	ev.flow = s->id;
-	ev.mode = SL_EV_MODE_TRANSPARENT;
-	ev.cli_ip = s->ent.key.cli;
-	ev.cli_port = s->ent.key.cport;
-	ev.dst_ip = s->ent.key.dst;
-	ev.dst_port = s->ent.key.dport;
+	udp_ev_init(&ev, SL_EV_FLOW_END, s->id, &s->ent.key, s->ent.key.cport,
+	    s->proto, &s->dec);
 	ev.host = s->sni;
 	ev.sni = s->sni;
-	ev.proto = s->proto;
-	ev.action = SL_EV_ACT_SPLICE;
-	udp_ev_decision(&ev, &s->dec);
 	ev.reason = s->reason;
 	ev.up = s->up;
 	ev.down = s->down;
@@ -345,77 +341,47 @@ udp_sess_new(struct sl_udp *u, const struct sl_udp_key *k, uint64_t now)
 	return s;
 }
 
-/*
- * The client-facing socket: bound to the original destination (not one of
- * ours: IP_TRANSPARENT), connected to the client.  Replies leave from the
- * address the client sent to; SO_REUSEADDR lets every client of one
- * server have one.  -1 with errno.
- */
+/* Close fd keeping errno; returns -1. */
 static int
-udp_sock_cli(const struct sl_udp_key *k)
+udp_close_fail(int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1, e;
-	int af = k->dst.af;
+	int e = errno;
 
-	fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    IPPROTO_UDP);
-	if (fd == -1)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
-		goto fail;
-	if (af == AF_INET6) {
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-		    sizeof(one)) == -1 || setsockopt(fd, SOL_IPV6,
-		    IPV6_TRANSPARENT, &one, sizeof(one)) == -1)
-			goto fail;
-	} else if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
-	    sizeof(one)) == -1) {
-		goto fail;
-	}
-	len = sl_ip_to_sa(&k->dst, k->dport, &ss);
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
-		goto fail;
-	len = sl_ip_to_sa(&k->cli, k->cport, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1)
-		goto fail;
-	return fd;
-fail:
-	e = errno;
 	close(fd);
 	errno = e;
 	return -1;
 }
 
 /*
- * The upstream socket: connected to the original destination from the
- * gateway's own address, as the TCP transparent path connects (and with
- * its so-mark).  -1 with errno.
+ * A UDP socket of af connected to addr:port; before connecting it binds
+ * to local:lport with IP_TRANSPARENT (local not one of ours) and
+ * SO_REUSEADDR, when local is not NULL, and sets SO_MARK when mark is not
+ * 0.  -1 with errno.
  */
 static int
-udp_sock_up(const struct sl_udp_key *k, unsigned so_mark)
+udp_sock(const struct sl_ip *local, uint16_t lport, const struct sl_ip *addr,
+    uint16_t port, unsigned mark)
 {
 	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, e;
+	int fd, one = 1, v6 = addr->af == AF_INET6;
 
-	fd = socket(k->dst.af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	fd = socket(addr->af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    IPPROTO_UDP);
 	if (fd == -1)
 		return -1;
-	if (so_mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &so_mark,
-	    sizeof(so_mark)) == -1)
-		goto fail;
-	len = sl_ip_to_sa(&k->dst, k->dport, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1)
-		goto fail;
+	if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
+	    sizeof(mark)) == -1)
+		return udp_close_fail(fd);
+	if (local != NULL && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1 || setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP,
+	    v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, sl_ip_to_sa(local, lport,
+	    &ss)) == -1))
+		return udp_close_fail(fd);
+	if (connect(fd, (struct sockaddr *)&ss, sl_ip_to_sa(addr, port,
+	    &ss)) == -1)
+		return udp_close_fail(fd);
 	return fd;
-fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
 }
 
 /* Count and send one datagram from the client upstream. */
@@ -436,14 +402,23 @@ udp_sess_splice(struct udp_sess *s)
 {
 	struct sl_udp *u = s->u;
 	struct event_base *base = u->wk->base;
+	const struct sl_udp_key *k = &s->ent.key;
 	char c[SL_ADDR_STRLEN], d[SL_ADDR_STRLEN];
 	const char *what;
 
+	/*
+	 * Upstream: from the gateway's own address, as the TCP transparent
+	 * path connects (and with its so-mark).  Towards the client: bound
+	 * to the original destination, so replies leave from the address
+	 * the client sent to (SO_REUSEADDR: every client of one server has
+	 * one), connected to the client.
+	 */
 	what = "upstream socket";
-	if ((s->ufd = udp_sock_up(&s->ent.key, s->rt->set->so_mark)) == -1)
+	if ((s->ufd = udp_sock(NULL, 0, &k->dst, k->dport,
+	    s->rt->set->so_mark)) == -1)
 		goto fail;
 	what = "transparent socket towards the client";
-	if ((s->cfd = udp_sock_cli(&s->ent.key)) == -1)
+	if ((s->cfd = udp_sock(&k->dst, k->dport, &k->cli, k->cport, 0)) == -1)
 		goto fail;
 	what = "event";
 	s->cev = event_new(base, s->cfd, EV_READ | EV_PERSIST, udp_sess_cb, s);

@@ -33,14 +33,7 @@ import socket
 import sys
 import time
 
-
-def endpoint(s):
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def fmt(host, port):
-    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+from tproxy_udp import endpoint, fmt
 
 
 def sock_for(host):

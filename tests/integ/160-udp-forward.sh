@@ -42,12 +42,15 @@ field() {
 }
 
 # turn_ends: flow.end events of TURN sessions (proto stun, rule turn)
-# that carried at least 20 datagrams each way.
+# that carried at least 20 datagrams each way, after line $TURN_FROM of
+# the flow log.
 turn_ends() {
-	"$PY" - "$FLOWLOG" <<'EOF'
+	"$PY" - "$FLOWLOG" "$TURN_FROM" <<'EOF'
 import json, sys
 n = 0
-for line in open(sys.argv[1]):
+for i, line in enumerate(open(sys.argv[1])):
+    if i < int(sys.argv[2]):
+        continue
     e = json.loads(line)
     if (e.get("event") == "flow.end" and e.get("proto") == "stun" and
             e.get("rule") == "turn" and e.get("action") == "splice" and
@@ -55,6 +58,34 @@ for line in open(sys.argv[1]):
         n += 1
 print(n)
 EOF
+}
+
+# at_least N CMD...: CMD prints a number >= N (for wait_for, which runs
+# its command again each time).
+at_least() {
+	local n=$1
+	shift
+	[ "$("$@")" -ge "$n" ]
+}
+
+reloads() { grep -c 'configuration reloaded' "$T/sluiced.err"; }
+srv_lines() { grep -c " on=$1 " "$T/echo.log"; }
+
+# reload_wait CONFIGTEXT: sluiced_reload, then wait (5 s) for the daemon
+# log to say it is done.
+reload_wait() {
+	local n
+	n=$(reloads)
+	sluiced_reload "$1"
+	wait_for 5 at_least $((n + 1)) reloads ||
+	    setup_fail "reload" "$(tail -n 5 "$T/sluiced.err")"
+}
+
+# client_full: datagrams the daemon log says were refused at
+# udp-max-sessions-per-client, summed over its lines.
+client_full() {
+	sed -n 's/.* \([0-9]*\) at udp-max-sessions-per-client (.*/\1/p' \
+	    "$T/sluiced.err" | awk '{ n += $1 } END { print n + 0 }'
 }
 
 # srv_got ADDR: lines of the echo server for datagrams on ADDR (ADDR:PORT).
@@ -69,7 +100,10 @@ ECHO_PID=$BG_PID
 wait_for 5 grep -qx ready "$T/echo.log" ||
     setup_fail "the UDP echo server did not start" "$(cat "$T/echo.log")"
 
+# One worker: the session limits are per worker, and which worker a client
+# port lands on is the kernel's hash.
 POLICY='
+set workers 1
 set transparent-udp-ports udp/3478,udp/5349,udp/443,udp/7000
 set udp-idle-timeout 2s
 set udp-blocked-interval 1s
@@ -171,6 +205,42 @@ FLOWLOG_WAIT=8 flowlog_expect "QUIC: flow.end names the SNI" \
     "event=flow.end cli=10.1.0.2:$QP" \
     rule=quic-ok proto=quic sni=www.example.test pkts_up=2 pkts_down=2
 
+# --- (g) bad input: random bytes, lying STUN headers, oversized datagrams -----
+out=$(in_cli timeout 20 "$PY" "$ECHO" junk --count 1000 10.2.0.3:3478)
+PJ=${out#port=}
+FLOWLOG_WAIT=6 flowlog_expect "junk: 1000 datagrams to a denied destination are one flow.blocked" \
+    "event=flow.blocked cli=10.1.0.2:$PJ" dst=10.2.0.3:3478 count=1000 rule=denied
+n0=$(grep -c ' on=10.2.0.2:3478 ' "$T/echo.log")
+in_cli timeout 20 "$PY" "$ECHO" junk --count 1000 --seed 7 10.2.0.2:3478 >/dev/null
+wait_for 5 at_least $((n0 + 1000)) srv_lines 10.2.0.2:3478
+is "$(( $(grep -c ' on=10.2.0.2:3478 ' "$T/echo.log") - n0 ))" 1000 \
+    "junk: 1000 datagrams of random bytes to a spliced destination are forwarded as they are (UDP is not parsed)"
+in_cli timeout 20 "$PY" "$ECHO" junk --count 5 --size 12000 10.2.0.2:3478 >/dev/null
+wait_for 5 grep -qE 'udp: dropped [1-9][0-9]* truncated' "$T/sluiced.err"
+like "$(grep -E 'udp: dropped [0-9]+ truncated' "$T/sluiced.err" | tail -n 1)" \
+    'dropped 5 truncated \(over 9216 bytes\)' \
+    "oversized datagrams: dropped, counted in one daemon-log line"
+is "$(grep ' on=10.2.0.2:3478 ' "$T/echo.log" | grep -c 'len=12000 ')" 0 \
+    "oversized datagrams: none forwarded cut short"
+out=$(ping 10.2.0.2:3478 --count 3)
+is "$(field "$out" recv)" 3 "after the junk sluiced still forwards ($out)"
+
+# --- (h) the per-client session limit ----------------------------------------
+reload_wait "$POLICY
+set udp-max-sessions-per-client 2"
+# Sessions from before have ended (idle 2 s); 4 new client ports now.
+sleep 4
+for i in 1 2 3 4; do
+	ping 10.2.0.2:5349 --count 1 --timeout 0.3 >/dev/null
+done
+# Nothing listens on 10.2.0.2:5349 (no echo either way): what counts is
+# sluiced's own account, once a second in the daemon log.
+wait_for 5 at_least 2 client_full
+is "$(client_full)" 2 \
+    "per-client limit: the 3rd and 4th session of one client refused, logged with the setting"
+FLOWLOG_WAIT=6 flowlog_expect "per-client limit: a refused session is a flow.blocked udp_no_session" \
+    "event=flow.blocked dst=10.2.0.2:5349" reason=udp_no_session proto=udp
+
 # --- (e) coturn through the gateway on udp/3478 ------------------------------------
 if ! command -v turnserver >/dev/null || ! command -v turnutils_uclient >/dev/null; then
 	not_ok "coturn's turnserver and turnutils_uclient are installed (scripts/deps.sh test)"
@@ -179,9 +249,7 @@ else
 	# timeout would end their sessions meanwhile (a new session is a new
 	# source port at the server, and the allocation is lost).
 	stop_pid "$ECHO_PID"
-	sluiced_reload "$(sed 's/udp-idle-timeout 2s/udp-idle-timeout 8s/' <<<"$POLICY")"
-	wait_for 5 grep -q 'configuration reloaded' "$T/sluiced.err" ||
-	    setup_fail "the reload with udp-idle-timeout 8s" "$(tail -n 5 "$T/sluiced.err")"
+	reload_wait "$(sed 's/udp-idle-timeout 2s/udp-idle-timeout 8s/' <<<"$POLICY")"
 	bg "$SRV" turn turnserver -n --listening-ip=10.2.0.2 --relay-ip=10.2.0.2 \
 	    --listening-port=3478 --no-tls --no-dtls --no-tcp --no-cli \
 	    --lt-cred-mech --user=alice:secret --realm=example.test \
@@ -189,6 +257,7 @@ else
 	    --simple-log --pidfile="$T/turn.pid" --allow-loopback-peers
 	wait_listen "$SRV" 10.2.0.2 3478 udp 10 ||
 	    setup_fail "turnserver did not start" "$(tail -n 20 "$T/turn.log")"
+	TURN_FROM=$(wc -l <"$FLOWLOG")
 	out=$(in_cli timeout 60 turnutils_uclient -u alice -w secret -y -n 20 \
 	    -m 2 -l 120 10.2.0.2 2>&1)
 	printf '%s\n' "$out" >"$T/uclient.log"
@@ -198,7 +267,7 @@ else
 	    "TURN: the 4 clients sent 80 messages through their relays and received all 80" \
 	    "$(tail -n 20 <<<"$out")"
 	# The 4 allocations' sessions end after the 8 s idle timeout.
-	wait_for 15 test "$(turn_ends)" -ge 4
+	wait_for 15 at_least 4 turn_ends
 	is "$(turn_ends)" 4 \
 	    "TURN: 4 flow.end events, proto stun, rule turn, each with >= 20 datagrams both ways"
 fi

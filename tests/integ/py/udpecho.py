@@ -5,6 +5,7 @@ tests (integ 160).
   udpecho.py serve [--max S] [--grow N] ADDR:PORT...
   udpecho.py ping [--count N] [--timeout S] [--file F] [--size N] ADDR:PORT
   udpecho.py burst [--count N] ADDR:PORT TAG
+  udpecho.py junk [--count N] [--size N] ADDR:PORT
 
 serve binds one socket per endpoint (IPv6 as [ADDR]:PORT), prints "ready",
 then for each datagram a line
@@ -24,10 +25,14 @@ sees); port is the client's own source port.  --file sends that file's
 bytes as the first datagram (a QUIC Initial), --size pads the others.
 
 burst sends --count datagrams (default 100) tagged TAG-i without waiting,
-from one socket, and prints "port=P".
+from one socket, and prints "port=P".  junk sends --count (default 1000)
+datagrams of random bytes and lengths, every tenth a STUN header with a
+length longer than the datagram, or of --size bytes each, and prints
+"port=P".
 """
 
 import argparse
+import random
 import select
 import socket
 import sys
@@ -110,6 +115,28 @@ def burst(args):
     return 0
 
 
+def junk(args):
+    """--count datagrams of random bytes and lengths (0 to 1500, every
+    tenth one a STUN header with a lying length), or --size bytes each."""
+    host, port = endpoint(args.dest)
+    s = sock_for(host)
+    rnd = random.Random(args.seed)
+    for i in range(args.count):
+        if args.size:
+            data = bytes(rnd.getrandbits(8) for _ in range(16)) * (
+                args.size // 16)
+        elif i % 10 == 0:
+            # STUN: type, length 0x4000 (more than there is), magic cookie
+            data = b"\x00\x01\x40\x00\x21\x12\xa4\x42" + bytes(
+                rnd.getrandbits(8) for _ in range(rnd.randrange(0, 40)))
+        else:
+            data = bytes(rnd.getrandbits(8)
+                         for _ in range(rnd.randrange(0, 1500)))
+        s.sendto(data, (host, port))
+    print("port=%d" % s.getsockname()[1], flush=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -127,8 +154,14 @@ def main():
     p.add_argument("--count", type=int, default=100)
     p.add_argument("dest")
     p.add_argument("tag")
+    p = sub.add_parser("junk")
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--size", type=int, default=0)
+    p.add_argument("--seed", type=int, default=14)
+    p.add_argument("dest")
     args = ap.parse_args()
-    return {"serve": serve, "ping": ping, "burst": burst}[args.cmd](args)
+    return {"serve": serve, "ping": ping, "burst": burst,
+            "junk": junk}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ struct udp_stats {
 	uint64_t	client_full;	/* udp-max-sessions-per-client */
 	uint64_t	blk_full;	/* refusals not aggregated: no room */
 	uint64_t	send_drop;	/* a socket buffer full, an error */
+	uint64_t	not_stun;	/* stun-only: neither STUN nor
+					   ChannelData from the client */
 	uint64_t	errors;		/* sockets we could not make */
 };
 
@@ -341,6 +343,22 @@ udp_sess_new(struct sl_udp *u, const struct sl_udp_key *k, uint64_t now)
 	return s;
 }
 
+/*
+ * Does a datagram from the client pass a stun-only rule?  The first must
+ * be a whole, well-formed STUN message (RFC 8489; a Binding or Allocate
+ * request); later ones STUN or TURN ChannelData (RFC 8656 12.4).
+ */
+static int
+udp_stun_ok(const uint8_t *buf, size_t len, int first)
+{
+	struct sl_stun_msg m;
+	struct sl_stun_chan c;
+
+	if (sl_stun_msg_parse(buf, len, &m) == SL_PARSE_OK)
+		return 1;
+	return !first && sl_stun_chan_parse(buf, len, 0, &c) == SL_PARSE_OK;
+}
+
 /* Close fd keeping errno; returns -1. */
 static int
 udp_close_fail(int fd)
@@ -388,6 +406,10 @@ udp_sock(const struct sl_ip *local, uint16_t lport, const struct sl_ip *addr,
 static void
 udp_send_up(struct udp_sess *s, const uint8_t *buf, size_t len)
 {
+	if ((s->dec.mods & SL_MOD_STUN_ONLY) && !udp_stun_ok(buf, len, 0)) {
+		s->u->st.not_stun++;
+		return;
+	}
 	if (send(s->ufd, buf, len, 0) == -1) {
 		s->u->st.send_drop++;
 		return;
@@ -641,7 +663,12 @@ udp_first(struct sl_udp *u, const struct sl_udp_key *k, const uint8_t *buf,
 	if (quic && !(dec.need & SL_FACT_NAME)) {
 		quic = 0;	/* no rule before the decision names hosts */
 	}
-	if (!quic && (reason = udp_refusal(u, &dec)) != NULL) {
+	if (!quic && (reason = udp_refusal(u, &dec)) == NULL &&
+	    (dec.mods & SL_MOD_STUN_ONLY) && !udp_stun_ok(buf, len, 1)) {
+		u->st.not_stun++;
+		reason = "not_stun";
+	}
+	if (!quic && reason != NULL) {
 		udp_refuse(u, k, len, &dec, proto, reason);
 		return;
 	}
@@ -786,17 +813,22 @@ sl_udp_listen_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Make the n datagrams received in b ready to send: each iovec as long as
- * its datagram, truncated ones dropped (counted).  Returns how many are
- * left, first in b->msg.
+ * its datagram, truncated ones dropped, and with stun set those that are
+ * neither STUN nor ChannelData (counted).  Returns how many are left,
+ * first in b->msg.
  */
 static int
-udp_batch_compact(struct sl_udp *u, struct udp_batch *b, int n)
+udp_batch_compact(struct sl_udp *u, struct udp_batch *b, int n, int stun)
 {
 	int j = 0;
 
 	for (int i = 0; i < n; i++) {
 		if (b->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			u->st.truncated++;
+			continue;
+		}
+		if (stun && !udp_stun_ok(b->buf[i], b->msg[i].msg_len, 0)) {
+			u->st.not_stun++;
 			continue;
 		}
 		b->iov[i].iov_len = b->msg[i].msg_len;
@@ -830,7 +862,9 @@ udp_sess_cb(evutil_socket_t fd, short what, void *arg)
 		n = recvmmsg(fd, b->msg, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		m = udp_batch_compact(u, b, n);
+		/* Only the client is held to a stun-only rule. */
+		m = udp_batch_compact(u, b, n, up &&
+		    (s->dec.mods & SL_MOD_STUN_ONLY));
 		sent = 0;
 		while (sent < m) {
 			int k = sendmmsg(to, b->msg + sent, (unsigned)(m - sent),
@@ -908,13 +942,16 @@ udp_log_counters(struct sl_udp *u)
 		    u->wk->rt->set->udp_max_sessions_per_client,
 		    (unsigned long long)(a->blk_full - o->blk_full));
 	if (a->truncated != o->truncated || a->no_origdst != o->no_origdst ||
-	    a->send_drop != o->send_drop || a->errors != o->errors)
+	    a->send_drop != o->send_drop || a->errors != o->errors ||
+	    a->not_stun != o->not_stun)
 		sl_log(SL_LOG_INFO, "worker %u: udp: dropped %llu truncated "
-		    "(over %d bytes), %llu without original destination, "
-		    "%llu not sent (buffer full, error, held too long); %llu "
-		    "socket error(s)", u->wk->id,
+		    "(over %d bytes), %llu not STUN on a stun-only rule, %llu "
+		    "without original destination, %llu not sent (buffer "
+		    "full, error, held too long); %llu socket error(s)",
+		    u->wk->id,
 		    (unsigned long long)(a->truncated - o->truncated),
 		    UDP_DGRAM_MAX,
+		    (unsigned long long)(a->not_stun - o->not_stun),
 		    (unsigned long long)(a->no_origdst - o->no_origdst),
 		    (unsigned long long)(a->send_drop - o->send_drop),
 		    (unsigned long long)(a->errors - o->errors));

@@ -95,7 +95,7 @@ srv_got() {
 
 bg "$SRV" echo "$PY" "$ECHO" serve --max 120 --grow 7 \
     10.2.0.2:3478 '[fd00:2::2]:3478' 10.2.0.3:3478 10.2.0.4:7000 \
-    10.2.0.2:443 10.2.0.3:443
+    10.2.0.2:443 10.2.0.3:443 10.2.0.2:5349
 ECHO_PID=$BG_PID
 wait_for 5 grep -qx ready "$T/echo.log" ||
     setup_fail "the UDP echo server did not start" "$(cat "$T/echo.log")"
@@ -107,6 +107,7 @@ set workers 1
 set transparent-udp-ports udp/3478,udp/5349,udp/443,udp/7000
 set udp-idle-timeout 2s
 set udp-blocked-interval 1s
+rule stun5349 splice stun-only ip 10.2.0.2 port udp/5349
 rule turn splice ip 10.2.0.2,fd00:2::2 port udp/3478,udp/5349
 rule denied deny ip 10.2.0.3 port udp/3478
 rule quic-ok splice domain www.example.test port udp/443
@@ -225,21 +226,43 @@ is "$(grep ' on=10.2.0.2:3478 ' "$T/echo.log" | grep -c 'len=12000 ')" 0 \
 out=$(ping 10.2.0.2:3478 --count 3)
 is "$(field "$out" recv)" 3 "after the junk sluiced still forwards ($out)"
 
+# --- (i) stun-only: STUN first, then STUN or ChannelData ----------------------
+# A Binding request (RFC 8489: type 0x0001, no attributes, the cookie, a
+# transaction id), a text datagram, ChannelData on channel 0x4000, a STUN
+# header whose length lies, another Binding request.
+BIND=000100002112a442000102030405060708090a0b
+BIND2=000100002112a442aabbccddeeff001122334455
+out=$(in_cli timeout 20 "$PY" "$ECHO" seq 10.2.0.2:5349 \
+    "$BIND" 70696e67 4000000461626364 000100402112a442000102030405060708090a0b "$BIND2")
+is "${out%% *}" "echoes=1,0,1,0,1" \
+    "stun-only: STUN and ChannelData pass, a text datagram and a lying STUN header are dropped ($out)"
+n=$(grep -c ' on=10.2.0.2:5349 ' "$T/echo.log")
+is "$n" 3 "stun-only: the server got exactly the 3 well-formed datagrams"
+out=$(in_cli timeout 20 "$PY" "$ECHO" seq --timeout 0.5 10.2.0.2:5349 70696e67 "$BIND")
+# A refusal leaves no state: the STUN message after it starts a session.
+is "${out%% *}" "echoes=0,1" \
+    "stun-only: a first datagram that is not STUN is refused; a Binding request after it starts the session"
+FLOWLOG_WAIT=6 flowlog_expect "stun-only: refused with reason not_stun" \
+    "event=flow.blocked dst=10.2.0.2:5349" rule=stun5349 reason=not_stun count=1
+is "$(grep -c ' on=10.2.0.2:5349 ' "$T/echo.log")" 4 "stun-only: of those two only the Binding request reached the server"
+wait_for 5 grep -qE 'udp: dropped [0-9]+ truncated .* [1-9][0-9]* not STUN' "$T/sluiced.err"
+like "$(grep -E 'not STUN on a stun-only rule' "$T/sluiced.err" | tail -n 1)" '[1-9][0-9]* not STUN' \
+    "stun-only: the drops are counted in the daemon log"
+
 # --- (h) the per-client session limit ----------------------------------------
 reload_wait "$POLICY
 set udp-max-sessions-per-client 2"
 # Sessions from before have ended (idle 2 s); 4 new client ports now.
 sleep 4
 for i in 1 2 3 4; do
-	ping 10.2.0.2:5349 --count 1 --timeout 0.3 >/dev/null
+	ping 10.2.0.2:3478 --count 1 --timeout 0.3 >/dev/null
 done
-# Nothing listens on 10.2.0.2:5349 (no echo either way): what counts is
-# sluiced's own account, once a second in the daemon log.
+# What counts is sluiced's own account, once a second in the daemon log.
 wait_for 5 at_least 2 client_full
 is "$(client_full)" 2 \
     "per-client limit: the 3rd and 4th session of one client refused, logged with the setting"
 FLOWLOG_WAIT=6 flowlog_expect "per-client limit: a refused session is a flow.blocked udp_no_session" \
-    "event=flow.blocked dst=10.2.0.2:5349" reason=udp_no_session proto=udp
+    "event=flow.blocked dst=10.2.0.2:3478" reason=udp_no_session proto=udp
 
 # --- (e) coturn through the gateway on udp/3478 ------------------------------------
 if ! command -v turnserver >/dev/null || ! command -v turnutils_uclient >/dev/null; then

@@ -6,6 +6,7 @@ tests (integ 160).
   udpecho.py ping [--count N] [--timeout S] [--file F] [--size N] ADDR:PORT
   udpecho.py burst [--count N] ADDR:PORT TAG
   udpecho.py junk [--count N] [--size N] ADDR:PORT
+  udpecho.py seq [--timeout S] ADDR:PORT HEX...
 
 serve binds one socket per endpoint (IPv6 as [ADDR]:PORT), prints "ready",
 then for each datagram a line
@@ -28,7 +29,8 @@ burst sends --count datagrams (default 100) tagged TAG-i without waiting,
 from one socket, and prints "port=P".  junk sends --count (default 1000)
 datagrams of random bytes and lengths, every tenth a STUN header with a
 length longer than the datagram, or of --size bytes each, and prints
-"port=P".
+"port=P".  seq sends each HEX payload in turn from one socket, waiting
+(--timeout, default 1 s) for its echo, and prints "echoes=1,0,1 port=P".
 """
 
 import argparse
@@ -115,6 +117,32 @@ def burst(args):
     return 0
 
 
+def seq(args):
+    """Each HEX payload in turn from one socket, each waiting for its echo;
+    prints "echoes=1,0,1" (1: echoed)."""
+    host, port = endpoint(args.dest)
+    s = sock_for(host)
+    got = []
+    for h in args.payloads:
+        data = bytes.fromhex(h)
+        s.sendto(data, (host, port))
+        end = time.monotonic() + args.timeout
+        ok = 0
+        while not ok:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                break
+            reply, _ = s.recvfrom(65535)
+            ok = int(reply.startswith(data))
+        got.append(str(ok))
+    print("echoes=%s port=%d" % (",".join(got), s.getsockname()[1]),
+          flush=True)
+    return 0
+
+
 def junk(args):
     """--count datagrams of random bytes and lengths (0 to 1500, every
     tenth one a STUN header with a lying length), or --size bytes each."""
@@ -154,6 +182,10 @@ def main():
     p.add_argument("--count", type=int, default=100)
     p.add_argument("dest")
     p.add_argument("tag")
+    p = sub.add_parser("seq")
+    p.add_argument("--timeout", type=float, default=1)
+    p.add_argument("dest")
+    p.add_argument("payloads", nargs="+")
     p = sub.add_parser("junk")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--size", type=int, default=0)
@@ -161,7 +193,7 @@ def main():
     p.add_argument("dest")
     args = ap.parse_args()
     return {"serve": serve, "ping": ping, "burst": burst,
-            "junk": junk}[args.cmd](args)
+            "junk": junk, "seq": seq}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ struct sl_udp {
 	struct udp_sess		*pending;
 	struct udp_batch	*b;
 	struct udp_stats	 st, st_logged;
+	uint64_t		 err_logged;	/* mono ms, rate limit */
 };
 
 static void udp_sess_cb(evutil_socket_t fd, short what, void *arg);
@@ -460,7 +461,12 @@ udp_sess_splice(struct udp_sess *s)
 	return 0;
 fail:
 	u->st.errors++;
-	sl_log(SL_LOG_WARN, "flow=%llu udp %s -> %s: %s: %s",
+	/* Out of descriptors, every new 5-tuple fails: once a second. */
+	if (sl_mono_ms() - u->err_logged < 1000)
+		return -1;
+	u->err_logged = sl_mono_ms();
+	sl_log(SL_LOG_WARN, "flow=%llu udp %s -> %s: %s: %s (more such "
+	    "errors are counted)",
 	    (unsigned long long)s->id,
 	    sl_ipport_fmt(&s->ent.key.cli, s->ent.key.cport, c, sizeof(c)),
 	    sl_ipport_fmt(&s->ent.key.dst, s->ent.key.dport, d, sizeof(d)),

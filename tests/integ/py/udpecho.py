@@ -28,8 +28,9 @@ bytes as the first datagram (a QUIC Initial), --size pads the others.
 burst sends --count datagrams (default 100) tagged TAG-i without waiting,
 from one socket, and prints "port=P".  junk sends --count (default 1000)
 datagrams of random bytes and lengths, every tenth a STUN header with a
-length longer than the datagram, or of --size bytes each, and prints
-"port=P".  seq sends each HEX payload in turn from one socket, waiting
+length longer than the datagram, or of --size bytes each, --pace
+seconds apart (default 0.5 ms: no socket buffer on the way overflows), and
+prints "port=P".  seq sends each HEX payload in turn from one socket, waiting
 (--timeout, default 1 s) for its echo, and prints "echoes=1,0,1 port=P".
 """
 
@@ -40,7 +41,7 @@ import socket
 import sys
 import time
 
-from tproxy_udp import endpoint, fmt
+from tproxy_udp import endpoint, fmt, serve_loop
 
 
 def sock_for(host):
@@ -57,19 +58,34 @@ def serve(args):
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         s.bind((host, port))
         socks[s] = fmt(host, port)
-    print("ready", flush=True)
-    end = time.monotonic() + args.max
+
+    def echo(s, name):
+        data, src = s.recvfrom(65535)
+        text = "".join(chr(c) if 33 <= c < 127 else "." for c in data[:40])
+        print("got from=%s on=%s len=%d data=%s" % (
+            fmt(src[0], src[1]), name, len(data), text), flush=True)
+        s.sendto(data + b"+" * args.grow, src)
+
+    return serve_loop(socks, args.max, echo)
+
+
+def wait_echo(s, data, timeout, froms):
+    """Wait up to timeout for the echo of data on s; the length of the
+    reply that echoes it, or 0.  Every reply's source goes into froms."""
+    end = time.monotonic() + timeout
     while True:
         left = end - time.monotonic()
         if left <= 0:
             return 0
-        ready, _, _ = select.select(list(socks), [], [], left)
-        for s in ready:
-            data, src = s.recvfrom(65535)
-            text = "".join(chr(c) if 33 <= c < 127 else "." for c in data[:40])
-            print("got from=%s on=%s len=%d data=%s" % (
-                fmt(src[0], src[1]), socks[s], len(data), text), flush=True)
-            s.sendto(data + b"+" * args.grow, src)
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            return 0
+        reply, src = s.recvfrom(65535)
+        a = fmt(src[0], src[1])
+        if a not in froms:
+            froms.append(a)
+        if reply.startswith(data):
+            return len(reply)
 
 
 def ping(args):
@@ -86,22 +102,9 @@ def ping(args):
         s.sendto(data, (host, port))
         sent += 1
         out += len(data)
-        end = time.monotonic() + args.timeout
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                break
-            r, _, _ = select.select([s], [], [], left)
-            if not r:
-                break
-            reply, src = s.recvfrom(65535)
-            a = fmt(src[0], src[1])
-            if a not in froms:
-                froms.append(a)
-            if reply.startswith(data):
-                recv += 1
-                inn += len(reply)
-                break
+        n = wait_echo(s, data, args.timeout, froms)
+        recv += n > 0
+        inn += n
     print("sent=%d recv=%d from=%s bytes_out=%d bytes_in=%d port=%d" % (
         sent, recv, ",".join(froms) or "-", out, inn, s.getsockname()[1]),
         flush=True)
@@ -126,18 +129,7 @@ def seq(args):
     for h in args.payloads:
         data = bytes.fromhex(h)
         s.sendto(data, (host, port))
-        end = time.monotonic() + args.timeout
-        ok = 0
-        while not ok:
-            left = end - time.monotonic()
-            if left <= 0:
-                break
-            r, _, _ = select.select([s], [], [], left)
-            if not r:
-                break
-            reply, _ = s.recvfrom(65535)
-            ok = int(reply.startswith(data))
-        got.append(str(ok))
+        got.append("1" if wait_echo(s, data, args.timeout, []) else "0")
     print("echoes=%s port=%d" % (",".join(got), s.getsockname()[1]),
           flush=True)
     return 0
@@ -161,6 +153,8 @@ def junk(args):
             data = bytes(rnd.getrandbits(8)
                          for _ in range(rnd.randrange(0, 1500)))
         s.sendto(data, (host, port))
+        if args.pace:
+            time.sleep(args.pace)
     print("port=%d" % s.getsockname()[1], flush=True)
     return 0
 
@@ -190,6 +184,7 @@ def main():
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--size", type=int, default=0)
     p.add_argument("--seed", type=int, default=14)
+    p.add_argument("--pace", type=float, default=0.0005)
     p.add_argument("dest")
     args = ap.parse_args()
     return {"serve": serve, "ping": ping, "burst": burst,

@@ -16,9 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../lib/addr.h"
@@ -127,8 +130,40 @@ raise_nofile(void)
 	}
 }
 
+/*
+ * After setuid(): keep CAP_NET_RAW and CAP_NET_BIND_SERVICE alone,
+ * effective and permitted, for the calling thread (the threads started
+ * later inherit them).  UDP forwarding sets IP_TRANSPARENT on a socket per
+ * session and binds it to the original destination, port 443 for QUIC
+ * (docs/design/udp.md); CAP_NET_RAW is the lesser of the two capabilities
+ * the kernel accepts for IP_TRANSPARENT, CAP_NET_BIND_SERVICE the one for
+ * a port below 1024.  No libcap: one syscall.
+ */
 static int
-drop_privileges(const struct sl_settings *set)
+caps_keep_udp(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	_Static_assert(CAP_TO_INDEX(CAP_NET_RAW) ==
+	    CAP_TO_INDEX(CAP_NET_BIND_SERVICE), "one word of capabilities");
+	d[CAP_TO_INDEX(CAP_NET_RAW)].effective = CAP_TO_MASK(CAP_NET_RAW) |
+	    CAP_TO_MASK(CAP_NET_BIND_SERVICE);
+	d[CAP_TO_INDEX(CAP_NET_RAW)].permitted =
+	    d[CAP_TO_INDEX(CAP_NET_RAW)].effective;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * Become the configured user for good.  With keep_raw (the daemon
+ * forwards UDP) CAP_NET_RAW and CAP_NET_BIND_SERVICE stay, nothing else.
+ */
+static int
+drop_privileges(const struct sl_settings *set, int keep_raw)
 {
 	struct passwd *pw;
 	gid_t gid;
@@ -151,10 +186,22 @@ drop_privileges(const struct sl_settings *set)
 		}
 		gid = gr->gr_gid;
 	}
+	if (keep_raw && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) == -1) {
+		sl_log(SL_LOG_ERR, "cannot keep capabilities: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if (setgroups(0, NULL) == -1 || setgid(gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
 		sl_log(SL_LOG_ERR, "cannot drop privileges to %s: %s",
 		    set->user, strerror(errno));
+		return -1;
+	}
+	if (keep_raw && (caps_keep_udp() == -1 ||
+	    prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) == -1)) {
+		sl_log(SL_LOG_ERR, "cannot keep CAP_NET_RAW and "
+		    "CAP_NET_BIND_SERVICE for UDP forwarding: %s; set "
+		    "udp-forward off, or run as root", strerror(errno));
 		return -1;
 	}
 	/* Make sure it cannot be undone. */
@@ -163,8 +210,9 @@ drop_privileges(const struct sl_settings *set)
 		    "run");
 		return -1;
 	}
-	sl_log(SL_LOG_INFO, "running as %s (uid %d, gid %d)", set->user,
-	    (int)pw->pw_uid, (int)gid);
+	sl_log(SL_LOG_INFO, "running as %s (uid %d, gid %d)%s", set->user,
+	    (int)pw->pw_uid, (int)gid, keep_raw ? ", with CAP_NET_RAW and "
+	    "CAP_NET_BIND_SERVICE only (UDP forwarding)" : "");
 	return 0;
 }
 
@@ -406,6 +454,20 @@ udp_listens(const struct sl_settings *set, const struct sl_listen *l)
 	    set->transparent_udp_ports != NULL &&
 	    sl_portset_range(set->transparent_udp_ports, 0, &proto, &lo,
 	    &hi) == 0;
+}
+
+/* Does this configuration bind any UDP socket? */
+static int
+udp_forwarding(const struct daemon *d)
+{
+	const struct sl_listen *ls;
+	size_t nl;
+
+	ls = sl_config_listeners(d->rt->cfg, &nl);
+	for (size_t i = 0; i < nl; i++)
+		if (udp_listens(d->rt->set, &ls[i]))
+			return 1;
+	return 0;
 }
 
 /* One worker's sockets: every listener's, and its UDP one if it has one;
@@ -698,7 +760,7 @@ run(struct daemon *d)
 	}
 	if (!d->foreground && instance_mark(d, set) == -1)
 		return 1;
-	if (drop_privileges(set) == -1)
+	if (drop_privileges(set, udp_forwarding(d)) == -1)
 		return 1;
 	/* Only now: fork() keeps the calling thread alone. */
 	if (sl_sinks_start(d->sinks) == -1)

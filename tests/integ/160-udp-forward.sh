@@ -117,6 +117,10 @@ rule quic-ok splice domain www.example.test port udp/443
 rule quic-liar splice domain other.example.test port udp/443
 default inspect
 '
+# As the unprivileged user it drops to: every session's socket towards
+# the client needs IP_TRANSPARENT and, for QUIC, a bind to port 443, for
+# which sluiced keeps CAP_NET_RAW and CAP_NET_BIND_SERVICE.
+SLUICED_OPTS="-o user=nobody"
 transparent_start "$POLICY"
 # Redirect mode: the policy routing TPROXY needs is printed as comments
 # (transparent_start runs it in tproxy mode only); run it as printed.
@@ -128,6 +132,15 @@ while IFS= read -r cmd; do
 done <"$T/routing"
 wait_listen "$GW" 10.1.0.1 3129 udp 5 ||
     setup_fail "sluiced does not listen on udp 10.1.0.1:3129" "$(tail -n 20 "$T/sluiced.err")"
+
+bad=0
+for t in /proc/$SLUICED_PID/task/*/status; do
+	[ "$(awk '/^Uid:/ { print $3 }' "$t") $(awk '/^CapEff:/ { print $2 }' "$t")" = \
+	    "$(id -u nobody) 0000000000002400" ] || bad=$((bad + 1))
+done
+is "$bad" 0 "every thread of sluiced runs as nobody with CAP_NET_RAW and CAP_NET_BIND_SERVICE (0x2400) as its only capabilities"
+like "$(cat "$T/sluiced.err")" 'running as nobody .*with CAP_NET_RAW and CAP_NET_BIND_SERVICE only' \
+    "the daemon log says what it kept for UDP forwarding"
 
 # --- (a) splice, IPv4 -------------------------------------------------------
 out=$(ping 10.2.0.2:3478 --count 5 --size 100)

@@ -660,21 +660,20 @@ udp_first(struct sl_udp *u, const struct sl_udp_key *k, const uint8_t *buf,
 	struct sl_decision dec;
 	struct sl_facts f;
 	enum sl_ev_proto proto = udp_proto_of(buf, len, k->dport);
-	const char *reason;
+	const char *reason = NULL;
 	struct udp_sess *s;
 	int quic = proto == SL_EV_PROTO_QUIC;
 
 	udp_facts(u, k, NULL, quic ? 0 : SL_FACT_NAME, &f);
 	sl_policy_decide(u->wk->rt->pol, &f, &dec);
-	if (quic && !(dec.need & SL_FACT_NAME)) {
+	if (quic && !(dec.need & SL_FACT_NAME))
 		quic = 0;	/* no rule before the decision names hosts */
-	}
 	if (!quic && (reason = udp_refusal(u, &dec)) == NULL &&
 	    (dec.mods & SL_MOD_STUN_ONLY) && !udp_stun_ok(buf, len, 1)) {
 		u->st.not_stun++;
 		reason = "not_stun";
 	}
-	if (!quic && reason != NULL) {
+	if (reason != NULL) {
 		udp_refuse(u, k, len, &dec, proto, reason);
 		return;
 	}

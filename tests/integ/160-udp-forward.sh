@@ -19,7 +19,16 @@
 #   (f) QUIC on udp/443: an Initial whose SNI a splice rule names passes
 #       (the server gets it and the echo comes back), one naming another
 #       host is dropped and logged; a name that does not resolve to the
-#       destination buys nothing (sni_mismatch).
+#       destination buys nothing (sni_mismatch);
+#   (g) junk: 1000 datagrams of random bytes and lying STUN headers to a
+#       denied and to a spliced destination, oversized ones dropped and
+#       counted; sluiced keeps forwarding;
+#   (i) `stun-only`: STUN and ChannelData pass, other datagrams from the
+#       client are dropped (a first one: not_stun);
+#   (h) udp-max-sessions-per-client: refused, logged, udp_no_session;
+#   (j) the same forwarding through `listen tproxy`.
+# sluiced runs as nobody: every thread keeps CAP_NET_RAW and
+# CAP_NET_BIND_SERVICE and nothing else.  All loops and waits are bounded.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -292,6 +301,7 @@ else
 	    --lt-cred-mech --user=alice:secret --realm=example.test \
 	    --min-port=49160 --max-port=49200 --log-file=stdout \
 	    --simple-log --pidfile="$T/turn.pid" --allow-loopback-peers
+	TURN_PID=$BG_PID
 	wait_listen "$SRV" 10.2.0.2 3478 udp 10 ||
 	    setup_fail "turnserver did not start" "$(tail -n 20 "$T/turn.log")"
 	TURN_FROM=$(wc -l <"$FLOWLOG")
@@ -307,7 +317,30 @@ else
 	wait_for 15 at_least 4 turn_ends
 	is "$(turn_ends)" 4 \
 	    "TURN: 4 flow.end events, proto stun, rule turn, each with >= 20 datagrams both ways"
+	stop_pid "$TURN_PID"
+	stop_pid "$ECHO_PID"
 fi
+
+# --- (j) the same through `listen tproxy` ---------------------------------------
+bg "$SRV" echo2 "$PY" "$ECHO" serve --max 60 10.2.0.2:3478 '[fd00:2::2]:3478'
+wait_for 5 grep -qx ready "$T/echo2.log" ||
+    setup_fail "the second UDP echo server did not start" "$(cat "$T/echo2.log")"
+sluiced_stop
+while IFS= read -r cmd; do
+	# shellcheck disable=SC2086
+	in_gw ${cmd/ add / del } 2>/dev/null
+done <"$T/routing"
+transparent_start "$POLICY" tproxy
+wait_listen "$GW" '[fd00:1::1]' 3130 udp 5 ||
+    setup_fail "sluiced does not listen on udp [fd00:1::1]:3130" "$(tail -n 20 "$T/sluiced.err")"
+out=$(ping 10.2.0.2:3478 --count 3)
+is "$(field "$out" recv) $(field "$out" from)" "3 10.2.0.2:3478" \
+    "tproxy listener: IPv4 splice, echoes from the original destination ($out)"
+out=$(ping '[fd00:2::2]:3478' --count 3)
+is "$(field "$out" recv) $(field "$out" from)" "3 [fd00:2::2]:3478" \
+    "tproxy listener: IPv6 splice, echoes from the original destination ($out)"
+is "$(grep -c ' from=10.2.0.1:' "$T/echo2.log") $(grep -c ' from=\[fd00:2::1\]:' "$T/echo2.log")" "3 3" \
+    "tproxy listener: the server saw the gateway's addresses"
 
 flowlog_valid
 done_testing

@@ -26,7 +26,8 @@
 #   (i) `stun-only`: STUN and ChannelData pass, other datagrams from the
 #       client are dropped (a first one: not_stun);
 #   (h) udp-max-sessions-per-client: refused, logged, udp_no_session;
-#   (j) the same forwarding through `listen tproxy`.
+#   (j) the same forwarding through `listen tproxy`;
+#   (k) a link-local destination refused by the guard rails.
 # sluiced runs as nobody: every thread keeps CAP_NET_RAW and
 # CAP_NET_BIND_SERVICE and nothing else.  All loops and waits are bounded.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -194,6 +195,12 @@ flowlog_expect "default inspect: dropped and logged udp_not_inspectable" \
     "event=flow.blocked dst=10.2.0.4:7000" \
     rule=default action=deny reason=udp_not_inspectable proto=udp count=3
 is "$(srv_got 10.2.0.4:7000)" 0 "default inspect: nothing reached the server"
+
+# --- (k) a guarded destination (CVE-2020-26262: no relaying into the
+# appliance's neighbourhood): link-local is refused before any rule.
+out=$(in_cli timeout 10 "$PY" "$ECHO" burst --count 3 169.254.7.7:3478 guard)
+FLOWLOG_WAIT=6 flowlog_expect "guard rail: UDP to a link-local address is refused" \
+    "event=flow.blocked dst=169.254.7.7:3478" action=deny reason=link-local count=3 "rule~^guard:"
 
 # --- (d) flow.end after the idle timeout ----------------------------------------
 FLOWLOG_WAIT=8 flowlog_expect "flow.end (IPv4) after udp-idle-timeout, packets and bytes both ways" \

@@ -985,12 +985,6 @@ sl_udp_sweep(struct sl_udp *u, uint64_t now)
 	udp_log_counters(u);
 }
 
-size_t
-sl_udp_nsessions(const struct sl_udp *u)
-{
-	return u->tab.n;
-}
-
 void
 sl_udp_free(struct sl_udp *u)
 {

@@ -28,8 +28,6 @@ struct sl_udp	*sl_udp_new(struct sl_worker *wk) SL_NONNULL(1) SL_WUR;
 void		 sl_udp_free(struct sl_udp *u);
 /* Once a second: idle sessions end, aggregated refusals are reported. */
 void		 sl_udp_sweep(struct sl_udp *u, uint64_t now) SL_NONNULL(1);
-/* Sessions open now. */
-size_t		 sl_udp_nsessions(const struct sl_udp *u) SL_NONNULL(1);
 
 /* The read callback of a UDP listener (arg: its struct sl_wk_listener). */
 void		 sl_udp_listen_cb(int fd, short what, void *arg);

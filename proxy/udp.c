@@ -45,6 +45,9 @@
 #define UDP_DGRAM_MAX	9216		/* larger ones: truncated, dropped */
 #define UDP_CTL_LEN	128		/* room for IP(V6)_ORIGDSTADDR */
 #define UDP_HELD_MAX	SL_TLS_QUIC_DGRAMS_MAX	/* QUIC datagrams held */
+#define UDP_HELD_BYTES	(24 * 1024)	/* and their bytes, per session */
+#define UDP_PENDING_MAX	256		/* QUIC sessions reading a hello,
+					   per worker: at most 6 MiB held */
 #define UDP_QUIC_PORT	443
 
 enum udp_state {
@@ -75,7 +78,7 @@ struct udp_sess {
 	/* pending */
 	struct sl_tls_quic	*quic;
 	struct udp_held		 held[UDP_HELD_MAX];
-	size_t			 nheld;
+	size_t			 nheld, held_bytes;
 	uint64_t		 deadline;	/* mono ms */
 	struct sl_dns_req	*dns;
 	struct sl_decision	 ipdec;		/* decided by address alone */
@@ -112,6 +115,8 @@ struct udp_stats {
 	uint64_t	send_drop;	/* a socket buffer full, an error */
 	uint64_t	not_stun;	/* stun-only: neither STUN nor
 					   ChannelData from the client */
+	uint64_t	pending_full;	/* QUIC decided by address alone:
+					   UDP_PENDING_MAX hellos in reading */
 	uint64_t	errors;		/* sockets we could not make */
 };
 
@@ -120,6 +125,7 @@ struct sl_udp {
 	struct sl_udptab	 tab;		/* struct udp_sess */
 	struct sl_udptab	 blk;		/* struct udp_blk */
 	struct udp_sess		*pending;
+	size_t			 npending;
 	struct udp_batch	*b;
 	struct udp_stats	 st, st_logged;
 	uint64_t		 err_logged;	/* mono ms, rate limit */
@@ -272,6 +278,7 @@ udp_held_clear(struct udp_sess *s)
 	for (size_t i = 0; i < s->nheld; i++)
 		sl_free(s->held[i].buf);
 	s->nheld = 0;
+	s->held_bytes = 0;
 }
 
 static void
@@ -279,6 +286,7 @@ udp_pending_unlink(struct udp_sess *s)
 {
 	if (s->pprev == NULL)
 		return;
+	s->u->npending--;
 	*s->pprev = s->pnext;
 	if (s->pnext != NULL)
 		s->pnext->pprev = s->pprev;
@@ -629,12 +637,16 @@ udp_quic_feed(struct udp_sess *s, const uint8_t *buf, size_t len)
 	char name[256];
 	enum sl_parse_rc rc;
 
-	if (s->nheld == UDP_HELD_MAX ||
+	if (s->nheld == UDP_HELD_MAX || s->held_bytes + len > UDP_HELD_BYTES ||
 	    (s->held[s->nheld].buf = sl_alloc(len ? len : 1)) == NULL) {
 		s->u->st.send_drop++;
+		/* No room to read further: decided by address alone. */
+		if (s->quic != NULL && s->dns == NULL)
+			udp_quic_decide(s, NULL);
 		return;
 	}
 	memcpy(s->held[s->nheld].buf, buf, len);
+	s->held_bytes += len;
 	s->held[s->nheld++].len = len;
 	if (s->quic == NULL || s->dns != NULL)
 		return;		/* read, the name being checked */
@@ -668,6 +680,12 @@ udp_first(struct sl_udp *u, const struct sl_udp_key *k, const uint8_t *buf,
 	sl_policy_decide(u->wk->rt->pol, &f, &dec);
 	if (quic && !(dec.need & SL_FACT_NAME))
 		quic = 0;	/* no rule before the decision names hosts */
+	if (quic && u->npending >= UDP_PENDING_MAX) {
+		u->st.pending_full++;
+		quic = 0;	/* decided by address, as if unreadable */
+		udp_facts(u, k, NULL, SL_FACT_NAME, &f);
+		sl_policy_decide(u->wk->rt->pol, &f, &dec);
+	}
 	if (!quic && (reason = udp_refusal(u, &dec)) == NULL &&
 	    (dec.mods & SL_MOD_STUN_ONLY) && !udp_stun_ok(buf, len, 1)) {
 		u->st.not_stun++;
@@ -702,6 +720,7 @@ udp_first(struct sl_udp *u, const struct sl_udp_key *k, const uint8_t *buf,
 		u->pending->pprev = &s->pnext;
 	u->pending = s;
 	s->pprev = &u->pending;
+	u->npending++;
 	udp_quic_feed(s, buf, len);
 }
 
@@ -936,16 +955,19 @@ udp_log_counters(struct sl_udp *u)
 	if (memcmp(a, o, sizeof(*a)) == 0)
 		return;
 	if (a->full != o->full || a->client_full != o->client_full ||
-	    a->blk_full != o->blk_full)
+	    a->blk_full != o->blk_full || a->pending_full != o->pending_full)
 		sl_log(SL_LOG_WARN, "worker %u: udp: session table full: "
 		    "%llu datagram(s) refused at udp-max-sessions (%u), "
 		    "%llu at udp-max-sessions-per-client (%u), %llu refusal(s) "
-		    "not aggregated", u->wk->id,
+		    "not aggregated, %llu QUIC hello(s) decided by address "
+		    "(%d being read)", u->wk->id,
 		    (unsigned long long)(a->full - o->full),
 		    u->wk->rt->set->udp_max_sessions,
 		    (unsigned long long)(a->client_full - o->client_full),
 		    u->wk->rt->set->udp_max_sessions_per_client,
-		    (unsigned long long)(a->blk_full - o->blk_full));
+		    (unsigned long long)(a->blk_full - o->blk_full),
+		    (unsigned long long)(a->pending_full - o->pending_full),
+		    UDP_PENDING_MAX);
 	if (a->truncated != o->truncated || a->no_origdst != o->no_origdst ||
 	    a->send_drop != o->send_drop || a->errors != o->errors ||
 	    a->not_stun != o->not_stun)

@@ -95,6 +95,7 @@ struct udp_blk {
 	struct sl_decision	 dec;
 	enum sl_ev_proto	 proto;
 	const char		*reason;	/* static */
+	char			*sni;		/* QUIC: the name, or NULL */
 	uint64_t		 count, bytes;
 };
 
@@ -172,6 +173,8 @@ udp_blk_report(struct sl_udp *u, struct udp_blk *b, uint64_t now)
 	udp_ev_init(&ev, SL_EV_FLOW_BLOCKED, b->id, &b->ent.key, b->cport,
 	    b->proto, &b->dec);
 	ev.reason = b->reason;
+	ev.host = b->sni;
+	ev.sni = b->sni;
 	ev.up = b->bytes;
 	ev.count = b->count;
 	ev.ms = now - b->t0;
@@ -206,15 +209,24 @@ udp_sess_report(struct udp_sess *s, char who)
 /* ------------------------------------------------------------------ */
 /* refusals                                                             */
 
+/* Why a datagram is refused: dec is borrowed from rt's policy. */
+struct udp_why {
+	struct sl_rt			*rt;
+	const struct sl_decision	*dec;
+	enum sl_ev_proto		 proto;
+	const char			*reason;	/* static */
+	const char			*sni;		/* QUIC, or NULL */
+};
+
 /*
  * One refused datagram: counted into its (client address, destination)
  * aggregate, reported when the interval ends (sl_udp_sweep), so a flood
- * is one line per interval, not one per datagram.
+ * is one line per interval, not one per datagram.  The aggregate keeps
+ * the first datagram's reason, rule and name.
  */
 static void
 udp_refuse(struct sl_udp *u, const struct sl_udp_key *k, size_t len,
-    const struct sl_decision *dec, enum sl_ev_proto proto,
-    const char *reason)
+    const struct udp_why *w)
 {
 	const struct sl_settings *set = u->wk->rt->set;
 	struct sl_udp_key bk = *k;
@@ -243,10 +255,11 @@ udp_refuse(struct sl_udp *u, const struct sl_udp_key *k, size_t len,
 	b->id = udp_next_id(u->wk);
 	b->t0 = b->ent.last;
 	b->cport = k->cport;
-	b->rt = sl_rt_ref(u->wk->rt);
-	b->dec = *dec;
-	b->proto = proto;
-	b->reason = reason;
+	b->rt = sl_rt_ref(w->rt);	/* holds the policy dec points into */
+	b->dec = *w->dec;
+	b->proto = w->proto;
+	b->reason = w->reason;
+	b->sni = w->sni != NULL ? sl_strdup(w->sni) : NULL;	/* NULL: none */
 	b->count = 1;
 	b->bytes = len;
 	if (sl_debug_on(SL_CAT_FLOW)) {
@@ -255,8 +268,8 @@ udp_refuse(struct sl_udp *u, const struct sl_udp_key *k, size_t len,
 		sl_debug(SL_CAT_FLOW, "flow=%llu udp %s -> %s refused: %s "
 		    "rule=%s", (unsigned long long)b->id,
 		    sl_ipport_fmt(&k->cli, k->cport, c, sizeof(c)),
-		    sl_ipport_fmt(&k->dst, k->dport, d, sizeof(d)), reason,
-		    dec->rule_name);
+		    sl_ipport_fmt(&k->dst, k->dport, d, sizeof(d)), w->reason,
+		    w->dec->rule_name);
 	}
 }
 
@@ -266,6 +279,7 @@ udp_blk_end(struct sl_udp *u, struct udp_blk *b, uint64_t now)
 	udp_blk_report(u, b, now);
 	sl_udptab_del(&u->blk, &b->ent);
 	sl_rt_unref(b->rt);
+	sl_free(b->sni);
 	sl_free(b);
 }
 
@@ -557,9 +571,10 @@ udp_sess_decided(struct udp_sess *s, const struct sl_decision *dec,
 	if ((reason = udp_refusal(u, dec)) != NULL && why != NULL)
 		reason = why;
 	if (reason != NULL) {
+		struct udp_why w = { s->rt, dec, s->proto, reason, s->sni };
+
 		for (size_t i = 0; i < s->nheld; i++)
-			udp_refuse(u, &s->ent.key, s->held[i].len, dec,
-			    s->proto, reason);
+			udp_refuse(u, &s->ent.key, s->held[i].len, &w);
 		udp_sess_end(s, 'P');
 		return;
 	}
@@ -691,12 +706,11 @@ udp_first(struct sl_udp *u, const struct sl_udp_key *k, const uint8_t *buf,
 		u->st.not_stun++;
 		reason = "not_stun";
 	}
-	if (reason != NULL) {
-		udp_refuse(u, k, len, &dec, proto, reason);
-		return;
-	}
-	if ((s = udp_sess_new(u, k, now)) == NULL) {
-		udp_refuse(u, k, len, &dec, proto, "udp_no_session");
+	if (reason != NULL || (s = udp_sess_new(u, k, now)) == NULL) {
+		struct udp_why w = { u->wk->rt, &dec, proto,
+		    reason != NULL ? reason : "udp_no_session", NULL };
+
+		udp_refuse(u, k, len, &w);
 		return;
 	}
 	s->proto = proto;
@@ -802,11 +816,13 @@ udp_listen_one(struct sl_udp *u, const struct sl_wk_listener *l,
 		return;
 	}
 	if (l->conf == NULL || !sl_cidrset_has(l->conf->allow_from, &k.cli)) {
+		struct udp_why w = { u->wk->rt, &none, SL_EV_PROTO_UDP,
+		    l->conf == NULL ? "listener_removed" :
+		    "client_not_allowed", NULL };
+
 		memset(&none, 0, sizeof(none));
 		none.action = SL_ACT_DENY;
-		udp_refuse(u, &k, m->msg_len, &none, SL_EV_PROTO_UDP,
-		    l->conf == NULL ? "listener_removed" :
-		    "client_not_allowed");
+		udp_refuse(u, &k, m->msg_len, &w);
 		return;
 	}
 	udp_first(u, &k, buf, m->msg_len, now);

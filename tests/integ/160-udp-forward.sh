@@ -227,11 +227,11 @@ out=$(ping 10.2.0.2:443 --count 2 --timeout 0.5 --file "$T/q-no.bin")
 is "$(field "$out" recv)" 0 "QUIC: an Initial naming another host gets nothing ($out)"
 flowlog_expect "QUIC: the refused Initial is logged with its name" \
     "event=flow.blocked dst=10.2.0.2:443" \
-    rule=default reason=udp_not_inspectable proto=quic
+    rule=default reason=udp_not_inspectable proto=quic sni=ads.example.test
 out=$(ping 10.2.0.2:443 --count 1 --timeout 0.5 --file "$T/q-liar.bin")
 is "$(field "$out" recv)" 0 "QUIC: a name that does not resolve to the destination buys nothing ($out)"
 flowlog_expect "QUIC: logged sni_mismatch" \
-    "event=flow.blocked dst=10.2.0.2:443 reason=sni_mismatch" proto=quic
+    "event=flow.blocked dst=10.2.0.2:443 reason=sni_mismatch" proto=quic sni=other.example.test
 is "$(grep ' on=10.2.0.2:443 ' "$T/echo.log" | grep -c 'len=1200 ')" 1 \
     "QUIC: neither refused Initial reached the server"
 FLOWLOG_WAIT=8 flowlog_expect "QUIC: flow.end names the SNI" \

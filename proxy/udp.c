@@ -394,14 +394,13 @@ udp_close_fail(int fd)
 }
 
 /*
- * A UDP socket of af connected to addr:port; before connecting it binds
- * to local:lport with IP_TRANSPARENT (local not one of ours) and
- * SO_REUSEADDR, when local is not NULL, and sets SO_MARK when mark is not
- * 0.  -1 with errno.
+ * A UDP socket connected to addr:port; before connecting it binds to
+ * local:lport with IP_TRANSPARENT (local not one of ours) and
+ * SO_REUSEADDR, when local is not NULL.  -1 with errno.
  */
 static int
 udp_sock(const struct sl_ip *local, uint16_t lport, const struct sl_ip *addr,
-    uint16_t port, unsigned mark)
+    uint16_t port)
 {
 	struct sockaddr_storage ss;
 	int fd, one = 1, v6 = addr->af == AF_INET6;
@@ -410,9 +409,6 @@ udp_sock(const struct sl_ip *local, uint16_t lport, const struct sl_ip *addr,
 	    IPPROTO_UDP);
 	if (fd == -1)
 		return -1;
-	if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
-	    sizeof(mark)) == -1)
-		return udp_close_fail(fd);
 	if (local != NULL && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 	    sizeof(one)) == -1 || setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP,
 	    v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) == -1 ||
@@ -448,6 +444,7 @@ udp_sess_splice(struct udp_sess *s)
 	struct sl_udp *u = s->u;
 	struct event_base *base = u->wk->base;
 	const struct sl_udp_key *k = &s->ent.key;
+	unsigned mark = s->rt->set->so_mark;
 	char c[SL_ADDR_STRLEN], d[SL_ADDR_STRLEN];
 	const char *what;
 
@@ -459,11 +456,15 @@ udp_sess_splice(struct udp_sess *s)
 	 * one), connected to the client.
 	 */
 	what = "upstream socket";
-	if ((s->ufd = udp_sock(NULL, 0, &k->dst, k->dport,
-	    s->rt->set->so_mark)) == -1)
+	if ((s->ufd = udp_sock(NULL, 0, &k->dst, k->dport)) == -1)
 		goto fail;
+	/* As on the TCP path, a mark that cannot be set (SO_MARK needs
+	 * CAP_NET_ADMIN, gone with the user) does not stop the flow. */
+	if (mark != 0 && setsockopt(s->ufd, SOL_SOCKET, SO_MARK, &mark,
+	    sizeof(mark)) == -1)
+		u->st.errors++;
 	what = "transparent socket towards the client";
-	if ((s->cfd = udp_sock(&k->dst, k->dport, &k->cli, k->cport, 0)) == -1)
+	if ((s->cfd = udp_sock(&k->dst, k->dport, &k->cli, k->cport)) == -1)
 		goto fail;
 	what = "event";
 	s->cev = event_new(base, s->cfd, EV_READ | EV_PERSIST, udp_sess_cb, s);

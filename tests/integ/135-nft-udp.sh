@@ -86,9 +86,10 @@ table inet sluice {
 	chain prerouting_udp {
 		type filter hook prerouting priority mangle; policy accept;
 		# STUN/TURN: TPROXY to the transparent listener's address and
-		# port, protocol UDP.  Until sluiced forwards UDP nothing is
-		# bound there: tproxy finds no socket, the rule does not match
-		# and the datagrams are routed on as without sluice.
+		# port, protocol UDP, where sluiced forwards what policy
+		# splices.  With nothing bound there (udp-forward off, sluiced
+		# stopped) tproxy finds no socket, the rule does not match and
+		# the datagrams are routed on as without sluice.
 		iifname != { "g0" } return
 		# to the appliance itself: not redirected
 		fib daddr type local return
@@ -113,9 +114,10 @@ cat >"$T/golden2.want" <<'EOF'
 	chain prerouting_udp {
 		type filter hook prerouting priority mangle; policy accept;
 		# STUN/TURN: TPROXY to the transparent listener's address and
-		# port, protocol UDP.  Until sluiced forwards UDP nothing is
-		# bound there: tproxy finds no socket, the rule does not match
-		# and the datagrams are routed on as without sluice.
+		# port, protocol UDP, where sluiced forwards what policy
+		# splices.  With nothing bound there (udp-forward off, sluiced
+		# stopped) tproxy finds no socket, the rule does not match and
+		# the datagrams are routed on as without sluice.
 		# to the appliance itself: not redirected
 		fib daddr type local return
 		meta nfproto ipv4 udp dport @udp_ports tproxy ip to :3130 meta mark set 0x534c accept

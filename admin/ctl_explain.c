@@ -252,9 +252,62 @@ static const char *const trace_states[] = {
 	"nomatch", "undetermined", "disabled", "match",
 };
 
-static int
-x_json(const struct sl_policy *pol, const struct xopts *o)
+/*
+ * What a decision means for a UDP flow (--udp), or NULL for TCP: into
+ * *effect "forward" or "drop", and the reason a drop is logged with.
+ */
+static const char *
+x_udp_effect(const struct sl_decision *d, const struct xopts *o,
+    const struct sl_settings *set, const char **reason)
 {
+	*reason = NULL;
+	if (o->f.proto != IPPROTO_UDP)
+		return NULL;
+	if (d->action == SL_ACT_DENY) {
+		*reason = d->reason != NULL ? d->reason : "policy";
+		return "drop";
+	}
+	if (d->action == SL_ACT_INSPECT &&
+	    set->udp_inspect == SL_FALLBACK_DENY) {
+		*reason = "udp_not_inspectable";
+		return "drop";
+	}
+	return "forward";
+}
+
+/* The text form's last line for --udp: what sluiced does with it. */
+static void
+x_udp_note(const struct sl_policy *pol, const struct xopts *o,
+    const struct sl_settings *set)
+{
+	struct sl_decision d;
+	size_t total;
+	const char *effect, *reason;
+
+	(void)sl_policy_trace(pol, &o->f, &d, NULL, 0, &total);
+	if ((effect = x_udp_effect(&d, o, set, &reason)) == NULL)
+		return;
+	if (strcmp(effect, "forward") == 0)
+		printf("udp: forwarded: one session per client address and "
+		    "port and destination, ended after udp-idle-timeout "
+		    "(%us) without a datagram%s\n", set->udp_idle_timeout / 1000,
+		    d.action == SL_ACT_INSPECT ? " (inspect cannot apply to "
+		    "UDP; `udp-inspect splice` forwards it untouched)" : "");
+	else if (strcmp(reason, "udp_not_inspectable") == 0)
+		printf("udp: dropped: inspect cannot apply to UDP "
+		    "(udp_not_inspectable; `set udp-inspect splice` would "
+		    "forward it); one flow.blocked per client address, "
+		    "destination and udp-blocked-interval\n");
+	else
+		printf("udp: dropped (%s): one flow.blocked per client "
+		    "address, destination and udp-blocked-interval\n", reason);
+}
+
+static int
+x_json(const struct sl_policy *pol, const struct xopts *o,
+    const struct sl_settings *set)
+{
+	const char *effect, *ureason;
 	struct sl_trace_step *steps;
 	struct sl_decision d;
 	size_t n, total, cap = 1000;
@@ -308,6 +361,11 @@ x_json(const struct sl_policy *pol, const struct xopts *o)
 			    sl_facts_fmt(st->need, facts, sizeof(facts))));
 		json_array_append_new(sk, e);
 	}
+	if ((effect = x_udp_effect(&d, o, set, &ureason)) != NULL) {
+		json_object_set_new(root, "udp", json_string(effect));
+		json_object_set_new(root, "udp_reason", ureason ?
+		    json_string(ureason) : json_null());
+	}
 	json_object_set_new(root, "skipped", sk);
 	json_object_set_new(root, "skipped_more",
 	    json_integer((json_int_t)(total - n)));
@@ -341,7 +399,7 @@ ctl_explain(int argc, char **argv)
 		return CTL_PROBLEM;
 	}
 	if (o.json) {
-		rc = x_json(sl_config_policy(cfg), &o);
+		rc = x_json(sl_config_policy(cfg), &o, sl_config_settings(cfg));
 	} else {
 		char *s = sl_policy_explain(sl_config_policy(cfg), &o.f);
 
@@ -356,6 +414,7 @@ ctl_explain(int argc, char **argv)
 			    "rules with sni-check refuse such a flow "
 			    "(sni_mismatch); the decision above is for the "
 			    "name\n", o.sni, o.name);
+		x_udp_note(sl_config_policy(cfg), &o, sl_config_settings(cfg));
 	}
 	sl_config_unref(cfg);
 	sl_free(o.path_q);

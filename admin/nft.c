@@ -16,7 +16,7 @@
  *
  * UDP from the same clients to the transparent-udp-ports (STUN/TURN) is
  * TPROXYed in either mode, to the same address and port number as TCP,
- * where the UDP forwarder is to bind a transparent socket (IP_TRANSPARENT,
+ * where sluiced's UDP forwarder binds a transparent socket (IP_TRANSPARENT,
  * IP_RECVORIGDSTADDR).  tproxy must see every datagram and a nat chain
  * sees only the first packet of each conntrack flow, so in redirect mode
  * UDP gets a filter chain (priority mangle, before any NAT) of its own.
@@ -324,9 +324,10 @@ nft_print_portset(FILE *fp, const char *name, const struct sl_portset *ps,
 
 static const char nft_udp_note[] =
     "\t\t# STUN/TURN: TPROXY to the transparent listener's address and\n"
-    "\t\t# port, protocol UDP.  Until sluiced forwards UDP nothing is\n"
-    "\t\t# bound there: tproxy finds no socket, the rule does not match\n"
-    "\t\t# and the datagrams are routed on as without sluice.\n";
+    "\t\t# port, protocol UDP, where sluiced forwards what policy\n"
+    "\t\t# splices.  With nothing bound there (udp-forward off, sluiced\n"
+    "\t\t# stopped) tproxy finds no socket, the rule does not match and\n"
+    "\t\t# the datagrams are routed on as without sluice.\n";
 
 /* Does a TCP rule of kind exist (tproxy: 1, redirect: 0)? */
 static int

@@ -10,7 +10,8 @@
  *  - shadowed rules: an earlier rule accepts every flow this one could
  *    (the cheap exact cases: domain, ip, src and port sets, no other keys);
  *  - duplicate values in a list or a matcher;
- *  - overlapping CIDRs in rules with different actions.
+ *  - overlapping CIDRs in rules with different actions;
+ *  - an inspect rule naming UDP ports (inspect cannot apply to UDP).
  * Whether an inspect decision can be carried out (an appliance CA is
  * there) is the daemon's to say, at start and reload (proxy/rt.c).
  * Mangled wildcards and suspicious names are reported by the parser.
@@ -289,6 +290,38 @@ check_empty(struct parser *p, unsigned char *shadowed)
 		    "rule matches nothing until they are filled",
 		    pol_key_name(k), r->name);
 		shadowed[i] = 1;
+	}
+}
+
+/*
+ * inspect cannot apply to UDP: sluiced drops such datagrams (reason
+ * udp_not_inspectable) unless `set udp-inspect splice`.  A rule that
+ * names UDP ports with inspect says something it cannot do.
+ */
+static void
+check_udp_inspect(struct parser *p)
+{
+	char buf[64];
+
+	for (size_t i = 0; i < p->pol->nrules; i++) {
+		const struct sl_rule *r = p->pol->rules[i];
+		struct pol_vit it;
+		const union pol_val *v;
+
+		if ((r->rmods & RM_DISABLED) || r->action != SL_ACT_INSPECT ||
+		    !(r->keys & (1u << PK_PORT)))
+			continue;
+		it = (struct pol_vit){ r->m[PK_PORT], 0, 0 };
+		while ((v = pol_vit_next(&it)) != NULL)
+			if (v->port.proto == IPPROTO_UDP)
+				break;
+		if (v == NULL)
+			continue;
+		pdiag(p, SL_DIAG_WARNING, r->seq, &r->m[PK_PORT]->loc, "rule "
+		    "'%s' inspects %s, but inspect cannot apply to UDP: such "
+		    "datagrams are dropped (udp_not_inspectable) unless `set "
+		    "udp-inspect splice`; write splice or deny", r->name,
+		    val_fmt(PK_PORT, v, buf, sizeof(buf)));
 	}
 }
 
@@ -641,6 +674,7 @@ pol_check(struct parser *p)
 	check_duplicates(p);
 	check_urls(p);
 	check_empty(p, shadowed);
+	check_udp_inspect(p);
 	check_shadowed(p, shadowed);
 	check_overlaps(p, shadowed);
 	sl_free(shadowed);

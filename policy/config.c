@@ -163,7 +163,7 @@ finish_rule(struct parser *p, struct sl_rule *r)
 		    key_list_type((enum pol_key)k), r->seq);
 	}
 	r->mods = r->rmods & (SL_MOD_NOAUTH | SL_MOD_LOG | SL_MOD_DENY_OPAQUE |
-	    SL_MOD_DENY_ECH);
+	    SL_MOD_DENY_ECH | SL_MOD_STUN_ONLY);
 	if ((r->keys & (1u << PK_DOMAIN)) &&
 	    (((p->set->sni_check && !(r->rmods & RM_NO_SNI_CHECK))) ||
 	    (r->rmods & RM_SNI_CHECK)))

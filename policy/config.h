@@ -105,6 +105,17 @@ struct sl_settings {
 	struct sl_portset *transparent_tcp_ports; /* redirected to sluiced */
 	struct sl_portset *transparent_udp_ports; /* TPROXYed */
 
+	/* UDP forwarding (docs/design/udp.md) */
+	int		 udp_forward;		/* bind the TPROXY UDP sockets */
+	unsigned	 udp_max_sessions;	/* per worker */
+	unsigned	 udp_max_sessions_per_client; /* per worker */
+	unsigned	 udp_idle_timeout;	/* ms without a datagram */
+	unsigned	 udp_blocked_interval;	/* ms: one flow.blocked per
+						   client, dst, interval */
+	enum sl_fallback udp_inspect;		/* an inspect decision on
+						   UDP: deny (default) or
+						   splice */
+
 	/* TLS inspection (docs/deploy.md "The inspection CA") */
 	char		*ca_cert;		/* PEM; relative: in state_dir */
 	char		*ca_key;		/* PEM, mode 0600; ditto */

@@ -426,6 +426,7 @@ static const struct modname mod_names[] = {
 	{ "no-sni-check", RM_NO_SNI_CHECK },
 	{ "deny-opaque", RM_DENY_OPAQUE },
 	{ "deny-ech", RM_DENY_ECH },
+	{ "stun-only", RM_STUN_ONLY },
 	{ "disabled", RM_DISABLED },
 };
 
@@ -452,7 +453,7 @@ rule_suggest(const char *w)
 {
 	static const char *const words[] = {
 		"noauth", "log", "sni-check", "no-sni-check", "deny-opaque",
-		"deny-ech", "disabled", "domain", "ip", "port", "url", "src",
+		"deny-ech", "stun-only", "disabled", "domain", "ip", "port", "url", "src",
 		"user", "country", "asn", "level", "cite",
 	};
 
@@ -702,7 +703,7 @@ st_default(struct parser *p, const struct lex_stmt *st)
 	d->present = 1;
 	d->action = a;
 	d->mods = mods & (SL_MOD_NOAUTH | SL_MOD_LOG | SL_MOD_DENY_OPAQUE |
-	    SL_MOD_DENY_ECH);
+	    SL_MOD_DENY_ECH | SL_MOD_STUN_ONLY);
 	d->loc = tloc(p, &st->t[0]);
 	d->seq = p->seq;
 }

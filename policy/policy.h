@@ -41,6 +41,8 @@ enum sl_action {
 #define SL_MOD_SNI_CHECK	0x0004	/* name must resolve to the dst IP */
 #define SL_MOD_DENY_OPAQUE	0x0008	/* refuse non-TLS non-HTTP bytes */
 #define SL_MOD_DENY_ECH		0x0010	/* refuse ClientHellos offering ECH */
+#define SL_MOD_STUN_ONLY	0x0020	/* UDP: STUN first, then STUN or
+					   ChannelData from the client */
 
 /* Facts that may be unknown when a flow is first decided (bit mask). */
 #define SL_FACT_NAME		0x0001	/* destination name */

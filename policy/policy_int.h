@@ -155,6 +155,7 @@ struct pol_match {
 #define RM_SNI_CHECK	0x0004
 #define RM_DENY_OPAQUE	0x0008
 #define RM_DENY_ECH	0x0010
+#define RM_STUN_ONLY	0x0020
 #define RM_NO_SNI_CHECK	0x0100
 #define RM_DISABLED	0x0200
 

@@ -114,6 +114,17 @@ static const struct st_def st_defs[] = {
 	    IPPROTO_TCP, 0, "80,443,12000-12002", 0 },
 	{ "transparent-udp-ports", ST_PORTS, O(transparent_udp_ports),
 	    IPPROTO_UDP, 0, "udp/3478,udp/5349", 0 },
+	/* UDP forwarding (docs/design/udp.md): sessions per worker. */
+	{ "udp-forward", ST_BOOL, O(udp_forward), 0, 1, "on", 0 },
+	{ "udp-max-sessions", ST_UINT, O(udp_max_sessions), 1, 1000000,
+	    "10000", 0 },
+	{ "udp-max-sessions-per-client", ST_UINT,
+	    O(udp_max_sessions_per_client), 1, 1000000, "256", 0 },
+	{ "udp-idle-timeout", ST_DUR, O(udp_idle_timeout), 1 * SEC, DAY,
+	    "60s", 0 },
+	{ "udp-blocked-interval", ST_DUR, O(udp_blocked_interval), 100, HOUR,
+	    "10s", 0 },
+	{ "udp-inspect", ST_FALLBACK, O(udp_inspect), 0, 0, "deny", 0 },
 	/* Relative TLS paths resolve against state-dir, where `sluicectl
 	 * ca init` puts the CA (tls/tls.h: sl_tls_ca_load). */
 	{ "ca-cert", ST_STR, O(ca_cert), 0, 0, "ca.pem", 0 },

@@ -416,6 +416,7 @@ pol_mods_fmt(unsigned mods, char *buf, size_t cap)
 		{ SL_MOD_SNI_CHECK, "sni-check" },
 		{ SL_MOD_DENY_OPAQUE, "deny-opaque" },
 		{ SL_MOD_DENY_ECH, "deny-ech" },
+		{ SL_MOD_STUN_ONLY, "stun-only" },
 		{ RM_NO_SNI_CHECK, "no-sni-check" },
 		{ RM_DISABLED, "disabled" },
 	};

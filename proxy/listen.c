@@ -15,18 +15,21 @@
 #define LISTEN_BACKLOG	4096
 
 /*
- * A TCP socket for l with the options that must precede bind():
+ * A socket of type (SOCK_STREAM, or SOCK_DGRAM for the UDP side of a
+ * transparent listener) for l with the options that must precede bind():
  * SO_REUSEADDR, SO_REUSEPORT if reuseport, the IPv6 family setting and,
- * for TPROXY, IP_TRANSPARENT.  -1 with errno, *what naming the step.
+ * for TPROXY (UDP is always TPROXYed), IP_TRANSPARENT.  -1 with errno,
+ * *what naming the step.
  */
 static int
-listen_socket(const struct sl_listen *l, int reuseport, const char **what)
+listen_socket(const struct sl_listen *l, int type, int reuseport,
+    const char **what)
 {
 	int fd, one = 1, zero = 0, e;
 
 	*what = "socket";
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = socket(l->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP);
 	if (fd == -1)
 		return -1;
 	*what = "setsockopt";
@@ -48,7 +51,7 @@ listen_socket(const struct sl_listen *l, int reuseport, const char **what)
 	 * TPROXY: accept connections addressed to any destination.  An IPv6
 	 * socket may also take IPv4 (v4-mapped) flows: it needs both.
 	 */
-	if (l->kind == SL_LISTEN_TPROXY) {
+	if (l->kind == SL_LISTEN_TPROXY || type == SOCK_DGRAM) {
 		*what = "IP_TRANSPARENT (needs CAP_NET_ADMIN)";
 		if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
 		    sizeof(one)) == -1)
@@ -73,7 +76,7 @@ sl_listen_open(const struct sl_listen *l)
 	const char *what;
 
 	sl_sa_fmt((const struct sockaddr *)&l->addr, name, sizeof(name));
-	if ((fd = listen_socket(l, 1, &what)) == -1)
+	if ((fd = listen_socket(l, SOCK_STREAM, 1, &what)) == -1)
 		goto fail;
 	what = "setsockopt";
 	/* Accepted sockets inherit it: one syscall per listener, not per
@@ -119,10 +122,49 @@ sl_listen_probe(const struct sl_listen *l)
 	const char *what;
 	int fd, rc = 0;
 
-	if ((fd = listen_socket(l, 0, &what)) == -1)
+	if ((fd = listen_socket(l, SOCK_STREAM, 0, &what)) == -1)
 		return -1;
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1)
 		rc = errno == EADDRINUSE ? 1 : -1;
 	close(fd);
 	return rc;
+}
+
+/*
+ * The UDP socket of a transparent listener: nftables TPROXYs the
+ * transparent-udp-ports to the listener's address and port, protocol UDP
+ * (`sluicectl nft`).  IP_TRANSPARENT to receive datagrams addressed
+ * elsewhere, IP_RECVORIGDSTADDR for where they were going (an IPv6
+ * socket also takes IPv4 ones: it asks for both), SO_REUSEPORT so that
+ * every worker has one: the kernel picks one by the datagram's addresses,
+ * so a client's datagrams reach the same worker.
+ */
+int
+sl_listen_open_udp(const struct sl_listen *l)
+{
+	char name[SL_ADDR_STRLEN];
+	int fd, one = 1;
+	const char *what;
+
+	sl_sa_fmt((const struct sockaddr *)&l->addr, name, sizeof(name));
+	if ((fd = listen_socket(l, SOCK_DGRAM, 1, &what)) == -1)
+		goto fail;
+	what = "IPV6_RECVORIGDSTADDR";
+	if (l->addr.ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6,
+	    IPV6_RECVORIGDSTADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	what = "IP_RECVORIGDSTADDR";
+	if (setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR, &one,
+	    sizeof(one)) == -1)
+		goto fail;
+	what = "bind";
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1)
+		goto fail;
+	return fd;
+fail:
+	sl_log(SL_LOG_ERR, "listen udp %s: %s: %s", name, what,
+	    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
 }

@@ -21,4 +21,14 @@ int	sl_listen_open(const struct sl_listen *l) SL_NONNULL(1) SL_WUR;
  */
 int	sl_listen_probe(const struct sl_listen *l) SL_NONNULL(1) SL_WUR;
 
+/*
+ * Open and bind the UDP socket of a transparent or tproxy listener (its
+ * address and port), for TPROXYed datagrams: -1 with the reason logged.
+ */
+int	sl_listen_open_udp(const struct sl_listen *l) SL_NONNULL(1) SL_WUR;
+
+/* Kinds handed to a worker: a listener's kind, or it with this bit for
+   its UDP socket (worker.h). */
+#define SL_LISTEN_UDP_BIT	0x100
+
 #endif /* SL_LISTEN_H */

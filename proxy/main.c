@@ -16,9 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../lib/addr.h"
@@ -127,8 +130,40 @@ raise_nofile(void)
 	}
 }
 
+/*
+ * After setuid(): keep CAP_NET_RAW and CAP_NET_BIND_SERVICE alone,
+ * effective and permitted, for the calling thread (the threads started
+ * later inherit them).  UDP forwarding sets IP_TRANSPARENT on a socket per
+ * session and binds it to the original destination, port 443 for QUIC
+ * (docs/design/udp.md); CAP_NET_RAW is the lesser of the two capabilities
+ * the kernel accepts for IP_TRANSPARENT, CAP_NET_BIND_SERVICE the one for
+ * a port below 1024.  No libcap: one syscall.
+ */
 static int
-drop_privileges(const struct sl_settings *set)
+caps_keep_udp(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	_Static_assert(CAP_TO_INDEX(CAP_NET_RAW) ==
+	    CAP_TO_INDEX(CAP_NET_BIND_SERVICE), "one word of capabilities");
+	d[CAP_TO_INDEX(CAP_NET_RAW)].effective = CAP_TO_MASK(CAP_NET_RAW) |
+	    CAP_TO_MASK(CAP_NET_BIND_SERVICE);
+	d[CAP_TO_INDEX(CAP_NET_RAW)].permitted =
+	    d[CAP_TO_INDEX(CAP_NET_RAW)].effective;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * Become the configured user for good.  With keep_raw (the daemon
+ * forwards UDP) CAP_NET_RAW and CAP_NET_BIND_SERVICE stay, nothing else.
+ */
+static int
+drop_privileges(const struct sl_settings *set, int keep_raw)
 {
 	struct passwd *pw;
 	gid_t gid;
@@ -151,10 +186,22 @@ drop_privileges(const struct sl_settings *set)
 		}
 		gid = gr->gr_gid;
 	}
+	if (keep_raw && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) == -1) {
+		sl_log(SL_LOG_ERR, "cannot keep capabilities: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if (setgroups(0, NULL) == -1 || setgid(gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
 		sl_log(SL_LOG_ERR, "cannot drop privileges to %s: %s",
 		    set->user, strerror(errno));
+		return -1;
+	}
+	if (keep_raw && (caps_keep_udp() == -1 ||
+	    prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) == -1)) {
+		sl_log(SL_LOG_ERR, "cannot keep CAP_NET_RAW and "
+		    "CAP_NET_BIND_SERVICE for UDP forwarding: %s; set "
+		    "udp-forward off, or run as root", strerror(errno));
 		return -1;
 	}
 	/* Make sure it cannot be undone. */
@@ -163,8 +210,9 @@ drop_privileges(const struct sl_settings *set)
 		    "run");
 		return -1;
 	}
-	sl_log(SL_LOG_INFO, "running as %s (uid %d, gid %d)", set->user,
-	    (int)pw->pw_uid, (int)gid);
+	sl_log(SL_LOG_INFO, "running as %s (uid %d, gid %d)%s", set->user,
+	    (int)pw->pw_uid, (int)gid, keep_raw ? ", with CAP_NET_RAW and "
+	    "CAP_NET_BIND_SERVICE only (UDP forwarding)" : "");
 	return 0;
 }
 
@@ -391,36 +439,90 @@ instance_mark(const struct daemon *d, const struct sl_settings *set)
 	return 0;
 }
 
+/*
+ * Does transparent listener l also take the UDP nftables TPROXYs to its
+ * address and port (docs/design/udp.md)?  Not with udp-forward off or no
+ * transparent-udp-ports: then nothing is bound and tproxy diverts nothing.
+ */
+static int
+udp_listens(const struct sl_settings *set, const struct sl_listen *l)
+{
+	uint8_t proto;
+	uint16_t lo, hi;
+
+	return l->kind != SL_LISTEN_EXPLICIT && set->udp_forward &&
+	    set->transparent_udp_ports != NULL &&
+	    sl_portset_range(set->transparent_udp_ports, 0, &proto, &lo,
+	    &hi) == 0;
+}
+
+/* Does this configuration bind any UDP socket? */
+static int
+udp_forwarding(const struct daemon *d)
+{
+	const struct sl_listen *ls;
+	size_t nl;
+
+	ls = sl_config_listeners(d->rt->cfg, &nl);
+	for (size_t i = 0; i < nl; i++)
+		if (udp_listens(d->rt->set, &ls[i]))
+			return 1;
+	return 0;
+}
+
+/* One worker's sockets: every listener's, and its UDP one if it has one;
+ * *n of them.  -1 (logged, none left open). */
+static int
+open_listeners(struct daemon *d, int *fds, int *kinds, size_t *n)
+{
+	const struct sl_settings *set = d->rt->set;
+	const struct sl_listen *ls;
+	size_t nl, k = 0;
+
+	ls = sl_config_listeners(d->rt->cfg, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		kinds[k] = (int)ls[i].kind;
+		if ((fds[k] = sl_listen_open(&ls[i])) == -1)
+			goto fail;
+		k++;
+		if (!udp_listens(set, &ls[i]))
+			continue;
+		kinds[k] = (int)ls[i].kind | SL_LISTEN_UDP_BIT;
+		if ((fds[k] = sl_listen_open_udp(&ls[i])) == -1)
+			goto fail;
+		k++;
+	}
+	*n = k;
+	return 0;
+fail:
+	while (k-- > 0)
+		close(fds[k]);
+	return -1;
+}
+
 /* Open every listener once per worker (SO_REUSEPORT) and start them. */
 static int
 start_workers(struct daemon *d)
 {
-	const struct sl_listen *ls;
-	size_t nl;
+	size_t nl, nfd;
 	int *fds = NULL, *kinds = NULL;
 	int rc = -1;
 
-	ls = sl_config_listeners(d->rt->cfg, &nl);
+	(void)sl_config_listeners(d->rt->cfg, &nl);
 	if (nl == 0) {
 		sl_log(SL_LOG_ERR, "no listen statement: nothing to serve");
 		return -1;
 	}
 	d->wk = sl_calloc(d->nwk, sizeof(*d->wk));
-	fds = sl_calloc(nl, sizeof(*fds));
-	kinds = sl_calloc(nl, sizeof(*kinds));
+	fds = sl_calloc(2 * nl, sizeof(*fds));
+	kinds = sl_calloc(2 * nl, sizeof(*kinds));
 	if (d->wk == NULL || fds == NULL || kinds == NULL)
 		goto out;
 	for (unsigned w = 0; w < d->nwk; w++) {
-		for (size_t i = 0; i < nl; i++) {
-			kinds[i] = (int)ls[i].kind;
-			if ((fds[i] = sl_listen_open(&ls[i])) == -1) {
-				while (i-- > 0)
-					close(fds[i]);
-				goto out;
-			}
-		}
+		if (open_listeners(d, fds, kinds, &nfd) == -1)
+			goto out;
 		d->wk[w] = sl_worker_new(w, d->nwk, d->rt, d->sinks,
-		    d->pipes, fds, kinds, nl);
+		    d->pipes, fds, kinds, nfd);
 		if (d->wk[w] == NULL)
 			goto out;
 		/* Set before the thread starts: read by it only. */
@@ -658,7 +760,7 @@ run(struct daemon *d)
 	}
 	if (!d->foreground && instance_mark(d, set) == -1)
 		return 1;
-	if (drop_privileges(set) == -1)
+	if (drop_privileges(set, udp_forwarding(d)) == -1)
 		return 1;
 	/* Only now: fork() keeps the calling thread alone. */
 	if (sl_sinks_start(d->sinks) == -1)

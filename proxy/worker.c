@@ -25,7 +25,9 @@
 #include "explicit.h"
 #include "flow.h"
 #include "setup.h"
+#include "listen.h"
 #include "transparent.h"
+#include "udp.h"
 #include "worker.h"
 
 #define WK_ACCEPT_BURST	64	/* accepts per readiness event */
@@ -266,6 +268,8 @@ wk_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sl_flow_sweep(wk, now);
+	if (wk->udp != NULL)
+		sl_udp_sweep(wk->udp, now);
 	if (wk->drain_deadline != 0) {
 		if (wk->nflows == 0) {
 			event_base_loopbreak(wk->base);
@@ -359,15 +363,19 @@ sl_worker_new(unsigned id, unsigned nworkers, struct sl_rt *rt,
 		socklen_t len = sizeof(l->addr);
 
 		l->fd = fds[i];
-		l->kind = kinds[i];
+		l->kind = kinds[i] & ~SL_LISTEN_UDP_BIT;
+		l->udp = (kinds[i] & SL_LISTEN_UDP_BIT) != 0;
 		l->wk = wk;
 		wk->nlst++;
 		if (getsockname(l->fd, (struct sockaddr *)&l->addr, &len) == 0)
 			sl_sa_fmt((struct sockaddr *)&l->addr, l->name,
 			    sizeof(l->name));
 		wk_listen_bind_conf(l);
+		if (l->udp && wk->udp == NULL &&
+		    (wk->udp = sl_udp_new(wk)) == NULL)
+			goto fail;
 		l->ev = event_new(wk->base, l->fd, EV_READ | EV_PERSIST,
-		    wk_accept_cb, l);
+		    l->udp ? sl_udp_listen_cb : wk_accept_cb, l);
 		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
 			goto fail;
 	}
@@ -389,6 +397,8 @@ wk_main(void *arg)
 	event_base_dispatch(wk->base);
 	/* Leaving: flows first (they hold DNS requests), then the rest. */
 	sl_flow_close_all(wk, 'A', "shutdown");
+	sl_udp_free(wk->udp);
+	wk->udp = NULL;
 	__atomic_store_n(&wk->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -441,6 +451,8 @@ sl_worker_join_free(struct sl_worker *wk)
 	if (wk->started)
 		pthread_join(wk->thr, NULL);
 	sl_flow_close_all(wk, 'A', "shutdown");
+	sl_udp_free(wk->udp);
+	wk->udp = NULL;
 	wk_close_listeners(wk);
 	sl_free(wk->lst);
 	sl_dns_free(wk->dns);

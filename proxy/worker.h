@@ -38,6 +38,7 @@ struct sl_tls_minter;
 struct ssl_ctx_st;
 struct sl_addrs;
 struct sl_learn;
+struct sl_udp;
 
 /* Runtime snapshot: everything a flow needs to be decided. */
 struct sl_rt {
@@ -76,6 +77,7 @@ struct sl_wk_listener {
 	int			 fd;
 	struct event		*ev;
 	int			 kind;		/* enum sl_listen_kind */
+	int			 udp;		/* its UDP socket (udp.h) */
 	struct sl_worker	*wk;		/* borrowed */
 	const struct sl_listen	*conf;		/* borrowed from wk->rt, or
 						   NULL if a reload removed it */
@@ -128,6 +130,8 @@ struct sl_worker {
 	const struct sl_rt	*minter_rt;	/* the rt it mints for */
 	struct sl_learn		*learn;		/* borrowed: the daemon's
 						   learn-mode table, or NULL */
+	struct sl_udp		*udp;		/* UDP sessions, or NULL
+						   without a UDP listener */
 
 	struct sl_worker_stats	 st;
 };
@@ -135,7 +139,8 @@ struct sl_worker {
 /*
  * Create a worker: its loop, DNS channel, event source (when sinks is not
  * NULL) and the listening sockets given (fds owned by the worker from now
- * on).  Not started yet.
+ * on; kinds[i] is the listener's kind, with SL_LISTEN_UDP_BIT for the UDP
+ * socket of a transparent listener).  Not started yet.
  */
 struct sl_worker *sl_worker_new(unsigned id, unsigned nworkers,
 	    struct sl_rt *rt, struct sl_sinks *sinks, struct sl_pipes *pipes,

@@ -18,7 +18,7 @@
 # installed package (apt-get install --no-remove).  Services are left as they
 # were: nothing starts during the install (a policy-rc.d of ours, unless the
 # machine has one), and the packaged daemons this run newly installs (nginx,
-# haproxy, squid) are disabled (the tests and benchmarks start their own
+# haproxy, squid, coturn) are disabled (the tests and benchmarks start their own
 # instances with their own configuration); a service the machine had
 # before is not touched.
 set -eu
@@ -51,6 +51,9 @@ libjansson-dev libcrypt-dev
 #   mitmproxy nghttp2-client   peers and tools of the inspection bench
 #                              (mitmdump; h2load)
 #   testssl.sh                 the client-facing TLS check of integ 153
+#   coturn                     a real TURN server and client (turnserver,
+#                              turnutils_uclient) for the UDP forwarding
+#                              test, integ 160
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
@@ -59,7 +62,7 @@ iproute2 nftables procps
 openssl curl python3 python3-websockets nghttp2-client python3-h2
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
 squid-openssl|squid mitmproxy nghttp2-client
-testssl.sh
+testssl.sh coturn
 clang libclang-rt-14-dev cppcheck mmdebstrap
 "
 
@@ -188,7 +191,7 @@ cleanup
 # stopped, should an admin's own policy-rc.d have let it start).  Nothing
 # else is touched: not the units of packages the machine already had, nor
 # those of other new packages (cron, procps, ...).
-DAEMONS="nginx|haproxy|squid"
+DAEMONS="nginx|haproxy|squid|coturn"
 for p in $new; do
 	for f in $(dpkg-query -L "$p" 2>/dev/null | grep -E \
 	    "^((/usr)?/lib/systemd/system/($DAEMONS)\.service|/etc/init\.d/($DAEMONS))\$"); do

@@ -31,7 +31,7 @@ static const char *const mode_names[] = {
 };
 
 static const char *const proto_names[] = {
-	NULL, "tls", "http", "stun", "opaque", "none",
+	NULL, "tls", "http", "stun", "opaque", "none", "udp", "quic",
 };
 
 static const char *const action_names[] = {

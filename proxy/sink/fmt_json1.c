@@ -45,6 +45,13 @@ json1_flow(struct sl_jw *w, const struct sl_event *ev)
 	sl_jw_u64(w, "up", ev->up);
 	sl_jw_u64(w, "down", ev->down);
 	sl_jw_u64(w, "ms", ev->ms);
+	/* UDP only: absent (0) on every TCP line, as before. */
+	if (ev->pkts_up != 0 || ev->pkts_down != 0) {
+		sl_jw_u64(w, "pkts_up", ev->pkts_up);
+		sl_jw_u64(w, "pkts_down", ev->pkts_down);
+	}
+	if (ev->count != 0)
+		sl_jw_u64(w, "count", ev->count);
 	if (ev->requests != 0)
 		sl_jw_u64(w, "requests", ev->requests);
 	if (ev->term[0] != '\0')

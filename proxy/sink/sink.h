@@ -59,6 +59,8 @@ enum sl_ev_proto {
 	SL_EV_PROTO_STUN,
 	SL_EV_PROTO_OPAQUE,
 	SL_EV_PROTO_NONE,	/* the client sent nothing before the timeout */
+	SL_EV_PROTO_UDP,	/* UDP datagrams, neither STUN nor QUIC */
+	SL_EV_PROTO_QUIC,	/* UDP: a QUIC Initial first */
 };
 
 enum sl_ev_action {
@@ -106,6 +108,9 @@ struct sl_event {
 	const char		*detail;	/* what reason was about */
 	char			 term[3];	/* "" : absent */
 	uint64_t		 up, down, ms;
+	/* UDP: datagrams each way (flow.end), and datagrams refused in
+	   one interval (flow.blocked); 0: absent */
+	uint64_t		 pkts_up, pkts_down, count;
 	/* log.dropped (and reason: NULL for a full queue) */
 	uint64_t		 dropped;	/* since this sink's last report */
 	uint64_t		 dropped_total;	/* by this sink since start */

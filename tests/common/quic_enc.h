@@ -156,4 +156,75 @@ qe_initial(struct qe_buf *d, const struct qe_pkt *p, const struct qe_buf *f)
 	EVP_CIPHER_CTX_free(ctx);
 }
 
+static inline void
+qe_ext(struct qe_buf *h, unsigned type, const struct qe_buf *body)
+{
+	qe_be(h, type, 2);
+	qe_be(h, body->n, 2);
+	qe_put(h, body->b, body->n);
+}
+
+/*
+ * A QUIC client's hello (RFC 9001 8: TLS 1.3 only, empty session id,
+ * quic_transport_parameters): SNI and one ALPN name when not NULL, an
+ * X25519 share and, when pq, an X25519MLKEM768 share (0x11ec, 1216 bytes)
+ * like Chrome's, which makes the hello span two Initial packets.
+ */
+static inline void
+qe_hello(struct qe_buf *h, const char *sni, const char *alpn, int pq)
+{
+	static struct qe_buf e, x;
+	size_t at;
+
+	h->n = 0;
+	qe_be(h, 1, 1);
+	at = h->n;
+	qe_be(h, 0, 3);
+	qe_be(h, 0x0303, 2);
+	for (unsigned i = 0; i < 32; i++)
+		qe_be(h, 0x10 + i, 1);			/* random */
+	qe_be(h, 0, 1);					/* session id */
+	qe_be(h, 0x000413011302, 6);			/* 2 suites */
+	qe_be(h, 0x0100, 2);				/* null compression */
+	e.n = 0;
+	if (sni != NULL) {
+		x.n = 0;
+		qe_be(&x, strlen(sni) + 3, 2);
+		qe_be(&x, 0, 1);
+		qe_be(&x, strlen(sni), 2);
+		qe_put(&x, sni, strlen(sni));
+		qe_ext(&e, 0, &x);
+	}
+	if (alpn != NULL) {
+		x.n = 0;
+		qe_be(&x, strlen(alpn) + 1, 2);
+		qe_be(&x, strlen(alpn), 1);
+		qe_put(&x, alpn, strlen(alpn));
+		qe_ext(&e, 16, &x);
+	}
+	x.n = 0;
+	qe_be(&x, 0x020304, 3);		/* supported_versions: 0x0304 */
+	qe_ext(&e, 43, &x);
+	x.n = 0;
+	qe_be(&x, pq ? 32 + 4 + 1216 + 4 : 32 + 4, 2);
+	if (pq) {
+		qe_be(&x, 0x11ec, 2);
+		qe_be(&x, 1216, 2);
+		for (unsigned i = 0; i < 1216; i++)
+			qe_be(&x, i * 7, 1);
+	}
+	qe_be(&x, 0x001d0020, 4);
+	for (unsigned i = 0; i < 32; i++)
+		qe_be(&x, 0x80 + i, 1);
+	qe_ext(&e, 51, &x);
+	x.n = 0;
+	qe_be(&x, 0x0104000f4240, 6);	/* max_idle_timeout 1000000 */
+	qe_ext(&e, 57, &x);
+	qe_be(h, e.n, 2);
+	qe_put(h, e.b, e.n);
+	h->b[at] = (uint8_t)((h->n - 4) >> 16);
+	h->b[at + 1] = (uint8_t)((h->n - 4) >> 8);
+	h->b[at + 2] = (uint8_t)(h->n - 4);
+}
+
 #endif /* SL_TEST_QUIC_ENC_H */

@@ -7,9 +7,10 @@
 # listener; a bare port is refused), each accepted by `nft -c`.  Then the ruleset and
 # the policy routing it prints are loaded in gw as they are, and
 # py/tproxy_udp.py, bound with IP_TRANSPARENT and IP_RECVORIGDSTADDR on the
-# transparent listener's endpoint, stands in for the STUN/TURN forwarder
-# that comes later: datagrams from clients to the UDP ports reach it with
-# their original destination (IPv4 and IPv6, redirect and tproxy mode);
+# transparent listener's endpoint, stands in for sluiced's own forwarder
+# (off here: `set udp-forward off`; integ 160 tests the forwarder):
+# datagrams from clients to the UDP ports reach it with their original
+# destination (IPv4 and IPv6, redirect and tproxy mode);
 # other ports, other clients and the server side are routed on untouched;
 # and with nothing bound there tproxy diverts nothing (the kernel's
 # nft_tproxy breaks off the rule when it finds no socket), so datagrams
@@ -85,9 +86,10 @@ table inet sluice {
 	chain prerouting_udp {
 		type filter hook prerouting priority mangle; policy accept;
 		# STUN/TURN: TPROXY to the transparent listener's address and
-		# port, protocol UDP.  Until sluiced forwards UDP nothing is
-		# bound there: tproxy finds no socket, the rule does not match
-		# and the datagrams are routed on as without sluice.
+		# port, protocol UDP, where sluiced forwards what policy
+		# splices.  With nothing bound there (udp-forward off, sluiced
+		# stopped) tproxy finds no socket, the rule does not match and
+		# the datagrams are routed on as without sluice.
 		iifname != { "g0" } return
 		# to the appliance itself: not redirected
 		fib daddr type local return
@@ -112,9 +114,10 @@ cat >"$T/golden2.want" <<'EOF'
 	chain prerouting_udp {
 		type filter hook prerouting priority mangle; policy accept;
 		# STUN/TURN: TPROXY to the transparent listener's address and
-		# port, protocol UDP.  Until sluiced forwards UDP nothing is
-		# bound there: tproxy finds no socket, the rule does not match
-		# and the datagrams are routed on as without sluice.
+		# port, protocol UDP, where sluiced forwards what policy
+		# splices.  With nothing bound there (udp-forward off, sluiced
+		# stopped) tproxy finds no socket, the rule does not match and
+		# the datagrams are routed on as without sluice.
 		# to the appliance itself: not redirected
 		fib daddr type local return
 		meta nfproto ipv4 udp dport @udp_ports tproxy ip to :3130 meta mark set 0x534c accept
@@ -223,7 +226,10 @@ ip -n "$CLI" addr add 10.1.0.7/24 dev c0 || setup_fail "10.1.0.7 in cli"
 ip -n "$CLI" addr add fd00:1::7/64 dev c0 nodad preferred_lft 0 ||
     setup_fail "fd00:1::7 in cli"
 
+# udp-forward off: sluiced binds nothing for UDP, so the stand-in below
+# can take the endpoint (integ 160 tests sluiced's own forwarding).
 transparent_start '
+set udp-forward off
 set nft-clients 10.1.0.2/32,fd00:1::2/128
 set transparent-tcp-ports 443
 set transparent-udp-ports udp/3478,udp/5349
@@ -290,6 +296,7 @@ is "$(got srvudp "$tag")" "got from=[fd00:1::2]:$p to=[fd00:2::2]:3478 on=[fd00:
 sluiced_stop
 routing_run del
 transparent_start '
+set udp-forward off
 set transparent-tcp-ports 443
 ' tproxy
 like "$(chain_of "$T/sluice.nft" prerouting_udp)" \

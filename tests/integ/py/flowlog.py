@@ -32,7 +32,7 @@ import time
 
 EVENTS = {"flow.end", "flow.blocked", "flow.error", "flow.request"}
 MODES = {"explicit", "transparent"}
-PROTOS = {"tls", "http", "stun", "opaque", "none"}
+PROTOS = {"tls", "http", "stun", "opaque", "none", "udp", "quic"}
 DROP_REASONS = {"no_space", "closed", "write_error"}
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 # "10.1.0.2:5000" or "[fd00:1::2]:5000"
@@ -185,7 +185,8 @@ def check_event(ev):
     if "dst" in ev and (not isinstance(ev["dst"], str) or
                         not EP_RE.match(ev["dst"])):
         p.append("dst %r is not ip:port" % ev["dst"])
-    for k in ("up", "down", "ms", "status", "dst_port", "req", "requests"):
+    for k in ("up", "down", "ms", "status", "dst_port", "req", "requests",
+              "pkts_up", "pkts_down", "count"):
         if k in ev and (isinstance(ev[k], bool) or
                         not isinstance(ev[k], int) or ev[k] < 0):
             p.append("%s %r is not a non-negative integer" % (k, ev[k]))

@@ -77,18 +77,28 @@ def recv(args):
             s.setsockopt(SOL_IP, IP_RECVORIGDSTADDR, 1)
         s.bind((host, port))
         socks[s] = fmt(host, port)
+
+    def got(s, name):
+        data, anc, _, src = s.recvmsg(2048, socket.CMSG_SPACE(64))
+        print("got from=%s to=%s on=%s data=%s" % (
+            fmt(src[0], src[1]), origdst(anc), name,
+            data.decode("ascii", "replace")), flush=True)
+
+    return serve_loop(socks, args.max, got)
+
+
+def serve_loop(socks, seconds, handle):
+    """Print "ready", then call handle(sock, name) for each readable socket
+    of socks ({sock: name}) until seconds have passed; returns 0."""
     print("ready", flush=True)
-    end = time.monotonic() + args.max
+    end = time.monotonic() + seconds
     while True:
         left = end - time.monotonic()
         if left <= 0:
             return 0
         ready, _, _ = select.select(list(socks), [], [], left)
         for s in ready:
-            data, anc, _, src = s.recvmsg(2048, socket.CMSG_SPACE(64))
-            print("got from=%s to=%s on=%s data=%s" % (
-                fmt(src[0], src[1]), origdst(anc), socks[s],
-                data.decode("ascii", "replace")), flush=True)
+            handle(s, socks[s])
 
 
 def send(args):

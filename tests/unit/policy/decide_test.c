@@ -918,3 +918,36 @@ T_TEST(decide_shipped_profiles_vistime_explain_issue13)
 	sl_free(s);
 	sl_config_unref(cfg);
 }
+
+/*
+ * UDP (issue 14): a `port udp/N` matcher matches only UDP, a bare port
+ * only TCP, and `stun-only` is carried in the decision for the forwarder.
+ */
+T_TEST(decide_udp_port_and_stun_only)
+{
+	struct sl_config *cfg = load(
+	    "rule turn splice stun-only ip 192.0.2.10 port udp/3478\n"
+	    "rule tcp3478 deny ip 192.0.2.10 port 3478\n"
+	    "default inspect\n");
+	struct sl_decision d;
+	struct sl_facts f;
+
+	T_ASSERT(cfg != NULL);
+	facts(&f);
+	dst(&f, "192.0.2.10");
+	f.port = 3478;
+	f.proto = IPPROTO_UDP;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "turn");
+	T_EQ(d.action, SL_ACT_SPLICE);
+	T_EQ(d.mods, SL_MOD_STUN_ONLY);
+	f.proto = IPPROTO_TCP;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "tcp3478");
+	f.proto = IPPROTO_UDP;
+	f.port = 3479;
+	sl_policy_decide(sl_config_policy(cfg), &f, &d);
+	T_STREQ(d.rule_name, "default");
+	T_EQ(d.action, SL_ACT_INSPECT);
+	sl_config_unref(cfg);
+}

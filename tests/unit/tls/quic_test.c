@@ -126,79 +126,6 @@ unhex(const char *s, uint8_t *out, size_t cap)
 	return n;
 }
 
-/* --- ClientHellos ------------------------------------------------------- */
-
-static void
-ext(struct qe_buf *h, unsigned type, const struct qe_buf *body)
-{
-	qe_be(h, type, 2);
-	qe_be(h, body->n, 2);
-	qe_put(h, body->b, body->n);
-}
-
-/*
- * A QUIC client's hello (RFC 9001 8: TLS 1.3 only, empty session id,
- * quic_transport_parameters): SNI and one ALPN name when not NULL, an
- * X25519 share and, when pq, an X25519MLKEM768 share (0x11ec, 1216 bytes)
- * like Chrome's, which makes the hello span two Initial packets.
- */
-static void
-hello_make(struct qe_buf *h, const char *sni, const char *alpn, int pq)
-{
-	static struct qe_buf e, x;
-	size_t at;
-
-	h->n = 0;
-	qe_be(h, 1, 1);
-	at = h->n;
-	qe_be(h, 0, 3);
-	qe_be(h, 0x0303, 2);
-	for (unsigned i = 0; i < 32; i++)
-		qe_be(h, 0x10 + i, 1);			/* random */
-	qe_be(h, 0, 1);					/* session id */
-	qe_be(h, 0x000413011302, 6);			/* 2 suites */
-	qe_be(h, 0x0100, 2);				/* null compression */
-	e.n = 0;
-	if (sni != NULL) {
-		x.n = 0;
-		qe_be(&x, strlen(sni) + 3, 2);
-		qe_be(&x, 0, 1);
-		qe_be(&x, strlen(sni), 2);
-		qe_put(&x, sni, strlen(sni));
-		ext(&e, 0, &x);
-	}
-	if (alpn != NULL) {
-		x.n = 0;
-		qe_be(&x, strlen(alpn) + 1, 2);
-		qe_be(&x, strlen(alpn), 1);
-		qe_put(&x, alpn, strlen(alpn));
-		ext(&e, 16, &x);
-	}
-	x.n = 0;
-	qe_be(&x, 0x020304, 3);		/* supported_versions: 0x0304 */
-	ext(&e, 43, &x);
-	x.n = 0;
-	qe_be(&x, pq ? 32 + 4 + 1216 + 4 : 32 + 4, 2);
-	if (pq) {
-		qe_be(&x, 0x11ec, 2);
-		qe_be(&x, 1216, 2);
-		for (unsigned i = 0; i < 1216; i++)
-			qe_be(&x, i * 7, 1);
-	}
-	qe_be(&x, 0x001d0020, 4);
-	for (unsigned i = 0; i < 32; i++)
-		qe_be(&x, 0x80 + i, 1);
-	ext(&e, 51, &x);
-	x.n = 0;
-	qe_be(&x, 0x0104000f4240, 6);	/* max_idle_timeout 1000000 */
-	ext(&e, 57, &x);
-	qe_be(h, e.n, 2);
-	qe_put(h, e.b, e.n);
-	h->b[at] = (uint8_t)((h->n - 4) >> 16);
-	h->b[at + 1] = (uint8_t)((h->n - 4) >> 8);
-	h->b[at + 2] = (uint8_t)(h->n - 4);
-}
-
 /* --- flights ------------------------------------------------------------ */
 
 /* One Initial in a datagram of its own (1200 bytes unless p says) with
@@ -395,7 +322,7 @@ T_TEST(quic_pq_hello_two_datagrams_either_order)
 	struct qe_buf *inorder[] = { &d1, &d2 }, *reversed[] = { &d2, &d1 };
 	struct qe_pkt p = { .pn = 0 };
 
-	hello_make(&hl, "pq.example.test", "h3", 1);
+	qe_hello(&hl, "pq.example.test", "h3", 1);
 	T_ASSERT(hl.n > 1300);
 	dgram_hello(&d1, &p, &hl, 0, 1000);
 	p.pn = 1;
@@ -418,7 +345,7 @@ T_TEST(quic_coalesced_initials_and_frames_out_of_order)
 	struct qe_buf *one[] = { &d1 };
 	struct qe_pkt p = { .pn = 1 };
 
-	hello_make(&hl, "coalesced.example.test", "h3", 1);
+	qe_hello(&hl, "coalesced.example.test", "h3", 1);
 	fr.n = 0;
 	qe_crypto_frame(&fr, 700, hl.b + 700, hl.n - 700);
 	d1.n = 0;
@@ -445,7 +372,7 @@ T_TEST(quic_other_packets_and_datagrams_passed_over)
 	    0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08, 0, 0x14, 1, 2, 3, 4, 5, 6, 7,
 	    8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20 };
 
-	hello_make(&hl, "passed.example.test", NULL, 1);
+	qe_hello(&hl, "passed.example.test", NULL, 1);
 	fr.n = 0;
 	qe_crypto_frame(&fr, 0, hl.b, 900);
 	d1.n = 0;
@@ -476,7 +403,7 @@ T_TEST(quic_v2_hello_split_over_two_datagrams)
 	struct qe_buf *two[] = { &d2, &d1 };
 	struct qe_pkt p = { .version = SL_TLS_QUIC_V2 };
 
-	hello_make(&hl, "v2.example.test", "h3", 1);
+	qe_hello(&hl, "v2.example.test", "h3", 1);
 	dgram_hello(&d1, &p, &hl, 0, 600);
 	p.pn = 1;
 	dgram_hello(&d2, &p, &hl, 600, hl.n);
@@ -495,7 +422,7 @@ T_TEST(quic_token_and_long_cids)
 	struct qe_pkt p = { .dcid = dcid20, .dcid_len = 20, .scid_len = 20,
 	    .token_len = 100 };
 
-	hello_make(&hl, "token.example.test", "h3", 0);
+	qe_hello(&hl, "token.example.test", "h3", 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	T_CHECK(flight(&qs, "token", one, 1, SL_PARSE_OK) == 0, "%s", why);
 	T_STREQ(qs.hello.sni, "token.example.test");
@@ -508,7 +435,7 @@ T_TEST(quic_empty_dcid_after_retry)
 	struct qe_pkt p = { .dcid = (const uint8_t *)"", .dcid_len = 0,
 	    .token_len = 40, .pn_len = 1, .pn = 1 };
 
-	hello_make(&hl, "retry.example.test", "h3", 0);
+	qe_hello(&hl, "retry.example.test", "h3", 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	T_CHECK(flight(&qs, "empty-dcid", one, 1, SL_PARSE_OK) == 0, "%s",
 	    why);
@@ -521,7 +448,7 @@ T_TEST(quic_hello_without_sni)
 	struct qe_buf *one[] = { &d1 };
 	struct qe_pkt p = { .pn_len = 1 };
 
-	hello_make(&hl, NULL, "h3", 0);
+	qe_hello(&hl, NULL, "h3", 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	T_CHECK(flight(&qs, "no-sni", one, 1, SL_PARSE_OK) == 0, "%s", why);
 	T_ASSERT(!qs.hello.has_sni);
@@ -559,7 +486,7 @@ T_TEST(quic_ack_ping_padding_frames_allowed)
 	static const uint64_t v[] = { 1, 2, 10, 0, 2, 1, 1, 1, 0, 2, 3, 5,
 	    300, 0, 0, 1, 2, 70000 };
 
-	hello_make(&hl, "frames.example.test", "h3", 0);
+	qe_hello(&hl, "frames.example.test", "h3", 0);
 	fr.n = 0;
 	for (size_t i = 0; i < SL_NELEM(v); i++)
 		qe_var(&fr, v[i]);
@@ -577,7 +504,7 @@ T_TEST(quic_duplicate_datagram_and_equal_overlap_fine)
 	struct qe_buf *three[] = { &d1, &d1, &d2 };
 	struct qe_pkt p = { 0 };
 
-	hello_make(&hl, "dup.example.test", "h3", 1);
+	qe_hello(&hl, "dup.example.test", "h3", 1);
 	dgram_hello(&d1, &p, &hl, 0, 1000);
 	p.pn = 1;
 	dgram_hello(&d2, &p, &hl, 500, hl.n);
@@ -606,7 +533,7 @@ T_TEST(quic_not_mine_kinds)
 	sl_tls_quic_init(&qs);
 	T_VERDICT(&qs, feed(&qs, tiny, sizeof(tiny)), SL_PARSE_NOT_MINE,
 	    "not_quic");
-	hello_make(&hl, "hs.example.test", NULL, 0);
+	qe_hello(&hl, "hs.example.test", NULL, 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	sl_tls_quic_init(&qs);
 	T_VERDICT(&qs, feed(&qs, d1.b, d1.n), SL_PARSE_NOT_MINE,
@@ -635,7 +562,7 @@ T_TEST(quic_tampered_payload_and_tag_fail_decryption)
 {
 	struct qe_pkt p = { 0 };
 
-	hello_make(&hl, "tamper.example.test", "h3", 0);
+	qe_hello(&hl, "tamper.example.test", "h3", 0);
 	dgram_hello(&d2, &p, &hl, 0, hl.n);
 	d1 = d2;
 	d1.b[100] ^= 1;
@@ -654,7 +581,7 @@ T_TEST(quic_short_datagram_refused)
 {
 	struct qe_pkt p = { .pad_to = 1199 };
 
-	hello_make(&hl, "short.example.test", "h3", 0);
+	qe_hello(&hl, "short.example.test", "h3", 0);
 	fr.n = 0;
 	qe_crypto_frame(&fr, 0, hl.b, hl.n);
 	d1.n = 0;
@@ -669,7 +596,7 @@ T_TEST(quic_truncated_packet_at_every_length)
 {
 	struct qe_pkt p = { .pad_to = 1400 };
 
-	hello_make(&hl, "cut.example.test", "h3", 0);
+	qe_hello(&hl, "cut.example.test", "h3", 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	T_EQ(d1.n, 1400);
 	for (size_t k = 0; k < d1.n; k++) {
@@ -729,7 +656,7 @@ T_TEST(quic_reserved_bits_refused)
 {
 	struct qe_pkt p = { .reserved = 0x04 };
 
-	hello_make(&hl, "reserved.example.test", "h3", 0);
+	qe_hello(&hl, "reserved.example.test", "h3", 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	sl_tls_quic_init(&qs);
 	T_VERDICT(&qs, feed(&qs, d1.b, d1.n), SL_PARSE_BAD, "reserved_bits");
@@ -742,7 +669,7 @@ T_TEST(quic_conflicting_overlap_refused)
 	struct qe_buf *two[] = { &d1, &d2 };
 	struct qe_pkt p = { 0 };
 
-	hello_make(&hl, "overlap.example.test", "h3", 1);
+	qe_hello(&hl, "overlap.example.test", "h3", 1);
 	dgram_hello(&d1, &p, &hl, 0, 1000);
 	hl.b[900] ^= 1;
 	p.pn = 1;
@@ -759,7 +686,7 @@ T_TEST(quic_over_cap_refused)
 	struct qe_pkt p = { 0 };
 	uint8_t big[4] = { 1, 0, 0x40, 0 };	/* claims 16 KiB + 4 */
 
-	hello_make(&hl, "cap.example.test", "h3", 0);
+	qe_hello(&hl, "cap.example.test", "h3", 0);
 	fr.n = 0;
 	qe_crypto_frame(&fr, SL_TLS_QUIC_CRYPTO_MAX - 10, hl.b, 11);
 	p.pad_to = 1200;
@@ -783,7 +710,7 @@ T_TEST(quic_crypto_after_hello_refused)
 	struct qe_buf *two[] = { &d2, &d1 };
 	struct qe_pkt p = { 0 };
 
-	hello_make(&hl, "trailing.example.test", "h3", 0);
+	qe_hello(&hl, "trailing.example.test", "h3", 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	p.pn = 1;
 	dgram_hello(&d2, &p, &hl, hl.n - 10, hl.n);
@@ -801,7 +728,7 @@ T_TEST(quic_not_a_client_hello_refused)
 	struct qe_buf *one[] = { &d1 };
 	struct qe_pkt p = { 0 };
 
-	hello_make(&hl, "type.example.test", "h3", 0);
+	qe_hello(&hl, "type.example.test", "h3", 0);
 	hl.b[0] = 2;				/* ServerHello */
 	dgram_hello(&d1, &p, &hl, 0, 1);
 	T_CHECK(flight(&qs, NULL, one, 1, SL_PARSE_BAD) == 0, "%s", why);
@@ -814,7 +741,7 @@ T_TEST(quic_malformed_hello_reason_from_peek)
 	struct qe_buf *one[] = { &d1 };
 	struct qe_pkt p = { 0 };
 
-	hello_make(&hl, "bad.example.test", "h3", 0);
+	qe_hello(&hl, "bad.example.test", "h3", 0);
 	hl.b[4] = 2;				/* legacy_version 0x0203 */
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	T_CHECK(flight(&qs, NULL, one, 1, SL_PARSE_BAD) == 0, "%s", why);
@@ -827,7 +754,7 @@ T_TEST(quic_cid_over_20_refused)
 	static const uint8_t dcid21[21] = { 0 };
 	struct qe_pkt p = { .dcid = dcid21, .dcid_len = 21 };
 
-	hello_make(&hl, "cid.example.test", "h3", 0);
+	qe_hello(&hl, "cid.example.test", "h3", 0);
 	dgram_hello(&d1, &p, &hl, 0, hl.n);
 	sl_tls_quic_init(&qs);
 	T_VERDICT(&qs, feed(&qs, d1.b, d1.n), SL_PARSE_BAD, "cid_length");

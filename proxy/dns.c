@@ -650,3 +650,12 @@ sl_dns_status_str(enum sl_dns_status st)
 	}
 	return "?";
 }
+
+int
+sl_dns_has(const struct sl_dns_result *res, const struct sl_ip *ip)
+{
+	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
+		if (sl_ip_equal(&res->addr[i], ip))
+			return 1;
+	return 0;
+}

@@ -69,4 +69,9 @@ void	sl_dns_cancel(struct sl_dns_req *req);
 
 const char *sl_dns_status_str(enum sl_dns_status st);
 
+/* Is ip among the addresses of a successful answer?  (A claimed name's
+ * check: does it resolve to where the flow goes.) */
+int	sl_dns_has(const struct sl_dns_result *res, const struct sl_ip *ip)
+	    SL_NONNULL(1, 2);
+
 #endif /* SL_DNS_H */

@@ -243,23 +243,13 @@ pl_name_failed(struct sl_req *req, const struct sl_decision *claimed,
 		req->reason = req->mismatch;
 }
 
-/* Does name resolve to the request's destination address? */
-static int
-pl_resolves_to_dst(const struct sl_req *req, const struct sl_dns_result *res)
-{
-	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
-		if (sl_ip_equal(&res->addr[i], &req->dst_ip))
-			return 1;
-	return 0;
-}
-
 static void
 pl_verified(void *arg, const struct sl_dns_result *res)
 {
 	struct sl_req *req = arg;
 
 	sl_req_pending_done(req);
-	if (!pl_resolves_to_dst(req, res)) {
+	if (!sl_dns_has(res, &req->dst_ip)) {
 		struct sl_decision claimed = req->dec;
 
 		pl_name_failed(req, &claimed, req->host);
@@ -296,7 +286,7 @@ pl_claim_checked(void *arg, const struct sl_dns_result *res)
 	struct flow_setup *s = req->flow->setup;
 
 	sl_req_pending_done(req);
-	if (pl_resolves_to_dst(req, res))
+	if (sl_dns_has(res, &req->dst_ip))
 		req->dec = s->claimed;	/* the name is the destination's */
 	else
 		pl_name_failed(req, &s->claimed, s->claim_name);

@@ -592,11 +592,10 @@ udp_dns_cb(void *arg, const struct sl_dns_result *res)
 	struct sl_decision named = s->dec;
 
 	s->dns = NULL;
-	for (unsigned i = 0; res->status == SL_DNS_OK && i < res->naddr; i++)
-		if (sl_ip_equal(&res->addr[i], &s->ent.key.dst)) {
-			udp_sess_decided(s, &named, NULL);
-			return;
-		}
+	if (sl_dns_has(res, &s->ent.key.dst)) {
+		udp_sess_decided(s, &named, NULL);
+		return;
+	}
 	/* The name granted more than the address: it must not buy it. */
 	udp_sess_decided(s, &s->ipdec, "sni_mismatch");
 }
@@ -623,6 +622,7 @@ udp_quic_decide(struct udp_sess *s, const char *name)
 		return;
 	}
 	if ((s->sni = sl_strdup(name)) == NULL) {
+		u->st.errors++;
 		udp_sess_end(s, 'R');
 		return;
 	}
@@ -640,6 +640,7 @@ udp_quic_decide(struct udp_sess *s, const char *name)
 		return;
 	}
 	if (s->dns == NULL) {
+		u->st.errors++;
 		udp_sess_end(s, 'R');
 		return;
 	}
@@ -725,6 +726,7 @@ udp_first(struct sl_udp *u, const struct sl_udp_key *k, const uint8_t *buf,
 		return;
 	}
 	if ((s->quic = sl_alloc(sizeof(*s->quic))) == NULL) {
+		u->st.errors++;
 		udp_sess_end(s, 'R');
 		return;
 	}
@@ -991,7 +993,8 @@ udp_log_counters(struct sl_udp *u)
 		sl_log(SL_LOG_INFO, "worker %u: udp: dropped %llu truncated "
 		    "(over %d bytes), %llu not STUN on a stun-only rule, %llu "
 		    "without original destination, %llu not sent (buffer "
-		    "full, error, held too long); %llu socket error(s)",
+		    "full, error, held too long); %llu error(s) (sockets, "
+		    "memory)",
 		    u->wk->id,
 		    (unsigned long long)(a->truncated - o->truncated),
 		    UDP_DGRAM_MAX,

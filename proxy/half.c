@@ -75,13 +75,30 @@ half_tls_kick(struct bufferevent *bev)
 		event_active(&bev->ev_read, EV_READ, 1);
 }
 
+/* Plaintext per TLS record at most (RFC 8446 5.1). */
+#define HALF_TLS_RECORD	16384
+
+/*
+ * libevent reads a TLS record in two steps (4 KiB, then what
+ * SSL_pending says) into whatever room the input's last chain has, so a
+ * record lands across two chains, and the other half's writer had to
+ * copy it together again (half_tls_out_cb) to send it as one record.
+ * When the reader has just drained a record's worth, the next one gets a
+ * fresh chain with room for it whole: records then cross over to the
+ * other half as one contiguous piece each, and nothing is copied.  Only
+ * after a large drain, so that a flow idle after small messages keeps no
+ * empty chain.
+ */
 static void
 half_tls_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	(void)buf;
-	if (info->n_deleted > 0)
-		half_tls_kick(arg);
+	if (info->n_deleted == 0)
+		return;
+	if (info->n_deleted >= HALF_TLS_RECORD / 2 &&
+	    evbuffer_get_length(buf) == 0)
+		(void)evbuffer_expand(buf, HALF_TLS_RECORD);
+	half_tls_kick(arg);
 }
 
 static void
@@ -261,9 +278,6 @@ sl_half_buffer(struct sl_half *h)
 	}
 	return 0;
 }
-
-/* Plaintext per TLS record at most (RFC 8446 5.1). */
-#define HALF_TLS_RECORD	16384
 
 /*
  * libevent's OpenSSL bufferevent hands each contiguous piece of its

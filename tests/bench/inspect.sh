@@ -35,6 +35,7 @@ I_NOBODY=65534			# h2load runs as this uid (the redirect's match)
 TL=$BUILD/tools/tls_load
 ic=$tmp/icerts			# origin CA, per-name and reference certs
 I_PEERS=${BENCH_TLS_PEERS:-sluice nginx-ref squid-bump mitmproxy}
+I_FIGS=${BENCH_TLS_FIGS:-i_warm i_cold i_bulk}
 I_NOTES=""
 
 # i_note WORDS...: say it now, and in the report.
@@ -173,8 +174,16 @@ start_origin() {
 	remember "$I_ORIGIN_PID"
 	sleep 0.5
 	# Straight to the origin (its own CA): nothing in between.
-	$TL hs -d "127.0.0.1:$I_ORIGIN" -A "$ic/ca.pem" -n 1 -c 1 -T 5 \
-	    >"$tmp/iprobe.out" 2>&1 && return 0
+	if $TL hs -d "127.0.0.1:$I_ORIGIN" -A "$ic/ca.pem" -n 1 -c 1 -T 5 \
+	    >"$tmp/iprobe.out" 2>&1; then
+		# The origin's first /bulk is slower (its file's pages are
+		# new) and would be charged to whichever peer comes first:
+		# one direct fetch before any is measured.
+		$PIN_LOAD $TL bulk -t 1 -u /bulk -f 0 -d "127.0.0.1:$I_ORIGIN" \
+		    -A "$ic/ca.pem" -c 1 -T 30 -l i_warmup \
+		    >/dev/null 2>>"$tmp/tls_load.log"
+		return 0
+	fi
 	echo "bench: the TLS origin does not answer: $(cat "$tmp/iprobe.out")" \
 	    "$(tail -n 3 "$tmp/iorigin/error.log" 2>/dev/null)" >&2
 	return 1
@@ -345,7 +354,7 @@ i_measure() {
 	pp=""
 	if [ -n "${BENCH_TLS_PERF:-}" ] && have perf; then
 		mkdir -p "$BENCH_TLS_PERF"
-		perf record -q -F 499 --call-graph dwarf,8192 \
+		perf record -q -F ${BENCH_TLS_PERF_HZ:-499} ${BENCH_TLS_PERF_G---call-graph dwarf,8192} \
 		    -p "$pid$(pgrep -d, -P "$pid" | sed 's/^./,&/')" \
 		    -o "$BENCH_TLS_PERF/$1-$2-$3.data" >/dev/null 2>&1 &
 		pp=$!
@@ -471,7 +480,7 @@ inspect_section() {
 			echo "  time budget reached: no run $r (BENCH_TLS_BUDGET)"
 			break
 		fi
-		for fig in i_warm i_cold i_bulk; do
+		for fig in $I_FIGS; do
 			for peer in $I_PEERS; do
 				i_measure $fig $peer $r
 			done

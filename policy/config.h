@@ -121,6 +121,8 @@ struct sl_settings {
 	char		*ca_key;		/* PEM, mode 0600; ditto */
 	char		*upstream_ca_bundle;	/* "" = system trust store */
 	unsigned	 cert_cache_size;	/* minted leaves, all workers */
+	unsigned	 verify_cache_size;	/* verified upstream chains */
+	unsigned	 verify_cache_ttl;	/* ms */
 
 	/* learn mode (docs/design/learn.md): clients refusing the minted
 	 * certificate propose splice rules */

@@ -9,6 +9,7 @@
 
 #include "lex.h"
 #include "policy_int.h"
+#include "settings.h"
 
 #define POL_INCLUDE_DEPTH	16
 #define POL_FILE_MAX		(64u * 1024 * 1024)
@@ -67,8 +68,9 @@ struct parser {
 	size_t		 nd, capd;
 
 	size_t		 caprules, caplists;
-	struct sl_loc	 setloc[64];	/* where each setting was last set */
-	unsigned	 setseq[64];
+	struct sl_loc	 setloc[POL_SETTINGS_MAX]; /* where each setting was
+						     last set */
+	unsigned	 setseq[POL_SETTINGS_MAX];
 
 	struct pend_listen *ls;
 	size_t		 nls, capls;

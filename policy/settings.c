@@ -132,6 +132,10 @@ static const struct st_def st_defs[] = {
 	{ "upstream-ca-bundle", ST_STR, O(upstream_ca_bundle), 0, 0, "", 0 },
 	{ "cert-cache-size", ST_UINT, O(cert_cache_size), 0, 1000000, "10000",
 	    0 },
+	{ "verify-cache-size", ST_UINT, O(verify_cache_size), 0, 1000000,
+	    "10000", 0 },
+	{ "verify-cache-ttl", ST_DUR, O(verify_cache_ttl), 1 * SEC, HOUR,
+	    "5m", 0 },
 	/* Learn mode: off by default, an admin opts in.  The client set of
 	 * an entry holds 4x the largest threshold (policy/learn.h). */
 	{ "learn-pinned", ST_BOOL, O(learn_pinned), 0, 1, "off", 0 },
@@ -144,6 +148,9 @@ static const struct st_def st_defs[] = {
 	{ "log-allowed", ST_BOOL, O(log_allowed), 0, 1, "on", 0 },
 	{ "log-silent", ST_BOOL, O(log_silent), 0, 1, "on", 0 },
 };
+
+_Static_assert(SL_NELEM(st_defs) <= POL_SETTINGS_MAX,
+    "more settings than the parser has slots for (POL_SETTINGS_MAX)");
 
 size_t
 pol_setting_count(void)

@@ -6,6 +6,9 @@
 
 #include "policy_int.h"
 
+/* Settings there can be at most (the parser keeps a slot for each). */
+#define POL_SETTINGS_MAX	128
+
 size_t	 pol_setting_count(void);
 const char *pol_setting_name(size_t i);
 const char *pol_setting_default(size_t i);	/* as written in docs */

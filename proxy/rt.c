@@ -65,12 +65,15 @@ rt_tls(struct sl_rt *rt)
 	    set->cert_cache_size)) == NULL ||
 	    (rt->tls_cli = sl_tls_client_ctx_new(err, sizeof(err))) == NULL ||
 	    (rt->tls_up = sl_tls_upstream_ctx_new(set->state_dir,
-	    set->upstream_ca_bundle, rt->ca, err, sizeof(err))) == NULL) {
+	    set->upstream_ca_bundle, rt->ca, err, sizeof(err))) == NULL ||
+	    (rt->vcache = sl_tls_vcache_new(set->verify_cache_size,
+	    set->verify_cache_ttl / 1000)) == NULL) {
 		sl_log(SL_LOG_ERR, "inspection: %s", rt->ca == NULL ||
 		    rt->tls_cli == NULL || rt->tls_up == NULL ? err :
 		    "out of memory");
 		return -1;
 	}
+	sl_tls_vcache_attach(rt->vcache, rt->tls_up);
 	sl_inspect_ctx_init(rt->tls_cli);
 	sl_tls_ca_info(rt->ca, &ci);
 	sl_log(SL_LOG_INFO, "inspection: CA %s, %s, SHA-256 %s, valid until %s",
@@ -140,6 +143,7 @@ sl_rt_unref(struct sl_rt *rt)
 	if (rt == NULL || __atomic_sub_fetch(&rt->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	SSL_CTX_free(rt->tls_up);
+	sl_tls_vcache_free(rt->vcache);	/* after the context it serves */
 	SSL_CTX_free(rt->tls_cli);
 	sl_tls_certcache_unref(rt->certcache);
 	sl_tls_ca_unref(rt->ca);

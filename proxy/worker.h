@@ -34,6 +34,7 @@ struct sl_dns;
 struct sl_flow;
 struct sl_tls_ca;
 struct sl_tls_certcache;
+struct sl_tls_vcache;
 struct sl_tls_minter;
 struct ssl_ctx_st;
 struct sl_addrs;
@@ -56,6 +57,7 @@ struct sl_rt {
 	struct sl_tls_certcache	*certcache;	/* one reference */
 	struct ssl_ctx_st	*tls_cli;	/* client-facing (sluice serves) */
 	struct ssl_ctx_st	*tls_up;	/* towards origins, verifying */
+	struct sl_tls_vcache	*vcache;	/* tls_up's verified chains */
 };
 
 /*

@@ -251,6 +251,35 @@ struct sl_tls_certcache_stats {
 void	sl_tls_certcache_stats(struct sl_tls_certcache *c,
 	    struct sl_tls_certcache_stats *out) SL_NONNULL(1, 2);
 
+/* ---------------------------------------------------------------------
+ * The upstream verification cache (vcache.c): a chain that verified for
+ * a target is not verified again for it until min(ttl, the chain's
+ * earliest notAfter).  Keyed by SHA-256 over the verify target and every
+ * presented certificate; only successes are kept.  Shared by all workers
+ * (one mutex, a lookup or an insert).  One per upstream context: attach
+ * it to the SSL_CTX it serves, free it after that context.
+ */
+
+struct sl_tls_vcache;
+
+/* size entries at most (0: off), kept ttl_s seconds (0: off); NULL: OOM. */
+struct sl_tls_vcache *sl_tls_vcache_new(size_t size, unsigned ttl_s) SL_WUR;
+void	sl_tls_vcache_free(struct sl_tls_vcache *c);
+/* Verify ctx's peers through c (nothing when c is off). */
+void	sl_tls_vcache_attach(struct sl_tls_vcache *c, SSL_CTX *ctx)
+	    SL_NONNULL(1, 2);
+
+struct sl_tls_vcache_stats {
+	uint64_t	hits;		/* chains not verified again */
+	uint64_t	misses;		/* verified (and kept if they passed) */
+	uint64_t	evictions;
+	uint64_t	expired;
+	size_t		entries;
+	size_t		size;
+};
+void	sl_tls_vcache_stats(struct sl_tls_vcache *c,
+	    struct sl_tls_vcache_stats *out) SL_NONNULL(1, 2);
+
 /*
  * A worker's minter: generates its leaf key (EC P-256) once and signs
  * with the cache's CA.  Takes a reference on the cache.  Not thread-safe:

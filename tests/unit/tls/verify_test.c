@@ -5,6 +5,8 @@
  * sl_tls_verify_reason(); the client-facing context serving a minted
  * leaf; versions below TLS 1.2 refused on both sides.
  */
+#include <unistd.h>
+
 #include "tests/unit/tls/pki.h"
 #include "tls/tls.h"
 #include "tests/unit/t.h"
@@ -15,6 +17,7 @@ struct vfix {
 	EVP_PKEY	*rk, *ok, *k;	/* root, other root, leaf keys */
 	X509		*root, *other;
 	SSL_CTX		*up;		/* sl_tls_upstream_ctx_new */
+	struct sl_tls_vcache *vc;	/* vcache tests: attached to up */
 };
 
 static int
@@ -45,6 +48,7 @@ static void
 vfix_done(struct vfix *f)
 {
 	SSL_CTX_free(f->up);
+	sl_tls_vcache_free(f->vc);
 	EVP_PKEY_free(f->rk);
 	EVP_PKEY_free(f->ok);
 	EVP_PKEY_free(f->k);
@@ -370,6 +374,170 @@ T_TEST(upstream_offers_the_clients_alpn)
 	SSL_free(cli);
 	SSL_free(srv);
 	SSL_CTX_free(octx);
+	X509_free(x);
+	vfix_done(&f);
+}
+
+/* --- the verification cache (vcache.c) ---------------------------------- */
+
+/* vfix_init with a verification cache of size entries, ttl seconds. */
+static int
+vfix_cached(struct vfix *f, size_t size, unsigned ttl)
+{
+	if (vfix_init(f) == -1 || (f->vc = sl_tls_vcache_new(size, ttl)) == NULL)
+		return -1;
+	sl_tls_vcache_attach(f->vc, f->up);
+	return 0;
+}
+
+static struct sl_tls_vcache_stats
+vstats(struct vfix *f)
+{
+	struct sl_tls_vcache_stats st;
+
+	sl_tls_vcache_stats(f->vc, &st);
+	return st;
+}
+
+T_TEST(vcache_a_verified_chain_is_not_verified_again_for_its_name)
+{
+	struct pki_spec s = { .cn = "a.test", .san = "DNS:a.test,DNS:b.test" };
+	struct vfix f;
+	X509 *x;
+
+	T_ASSERT(vfix_cached(&f, 16, 300) == 0);
+	T_ASSERT((x = leaf(&f, &s)) != NULL);
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0), "ok");
+	T_EQ(vstats(&f).misses, 1);
+	T_EQ(vstats(&f).entries, 1);
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0), "ok");
+	T_EQ(vstats(&f).hits, 1);
+	/* Another name on the same chain is another key: verified anew. */
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "b.test", 0), "ok");
+	T_EQ(vstats(&f).hits, 1);
+	T_EQ(vstats(&f).entries, 2);
+	X509_free(x);
+	vfix_done(&f);
+}
+
+T_TEST(vcache_a_cached_chain_gives_nothing_to_a_name_it_does_not_cover)
+{
+	struct pki_spec s = { .cn = "a.test", .san = "DNS:a.test" };
+	struct vfix f;
+	X509 *x;
+
+	T_ASSERT(vfix_cached(&f, 16, 300) == 0);
+	T_ASSERT((x = leaf(&f, &s)) != NULL);
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0), "ok");
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "evil.test", 0),
+	    "wrong_name");
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "10.0.0.1", 0),
+	    "wrong_name");
+	T_EQ(vstats(&f).hits, 0);
+	T_EQ(vstats(&f).entries, 1);
+	X509_free(x);
+	vfix_done(&f);
+}
+
+T_TEST(vcache_a_failure_is_never_kept)
+{
+	struct pki_spec s = { .san = "DNS:a.test" };
+	struct vfix f;
+	X509 *x;
+
+	T_ASSERT(vfix_cached(&f, 16, 300) == 0);
+	s.issuer = f.other;
+	s.issuer_key = f.ok;
+	T_ASSERT((x = leaf(&f, &s)) != NULL);
+	for (int i = 0; i < 3; i++)
+		T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0),
+		    "untrusted_chain");
+	T_EQ(vstats(&f).hits, 0);
+	T_EQ(vstats(&f).entries, 0);
+	X509_free(x);
+	vfix_done(&f);
+}
+
+T_TEST(vcache_a_new_certificate_is_verified)
+{
+	struct pki_spec s = { .cn = "a.test", .san = "DNS:a.test" };
+	struct pki_spec bad = { .san = "DNS:a.test" };
+	struct vfix f;
+	X509 *x, *y;
+
+	T_ASSERT(vfix_cached(&f, 16, 300) == 0);
+	T_ASSERT((x = leaf(&f, &s)) != NULL);
+	bad.issuer = f.other;
+	bad.issuer_key = f.ok;
+	T_ASSERT((y = leaf(&f, &bad)) != NULL);
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0), "ok");
+	/* The same name and key, another certificate: not the cached one. */
+	T_STREQ(connect_origin(&f, y, bad.key, NULL, "a.test", 0),
+	    "untrusted_chain");
+	T_EQ(vstats(&f).hits, 0);
+	X509_free(x);
+	X509_free(y);
+	vfix_done(&f);
+}
+
+T_TEST(vcache_an_entry_never_outlives_the_certificate)
+{
+	/* Valid for 1 more second; the cache's ttl is 5 minutes. */
+	struct pki_spec s = { .san = "DNS:a.test", .nb = -PKI_DAY, .na = 1 };
+	struct vfix f;
+	X509 *x;
+
+	T_ASSERT(vfix_cached(&f, 16, 300) == 0);
+	T_ASSERT((x = leaf(&f, &s)) != NULL);
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0), "ok");
+	T_EQ(vstats(&f).entries, 1);
+	sleep(2);
+	T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0), "expired");
+	T_EQ(vstats(&f).hits, 0);
+	T_EQ(vstats(&f).expired, 1);
+	X509_free(x);
+	vfix_done(&f);
+}
+
+T_TEST(vcache_keeps_size_entries_least_recently_used_first)
+{
+	struct pki_spec s[3] = {
+		{ .san = "DNS:a.test" }, { .san = "DNS:b.test" },
+		{ .san = "DNS:c.test" },
+	};
+	const char *names[3] = { "a.test", "b.test", "c.test" };
+	struct vfix f;
+	X509 *x[3];
+
+	T_ASSERT(vfix_cached(&f, 2, 300) == 0);
+	for (int i = 0; i < 3; i++) {
+		T_ASSERT((x[i] = leaf(&f, &s[i])) != NULL);
+		T_STREQ(connect_origin(&f, x[i], s[i].key, NULL, names[i], 0),
+		    "ok");
+	}
+	T_EQ(vstats(&f).entries, 2);
+	T_EQ(vstats(&f).evictions, 1);
+	/* a.test was the least recently used: verified again. */
+	T_STREQ(connect_origin(&f, x[0], s[0].key, NULL, "a.test", 0), "ok");
+	T_EQ(vstats(&f).hits, 0);
+	T_STREQ(connect_origin(&f, x[2], s[2].key, NULL, "c.test", 0), "ok");
+	T_EQ(vstats(&f).hits, 1);
+	for (int i = 0; i < 3; i++)
+		X509_free(x[i]);
+	vfix_done(&f);
+}
+
+T_TEST(vcache_of_size_0_is_off)
+{
+	struct pki_spec s = { .san = "DNS:a.test" };
+	struct vfix f;
+	X509 *x;
+
+	T_ASSERT(vfix_cached(&f, 0, 300) == 0);
+	T_ASSERT((x = leaf(&f, &s)) != NULL);
+	for (int i = 0; i < 2; i++)
+		T_STREQ(connect_origin(&f, x, s.key, NULL, "a.test", 0), "ok");
+	T_EQ(vstats(&f).hits + vstats(&f).misses, 0);
 	X509_free(x);
 	vfix_done(&f);
 }

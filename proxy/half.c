@@ -86,17 +86,20 @@ half_tls_kick(struct bufferevent *bev)
  * When the reader has just drained a record's worth, the next one gets a
  * fresh chain with room for it whole: records then cross over to the
  * other half as one contiguous piece each, and nothing is copied.  Only
- * after a large drain, so that a flow idle after small messages keeps no
- * empty chain.
+ * after a large drain and with more records already read ahead, so that
+ * a flow going idle keeps no empty chain.
  */
 static void
 half_tls_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
+	SSL *ssl = bufferevent_openssl_get_ssl(arg);
+
 	if (info->n_deleted == 0)
 		return;
 	if (info->n_deleted >= HALF_TLS_RECORD / 2 &&
-	    evbuffer_get_length(buf) == 0)
+	    evbuffer_get_length(buf) == 0 && ssl != NULL &&
+	    SSL_has_pending(ssl))
 		(void)evbuffer_expand(buf, HALF_TLS_RECORD);
 	half_tls_kick(arg);
 }

@@ -128,6 +128,8 @@ U_FIGURES = [
     ]),
     ("ucpu", "UDP, 100-byte datagrams at one fixed rate for all", [
         ("cpum", "forwarder CPU per million datagrams", "CPU-s", _cpum),
+        ("corem", "core-0 busy time per million datagrams", "core-s",
+         lambda r: _div(r["core_busy_us"], r["received"])),
         ("loss", "lost", "%", lambda r: r["loss_ppm"] / 1e4),
     ]),
     ("urtt", "UDP, 100-byte round trip, one datagram in flight", [
@@ -506,8 +508,8 @@ def udp_notes(summary, meta):
             out.append("%s forwards %.2fx the kernel's loss-free rate "
                        "(100 B)" % (p, v / k))
     if k:
-        out.append("kernel: forwarded in softirq on the load's core (no "
-                   "process, no CPU figure)")
+        out.append("kernel: forwarded in softirq (no process: its cost is "
+                   "in core-0 busy time only)")
     out += [n for n in meta.get("udp_notes", "").split("\n") if n.strip()]
     return out
 

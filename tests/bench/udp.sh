@@ -14,19 +14,21 @@
 #      nftables forward accept + masquerade for udp/U_KDST (the kernel).
 # cli: udp_load, aimed at 10.2.0.2:U_DST (sluice: TPROXY diverts it),
 #      10.2.0.2:U_KDST (kernel), or the relay's own address.
-# Forwarders run pinned to core 0 (PIN_PROXY), load and sink to core 1.
+# Forwarders run pinned to core 0 (PIN_PROXY), load and sink to core 1;
+# the gateway's receive work is steered to core 0 (RPS, BENCH_UDP_RPS).
 
 U_DST=$((base + 71)) U_KDST=$((base + 72)) U_SOCAT=$((base + 73))
 U_RELAY=$((base + 74)) U_TPORT=$((base + 75))
 
 U_RUNS=${BENCH_UDP_RUNS:-3}
 U_STEP=${BENCH_UDP_STEP:-0.5}
-U_STEPS=${BENCH_UDP_STEPS:-7}
+U_STEPS=${BENCH_UDP_STEPS:-9}
 U_PORTS=${BENCH_UDP_PORTS:-4}
 U_PINGS=${BENCH_UDP_PINGS:-2000}
-U_CPU_PPS=${BENCH_UDP_CPU_PPS:-100000}
+U_CPU_PPS=${BENCH_UDP_CPU_PPS:-50000}
 U_BUDGET=${BENCH_UDP_BUDGET:-170}
 U_PEERS=${BENCH_UDP_PEERS:-sluice socat relay kernel}
+U_RPS=${BENCH_UDP_RPS:-1}
 U_NOTES=""
 UL=$BUILD/tools/udp_load
 UR=$BUILD/tools/udp_relay
@@ -66,6 +68,18 @@ u_topo_up() {
 	ip -n "$UC" route add default via 10.1.0.1
 	ip -n "$US" route add default via 10.2.0.1
 	u_in "$UG" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	# The gateway's receive work on the forwarder's core, as a NIC's
+	# interrupts would be: RPS steers what arrives on g0 and g1 to core
+	# 0.  Without it a veth's receive runs on the sender's core, so the
+	# kernel's own forwarding would run on the load's core, and the load
+	# would pay for the forwarders' receive path.
+	if [ "$U_RPS" = 1 ] && [ -n "$PIN_PROXY" ]; then
+		for u_d in g0 g1; do
+			u_in "$UG" sh -c "echo 1 \
+			    >/sys/class/net/$u_d/queues/rx-0/rps_cpus" ||
+			    return 1
+		done
+	fi
 	# The kernel's figure: routed, accepted, masqueraded like a NAT
 	# gateway (the forwarders' upstream also leaves from 10.2.0.1).  The
 	# nat chain turns connection tracking on in gw for every peer alike
@@ -213,7 +227,7 @@ u_start() {
 # u_measure FIG PEER RUN
 u_measure() {
 	um_pid=$(u_pid "$2")
-	um_cpu=""
+	um_cpu="$CORE"
 	if [ "$um_pid" != kernel ]; then
 		kill -0 "$um_pid" 2>/dev/null || {
 			echo "  $1 $2: process $um_pid is gone"

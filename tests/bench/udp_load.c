@@ -13,8 +13,10 @@
  *   udp_load search -d ADDR:PORT -c FILE -s SIZE [options]
  *       the loss-free rate: a step as fast as possible, then a bisection
  *       over offered rates, at most -n steps of -t SECS each; a step is
- *       loss-free when it lost at most -L percent (0.1).  Reports the
- *       best loss-free step.
+ *       loss-free when it lost at most -L percent (0.1); a step that lost
+ *       less than 2% is run once more (a shared machine's noise) and the
+ *       second decides.
+ *       Reports the best loss-free step.
  *   udp_load ping -d ADDR:PORT -s SIZE -k COUNT
  *       one datagram in flight: COUNT round trips through the forwarder
  *       to the echoing sink, p50/p99 (a datagram not back in 200 ms is
@@ -375,6 +377,14 @@ step_ok(const struct ul *u, const struct ul_step *st)
 }
 
 static double
+loss_pct(const struct ul_step *st)
+{
+	if (st->sent == 0 || st->recv >= st->sent)
+		return 0;
+	return (double)(st->sent - st->recv) * 100.0 / (double)st->sent;
+}
+
+static double
 pps(const struct ul_step *st)
 {
 	return st->wall_ns ? (double)st->sent * 1e9 / (double)st->wall_ns : 0;
@@ -427,10 +437,12 @@ ul_rate(struct ul *u)
 }
 
 /*
- * The loss-free rate.  Step 1 unpaced: what the sender can offer (max)
- * and what comes through.  If nothing was lost the load is the limit.
- * Then bisect in (0, max], starting at what came through, until the
- * steps are spent or the interval is within 2% of its top.
+ * The loss-free rate.  Step 1 unpaced: what the sender can offer (max).
+ * If nothing was lost the load is the limit.  Then bisect in (0, max]
+ * until the steps are spent or the interval is within 2% of its top.
+ * What came through at max is no guide: a forwarder swamped by its
+ * core's receive work (livelock) passes far less than it can when it is
+ * offered a little less than it can take.
  */
 static int
 ul_search(struct ul *u)
@@ -447,22 +459,30 @@ ul_search(struct ul *u)
 	ul_warm(u);
 	ul_send(u, 0, &max);
 	hi = pps(&max);
-	r = max.wall_ns ? (double)max.recv * 1e9 / (double)max.wall_ns : 0;
-	tl += (size_t)snprintf(trace + tl, sizeof(trace) - tl, "max %.0f/%.0f",
-	    hi, r);
+	tl += (size_t)snprintf(trace + tl, sizeof(trace) - tl,
+	    "max %.0f lost %.2f%%", hi, loss_pct(&max));
 	if (step_ok(u, &max)) {
 		best = max;
 		lo = hi;
 	}
 	while (lo < hi && n < u->steps && tools_now_ns() < u->deadline &&
 	    (hi - lo) > 0.02 * hi) {
-		if (n > 1 || r <= 0 || r >= hi)
-			r = (lo + hi) / 2;
+		r = (lo + hi) / 2;
 		ul_send(u, r, &st);
 		n++;
+		/* A near miss once more: on a shared machine one step can
+		 * lose to another's burst of work, not to the forwarder. */
+		if (!step_ok(u, &st) && loss_pct(&st) < 2 && n < u->steps) {
+			if (tl < sizeof(trace) - 64)
+				tl += (size_t)snprintf(trace + tl,
+				    sizeof(trace) - tl, ", %.0f lost %.2f%% "
+				    "(again)", r, loss_pct(&st));
+			ul_send(u, r, &st);
+			n++;
+		}
 		if (tl < sizeof(trace) - 64)
 			tl += (size_t)snprintf(trace + tl, sizeof(trace) - tl,
-			    ", %.0f %s", r, step_ok(u, &st) ? "ok" : "lossy");
+			    ", %.0f lost %.2f%%", r, loss_pct(&st));
 		if (step_ok(u, &st)) {
 			lo = r;
 			best = st;
@@ -633,7 +653,7 @@ main(int argc, char **argv)
 	u.mode = argv[1];
 	u.size = 100;
 	u.step_s = 1;
-	u.steps = 8;
+	u.steps = 9;
 	u.ports = 4;
 	u.wait_ms = 300;
 	u.loss_pct = 0.1;

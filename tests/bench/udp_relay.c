@@ -10,6 +10,8 @@
  * recvmmsg up to 64 datagrams a call (at most 4 calls per wakeup and
  * socket) and one sendmmsg per run of datagrams of one client.  No policy,
  * no idle timeout, no logging; at most 64 clients (the rest are dropped).
+ * Socket buffers are the system's defaults, as sluiced's are: the floor
+ * is the forwarding work, not a larger queue to absorb bursts in.
  * Runs until SIGTERM or -T seconds (default 600).
  */
 #include <sys/epoll.h>
@@ -30,7 +32,6 @@
 #define UR_CALLS	4		/* recvmmsg calls per wakeup and socket */
 #define UR_CLIENTS	64
 #define UR_BUFSZ	2048
-#define UR_SOCKBUF	(4 << 20)
 #define UR_LISTENER	(-1)		/* epoll data of the listening socket */
 
 struct ur_client {
@@ -51,17 +52,6 @@ struct ur {
 	struct mmsghdr		 m[UR_BATCH];
 };
 
-static void
-ur_sockbuf(int fd)
-{
-	int v = UR_SOCKBUF;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) == -1)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) == -1)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-}
-
 /* The client's index, a new one for a new client, or -1 when full. */
 static int
 ur_client(struct ur *r, const struct sockaddr_storage *a, socklen_t len)
@@ -79,7 +69,6 @@ ur_client(struct ur *r, const struct sockaddr_storage *a, socklen_t len)
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	ur_sockbuf(fd);
 	ev.events = EPOLLIN;
 	ev.data.u32 = r->n;
 	if (connect(fd, (struct sockaddr *)&r->up, r->uplen) == -1 ||
@@ -171,7 +160,6 @@ ur_open(struct ur *r, const char *listen, const char *up)
 	if (r->lfd == -1 || (r->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
 	(void)setsockopt(r->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ur_sockbuf(r->lfd);
 	if (bind(r->lfd, (struct sockaddr *)&ss, len) == -1) {
 		fprintf(stderr, "udp_relay: bind %s: %s\n", listen,
 		    strerror(errno));

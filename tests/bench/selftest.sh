@@ -178,6 +178,39 @@ res=$(cat "$tmp/drop.json")
 check "idle_notices_tunnels_closed_by_the_far_end" \
     test "$rc:$(jget dropped)" = "1:10"
 
+# --- udp_load: the sink counts what the sender sent (loopback loses
+# nothing at this rate), pings come back, a relay in between passes all.
+UL=$BUILD/tools/udp_load
+if [ -x "$UL" ] && [ -x "$BUILD/tools/udp_relay" ]; then
+	U1=$((base + 5)) U2=$((base + 6))
+	$UL sink -b 127.0.0.1:$U1 -c "$tmp/ucount" -T 60 >"$tmp/usink.out" 2>&1 &
+	USP=$!
+	pids="$pids $USP"
+	$BUILD/tools/udp_relay -l 127.0.0.1:$U2 -u 127.0.0.1:$U1 -T 60 &
+	URP=$!
+	pids="$pids $URP"
+	wait_ready "$tmp/usink.out" $USP || exit 2
+	res=$($UL rate -d 127.0.0.1:$U1 -c "$tmp/ucount" -s 200 -r 20000 \
+	    -t 0.5 -P 3 -w 50 -T 20)
+	check "udp_load_sink_counts_every_datagram_sent" \
+	    test "$(jget sent)" -gt 9000 -a "$(jget sent)" = "$(jget received)" \
+	    -a "$(jget bytes)" = "$(($(jget sent) * 200))"
+	check "udp_load_paces_to_the_asked_rate" \
+	    test "$(jget sent_pps)" -ge 19000 -a "$(jget sent_pps)" -le 20100
+	res=$($UL ping -d 127.0.0.1:$U1 -k 200 -T 20)
+	check "udp_load_ping_round_trips" \
+	    test "$(jget done):$(jget lost)" = "200:0" -a "$(jget p50_ns)" -gt 0
+	res=$($UL rate -d 127.0.0.1:$U2 -c "$tmp/ucount" -s 100 -r 10000 \
+	    -t 0.5 -P 4 -w 100 -T 20 -p $URP)
+	check "udp_relay_forwards_every_datagram" \
+	    test "$(jget sent)" -gt 4000 -a "$(jget sent)" = "$(jget received)"
+	res=$($UL ping -d 127.0.0.1:$U2 -k 100 -T 20)
+	check "udp_relay_forwards_the_answers" test "$(jget done)" = 100
+	kill $USP $URP 2>/dev/null
+else
+	not_ok "udp_load and udp_relay are built (make bench builds them)"
+fi
+
 # --- report.py on synthetic results: medians, ratios, verdicts.
 raw=$tmp/raw.jsonl
 for r in 1 2 3; do

@@ -186,7 +186,7 @@ if [ -x "$UL" ] && [ -x "$BUILD/tools/udp_relay" ]; then
 	$UL sink -b 127.0.0.1:$U1 -c "$tmp/ucount" -T 60 >"$tmp/usink.out" 2>&1 &
 	USP=$!
 	pids="$pids $USP"
-	$BUILD/tools/udp_relay -l 127.0.0.1:$U2 -u 127.0.0.1:$U1 -T 60 &
+	"$BUILD/tools/udp_relay" -l 127.0.0.1:$U2 -u 127.0.0.1:$U1 -T 60 &
 	URP=$!
 	pids="$pids $URP"
 	wait_ready "$tmp/usink.out" $USP || exit 2
@@ -199,13 +199,13 @@ if [ -x "$UL" ] && [ -x "$BUILD/tools/udp_relay" ]; then
 	    test "$(jget sent_pps)" -ge 19000 -a "$(jget sent_pps)" -le 20100
 	res=$($UL ping -d 127.0.0.1:$U1 -k 200 -T 20)
 	check "udp_load_ping_round_trips" \
-	    test "$(jget done):$(jget lost)" = "200:0" -a "$(jget p50_ns)" -gt 0
+	    test "$(jget "done"):$(jget lost)" = "200:0" -a "$(jget p50_ns)" -gt 0
 	res=$($UL rate -d 127.0.0.1:$U2 -c "$tmp/ucount" -s 100 -r 10000 \
 	    -t 0.5 -P 4 -w 100 -T 20 -p $URP)
 	check "udp_relay_forwards_every_datagram" \
 	    test "$(jget sent)" -gt 4000 -a "$(jget sent)" = "$(jget received)"
 	res=$($UL ping -d 127.0.0.1:$U2 -k 100 -T 20)
-	check "udp_relay_forwards_the_answers" test "$(jget done)" = 100
+	check "udp_relay_forwards_the_answers" test "$(jget "done")" = 100
 	kill $USP $URP 2>/dev/null
 else
 	not_ok "udp_load and udp_relay are built (make bench builds them)"

@@ -29,7 +29,6 @@ U_CPU_PPS=${BENCH_UDP_CPU_PPS:-50000}
 U_BUDGET=${BENCH_UDP_BUDGET:-170}
 U_PEERS=${BENCH_UDP_PEERS:-sluice socat relay kernel}
 U_RPS=${BENCH_UDP_RPS:-1}
-U_RMEM=${BENCH_UDP_RMEM:-4194304}
 U_NOTES=""
 UL=$BUILD/tools/udp_load
 UR=$BUILD/tools/udp_relay
@@ -69,15 +68,6 @@ u_topo_up() {
 	ip -n "$UC" route add default via 10.1.0.1
 	ip -n "$US" route add default via 10.2.0.1
 	u_in "$UG" sysctl -qw net.ipv4.ip_forward=1 || return 1
-	# Every socket in gw (each forwarder's) gets a larger default receive
-	# buffer: with the usual 208 KiB (~270 small datagrams) a few ms of
-	# another process on core 0 decide the loss-free rate, not the
-	# forwarder.  Per namespace since Linux 6.x; 0 leaves the default.
-	if [ "$U_RMEM" != 0 ]; then
-		u_in "$UG" sysctl -qw net.core.rmem_default="$U_RMEM" ||
-		    u_note "gw: net.core.rmem_default is not per namespace" \
-		    "here: the forwarders keep the default receive buffer"
-	fi
 	# The gateway's receive work on the forwarder's core, as a NIC's
 	# interrupts would be: RPS steers what arrives on g0 and g1 to core
 	# 0.  Without it a veth's receive runs on the sender's core, so the

@@ -144,7 +144,7 @@ u_probe() {
 }
 
 u_write_sluiced() {
-	cat >"$ud/sluiced.conf" <<EOF
+	cat >"$tmp/udp-sluiced.conf" <<EOF
 # sluice UDP benchmark configuration (tests/bench/udp.sh)
 listen transparent 10.1.0.1:$U_TPORT
 set nft-interfaces g0
@@ -161,13 +161,13 @@ EOF
 # for its configuration and the policy routing it prints as comments.
 u_start_sluiced() {
 	u_write_sluiced
-	if ! "$BUILD/sluicectl" nft -c "$ud/sluiced.conf" >"$ud/sluice.nft" \
+	if ! "$BUILD/sluicectl" nft -c "$tmp/udp-sluiced.conf" >"$ud/sluice.nft" \
 	    2>"$ud/nft.err"; then
 		u_note "sluice: sluicectl nft failed: $(head -n 1 "$ud/nft.err")"
 		return 1
 	fi
 	# shellcheck disable=SC2086
-	u_in "$UG" $PIN_PROXY "$BUILD/sluiced" -f -c "$ud/sluiced.conf" \
+	u_in "$UG" $PIN_PROXY "$BUILD/sluiced" -f -c "$tmp/udp-sluiced.conf" \
 	    -o user= -o pid-file= -o state-dir="$ud" -o log-dir="$ud" \
 	    >>"$tmp/udp-sluiced.log" 2>&1 &
 	U_SLUICED_PID=$!

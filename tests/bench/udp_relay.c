@@ -5,11 +5,16 @@
  *   udp_relay -l ADDR:PORT -u ADDR:PORT [-T SECS]
  *
  * Datagrams to -l are forwarded to -u and the answers back.  Each client
- * (source address and port) gets an upstream socket of its own, connected
- * to -u, as a forwarder's session does; one epoll loop, level-triggered,
- * recvmmsg up to 64 datagrams a call (at most 4 calls per wakeup and
- * socket) and one sendmmsg per run of datagrams of one client.  No policy,
- * no idle timeout, no logging; at most 64 clients (the rest are dropped).
+ * (source address and port) gets two sockets, as a session of sluiced
+ * does: one bound to -l too (SO_REUSEADDR) and connected to the client,
+ * where the kernel then puts that client's datagrams (a connected socket
+ * wins the lookup; socat's fork children do the same), and one connected
+ * to -u.  So every client has a receive queue of its own, as in sluiced
+ * and socat.  The listener sees only a client's first datagrams.  One
+ * epoll loop, level-triggered, recvmmsg up to 64 datagrams a call (at
+ * most 4 calls per wakeup and socket), one sendmmsg per batch (per run of
+ * one client's datagrams on the listener).  No policy, no idle timeout,
+ * no logging; at most 64 clients (the rest are dropped).
  * Socket buffers are the system's defaults, as sluiced's are: the floor
  * is the forwarding work, not a larger queue to absorb bursts in.
  * Runs until SIGTERM or -T seconds (default 600).
@@ -20,6 +25,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +38,20 @@
 #define UR_CALLS	4		/* recvmmsg calls per wakeup and socket */
 #define UR_CLIENTS	64
 #define UR_BUFSZ	2048
-#define UR_LISTENER	(-1)		/* epoll data of the listening socket */
+#define UR_LISTENER	UINT32_MAX	/* epoll data of the listening socket */
 
+/* epoll data: client index * 2, + 1 for its upstream socket. */
 struct ur_client {
 	struct sockaddr_storage	 addr;
 	socklen_t		 len;
-	int			 fd;	/* connected to the upstream */
+	int			 cfd;	/* bound to -l, connected to the client */
+	int			 ufd;	/* connected to the upstream */
 };
 
 struct ur {
 	int			 lfd, ep;
-	struct sockaddr_storage	 up;
+	struct sockaddr_storage	 lis, up;
+	socklen_t		 lislen;
 	socklen_t		 uplen;
 	unsigned int		 n;
 	struct ur_client	 cl[UR_CLIENTS];
@@ -52,34 +61,53 @@ struct ur {
 	struct mmsghdr		 m[UR_BATCH];
 };
 
+/* A UDP socket connected to to (bound to bind first, if not NULL). */
+static int
+ur_sock(struct ur *r, const struct sockaddr_storage *bind_to, socklen_t blen,
+    const struct sockaddr_storage *to, socklen_t tlen, uint32_t tag)
+{
+	struct epoll_event ev;
+	int fd, one = 1;
+
+	fd = socket(to->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	ev.events = EPOLLIN;
+	ev.data.u32 = tag;
+	if ((bind_to != NULL && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1 || bind(fd, (const struct sockaddr *)bind_to,
+	    blen) == -1)) ||
+	    connect(fd, (const struct sockaddr *)to, tlen) == -1 ||
+	    epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The client's index, a new one for a new client, or -1 when full. */
 static int
 ur_client(struct ur *r, const struct sockaddr_storage *a, socklen_t len)
 {
-	struct epoll_event ev;
 	struct ur_client *c;
-	int fd;
 
 	for (unsigned int i = 0; i < r->n; i++)
 		if (r->cl[i].len == len && memcmp(&r->cl[i].addr, a, len) == 0)
 			return (int)i;
 	if (r->n == UR_CLIENTS)
 		return -1;
-	fd = socket(r->up.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	c = &r->cl[r->n];
+	c->ufd = ur_sock(r, NULL, 0, &r->up, r->uplen, r->n * 2 + 1);
+	if (c->ufd == -1)
 		return -1;
-	ev.events = EPOLLIN;
-	ev.data.u32 = r->n;
-	if (connect(fd, (struct sockaddr *)&r->up, r->uplen) == -1 ||
-	    epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
-		close(fd);
+	c->cfd = ur_sock(r, &r->lis, r->lislen, a, len, r->n * 2);
+	if (c->cfd == -1) {
+		close(c->ufd);
 		return -1;
 	}
-	c = &r->cl[r->n];
 	memcpy(&c->addr, a, len);
 	c->len = len;
-	c->fd = fd;
 	return (int)r->n++;
 }
 
@@ -118,7 +146,7 @@ ur_up(struct ur *r)
 				r->m[k].msg_hdr.msg_name = NULL;
 				r->m[k].msg_hdr.msg_namelen = 0;
 			}
-			(void)sendmmsg(r->cl[c].fd, &r->m[i],
+			(void)sendmmsg(r->cl[c].ufd, &r->m[i],
 			    (unsigned int)(j - i), MSG_DONTWAIT);
 		}
 		i = j;
@@ -126,47 +154,47 @@ ur_up(struct ur *r)
 	return n;
 }
 
-/* Server to client: the listener sends them, addressed to the client. */
+/* A client's socket (to its upstream) or upstream socket (to its client). */
 static int
-ur_down(struct ur *r, unsigned int c)
+ur_pass(struct ur *r, uint32_t tag)
 {
-	int n = ur_recv(r, r->cl[c].fd);
+	const struct ur_client *c = &r->cl[tag / 2];
+	int from = tag % 2 ? c->ufd : c->cfd, to = tag % 2 ? c->cfd : c->ufd;
+	int n = ur_recv(r, from);
 
 	for (int k = 0; k < n; k++) {
 		r->iov[k].iov_len = r->m[k].msg_len;
-		r->m[k].msg_hdr.msg_name = &r->cl[c].addr;
-		r->m[k].msg_hdr.msg_namelen = r->cl[c].len;
+		r->m[k].msg_hdr.msg_name = NULL;
+		r->m[k].msg_hdr.msg_namelen = 0;
 	}
 	if (n > 0)
-		(void)sendmmsg(r->lfd, r->m, (unsigned int)n, MSG_DONTWAIT);
+		(void)sendmmsg(to, r->m, (unsigned int)n, MSG_DONTWAIT);
 	return n;
 }
 
 static int
 ur_open(struct ur *r, const char *listen, const char *up)
 {
-	struct sockaddr_storage ss;
 	struct epoll_event ev;
-	socklen_t len;
 	int one = 1;
 
-	if (tools_endpoint(listen, &ss, &len) == -1 ||
+	if (tools_endpoint(listen, &r->lis, &r->lislen) == -1 ||
 	    tools_endpoint(up, &r->up, &r->uplen) == -1) {
 		fprintf(stderr, "udp_relay: bad endpoint\n");
 		return -1;
 	}
-	r->lfd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	r->lfd = socket(r->lis.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (r->lfd == -1 || (r->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
 	(void)setsockopt(r->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(r->lfd, (struct sockaddr *)&ss, len) == -1) {
+	if (bind(r->lfd, (struct sockaddr *)&r->lis, r->lislen) == -1) {
 		fprintf(stderr, "udp_relay: bind %s: %s\n", listen,
 		    strerror(errno));
 		return -1;
 	}
 	ev.events = EPOLLIN;
-	ev.data.u32 = (uint32_t)UR_LISTENER;
+	ev.data.u32 = UR_LISTENER;
 	return epoll_ctl(r->ep, EPOLL_CTL_ADD, r->lfd, &ev);
 }
 
@@ -175,7 +203,7 @@ main(int argc, char **argv)
 {
 	static struct ur r;
 	const char *listen = NULL, *up = NULL;
-	struct epoll_event ev[UR_CLIENTS + 1];
+	struct epoll_event ev[2 * UR_CLIENTS + 1];
 	double limit = 600;
 	uint64_t deadline;
 	int c;
@@ -197,14 +225,14 @@ main(int argc, char **argv)
 		return 2;
 	deadline = tools_now_ns() + (uint64_t)(limit * 1e9);
 	while (tools_now_ns() < deadline) {
-		int ne = epoll_wait(r.ep, ev, UR_CLIENTS + 1, 500);
+		int ne = epoll_wait(r.ep, ev, 2 * UR_CLIENTS + 1, 500);
 
 		for (int e = 0; e < ne; e++) {
 			uint32_t who = ev[e].data.u32;
 
 			for (int k = 0; k < UR_CALLS; k++) {
-				int n = who == (uint32_t)UR_LISTENER ?
-				    ur_up(&r) : ur_down(&r, who);
+				int n = who == UR_LISTENER ? ur_up(&r) :
+				    ur_pass(&r, who);
 
 				if (n < UR_BATCH)
 					break;

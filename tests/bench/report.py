@@ -521,7 +521,8 @@ def render_text(summary, targets, errors, meta, floors=()):
         lines.append("inspection (issue 13):")
         lines += text_table(summary, I_FIGURES, I_PEERS, 12, 52)
         lines += ["  " + n for n in inspect_notes(summary, floors, meta)]
-    if any(f in summary for f, _, _ in U_FIGURES):
+    if (any(f in summary for f, _, _ in U_FIGURES) or
+            meta.get("udp_notes", "").strip()):
         lines.append("")
         lines.append("UDP forwarding (issue 14):")
         lines += text_table(summary, U_FIGURES, U_PEERS, 10, 52)
@@ -587,7 +588,8 @@ def render_md(summary, targets, errors, meta, policy_text, floors=()):
                                  for r in ratios) + " |")
         md.append("")
         md += ["- " + n for n in inspect_notes(summary, floors, meta)]
-    if any(f in summary for f, _, _ in U_FIGURES):
+    if (any(f in summary for f, _, _ in U_FIGURES) or
+            meta.get("udp_notes", "").strip()):
         md += ["", "UDP forwarding (issue 14):", "",
                "| figure | runs | metric | unit | " + " | ".join(U_PEERS) +
                " | " + " | ".join("sluice/" + p for p in U_PEERS[1:]) + " |",

@@ -115,6 +115,8 @@ U_FIGURES = [
     ("u100", "UDP, 100-byte datagrams, loss-free rate", [
         ("pps", "loss-free datagrams per second", "1/s",
          lambda r: r["lossfree_pps"]),
+        ("mbps", "payload bytes per second", "MB/s",
+         lambda r: _div(r["bytes"], r["wall_us"])),
         ("cpum", "forwarder CPU per million datagrams, at that rate",
          "CPU-s", _cpum),
     ]),

@@ -7,7 +7,9 @@
 #   make test-oom   unit tests failing the Nth allocation
 #   make bench      benchmarks against HAProxy, Squid and nginx, and
 #                   inspection against Squid ssl-bump, mitmproxy and an
-#                   nginx TLS reference (make bench-inspect: that alone)
+#                   nginx TLS reference (make bench-inspect: that alone),
+#                   and UDP forwarding against socat, a minimal relay and
+#                   the kernel (make bench-udp: that alone)
 #   make fuzz       build and briefly run the fuzz targets (clang)
 #   make lint       cppcheck over the tree
 #   make test-fresh  (root) the first `make`, `make run` and `make test-unit`
@@ -85,7 +87,7 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 .SECONDARY:
 
 .PHONY: all deps run test test-unit test-integ test-san test-oom bench \
-	bench-inspect fuzz \
+	bench-inspect bench-udp fuzz \
 	lint clean test-fresh
 all: $(BUILD)/sluiced $(BUILD)/sluicectl
 
@@ -94,6 +96,7 @@ all: $(BUILD)/sluiced $(BUILD)/sluicectl
 # make, before anything is compiled: every object and link rule has it as
 # an order-only prerequisite.
 TEST_GOALS := test test-unit test-integ test-san test-oom bench bench-inspect \
+	bench-udp \
 	fuzz lint \
 	test-fresh
 DEPS_LISTS ?= build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test)
@@ -190,6 +193,10 @@ bench: all $(TOOL_BIN)
 # The inspection group of `make bench` alone (tests/bench/inspect.sh).
 bench-inspect: all $(TOOL_BIN)
 	@BUILD=$(BUILD) sh tests/bench/run.sh inspect
+
+# The UDP forwarding group of `make bench` alone (tests/bench/udp.sh).
+bench-udp: all $(TOOL_BIN)
+	@BUILD=$(BUILD) sh tests/bench/run.sh udp
 
 fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_SRC)

@@ -54,6 +54,8 @@ libjansson-dev libcrypt-dev
 #   coturn                     a real TURN server and client (turnserver,
 #                              turnutils_uclient) for the UDP forwarding
 #                              test, integ 160
+#   socat                      the userspace UDP relay peer of the UDP
+#                              forwarding bench (tests/bench/udp.sh)
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
@@ -62,7 +64,7 @@ iproute2 nftables procps
 openssl curl python3 python3-websockets nghttp2-client python3-h2
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
 squid-openssl|squid mitmproxy nghttp2-client
-testssl.sh coturn
+testssl.sh coturn socat
 clang libclang-rt-14-dev cppcheck mmdebstrap
 "
 

@@ -24,6 +24,10 @@ PEERS = ["sluice", "haproxy", "squid", "nginx", "floor"]
 # terminates and re-originates TLS without minting; squid-bump is Squid
 # with ssl-bump.
 I_PEERS = ["sluice", "nginx-ref", "squid-bump", "mitmproxy"]
+# The UDP forwarding group (issue 14, tests/bench/udp.sh): relay is the
+# minimal batched relay (tests/bench/udp_relay.c), kernel the gateway
+# namespace's own forwarding (no process: no CPU figure).
+U_PEERS = ["sluice", "socat", "relay", "kernel"]
 
 
 def _div(a, b):
@@ -100,6 +104,42 @@ I_FIGURES = [
     ("i_h2", "inspected HTTP/2 requests (h2load)", _per_cpu("requests")),
 ]
 
+
+def _cpum(r):
+    """Forwarder CPU-seconds per million datagrams delivered."""
+    return _div(r["cpu_us"], r["received"])
+
+
+# udp_load search (loss-free rate), rate (fixed rate) and ping results.
+U_FIGURES = [
+    ("u100", "UDP, 100-byte datagrams, loss-free rate", [
+        ("pps", "loss-free datagrams per second", "1/s",
+         lambda r: r["lossfree_pps"]),
+        ("mbps", "payload bytes per second", "MB/s",
+         lambda r: _div(r["bytes"], r["wall_us"])),
+        ("cpum", "forwarder CPU per million datagrams, at that rate",
+         "CPU-s", _cpum),
+    ]),
+    ("u1200", "UDP, 1,200-byte datagrams, loss-free rate", [
+        ("pps", "loss-free datagrams per second", "1/s",
+         lambda r: r["lossfree_pps"]),
+        ("mbps", "payload bytes per second", "MB/s",
+         lambda r: _div(r["bytes"], r["wall_us"])),
+        ("cpum", "forwarder CPU per million datagrams, at that rate",
+         "CPU-s", _cpum),
+    ]),
+    ("ucpu", "UDP, 100-byte datagrams at one fixed rate for all", [
+        ("cpum", "forwarder CPU per million datagrams", "CPU-s", _cpum),
+        ("corem", "core-0 busy time per million datagrams", "core-s",
+         lambda r: _div(r["core_busy_us"], r["received"])),
+        ("loss", "lost", "%", lambda r: r["loss_ppm"] / 1e4),
+    ]),
+    ("urtt", "UDP, 100-byte round trip, one datagram in flight", [
+        ("p50", "p50 round trip", "us", lambda r: r["p50_ns"] / 1e3),
+        ("p99", "p99 round trip", "us", lambda r: r["p99_ns"] / 1e3),
+    ]),
+]
+
 # (id, text, figure, metric, comparison, reference peer or None, limit)
 TARGETS = [
     ("issue2.bulk1.haproxy", "spliced bytes/CPU-s >= 1.0x HAProxy (1 tunnel)",
@@ -145,6 +185,17 @@ I_TARGETS = [
      "i_h2", "hpc", ">=", "mitmproxy", 10.0),
 ]
 
+U_TARGETS = [
+    ("issue14.pps.socat", "UDP loss-free datagrams/s, 100 B >= 2x socat",
+     "u100", "pps", ">=", "socat", 2.0),
+    ("issue14.pps.relay",
+     "UDP loss-free datagrams/s, 100 B >= 0.9x minimal relay",
+     "u100", "pps", ">=", "relay", 0.9),
+    ("issue14.cpu.relay",
+     "UDP CPU per million datagrams <= 1.15x minimal relay",
+     "ucpu", "cpum", "<=", "relay", 1.15),
+]
+
 # Issue #3, from `policy_bench --json FILE`:
 # {"bench": "policy", "results": [{"rules": N, "load_ms": parse + compile,
 #  "ns_per_decision": X, "rss_mib": M, "linear_ns": L}, ...]}
@@ -157,7 +208,7 @@ POLICY_TARGETS = [
 
 
 def metrics_of(fig):
-    for f, _, ms in FIGURES + I_FIGURES:
+    for f, _, ms in FIGURES + I_FIGURES + U_FIGURES:
         if f == fig:
             return ms
     return []
@@ -271,7 +322,8 @@ def paired_ratios(m, ref):
 
 def evaluate(summary, policy_rows):
     res = []
-    for tid, text, fig, key, cmp, ref, limit in TARGETS + I_TARGETS:
+    for tid, text, fig, key, cmp, ref, limit in (TARGETS + I_TARGETS +
+                                                 U_TARGETS):
         m = summary.get(fig, {}).get(key, {})
         s = m.get("sluice", {}).get("median")
         per_run = []
@@ -447,6 +499,23 @@ def inspect_notes(summary, floors, meta):
     return out
 
 
+def udp_notes(summary, meta):
+    """The UDP group's references and what it could not measure."""
+    out = []
+    m = summary.get("u100", {}).get("pps", {})
+    k = m.get("kernel", {}).get("median")
+    for p in ("sluice", "relay", "socat"):
+        v = m.get(p, {}).get("median")
+        if k and v:
+            out.append("%s forwards %.2fx the kernel's loss-free rate "
+                       "(100 B)" % (p, v / k))
+    if k:
+        out.append("kernel: forwarded in softirq (no process: its cost is "
+                   "in core-0 busy time only)")
+    out += [n for n in meta.get("udp_notes", "").split("\n") if n.strip()]
+    return out
+
+
 def render_text(summary, targets, errors, meta, floors=()):
     lines = text_table(summary, FIGURES, PEERS)
     if any(f in summary for f, _, _ in I_FIGURES):
@@ -454,6 +523,12 @@ def render_text(summary, targets, errors, meta, floors=()):
         lines.append("inspection (issue 13):")
         lines += text_table(summary, I_FIGURES, I_PEERS, 12, 52)
         lines += ["  " + n for n in inspect_notes(summary, floors, meta)]
+    if (any(f in summary for f, _, _ in U_FIGURES) or
+            meta.get("udp_notes", "").strip()):
+        lines.append("")
+        lines.append("UDP forwarding (issue 14):")
+        lines += text_table(summary, U_FIGURES, U_PEERS, 10, 52)
+        lines += ["  " + n for n in udp_notes(summary, meta)]
     lines.append("")
     lines.append("medians over the runs; 'x peer' = sluice / peer")
     lines.append("")
@@ -515,6 +590,20 @@ def render_md(summary, targets, errors, meta, policy_text, floors=()):
                                  for r in ratios) + " |")
         md.append("")
         md += ["- " + n for n in inspect_notes(summary, floors, meta)]
+    if (any(f in summary for f, _, _ in U_FIGURES) or
+            meta.get("udp_notes", "").strip()):
+        md += ["", "UDP forwarding (issue 14):", "",
+               "| figure | runs | metric | unit | " + " | ".join(U_PEERS) +
+               " | " + " | ".join("sluice/" + p for p in U_PEERS[1:]) + " |",
+               "|" + "---|" * (4 + 2 * len(U_PEERS) - 1)]
+        for title, label, unit, vals, ratios, nruns in table_rows(
+                summary, U_FIGURES, U_PEERS):
+            md.append("| %s | %d | %s | %s | " % (title, nruns, label, unit) +
+                      " | ".join(fmt(v, unit) for v in vals) + " | " +
+                      " | ".join(fmt(r) if r is not None else "-"
+                                 for r in ratios) + " |")
+        md.append("")
+        md += ["- " + n for n in udp_notes(summary, meta)]
     md.append("")
     md.append("| target | value | status | per run |")
     md.append("|---|---|---|---|")

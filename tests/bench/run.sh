@@ -6,8 +6,8 @@
 #
 #   sh tests/bench/run.sh [GROUP...]
 #
-# GROUP: bulk cps rtt idle transparent policy inspect (default: all of
-# them), or selftest (checks of the tools themselves, TAP).  Environment:
+# GROUP: bulk cps rtt idle transparent policy inspect udp (default: all
+# of them), or selftest (checks of the tools themselves, TAP).  Environment:
 #   BUILD            build directory (build)
 #   BENCH_RUNS       runs per figure; medians are reported (5)
 #   BENCH_BULK_MB    MiB moved per bulk measurement, split over the tunnels (1024)
@@ -19,6 +19,8 @@
 #                    its share stops after its current run (every figure still
 #                    gets one run); the inspection group has its own
 #   BENCH_TLS_*      the inspection group's knobs (tests/bench/inspect.sh,
+#                    docs/bench.md)
+#   BENCH_UDP_*      the UDP forwarding group's knobs (tests/bench/udp.sh,
 #                    docs/bench.md)
 #
 # As root it runs in a network namespace of its own (loopback only), so
@@ -56,7 +58,7 @@ fi
 where=$2
 shift 2
 
-groups=${*:-bulk cps rtt idle transparent policy inspect}
+groups=${*:-bulk cps rtt idle transparent policy inspect udp}
 want() {
 	case " $groups " in *" $1 "*) return 0 ;; esac
 	return 1
@@ -121,11 +123,13 @@ tmp=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 chmod 755 "$tmp"
 . "$top/tests/bench/peers.sh"
 . "$top/tests/bench/inspect.sh"
+. "$top/tests/bench/udp.sh"
 
 cleanup() {
 	stop_all
 	nft_off
 	i_nft_off
+	u_topo_down
 	mkdir -p "$out/logs"
 	rm -f "$out/logs/"*
 	cp "$tmp"/*.log "$tmp"/*.out "$tmp"/*.conf "$tmp"/*.cfg \
@@ -410,6 +414,15 @@ if want inspect; then
 fi
 
 # ------------------------------------------------------------------
+# UDP forwarding (issue 14): namespaces of its own, after the others.
+
+if want udp; then
+	echo "== UDP forwarding: sluiced (TPROXY, splice), socat, the minimal" \
+	    "batched relay, the kernel (forward + masquerade)"
+	udp_section
+fi
+
+# ------------------------------------------------------------------
 # Report.
 
 [ $SLUICE_OK -eq 1 ] || echo "bench: sluiced not available ($SLUICE_WHY):" \
@@ -438,4 +451,6 @@ $PY "$top/tests/bench/report.py" --raw "$raw" --out "$out" \
     --meta bulk_mb="$BULK_MB" --meta cps="$CPS" --meta idle="$IDLE" \
     --meta rtt="$RTT" \
     --meta mitmproxy="$(mitmdump --version 2>/dev/null | head -n 1)" \
-    --meta inspect_notes="$I_NOTES"
+    --meta inspect_notes="$I_NOTES" \
+    --meta socat="$(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/socat \1/p')" \
+    --meta udp_notes="$U_NOTES"

@@ -178,6 +178,39 @@ res=$(cat "$tmp/drop.json")
 check "idle_notices_tunnels_closed_by_the_far_end" \
     test "$rc:$(jget dropped)" = "1:10"
 
+# --- udp_load: the sink counts what the sender sent (loopback loses
+# nothing at this rate), pings come back, a relay in between passes all.
+UL=$BUILD/tools/udp_load
+if [ -x "$UL" ] && [ -x "$BUILD/tools/udp_relay" ]; then
+	U1=$((base + 5)) U2=$((base + 6))
+	$UL sink -b 127.0.0.1:$U1 -c "$tmp/ucount" -T 60 >"$tmp/usink.out" 2>&1 &
+	USP=$!
+	pids="$pids $USP"
+	"$BUILD/tools/udp_relay" -l 127.0.0.1:$U2 -u 127.0.0.1:$U1 -T 60 &
+	URP=$!
+	pids="$pids $URP"
+	wait_ready "$tmp/usink.out" $USP || exit 2
+	res=$($UL rate -d 127.0.0.1:$U1 -c "$tmp/ucount" -s 200 -r 20000 \
+	    -t 0.5 -P 3 -w 50 -T 20)
+	check "udp_load_sink_counts_every_datagram_sent" \
+	    test "$(jget sent)" -gt 9000 -a "$(jget sent)" = "$(jget received)" \
+	    -a "$(jget bytes)" = "$(($(jget sent) * 200))"
+	check "udp_load_paces_to_the_asked_rate" \
+	    test "$(jget sent_pps)" -ge 19000 -a "$(jget sent_pps)" -le 20100
+	res=$($UL ping -d 127.0.0.1:$U1 -k 200 -T 20)
+	check "udp_load_ping_round_trips" \
+	    test "$(jget "done"):$(jget lost)" = "200:0" -a "$(jget p50_ns)" -gt 0
+	res=$($UL rate -d 127.0.0.1:$U2 -c "$tmp/ucount" -s 100 -r 10000 \
+	    -t 0.5 -P 4 -w 100 -T 20 -p $URP)
+	check "udp_relay_forwards_every_datagram" \
+	    test "$(jget sent)" -gt 4000 -a "$(jget sent)" = "$(jget received)"
+	res=$($UL ping -d 127.0.0.1:$U2 -k 100 -T 20)
+	check "udp_relay_forwards_the_answers" test "$(jget "done")" = 100
+	kill $USP $URP 2>/dev/null
+else
+	not_ok "udp_load and udp_relay are built (make bench builds them)"
+fi
+
 # --- report.py on synthetic results: medians, ratios, verdicts.
 raw=$tmp/raw.jsonl
 for r in 1 2 3; do
@@ -196,6 +229,14 @@ echo '{"label":"cps/floor/1","done":1000,"wall_us":100000,"cpu_us":105000,"core_
 # The transparent floor at 0.090 against nginx's 0.100.
 echo '{"label":"t_cps/nginx/1","done":1000,"wall_us":100000,"cpu_us":100000,"core_busy_us":100000,"failed":0}' >>"$raw"
 echo '{"label":"t_cps/floor/1","done":1000,"wall_us":100000,"cpu_us":90000,"core_busy_us":90000,"failed":0}' >>"$raw"
+# UDP (issue 14): loss-free 100 B sluice 150k, socat 100k, relay 160k
+# (1.5x socat: MISS; 0.94x relay: PASS); CPU per million at the fixed
+# rate 1.2 against the relay's 1.0 (MISS).
+echo '{"label":"u100/sluice/1","mode":"search","lossfree_pps":150000,"sent":75000,"received":75000,"bytes":7500000,"wall_us":500000,"cpu_us":100000}' >>"$raw"
+echo '{"label":"u100/socat/1","mode":"search","lossfree_pps":100000,"sent":50000,"received":50000,"bytes":5000000,"wall_us":500000,"cpu_us":100000}' >>"$raw"
+echo '{"label":"u100/relay/1","mode":"search","lossfree_pps":160000,"sent":80000,"received":80000,"bytes":8000000,"wall_us":500000,"cpu_us":100000}' >>"$raw"
+echo '{"label":"ucpu/sluice/1","mode":"rate","sent":50000,"received":50000,"loss_ppm":0,"wall_us":1000000,"cpu_us":60000}' >>"$raw"
+echo '{"label":"ucpu/relay/1","mode":"rate","sent":50000,"received":50000,"loss_ppm":0,"wall_us":1000000,"cpu_us":50000}' >>"$raw"
 $PY tests/bench/report.py --raw "$raw" --out "$tmp" --meta runs=3 \
     >"$tmp/report.txt" 2>&1
 res=$(cat "$tmp/results.json" 2>/dev/null || echo '{}')
@@ -237,6 +278,12 @@ check "report_states_the_transparent_floor" grep -q \
     'transparent floor (connect_floor -t) CPU per 1,000 peeked flows = 0.90x nginx$' \
     "$tmp/report.txt"
 check "report_writes_markdown" grep -q '| bulk, 1 tunnel | 3 |' "$tmp/results.md"
+check "report_udp_ratio_to_socat" \
+    test "$(verdict issue14.pps.socat)" = "MISS 1.50"
+check "report_udp_ratio_to_relay" \
+    test "$(verdict issue14.pps.relay)" = "PASS 0.94"
+check "report_udp_cpu_per_million" \
+    test "$(verdict issue14.cpu.relay)" = "MISS 1.20"
 res=$(echo '{"label":"cps/x/1","failed":3,"first_error":"boom"}' |
     $PY tests/bench/report.py --line)
 check "report_line_flags_failures" test "$res" = "FAILED: boom"

@@ -52,8 +52,11 @@ libjansson-dev libcrypt-dev
 #                              (mitmdump; h2load)
 #   testssl.sh                 the client-facing TLS check of integ 153
 #   coturn                     a real TURN server and client (turnserver,
-#                              turnutils_uclient) for the UDP forwarding
-#                              test, integ 160
+#                              turnutils_uclient, turnutils_stunclient) for
+#                              the UDP forwarding and TURN tests, integ 160
+#                              and 161
+#   socat                      integ 161's CONNECT client in front of
+#                              turnutils_uclient (which has no proxy support)
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
@@ -62,7 +65,7 @@ iproute2 nftables procps
 openssl curl python3 python3-websockets nghttp2-client python3-h2
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
 squid-openssl|squid mitmproxy nghttp2-client
-testssl.sh coturn
+testssl.sh coturn socat
 clang libclang-rt-14-dev cppcheck mmdebstrap
 "
 

@@ -306,6 +306,13 @@ for c in "transparent 10.2.0.2:3478 stun turn-tcp" \
 	    "event=flow.end mode=$1 dst=$2 proto=$3 rule=$4" action=splice \
 	    "up>=200" "down>=200"
 done
+# The UDP ones end after udp-idle-timeout: DTLS is not STUN (proto udp).
+FLOWLOG_WAIT=10 flowlog_expect "UDP: TURN over udp/3478 logged spliced by turn-udp (stun), relayed both ways" \
+    "event=flow.end mode=transparent dst=10.2.0.2:3478 rule=turn-udp" \
+    action=splice proto=stun term=TR "pkts_up>=10" "pkts_down>=10"
+FLOWLOG_WAIT=10 flowlog_expect "UDP: DTLS on udp/5349 logged spliced by turn-dtls (udp), relayed both ways" \
+    "event=flow.end mode=transparent dst=10.2.0.2:5349 rule=turn-dtls" \
+    action=splice proto=udp term=TR "pkts_up>=10" "pkts_down>=10"
 unset FLOWLOG_SINCE
 n=$(FLOWLOG_SINCE=$TURN_FROM flowlog_count 'event=flow.end mode=explicit' )
 isnt "$n" 0 "CONNECT flows logged ($n)"

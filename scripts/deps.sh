@@ -52,10 +52,13 @@ libjansson-dev libcrypt-dev
 #                              (mitmdump; h2load)
 #   testssl.sh                 the client-facing TLS check of integ 153
 #   coturn                     a real TURN server and client (turnserver,
-#                              turnutils_uclient) for the UDP forwarding
-#                              test, integ 160
-#   socat                      the userspace UDP relay peer of the UDP
-#                              forwarding bench (tests/bench/udp.sh)
+#                              turnutils_uclient, turnutils_stunclient) for
+#                              the UDP forwarding and TURN tests, integ 160
+#                              and 161
+#   socat                      integ 161's CONNECT client in front of
+#                              turnutils_uclient (which has no proxy
+#                              support); the userspace UDP relay peer of
+#                              the UDP forwarding bench (tests/bench/udp.sh)
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)

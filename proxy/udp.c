@@ -371,34 +371,23 @@ udp_sess_new(struct sl_udp *u, const struct sl_udp_key *k, uint64_t now)
  * be a whole, well-formed STUN message (RFC 8489; a Binding or Allocate
  * request); later ones STUN or TURN ChannelData (RFC 8656 12.4).
  *
- * Channels 0x5000-0x7fff: RFC 8656 reserves them, but RFC 5766 allowed
- * 0x4000-0x7fff and coturn (4.6) still binds them; its own client picks
- * its channel numbers from the whole range, so three sessions in four of
- * turnutils_uclient had every datagram of theirs dropped here (integ
- * 161).  Which channels exist is the server's to say (it drops data on a
- * channel it did not bind); the rule only holds the client to TURN's
- * framing, which such a datagram has: the length rule of
- * sl_stun_chan_parse over UDP (padding optional), on the old range.
+ * Channels 0x5000-0x7fff too (SL_STUN_CHAN_RFC5766): RFC 8656 reserves
+ * them, but coturn (4.6) still binds them and its own client picks its
+ * channel numbers from the whole range, so three sessions in four of
+ * turnutils_uclient had every datagram dropped here (integ 161).  Which
+ * channels exist is the server's to say (it drops data on a channel it
+ * did not bind); the rule holds the client to TURN's framing.
  */
 static int
 udp_stun_ok(const uint8_t *buf, size_t len, int first)
 {
 	struct sl_stun_msg m;
 	struct sl_stun_chan c;
-	size_t n;
 
 	if (sl_stun_msg_parse(buf, len, &m) == SL_PARSE_OK)
 		return 1;
-	if (first)
-		return 0;
-	if (sl_stun_chan_parse(buf, len, 0, &c) == SL_PARSE_OK)
-		return 1;
-	if (len < SL_STUN_CHAN_HDR_LEN || (buf[0] & 0xc0) != 0x40 ||
-	    (size_t)(buf[0] << 8 | buf[1]) <= SL_STUN_CHAN_MAX)
-		return 0;
-	n = (size_t)(buf[2] << 8 | buf[3]);
-	return len >= SL_STUN_CHAN_HDR_LEN + n &&
-	    len <= SL_STUN_CHAN_HDR_LEN + ((n + 3) & ~(size_t)3);
+	return !first && sl_stun_chan_parse(buf, len, SL_STUN_CHAN_RFC5766,
+	    &c) == SL_PARSE_OK;
 }
 
 /* Close fd keeping errno; returns -1. */

@@ -20,9 +20,10 @@
 #include "stun_int.h"
 
 enum sl_parse_rc
-sl_stun_chan_parse(const uint8_t *buf, size_t len, int stream,
+sl_stun_chan_parse(const uint8_t *buf, size_t len, unsigned flags,
     struct sl_stun_chan *out)
 {
+	int stream = (flags & SL_STUN_CHAN_STREAM) != 0;
 	size_t full;
 
 	memset(out, 0, sizeof(*out));
@@ -32,7 +33,8 @@ sl_stun_chan_parse(const uint8_t *buf, size_t len, int stream,
 		return stun_bad(&out->err, "short_header");
 	out->channel = stun_be16(buf);
 	out->len = stun_be16(buf + 2);
-	if (out->channel > SL_STUN_CHAN_MAX)
+	if (out->channel > SL_STUN_CHAN_MAX &&
+	    !(flags & SL_STUN_CHAN_RFC5766))
 		return stun_bad(&out->err, "channel_reserved");
 	/* Over UDP the padding may be left out (12.5); on a stream not. */
 	full = SL_STUN_CHAN_HDR_LEN + STUN_PAD4(out->len);

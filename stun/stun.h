@@ -304,16 +304,23 @@ struct sl_stun_chan {
 	const char	*err;		/* SL_PARSE_BAD: static reason */
 };
 
+/* sl_stun_chan_parse flags */
+#define SL_STUN_CHAN_STREAM	0x1	/* over TCP/TLS: padding required */
+#define SL_STUN_CHAN_RFC5766	0x2	/* channels up to 0x7fff too */
+
 /*
  * Parse one whole ChannelData message (RFC 8656 section 12.4): channel
- * 0x4000-0x4fff, data of the stated length, padding to 4 bytes.  stream:
- * over TCP/TLS the padding is there and buf holds exactly the message
- * (sl_stun_frame_next cut it); over UDP (stream 0) padding may or may
- * not follow, nothing else may (12.5).  SL_PARSE_OK, SL_PARSE_NOT_MINE
+ * 0x4000-0x4fff, data of the stated length, padding to 4 bytes.  With
+ * SL_STUN_CHAN_STREAM: over TCP/TLS the padding is there and buf holds
+ * exactly the message (sl_stun_frame_next cut it); without (UDP) padding
+ * may or may not follow, nothing else may (12.5).  With
+ * SL_STUN_CHAN_RFC5766 the channels 0x5000-0x7fff are accepted as RFC
+ * 5766 allowed (RFC 8656 reserves them; coturn 4.6 still binds them and
+ * its client picks from the whole range).  SL_PARSE_OK, SL_PARSE_NOT_MINE
  * (first two bits not 01), or SL_PARSE_BAD with out->err.
  */
 enum sl_parse_rc sl_stun_chan_parse(const uint8_t *buf, size_t len,
-	    int stream, struct sl_stun_chan *out) SL_NONNULL(1, 4) SL_WUR;
+	    unsigned flags, struct sl_stun_chan *out) SL_NONNULL(1, 4) SL_WUR;
 
 enum sl_stun_frame_kind {
 	SL_STUN_FRAME_STUN = 0,

@@ -42,7 +42,7 @@ check_frame(const uint8_t *p, const struct sl_stun_frame *f)
 	FZ_CHECK(copy != NULL && f->len > 0 && f->len <= FRAME_CAP);
 	memcpy(copy, p, f->len);
 	if (f->kind == SL_STUN_FRAME_CHANNEL) {
-		FZ_CHECK(sl_stun_chan_parse(copy, f->len, 1, &c) ==
+		FZ_CHECK(sl_stun_chan_parse(copy, f->len, SL_STUN_CHAN_STREAM, &c) ==
 		    SL_PARSE_OK);
 	} else {
 		enum sl_parse_rc rc = sl_stun_msg_parse(copy, f->len, &m);

@@ -202,16 +202,19 @@ check_chan(const uint8_t *data, size_t size)
 {
 	struct sl_stun_chan c;
 
-	for (int stream = 0; stream <= 1; stream++) {
-		enum sl_parse_rc rc = sl_stun_chan_parse(data, size, stream,
+	for (unsigned flags = 0; flags <= (SL_STUN_CHAN_STREAM |
+	    SL_STUN_CHAN_RFC5766); flags++) {
+		int stream = (flags & SL_STUN_CHAN_STREAM) != 0;
+		enum sl_parse_rc rc = sl_stun_chan_parse(data, size, flags,
 		    &c);
 
 		FZ_CHECK(rc != SL_PARSE_MORE);
 		FZ_CHECK((rc == SL_PARSE_BAD) == (c.err != NULL));
 		if (rc != SL_PARSE_OK)
 			continue;
-		FZ_CHECK(c.channel >= SL_STUN_CHAN_MIN &&
-		    c.channel <= SL_STUN_CHAN_MAX);
+		FZ_CHECK(c.channel >= SL_STUN_CHAN_MIN && c.channel <=
+		    ((flags & SL_STUN_CHAN_RFC5766) ? 0x7fff :
+		    SL_STUN_CHAN_MAX));
 		FZ_CHECK(c.data == data + 4 && 4 + (size_t)c.len <= size);
 		FZ_CHECK(size <= 4 + PAD4(c.len));
 		FZ_CHECK(!stream || size == 4 + PAD4(c.len));

@@ -37,13 +37,13 @@ T_TEST(stun_chan_stream_needs_padding)
 	    'l', 'o', 0, 0, 0, 0 };
 	struct sl_stun_chan c;
 
-	T_EQ(sl_stun_chan_parse(b, 12, 1, &c), SL_PARSE_OK);
+	T_EQ(sl_stun_chan_parse(b, 12, SL_STUN_CHAN_STREAM, &c), SL_PARSE_OK);
 	T_EQ(c.channel, 0x4fff);
 	for (size_t n = 4; n < 12; n++) {
-		T_EQ(sl_stun_chan_parse(b, n, 1, &c), SL_PARSE_BAD);
+		T_EQ(sl_stun_chan_parse(b, n, SL_STUN_CHAN_STREAM, &c), SL_PARSE_BAD);
 		T_STREQ(c.err, "truncated");
 	}
-	T_EQ(sl_stun_chan_parse(b, 13, 1, &c), SL_PARSE_BAD);
+	T_EQ(sl_stun_chan_parse(b, 13, SL_STUN_CHAN_STREAM, &c), SL_PARSE_BAD);
 	T_STREQ(c.err, "trailing_data");
 	T_EQ(sl_stun_chan_parse(b, 13, 0, &c), SL_PARSE_BAD);
 	T_STREQ(c.err, "trailing_data");
@@ -58,8 +58,12 @@ T_TEST(stun_chan_bad_channel_numbers)
 	for (unsigned ch = 0x5000; ch <= 0x7fff; ch += 0x0fff) {
 		b[0] = (uint8_t)(ch >> 8);
 		b[1] = (uint8_t)ch;
-		T_EQ(sl_stun_chan_parse(b, sizeof(b), 1, &c), SL_PARSE_BAD);
+		T_EQ(sl_stun_chan_parse(b, sizeof(b), SL_STUN_CHAN_STREAM, &c), SL_PARSE_BAD);
 		T_STREQ(c.err, "channel_reserved");
+		/* RFC 5766's range, on request (coturn binds them). */
+		T_EQ(sl_stun_chan_parse(b, sizeof(b), SL_STUN_CHAN_STREAM |
+		    SL_STUN_CHAN_RFC5766, &c), SL_PARSE_OK);
+		T_EQ(c.channel, ch);
 	}
 	/* Below 0x4000 or from 0x8000: not ChannelData at all. */
 	for (unsigned ch = 0x0000; ch <= 0xffff; ch += 0x1000) {
@@ -67,13 +71,13 @@ T_TEST(stun_chan_bad_channel_numbers)
 			continue;
 		b[0] = (uint8_t)(ch >> 8);
 		b[1] = (uint8_t)ch;
-		T_EQ(sl_stun_chan_parse(b, sizeof(b), 1, &c),
+		T_EQ(sl_stun_chan_parse(b, sizeof(b), SL_STUN_CHAN_STREAM, &c),
 		    SL_PARSE_NOT_MINE);
 	}
 	b[0] = 0x40;
-	T_EQ(sl_stun_chan_parse(b, 3, 1, &c), SL_PARSE_BAD);
+	T_EQ(sl_stun_chan_parse(b, 3, SL_STUN_CHAN_STREAM, &c), SL_PARSE_BAD);
 	T_STREQ(c.err, "short_header");
-	T_EQ(sl_stun_chan_parse(b, 0, 1, &c), SL_PARSE_BAD);
+	T_EQ(sl_stun_chan_parse(b, 0, SL_STUN_CHAN_STREAM, &c), SL_PARSE_BAD);
 }
 
 T_TEST(stun_chan_empty_data)
@@ -81,7 +85,7 @@ T_TEST(stun_chan_empty_data)
 	static const uint8_t b[] = { 0x40, 0x00, 0x00, 0x00 };
 	struct sl_stun_chan c;
 
-	T_EQ(sl_stun_chan_parse(b, 4, 1, &c), SL_PARSE_OK);
+	T_EQ(sl_stun_chan_parse(b, 4, SL_STUN_CHAN_STREAM, &c), SL_PARSE_OK);
 	T_EQ(c.len, 0);
 }
 

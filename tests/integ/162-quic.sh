@@ -1,0 +1,218 @@
+#!/bin/bash
+# 162-quic: real QUIC through sluiced (issue 14): Debian's ngtcp2 examples,
+# gtlsserver in srv on udp/443 of every address (a certificate of the test
+# CA for *.example.test, a 2 MB file from a directory), gtlsclient in cli
+# fetching https://NAME/blob.bin, NAME resolved by the test's dnsmasq
+# (www and other.example.test have an AAAA too: gtlsclient takes IPv6, and
+# IPv4 for denied.example.test, so both families are crossed).
+# UDP 443 is TPROXYed to sluiced by the `sluicectl nft` ruleset and its
+# policy routing; routed UDP 443 is dropped in gw's forward chain, so the
+# only way through is sluiced's.
+#   (a) splice by name: a `splice domain www.example.test port udp/443`
+#       rule; the QUIC handshake completes, the 2 MB file arrives intact
+#       (sha256), the server sees the gateway's address (not the client's),
+#       flow.end has proto quic, the SNI, the rule and packets both ways;
+#       nothing was routed past sluiced (the forward drop counted nothing);
+#   (b) an inspected name (`inspect domain other.example.test`): every
+#       Initial dropped and logged udp_not_inspectable with its SNI, the
+#       server receives nothing, the client gives up (its --timeout);
+#   (c) a ClientHello split over two Initial packets in two datagrams
+#       (gtlsclient with an FFDHE8192 key share, a hello of about 1.3 KB;
+#       the client's own log shows the second CRYPTO frame at its offset):
+#       spliced, the handshake completes and the file arrives intact; a
+#       denied name (`deny domain denied.example.test`): both datagrams of
+#       each attempt dropped, logged with the deny rule and the name, the
+#       server receives nothing.
+# Every wait is bounded; the clients that must fail give up after 4 s and
+# run at the same time.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+for b in gtlsclient gtlsserver; do
+	command -v "$b" >/dev/null ||
+	    setup_fail "$b is not installed (Debian's ngtcp2-client, ngtcp2-server)"
+done
+certs_make
+dns_start
+
+# The client resolves through the test's dnsmasq: a resolv.conf of its own,
+# bind-mounted in a mount namespace of the client alone.
+printf 'nameserver 10.2.0.53\n' >"$T/resolv.conf"
+
+# qclient LOG ARGS...: gtlsclient in cli (bounded), its output in
+# $T/LOG.log, its exit status returned.
+qclient() {
+	local log=$1
+	shift
+	# shellcheck disable=SC2016  # expanded by the inner sh
+	in_cli unshare -m --propagation private sh -c \
+	    'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$T/resolv.conf" \
+	    timeout 20 gtlsclient --no-quic-dump --no-http-dump \
+	    --exit-on-all-streams-close "$@" >"$T/$log.log" 2>&1
+}
+
+# ends LOG: "cli=ADDR:PORT dst=ADDR:PORT" of the first datagram the
+# client sent, as the flow log writes them (the name may resolve to
+# either family: gtlsclient takes getaddrinfo's first answer).
+ends() {
+	sed -n 's/^Sent packet: local=\[\([^]]*\)\]:\([0-9]*\) remote=\[\([^]]*\)\]:\([0-9]*\) .*/\1 \2 \3 \4/p' \
+	    "$T/$1.log" | head -n 1 | awk '{
+		c = $1 ":" $2; d = $3 ":" $4
+		if ($1 ~ /:/) c = "[" $1 "]:" $2
+		if ($3 ~ /:/) d = "[" $3 "]:" $4
+		print "cli=" c " dst=" d }'
+}
+
+# srv_rx ADDR...: datagrams gtlsserver received on any of ADDR (it logs
+# each one with its local and remote address).
+srv_rx() {
+	local a n=0
+	for a in "$@"; do
+		n=$((n + $(grep -c "^Received packet: local=\[$a\]:443 " "$T/qsrv.log")))
+	done
+	echo "$n"
+}
+
+# srv_from ADDR...: datagrams gtlsserver received from any of ADDR.
+srv_from() {
+	local a n=0
+	for a in "$@"; do
+		n=$((n + $(grep -c "^Received packet: .* remote=\[$a\]:" "$T/qsrv.log")))
+	done
+	echo "$n"
+}
+
+# What gtlsclient logs when the handshake completes, and when it gives up.
+HS_DONE='QUIC handshake has completed'
+GAVE_UP='ERR_IDLE_CLOSE'
+
+mkdir -p "$T/htdocs" "$T/dl-a" "$T/dl-c"
+head -c 2000000 /dev/urandom >"$T/htdocs/blob.bin" ||
+    setup_fail "the 2 MB test file"
+BLOB_SHA=$(sha256_of "$T/htdocs/blob.bin")
+# One server on every address of srv, both families.
+bg "$SRV" qsrv gtlsserver --no-quic-dump --no-http-dump --timeout=10s \
+    -d "$T/htdocs" '*' 443 "$T/srv.key" "$T/srv.crt"
+wait_listen "$SRV" 0.0.0.0 443 udp 5 ||
+    setup_fail "gtlsserver did not start on udp/443" "$(cat "$T/qsrv.log")"
+
+# Routed UDP 443 is dropped: what reaches the servers crossed sluiced.
+setup_do "forward drop in gw" in_gw nft -f - <<'EOF'
+table inet t162 {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		udp dport 443 counter drop
+		udp sport 443 counter drop
+	}
+}
+table inet t162 {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		udp dport 443 counter drop
+		udp sport 443 counter drop
+	}
+}
+EOF
+
+POLICY='
+set workers 1
+set transparent-udp-ports udp/443
+set udp-idle-timeout 2s
+set udp-blocked-interval 1s
+rule q-ok splice domain www.example.test port udp/443
+rule q-insp inspect domain other.example.test port udp/443
+rule q-deny deny domain denied.example.test port udp/443
+default deny
+'
+transparent_start "$POLICY"
+# Redirect mode: the policy routing TPROXY needs is printed as comments
+# (transparent_start runs it in tproxy mode only); run it as printed.
+sed -n 's/^#   \(ip .*\)$/\1/p' "$T/sluice.nft" >"$T/routing"
+[ -s "$T/routing" ] || setup_fail "sluicectl nft printed no policy routing" "$(cat -n "$T/sluice.nft")"
+while IFS= read -r cmd; do
+	# shellcheck disable=SC2086
+	o=$(in_gw $cmd 2>&1) || setup_fail "policy routing from sluicectl nft: $cmd" "$o"
+done <"$T/routing"
+wait_listen "$GW" 10.1.0.1 3129 udp 5 ||
+    setup_fail "sluiced does not listen on udp 10.1.0.1:3129" "$(tail -n 20 "$T/sluiced.err")"
+
+# The clients that must fail wait 4 s each: run them beside the others.
+qclient b --timeout=4s --download "$T/dl-b" \
+    other.example.test 443 https://other.example.test/blob.bin &
+B_PID=$!
+qclient cd --timeout=4s --download "$T/dl-d" \
+    --groups=-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519 \
+    denied.example.test 443 https://denied.example.test/blob.bin &
+CD_PID=$!
+
+# --- (a) splice by name ------------------------------------------------
+qclient a --download "$T/dl-a" www.example.test 443 \
+    https://www.example.test/blob.bin
+is "$?" 0 "splice: gtlsclient exits 0" "$(tail -n 5 "$T/a.log")"
+like "$(grep -c "$HS_DONE" "$T/a.log")" '^[1-9]' \
+    "splice: the QUIC handshake completes"
+is "$(sha256_of "$T/dl-a/blob.bin" 2>/dev/null)" "$BLOB_SHA" \
+    "splice: the 2 MB file arrives intact (sha256)"
+A_ENDS=$(ends a)
+like "$(srv_from 10.2.0.1 fd00:2::1)" '^[1-9][0-9]' \
+    "splice: the server got the datagrams from the gateway's address ($A_ENDS)"
+is "$(srv_from 10.1.0.2 fd00:1::2)" 0 "splice: none from the client's own address"
+FLOWLOG_WAIT=8 flowlog_expect "splice: flow.end with proto quic, the SNI, packets both ways" \
+    "event=flow.end $A_ENDS" \
+    action=splice rule=q-ok proto=quic sni=www.example.test \
+    'pkts_up>=20' 'pkts_down>=1000' 'down>=2000000'
+
+wait "$B_PID"
+B_RC=$?
+wait "$CD_PID"
+CD_RC=$?
+
+# --- (b) an inspected name ---------------------------------------------
+# gtlsclient exits 0 when it gives up: its log says so.
+B_ENDS=$(ends b)
+check "[ $B_RC -ne 124 ] && grep -q '$GAVE_UP' '$T/b.log'" \
+    "inspect: the client gives up by itself after its 4 s ($B_ENDS)"
+is "$(grep -c "$HS_DONE" "$T/b.log")" 0 "inspect: no handshake"
+check "[ ! -e '$T/dl-b/blob.bin' ]" "inspect: no file"
+like "$(grep -c '^Sent packet:' "$T/b.log")" '^([2-9]|[1-9][0-9])$' \
+    "inspect: the client sent its Initial and retransmissions"
+flowlog_expect "inspect: the Initials are dropped and logged udp_not_inspectable with the SNI" \
+    "event=flow.blocked $B_ENDS" \
+    action=deny rule=q-insp reason=udp_not_inspectable \
+    proto=quic sni=other.example.test
+
+# --- (c) a ClientHello over two Initial packets ------------------------
+CD_ENDS=$(ends cd)
+like "$(grep -m 1 'frm tx 1 Initial CRYPTO' "$T/cd.log")" 'offset=[1-9][0-9]* ' \
+    "split: the client's hello continues in its second Initial (denied name, $CD_ENDS)"
+check "[ $CD_RC -ne 124 ] && grep -q '$GAVE_UP' '$T/cd.log' && [ ! -e '$T/dl-d/blob.bin' ]" \
+    "split, denied: the client gives up, no file"
+flowlog_expect "split, denied: dropped, logged with the deny rule and the name" \
+    "event=flow.blocked $CD_ENDS" \
+    action=deny rule=q-deny proto=quic sni=denied.example.test 'count>=2'
+is "$(srv_rx 10.2.0.3 fd00:2::3)" 0 \
+    "inspect and split denied: the server got nothing for other/denied.example.test"
+
+qclient c --download "$T/dl-c" \
+    --groups=-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519 \
+    www.example.test 443 https://www.example.test/blob.bin
+is "$?" 0 "split, spliced: gtlsclient exits 0" "$(tail -n 5 "$T/c.log")"
+C_ENDS=$(ends c)
+like "$(grep -m 1 'frm tx 1 Initial CRYPTO' "$T/c.log")" 'offset=[1-9][0-9]* ' \
+    "split: the client's hello continues in its second Initial (spliced name, $C_ENDS)"
+like "$(grep -c "$HS_DONE" "$T/c.log")" '^[1-9]' \
+    "split, spliced: the QUIC handshake completes"
+is "$(sha256_of "$T/dl-c/blob.bin" 2>/dev/null)" "$BLOB_SHA" \
+    "split, spliced: the file arrives intact"
+FLOWLOG_WAIT=8 flowlog_expect "split, spliced: flow.end with the SNI" \
+    "event=flow.end $C_ENDS" \
+    action=splice rule=q-ok proto=quic sni=www.example.test \
+    'pkts_up>=20' 'down>=2000000'
+
+out=$(in_gw nft list table inet t162 2>&1)
+unlike "$out" 'counter packets [1-9]' \
+    "nothing was routed past sluiced (gw's forward drop counted nothing)"
+
+flowlog_valid
+done_testing

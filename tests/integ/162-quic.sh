@@ -22,7 +22,14 @@
 #       spliced, the handshake completes and the file arrives intact; a
 #       denied name (`deny domain denied.example.test`): both datagrams of
 #       each attempt dropped, logged with the deny rule and the name, the
-#       server receives nothing.
+#       server receives nothing;
+#   (d) the same split written by tools/quicinit -s (py/udpecho.py in srv
+#       in place of gtlsserver): a Chrome-like hello (an X25519MLKEM768
+#       share) split at 1100, and a small one split at 16 so the SNI is
+#       only in the second datagram, each sent in order and reversed: the
+#       first datagram is held, the second decides; spliced, the server
+#       gets both (flow.end: 2 packets each way); denied, neither, one
+#       flow.blocked with count 2, the deny rule and the name.
 # Every wait is bounded; the clients that must fail give up after 4 s and
 # run at the same time.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -94,6 +101,7 @@ BLOB_SHA=$(sha256_of "$T/htdocs/blob.bin")
 # One server on every address of srv, both families.
 bg "$SRV" qsrv gtlsserver --no-quic-dump --no-http-dump --timeout=10s \
     -d "$T/htdocs" '*' 443 "$T/srv.key" "$T/srv.crt"
+QSRV_PID=$BG_PID
 wait_listen "$SRV" 0.0.0.0 443 udp 5 ||
     setup_fail "gtlsserver did not start on udp/443" "$(cat "$T/qsrv.log")"
 
@@ -209,6 +217,70 @@ FLOWLOG_WAIT=8 flowlog_expect "split, spliced: flow.end with the SNI" \
     "event=flow.end $C_ENDS" \
     action=splice rule=q-ok proto=quic sni=www.example.test \
     'pkts_up>=20' 'down>=2000000'
+
+# --- (d) the split written by tools/quicinit ---------------------------
+# gtlsserver makes way for py/udpecho.py, which logs every datagram.
+stop_pid "$QSRV_PID"
+bg "$SRV" echo "$PY" "$PYDIR/udpecho.py" serve --max 30 10.2.0.2:443 10.2.0.3:443
+wait_for 5 grep -qx ready "$T/echo.log" ||
+    setup_fail "the UDP echo server did not start" "$(cat "$T/echo.log")"
+
+# qinit NAME ARGS...: quicinit ARGS into $T/NAME.1 and $T/NAME.2 (its two
+# datagrams) as hex, for udpecho.py seq.
+qinit() {
+	local name=$1 o
+	shift
+	o=$("$BUILD/tools/quicinit" "$@" 2>&1 >"$T/$name.bin") ||
+	    setup_fail "quicinit $*" "$o"
+	[ "$(wc -c <"$T/$name.bin")" -eq 2400 ] ||
+	    setup_fail "quicinit $*: not two 1200-byte datagrams"
+	head -c 1200 "$T/$name.bin" | od -An -v -tx1 | tr -d ' \n' >"$T/$name.1"
+	tail -c 1200 "$T/$name.bin" | od -An -v -tx1 | tr -d ' \n' >"$T/$name.2"
+}
+
+# seq2 DEST NAME FIRST SECOND: the datagrams FIRST then SECOND (1 or 2)
+# of NAME from one socket, udpecho.py seq's line.
+seq2() {
+	in_cli timeout 10 "$PY" "$PYDIR/udpecho.py" seq --timeout 0.5 "$1" \
+	    "$(cat "$T/$2.$3")" "$(cat "$T/$2.$4")" 2>&1
+}
+
+# echoed ADDR: datagrams of 1200 bytes the echo server got on ADDR:443.
+echoed() {
+	grep -c " on=$1:443 len=1200 " "$T/echo.log"
+}
+
+qinit chrome -p -s 1100 www.example.test
+qinit late -s 16 www.example.test
+qinit denied -s 16 denied.example.test
+ports=""
+for t in "chrome 1 2" "chrome 2 1" "late 1 2" "late 2 1"; do
+	# shellcheck disable=SC2086
+	set -- $t
+	n=$(echoed 10.2.0.2)
+	out=$(seq2 10.2.0.2:443 "$1" "$2" "$3")
+	like "$out" '^echoes=0,1 ' \
+	    "quicinit $1 (datagram $2 then $3), spliced: held until the second, both echoed ($out)"
+	is "$(($(echoed 10.2.0.2) - n))" 2 "quicinit $1 (datagram $2 then $3): the server got both"
+	ports="$ports $1/$2$3=$(printf '%s\n' "$out" | sed -n 's/.* port=//p')"
+done
+for t in "1 2" "2 1"; do
+	# shellcheck disable=SC2086
+	set -- $t
+	out=$(seq2 10.2.0.3:443 denied "$1" "$2")
+	like "$out" '^echoes=0,0 ' \
+	    "quicinit denied (SNI in datagram 2; datagram $1 then $2): nothing comes back ($out)"
+	port=$(printf '%s\n' "$out" | sed -n 's/.* port=//p')
+	flowlog_expect "quicinit denied (datagram $1 then $2): both dropped, logged with the rule and the name" \
+	    "event=flow.blocked cli=10.1.0.2:$port" dst=10.2.0.3:443 action=deny \
+	    rule=q-deny proto=quic sni=denied.example.test count=2 up=2400
+done
+is "$(echoed 10.2.0.3)" 0 "quicinit denied: the server got nothing"
+for p in $ports; do
+	FLOWLOG_WAIT=8 flowlog_expect "quicinit ${p%=*}: flow.end with the SNI, 2 packets each way" \
+	    "event=flow.end cli=10.1.0.2:${p#*=}" dst=10.2.0.2:443 action=splice \
+	    rule=q-ok proto=quic sni=www.example.test pkts_up=2 pkts_down=2
+done
 
 out=$(in_gw nft list table inet t162 2>&1)
 unlike "$out" 'counter packets [1-9]' \

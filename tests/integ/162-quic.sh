@@ -29,7 +29,11 @@
 #       only in the second datagram, each sent in order and reversed: the
 #       first datagram is held, the second decides; spliced, the server
 #       gets both (flow.end: 2 packets each way); denied, neither, one
-#       flow.blocked with count 2, the deny rule and the name.
+#       flow.blocked with count 2, the deny rule and the name;
+#   (e) a resumed session (--session-file, --tp-file): the second client's
+#       first datagram is its Initial (a hello with pre_shared_key) and a
+#       0-RTT packet with the request; the server gets the 0-RTT request,
+#       the file arrives intact, flow.end has the SNI.
 # Every wait is bounded; the clients that must fail give up after 4 s and
 # run at the same time.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -94,7 +98,7 @@ srv_from() {
 HS_DONE='QUIC handshake has completed'
 GAVE_UP='ERR_IDLE_CLOSE'
 
-mkdir -p "$T/htdocs" "$T/dl-a" "$T/dl-c"
+mkdir -p "$T/htdocs" "$T/dl-a" "$T/dl-c" "$T/dl-e" "$T/dl-e2"
 head -c 2000000 /dev/urandom >"$T/htdocs/blob.bin" ||
     setup_fail "the 2 MB test file"
 BLOB_SHA=$(sha256_of "$T/htdocs/blob.bin")
@@ -170,6 +174,29 @@ FLOWLOG_WAIT=8 flowlog_expect "splice: flow.end with proto quic, the SNI, packet
     "event=flow.end $A_ENDS" \
     action=splice rule=q-ok proto=quic sni=www.example.test \
     'pkts_up>=20' 'pkts_down>=1000' 'down>=2000000'
+
+# --- (e) a resumed session with 0-RTT ---------------------------------
+# The first connection saves its ticket and transport parameters; the
+# second sends its request as 0-RTT, coalesced with its Initial.
+qclient e --download "$T/dl-e" --session-file "$T/sess" --tp-file "$T/tp" \
+    www.example.test 443 https://www.example.test/blob.bin
+check "[ -s '$T/sess' ] && [ -s '$T/tp' ] && [ \"\$(sha256_of '$T/dl-e/blob.bin')\" = $BLOB_SHA ]" \
+    "0-RTT: a first connection saves its session ticket" "$(tail -n 3 "$T/e.log")"
+qclient e2 --download "$T/dl-e2" --session-file "$T/sess" --tp-file "$T/tp" \
+    www.example.test 443 https://www.example.test/blob.bin
+is "$?" 0 "0-RTT: the resumed client exits 0" "$(tail -n 3 "$T/e2.log")"
+E2_ENDS=$(ends e2)
+# Its first datagram: what it logged before its first "Sent packet".
+like "$(sed '/^Sent packet:/q' "$T/e2.log" | grep -o 'type=[0-9A-Za-z]*' | sort -u | tr '\n' ' ')" \
+    '^type=0RTT type=Initial $' \
+    "0-RTT: the resumed client's first datagram is an Initial and a 0-RTT packet ($E2_ENDS)"
+like "$(grep -c ' frm rx 0 0RTT STREAM(0x0b) id=0x0 fin=1 ' "$T/qsrv.log")" '^[1-9]' \
+    "0-RTT: the server got the request as 0-RTT data"
+is "$(sha256_of "$T/dl-e2/blob.bin" 2>/dev/null)" "$BLOB_SHA" \
+    "0-RTT: the handshake completes and the file arrives intact"
+FLOWLOG_WAIT=8 flowlog_expect "0-RTT: flow.end with the SNI of the resumed hello" \
+    "event=flow.end $E2_ENDS" \
+    action=splice rule=q-ok proto=quic sni=www.example.test 'down>=2000000'
 
 wait "$B_PID"
 B_RC=$?

@@ -544,13 +544,27 @@ static enum sl_ev_proto
 udp_proto_of(const uint8_t *buf, size_t len, uint16_t dport)
 {
 	struct sl_stun_hdr h;
+	uint32_t v;
 
 	if (sl_stun_peek(buf, len, &h) == SL_PARSE_OK)
 		return SL_EV_PROTO_STUN;
-	/* A long header (RFC 9000 17.2) with the fixed bit, to 443. */
-	if (dport == UDP_QUIC_PORT && len > 0 && (buf[0] & 0xc0) == 0xc0)
+	/*
+	 * A long header (RFC 9000 17.2) to 443: with the fixed bit, or
+	 * without it and a version whose Initial we read (RFC 9287 3.1: a
+	 * client with a NEW_TOKEN token of a server that sent
+	 * grease_quic_bit may clear it in its Initials; decided by address,
+	 * such a client would not meet a rule that names its host).
+	 */
+	if (dport != UDP_QUIC_PORT || len == 0 || !(buf[0] & 0x80))
+		return SL_EV_PROTO_UDP;
+	if (buf[0] & 0x40)
 		return SL_EV_PROTO_QUIC;
-	return SL_EV_PROTO_UDP;
+	if (len < 5)
+		return SL_EV_PROTO_UDP;
+	v = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 |
+	    (uint32_t)buf[3] << 8 | buf[4];
+	return v == SL_TLS_QUIC_V1 || v == SL_TLS_QUIC_V2 ?
+	    SL_EV_PROTO_QUIC : SL_EV_PROTO_UDP;
 }
 
 /*

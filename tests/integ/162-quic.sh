@@ -280,8 +280,10 @@ echoed() {
 qinit chrome -p -s 1100 www.example.test
 qinit late -s 16 www.example.test
 qinit denied -s 16 denied.example.test
+qinit grease -g -s 16 www.example.test
+qinit grease-denied -g -s 16 denied.example.test
 ports=""
-for t in "chrome 1 2" "chrome 2 1" "late 1 2" "late 2 1"; do
+for t in "chrome 1 2" "chrome 2 1" "late 1 2" "late 2 1" "grease 1 2"; do
 	# shellcheck disable=SC2086
 	set -- $t
 	n=$(echoed 10.2.0.2)
@@ -291,14 +293,14 @@ for t in "chrome 1 2" "chrome 2 1" "late 1 2" "late 2 1"; do
 	is "$(($(echoed 10.2.0.2) - n))" 2 "quicinit $1 (datagram $2 then $3): the server got both"
 	ports="$ports $1/$2$3=$(printf '%s\n' "$out" | sed -n 's/.* port=//p')"
 done
-for t in "1 2" "2 1"; do
+for t in "denied 1 2" "denied 2 1" "grease-denied 1 2"; do
 	# shellcheck disable=SC2086
 	set -- $t
-	out=$(seq2 10.2.0.3:443 denied "$1" "$2")
+	out=$(seq2 10.2.0.3:443 "$1" "$2" "$3")
 	like "$out" '^echoes=0,0 ' \
-	    "quicinit denied (SNI in datagram 2; datagram $1 then $2): nothing comes back ($out)"
+	    "quicinit $1 (SNI in datagram 2; datagram $2 then $3): nothing comes back ($out)"
 	port=$(printf '%s\n' "$out" | sed -n 's/.* port=//p')
-	flowlog_expect "quicinit denied (datagram $1 then $2): both dropped, logged with the rule and the name" \
+	flowlog_expect "quicinit $1 (datagram $2 then $3): both dropped, logged with the rule and the name" \
 	    "event=flow.blocked cli=10.1.0.2:$port" dst=10.2.0.3:443 action=deny \
 	    rule=q-deny proto=quic sni=denied.example.test count=2 up=2400
 done

@@ -5,7 +5,7 @@
  * 1.3 ClientHello (qe_hello) with server_name, ALPN h3 and an X25519
  * share.
  *
- *   quicinit [-p] [-s OFFSET] SNI > FILE
+ *   quicinit [-g] [-p] [-s OFFSET] SNI > FILE
  *
  * -p adds an X25519MLKEM768 share (1216 bytes) like Chrome's: the hello
  * no longer fits one Initial.  -s OFFSET splits the hello's CRYPTO data
@@ -14,7 +14,9 @@
  * a 1200-byte datagram of its own; the two datagrams are written one
  * after the other (2400 bytes).  The server_name extension comes first,
  * so a small OFFSET puts the SNI in the second datagram (Chrome shuffles
- * its extensions: it may be anywhere).
+ * its extensions: it may be anywhere).  -g clears the fixed bit of each
+ * Initial and gives it a token, as RFC 9287 3.1 lets a client with a
+ * NEW_TOKEN token of a server that sent grease_quic_bit do.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,20 +27,25 @@
 
 #define QI_DGRAM	1200
 /* CRYPTO bytes that fit one 1200-byte Initial with quic_enc.h's header
-   (8-byte DCID, 4-byte packet number), frame header and AEAD tag. */
-#define QI_CRYPTO_MAX	1150
+   (8-byte DCID, 4-byte packet number, a QI_TOKEN-byte token), frame
+   header and AEAD tag. */
+#define QI_TOKEN	32
+#define QI_CRYPTO_MAX	1110
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: quicinit [-p] [-s OFFSET] SNI > FILE\n");
+	fprintf(stderr, "usage: quicinit [-g] [-p] [-s OFFSET] SNI > FILE\n");
 	return 2;
 }
 
-/* Append to d one Initial of packet number pn with hello bytes [off, end). */
+/*
+ * Append to d one Initial of packet number pn with hello bytes [off, end),
+ * greased (the fixed bit clear, a token) or not.
+ */
 static void
 qi_initial(struct qe_buf *d, const struct qe_buf *h, uint32_t pn,
-    size_t off, size_t end)
+    size_t off, size_t end, int grease)
 {
 	static struct qe_buf f;
 	struct qe_pkt p;
@@ -48,6 +55,10 @@ qi_initial(struct qe_buf *d, const struct qe_buf *h, uint32_t pn,
 	memset(&p, 0, sizeof(p));
 	p.pn = pn;
 	p.pad_to = d->n + QI_DGRAM;
+	if (grease) {
+		p.fixed_clear = 1;
+		p.token_len = QI_TOKEN;
+	}
 	qe_initial(d, &p, &f);
 }
 
@@ -57,10 +68,13 @@ main(int argc, char **argv)
 	static struct qe_buf h, d;
 	size_t split = 0;
 	char *end;
-	int c, pq = 0;
+	int c, pq = 0, grease = 0;
 
-	while ((c = getopt(argc, argv, "ps:")) != -1) {
+	while ((c = getopt(argc, argv, "gps:")) != -1) {
 		switch (c) {
+		case 'g':
+			grease = 1;
+			break;
 		case 'p':
 			pq = 1;
 			break;
@@ -85,9 +99,9 @@ main(int argc, char **argv)
 		    QI_DGRAM);
 		return 2;
 	}
-	qi_initial(&d, &h, 0, 0, split);
+	qi_initial(&d, &h, 0, 0, split, grease);
 	if (split < h.n)
-		qi_initial(&d, &h, 1, split, h.n);
+		qi_initial(&d, &h, 1, split, h.n, grease);
 	if (fwrite(d.b, 1, d.n, stdout) != d.n || fflush(stdout) != 0)
 		return 1;
 	return 0;

@@ -266,10 +266,14 @@ qinit() {
 }
 
 # seq2 DEST NAME FIRST SECOND: the datagrams FIRST then SECOND (1 or 2)
-# of NAME from one socket, udpecho.py seq's line.
+# of NAME from one socket, udpecho.py seq's line.  Each call from a port
+# of its own below the ephemeral range (SPORT, counted by the caller):
+# the kernel may hand the next client the port of the last one, whose
+# session sluiced still forwards.
+SPORT=20000
 seq2() {
-	in_cli timeout 10 "$PY" "$PYDIR/udpecho.py" seq --timeout 0.5 "$1" \
-	    "$(cat "$T/$2.$3")" "$(cat "$T/$2.$4")" 2>&1
+	in_cli timeout 10 "$PY" "$PYDIR/udpecho.py" seq --timeout 0.5 \
+	    --sport "$SPORT" "$1" "$(cat "$T/$2.$3")" "$(cat "$T/$2.$4")" 2>&1
 }
 
 # echoed ADDR: datagrams of 1200 bytes the echo server got on ADDR:443.
@@ -287,6 +291,7 @@ for t in "chrome 1 2" "chrome 2 1" "late 1 2" "late 2 1" "grease 1 2"; do
 	# shellcheck disable=SC2086
 	set -- $t
 	n=$(echoed 10.2.0.2)
+	SPORT=$((SPORT + 1))
 	out=$(seq2 10.2.0.2:443 "$1" "$2" "$3")
 	like "$out" '^echoes=0,1 ' \
 	    "quicinit $1 (datagram $2 then $3), spliced: held until the second, both echoed ($out)"
@@ -296,6 +301,7 @@ done
 for t in "denied 1 2" "denied 2 1" "grease-denied 1 2"; do
 	# shellcheck disable=SC2086
 	set -- $t
+	SPORT=$((SPORT + 1))
 	out=$(seq2 10.2.0.3:443 "$1" "$2" "$3")
 	like "$out" '^echoes=0,0 ' \
 	    "quicinit $1 (SNI in datagram 2; datagram $2 then $3): nothing comes back ($out)"

@@ -661,6 +661,32 @@ udp_quic_decide(struct udp_sess *s, const char *name)
 	/* Pending until the answer; held datagrams wait with it. */
 }
 
+/*
+ * The hello will not be read whole (peek-timeout, no room to hold more,
+ * or the reader refused a datagram).  If part of a ClientHello came, the
+ * session is refused, as an incomplete ClientHello is on TCP, and not
+ * decided by address alone: a client whose hello spans two datagrams and
+ * gets no answer retransmits them one PTO apart (1, 2, 4, 8 s), so the
+ * first half of a denied name's hello comes alone, and the address's
+ * decision (a splice of that server) would take the second half, and the
+ * handshake, with it.  No hello byte at all (a hello without SNI is
+ * whole): decided by address.
+ */
+static void
+udp_quic_unread(struct udp_sess *s)
+{
+	struct sl_decision dec;
+
+	if (s->quic->end == 0 || s->quic->rc == SL_PARSE_OK) {
+		udp_quic_decide(s, NULL);
+		return;
+	}
+	memset(&dec, 0, sizeof(dec));
+	dec.action = SL_ACT_DENY;
+	dec.reason = "quic_hello_incomplete";
+	udp_sess_decided(s, &dec, NULL);
+}
+
 /* Feed one datagram of a pending QUIC session; it may be decided. */
 static void
 udp_quic_feed(struct udp_sess *s, const uint8_t *buf, size_t len)
@@ -671,9 +697,9 @@ udp_quic_feed(struct udp_sess *s, const uint8_t *buf, size_t len)
 	if (s->nheld == UDP_HELD_MAX || s->held_bytes + len > UDP_HELD_BYTES ||
 	    (s->held[s->nheld].buf = sl_alloc(len ? len : 1)) == NULL) {
 		s->u->st.send_drop++;
-		/* No room to read further: decided by address alone. */
+		/* No room to read further. */
 		if (s->quic != NULL && s->dns == NULL)
-			udp_quic_decide(s, NULL);
+			udp_quic_unread(s);
 		return;
 	}
 	memcpy(s->held[s->nheld].buf, buf, len);
@@ -692,7 +718,7 @@ udp_quic_feed(struct udp_sess *s, const uint8_t *buf, size_t len)
 	}
 	sl_debug(SL_CAT_FLOW, "flow=%llu quic: no name (%s)",
 	    (unsigned long long)s->id, s->quic->err ? s->quic->err : "-");
-	udp_quic_decide(s, NULL);
+	udp_quic_unread(s);
 }
 
 /* The first datagram of a 5-tuple: decide, and forward or refuse it. */
@@ -1026,11 +1052,11 @@ sl_udp_sweep(struct sl_udp *u, uint64_t now)
 	struct sl_udptab_ent *e;
 	struct udp_sess *s, *next;
 
-	/* QUIC hellos not read in time: decided by address alone. */
+	/* QUIC hellos not read in time: refused, or decided by address. */
 	for (s = u->pending; s != NULL; s = next) {
 		next = s->pnext;
 		if (s->dns == NULL && now >= s->deadline)
-			udp_quic_decide(s, NULL);
+			udp_quic_unread(s);
 	}
 	while ((e = sl_udptab_expired(&u->tab, now, set->udp_idle_timeout)))
 		udp_sess_end((struct udp_sess *)e, 'T');

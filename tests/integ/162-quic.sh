@@ -20,16 +20,21 @@
 #       (gtlsclient with an FFDHE8192 key share, a hello of about 1.3 KB;
 #       the client's own log shows the second CRYPTO frame at its offset):
 #       spliced, the handshake completes and the file arrives intact; a
-#       denied name (`deny domain denied.example.test`): both datagrams of
-#       each attempt dropped, logged with the deny rule and the name, the
-#       server receives nothing;
+#       denied name (`deny domain denied.example.test`; `splice ip
+#       10.2.0.3` after it, peek-timeout 1s): both datagrams of the first
+#       flight dropped, logged with the deny rule and the name; the
+#       retransmitted halves, one PTO apart, each come alone and are
+#       refused quic_hello_incomplete rather than spliced by address; no
+#       handshake, the server never gets the request;
 #   (d) the same split written by tools/quicinit -s (py/udpecho.py in srv
 #       in place of gtlsserver): a Chrome-like hello (an X25519MLKEM768
 #       share) split at 1100, and a small one split at 16 so the SNI is
 #       only in the second datagram, each sent in order and reversed: the
 #       first datagram is held, the second decides; spliced, the server
 #       gets both (flow.end: 2 packets each way); denied, neither, one
-#       flow.blocked with count 2, the deny rule and the name;
+#       flow.blocked with count 2, the deny rule and the name; halves
+#       2.5 s apart (more than peek-timeout): each refused on its own,
+#       quic_hello_incomplete, though q-addr splices 10.2.0.3 by address;
 #   (e) a resumed session (--session-file, --tp-file): the second client's
 #       first datagram is its Initial (a hello with pre_shared_key) and a
 #       0-RTT packet with the request; the server gets the 0-RTT request,
@@ -98,7 +103,10 @@ srv_from() {
 HS_DONE='QUIC handshake has completed'
 GAVE_UP='ERR_IDLE_CLOSE'
 
-mkdir -p "$T/htdocs" "$T/dl-a" "$T/dl-c" "$T/dl-e" "$T/dl-e2"
+# Every client's download directory exists: a file in one is what a
+# client that got through writes.
+mkdir -p "$T/htdocs" "$T/dl-a" "$T/dl-b" "$T/dl-c" "$T/dl-d" "$T/dl-e" \
+    "$T/dl-e2"
 head -c 2000000 /dev/urandom >"$T/htdocs/blob.bin" ||
     setup_fail "the 2 MB test file"
 BLOB_SHA=$(sha256_of "$T/htdocs/blob.bin")
@@ -132,9 +140,11 @@ set workers 1
 set transparent-udp-ports udp/443
 set udp-idle-timeout 2s
 set udp-blocked-interval 1s
+set peek-timeout 1s
 rule q-ok splice domain www.example.test port udp/443
 rule q-insp inspect domain other.example.test port udp/443
 rule q-deny deny domain denied.example.test port udp/443
+rule q-addr splice ip 10.2.0.3 port udp/443
 default deny
 '
 transparent_start "$POLICY"
@@ -224,10 +234,16 @@ like "$(grep -m 1 'frm tx 1 Initial CRYPTO' "$T/cd.log")" 'offset=[1-9][0-9]* ' 
 check "[ $CD_RC -ne 124 ] && grep -q '$GAVE_UP' '$T/cd.log' && [ ! -e '$T/dl-d/blob.bin' ]" \
     "split, denied: the client gives up, no file"
 flowlog_expect "split, denied: dropped, logged with the deny rule and the name" \
-    "event=flow.blocked $CD_ENDS" \
-    action=deny rule=q-deny proto=quic sni=denied.example.test 'count>=2'
-is "$(srv_rx 10.2.0.3 fd00:2::3)" 0 \
-    "inspect and split denied: the server got nothing for other/denied.example.test"
+    "event=flow.blocked $CD_ENDS rule=q-deny" \
+    action=deny proto=quic sni=denied.example.test 'count>=2'
+# Unanswered, the client sends the halves again one PTO apart (1 s, 3 s):
+# each comes alone, and q-addr would splice 10.2.0.3 by address.
+flowlog_expect "split, denied: a half retransmitted alone is refused quic_hello_incomplete, not spliced by address" \
+    "event=flow.blocked $CD_ENDS reason=quic_hello_incomplete" action=deny proto=quic
+is "$(grep -c ':authority: denied.example.test' "$T/qsrv.log")" 0 \
+    "split, denied: the server never got the denied name's request"
+is "$(grep -c "$HS_DONE" "$T/cd.log")" 0 "split, denied: no handshake"
+is "$(srv_rx fd00:2::3)" 0 "inspect: the server got nothing for other.example.test"
 
 qclient c --download "$T/dl-c" \
     --groups=-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519 \
@@ -272,7 +288,7 @@ qinit() {
 # session sluiced still forwards.
 SPORT=20000
 seq2() {
-	in_cli timeout 10 "$PY" "$PYDIR/udpecho.py" seq --timeout 0.5 \
+	in_cli timeout 10 "$PY" "$PYDIR/udpecho.py" seq --timeout "${WAIT:-0.5}" \
 	    --sport "$SPORT" "$1" "$(cat "$T/$2.$3")" "$(cat "$T/$2.$4")" 2>&1
 }
 
@@ -310,6 +326,16 @@ for t in "denied 1 2" "denied 2 1" "grease-denied 1 2"; do
 	    "event=flow.blocked cli=10.1.0.2:$port" dst=10.2.0.3:443 action=deny \
 	    rule=q-deny proto=quic sni=denied.example.test count=2 up=2400
 done
+# Halves more than peek-timeout (1 s, swept up to 1 s late) apart: each
+# is refused on its own, neither spliced by q-addr.
+SPORT=$((SPORT + 1))
+out=$(WAIT=2.5 seq2 10.2.0.3:443 denied 1 2)
+like "$out" '^echoes=0,0 ' \
+    "quicinit denied, halves 2.5 s apart: nothing comes back ($out)"
+port=$(printf '%s\n' "$out" | sed -n 's/.* port=//p')
+flowlog_expect "quicinit denied, halves 2.5 s apart: refused quic_hello_incomplete" \
+    "event=flow.blocked cli=10.1.0.2:$port" dst=10.2.0.3:443 action=deny \
+    reason=quic_hello_incomplete proto=quic
 is "$(echoed 10.2.0.3)" 0 "quicinit denied: the server got nothing"
 for p in $ports; do
 	FLOWLOG_WAIT=8 flowlog_expect "quicinit ${p%=*}: flow.end with the SNI, 2 packets each way" \

@@ -126,13 +126,6 @@ table inet t162 {
 		udp sport 443 counter drop
 	}
 }
-table inet t162 {
-	chain forward {
-		type filter hook forward priority 0; policy accept;
-		udp dport 443 counter drop
-		udp sport 443 counter drop
-	}
-}
 EOF
 
 POLICY='
@@ -243,6 +236,9 @@ flowlog_expect "split, denied: a half retransmitted alone is refused quic_hello_
 is "$(grep -c ':authority: denied.example.test' "$T/qsrv.log")" 0 \
     "split, denied: the server never got the denied name's request"
 is "$(grep -c "$HS_DONE" "$T/cd.log")" 0 "split, denied: no handshake"
+# (b) went over IPv6, where no rule splices 10.2.0.3 by address: not even
+# the CONNECTION_CLOSE the client sends when it gives up gets through.
+like "$B_ENDS" 'dst=\[fd00:2::3\]:443$' "inspect: the client took IPv6"
 is "$(srv_rx fd00:2::3)" 0 "inspect: the server got nothing for other.example.test"
 
 qclient c --download "$T/dl-c" \

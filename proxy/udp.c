@@ -552,13 +552,27 @@ static enum sl_ev_proto
 udp_proto_of(const uint8_t *buf, size_t len, uint16_t dport)
 {
 	struct sl_stun_hdr h;
+	uint32_t v;
 
 	if (sl_stun_peek(buf, len, &h) == SL_PARSE_OK)
 		return SL_EV_PROTO_STUN;
-	/* A long header (RFC 9000 17.2) with the fixed bit, to 443. */
-	if (dport == UDP_QUIC_PORT && len > 0 && (buf[0] & 0xc0) == 0xc0)
+	/*
+	 * A long header (RFC 9000 17.2) to 443: with the fixed bit, or
+	 * without it and a version whose Initial we read (RFC 9287 3.1: a
+	 * client with a NEW_TOKEN token of a server that sent
+	 * grease_quic_bit may clear it in its Initials; decided by address,
+	 * such a client would not meet a rule that names its host).
+	 */
+	if (dport != UDP_QUIC_PORT || len == 0 || !(buf[0] & 0x80))
+		return SL_EV_PROTO_UDP;
+	if (buf[0] & 0x40)
 		return SL_EV_PROTO_QUIC;
-	return SL_EV_PROTO_UDP;
+	if (len < 5)
+		return SL_EV_PROTO_UDP;
+	v = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 |
+	    (uint32_t)buf[3] << 8 | buf[4];
+	return v == SL_TLS_QUIC_V1 || v == SL_TLS_QUIC_V2 ?
+	    SL_EV_PROTO_QUIC : SL_EV_PROTO_UDP;
 }
 
 /*
@@ -655,6 +669,32 @@ udp_quic_decide(struct udp_sess *s, const char *name)
 	/* Pending until the answer; held datagrams wait with it. */
 }
 
+/*
+ * The hello will not be read whole (peek-timeout, no room to hold more,
+ * or the reader refused a datagram).  If part of a ClientHello came, the
+ * session is refused, as an incomplete ClientHello is on TCP, and not
+ * decided by address alone: a client whose hello spans two datagrams and
+ * gets no answer retransmits them one PTO apart (1, 2, 4, 8 s), so the
+ * first half of a denied name's hello comes alone, and the address's
+ * decision (a splice of that server) would take the second half, and the
+ * handshake, with it.  No hello byte at all (a hello without SNI is
+ * whole): decided by address.
+ */
+static void
+udp_quic_unread(struct udp_sess *s)
+{
+	struct sl_decision dec;
+
+	if (s->quic->end == 0 || s->quic->rc == SL_PARSE_OK) {
+		udp_quic_decide(s, NULL);
+		return;
+	}
+	memset(&dec, 0, sizeof(dec));
+	dec.action = SL_ACT_DENY;
+	dec.reason = "quic_hello_incomplete";
+	udp_sess_decided(s, &dec, NULL);
+}
+
 /* Feed one datagram of a pending QUIC session; it may be decided. */
 static void
 udp_quic_feed(struct udp_sess *s, const uint8_t *buf, size_t len)
@@ -665,9 +705,9 @@ udp_quic_feed(struct udp_sess *s, const uint8_t *buf, size_t len)
 	if (s->nheld == UDP_HELD_MAX || s->held_bytes + len > UDP_HELD_BYTES ||
 	    (s->held[s->nheld].buf = sl_alloc(len ? len : 1)) == NULL) {
 		s->u->st.send_drop++;
-		/* No room to read further: decided by address alone. */
+		/* No room to read further. */
 		if (s->quic != NULL && s->dns == NULL)
-			udp_quic_decide(s, NULL);
+			udp_quic_unread(s);
 		return;
 	}
 	memcpy(s->held[s->nheld].buf, buf, len);
@@ -686,7 +726,7 @@ udp_quic_feed(struct udp_sess *s, const uint8_t *buf, size_t len)
 	}
 	sl_debug(SL_CAT_FLOW, "flow=%llu quic: no name (%s)",
 	    (unsigned long long)s->id, s->quic->err ? s->quic->err : "-");
-	udp_quic_decide(s, NULL);
+	udp_quic_unread(s);
 }
 
 /* The first datagram of a 5-tuple: decide, and forward or refuse it. */
@@ -1020,11 +1060,11 @@ sl_udp_sweep(struct sl_udp *u, uint64_t now)
 	struct sl_udptab_ent *e;
 	struct udp_sess *s, *next;
 
-	/* QUIC hellos not read in time: decided by address alone. */
+	/* QUIC hellos not read in time: refused, or decided by address. */
 	for (s = u->pending; s != NULL; s = next) {
 		next = s->pnext;
 		if (s->dns == NULL && now >= s->deadline)
-			udp_quic_decide(s, NULL);
+			udp_quic_unread(s);
 	}
 	while ((e = sl_udptab_expired(&u->tab, now, set->udp_idle_timeout)))
 		udp_sess_end((struct udp_sess *)e, 'T');

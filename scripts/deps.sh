@@ -18,9 +18,9 @@
 # installed package (apt-get install --no-remove).  Services are left as they
 # were: nothing starts during the install (a policy-rc.d of ours, unless the
 # machine has one), and the packaged daemons this run newly installs (nginx,
-# haproxy, squid, coturn) are disabled (the tests and benchmarks start their own
-# instances with their own configuration); a service the machine had
-# before is not touched.
+# haproxy, squid, coturn, ngtcp2-server's ngtcp2d) are disabled (the tests
+# and benchmarks start their own instances with their own configuration); a
+# service the machine had before is not touched.
 set -eu
 
 # build: compiler and make (build-essential), pkg-config, and the -dev
@@ -59,6 +59,10 @@ libjansson-dev libcrypt-dev
 #                              turnutils_uclient (which has no proxy
 #                              support); the userspace UDP relay peer of
 #                              the UDP forwarding bench (tests/bench/udp.sh)
+#   ngtcp2-client ngtcp2-server
+#                              a real QUIC client and server (gtlsclient,
+#                              gtlsserver: ngtcp2's GnuTLS examples) for
+#                              the QUIC test, integ 162
 #   clang libclang-rt-14-dev   make fuzz (clang and the libFuzzer runtime)
 #   cppcheck                   make lint
 #   mmdebstrap                 make test-fresh (a fresh Debian 12 root)
@@ -67,7 +71,7 @@ iproute2 nftables procps
 openssl curl python3 python3-websockets nghttp2-client python3-h2
 nginx libnginx-mod-stream dnsmasq-base|dnsmasq-base-lua haproxy
 squid-openssl|squid mitmproxy nghttp2-client
-testssl.sh coturn socat
+testssl.sh coturn socat ngtcp2-client ngtcp2-server
 clang libclang-rt-14-dev cppcheck mmdebstrap
 "
 
@@ -196,7 +200,7 @@ cleanup
 # stopped, should an admin's own policy-rc.d have let it start).  Nothing
 # else is touched: not the units of packages the machine already had, nor
 # those of other new packages (cron, procps, ...).
-DAEMONS="nginx|haproxy|squid|coturn"
+DAEMONS="nginx|haproxy|squid|coturn|ngtcp2d"
 for p in $new; do
 	for f in $(dpkg-query -L "$p" 2>/dev/null | grep -E \
 	    "^((/usr)?/lib/systemd/system/($DAEMONS)\.service|/etc/init\.d/($DAEMONS))\$"); do

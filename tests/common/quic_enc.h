@@ -86,6 +86,7 @@ struct qe_pkt {
 	int		 type;		/* 0: the version's Initial, else
 					   1 + the type bits */
 	size_t		 pad_to;	/* PADDING up to this datagram size */
+	int		 fixed_clear;	/* the fixed bit 0 (RFC 9287 3.1) */
 };
 
 /*
@@ -119,7 +120,8 @@ qe_initial(struct qe_buf *d, const struct qe_pkt *p, const struct qe_buf *f)
 	while (pt.n + pn_len < 4 || (p->pad_to > start + hdr + pt.n + 16 &&
 	    pt.n < p->pad_to - start - hdr - 16))
 		qe_be(&pt, 0, 1);
-	qe_be(d, 0xc0 | type << 4 | p->reserved | (pn_len - 1), 1);
+	qe_be(d, (p->fixed_clear ? 0x80 : 0xc0) | type << 4 | p->reserved |
+	    (pn_len - 1), 1);
 	qe_be(d, version, 4);
 	qe_be(d, dcid_len, 1);
 	qe_put(d, dcid, dcid_len);

@@ -6,7 +6,7 @@ tests (integ 160).
   udpecho.py ping [--count N] [--timeout S] [--file F] [--size N] ADDR:PORT
   udpecho.py burst [--count N] ADDR:PORT TAG
   udpecho.py junk [--count N] [--size N] ADDR:PORT
-  udpecho.py seq [--timeout S] ADDR:PORT HEX...
+  udpecho.py seq [--timeout S] [--sport N] ADDR:PORT HEX...
 
 serve binds one socket per endpoint (IPv6 as [ADDR]:PORT), prints "ready",
 then for each datagram a line
@@ -30,7 +30,8 @@ from one socket, and prints "port=P".  junk sends --count (default 1000)
 datagrams of random bytes and lengths, every tenth a STUN header with a
 length longer than the datagram, or of --size bytes each, --pace
 seconds apart (default 0.5 ms: no socket buffer on the way overflows), and
-prints "port=P".  seq sends each HEX payload in turn from one socket, waiting
+prints "port=P".  seq sends each HEX payload in turn from one socket (bound to --sport, so
+that a test's consecutive clients are never one 5-tuple), waiting
 (--timeout, default 1 s) for its echo, and prints "echoes=1,0,1 port=P".
 """
 
@@ -125,6 +126,8 @@ def seq(args):
     prints "echoes=1,0,1" (1: echoed)."""
     host, port = endpoint(args.dest)
     s = sock_for(host)
+    if args.sport:
+        s.bind(("::" if ":" in host else "0.0.0.0", args.sport))
     got = []
     for h in args.payloads:
         data = bytes.fromhex(h)
@@ -178,6 +181,7 @@ def main():
     p.add_argument("tag")
     p = sub.add_parser("seq")
     p.add_argument("--timeout", type=float, default=1)
+    p.add_argument("--sport", type=int, default=0)
     p.add_argument("dest")
     p.add_argument("payloads", nargs="+")
     p = sub.add_parser("junk")

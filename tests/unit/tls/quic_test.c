@@ -428,6 +428,25 @@ T_TEST(quic_token_and_long_cids)
 	T_STREQ(qs.hello.sni, "token.example.test");
 }
 
+/*
+ * RFC 9287 3.1: a client that has a NEW_TOKEN token of a server that sent
+ * grease_quic_bit may clear the fixed bit of its Initials (the proxy's
+ * classification of a first datagram must not require it either).
+ */
+T_TEST(quic_greased_fixed_bit_read)
+{
+	struct qe_buf *two[] = { &d1, &d2 };
+	struct qe_pkt p = { .token_len = 60, .fixed_clear = 1 };
+
+	qe_hello(&hl, "grease.example.test", "h3", 1);
+	dgram_hello(&d1, &p, &hl, 0, 1000);
+	T_EQ(d1.b[0] & 0xc0, 0x80);
+	p.pn = 1;
+	dgram_hello(&d2, &p, &hl, 1000, hl.n);
+	T_CHECK(flight(&qs, "grease", two, 2, SL_PARSE_OK) == 0, "%s", why);
+	T_STREQ(qs.hello.sni, "grease.example.test");
+}
+
 /* After a Retry the server may have picked an empty connection ID. */
 T_TEST(quic_empty_dcid_after_retry)
 {

@@ -25,13 +25,14 @@
 #include <openssl/x509.h>
 
 #include "../lib/alloc.h"
+#include "../lib/lru.h"
 #include "tls_int.h"
 
 #define CC_BUCKETS_MIN	16
 
 struct cc_entry {
 	struct cc_entry		*hnext;		/* bucket chain; victim list */
-	struct cc_entry		*prev, *next;	/* LRU */
+	struct sl_lru_node	 lru;		/* newest first */
 	struct tls_cache_key	 key;
 	X509			*cert;
 	EVP_PKEY		*pkey;
@@ -48,7 +49,7 @@ struct sl_tls_certcache {
 	struct cc_entry		**buckets;
 
 	pthread_mutex_t		 lock;		/* everything below */
-	struct cc_entry		*head, *tail;
+	struct sl_lru		 lru;
 	size_t			 n;
 	struct sl_tls_certcache_stats st;
 };
@@ -115,14 +116,14 @@ cc_free_list(struct cc_entry *e)
 void
 sl_tls_certcache_unref(struct sl_tls_certcache *c)
 {
-	struct cc_entry *e, *next;
+	struct sl_lru_node *n, *next;
 
 	if (c == NULL || atomic_fetch_sub_explicit(&c->refs, 1,
 	    memory_order_acq_rel) != 1)
 		return;
-	for (e = c->head; e != NULL; e = next) {
-		next = e->next;
-		cc_entry_free(e);
+	for (n = c->lru.head; n != NULL; n = next) {
+		next = n->next;
+		cc_entry_free(SL_LRU_ENTRY(n, struct cc_entry, lru));
 	}
 	pthread_mutex_destroy(&c->lock);
 	sl_tls_ca_unref(c->ca);
@@ -178,32 +179,6 @@ cc_find(struct sl_tls_certcache *c, const struct tls_cache_key *k)
 	return pp;
 }
 
-static void
-cc_lru_unlink(struct sl_tls_certcache *c, struct cc_entry *e)
-{
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-cc_lru_push(struct sl_tls_certcache *c, struct cc_entry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head != NULL)
-		c->head->prev = e;
-	c->head = e;
-	if (c->tail == NULL)
-		c->tail = e;
-}
-
 /* Under the lock: take *pp out of the table; returns it. */
 static struct cc_entry *
 cc_remove(struct sl_tls_certcache *c, struct cc_entry **pp)
@@ -212,7 +187,7 @@ cc_remove(struct sl_tls_certcache *c, struct cc_entry **pp)
 
 	*pp = e->hnext;
 	e->hnext = NULL;
-	cc_lru_unlink(c, e);
+	sl_lru_unlink(&c->lru, &e->lru);
 	c->n--;
 	return e;
 }
@@ -236,8 +211,8 @@ tls_cache_get(struct sl_tls_certcache *c, const struct tls_cache_key *k,
 		old = cc_remove(c, pp);
 		c->st.expired++;
 	} else if (e != NULL) {
-		cc_lru_unlink(c, e);
-		cc_lru_push(c, e);
+		sl_lru_unlink(&c->lru, &e->lru);
+		sl_lru_push(&c->lru, &e->lru);
 		X509_up_ref(e->cert);
 		EVP_PKEY_up_ref(e->pkey);
 		*cert = e->cert;
@@ -257,8 +232,9 @@ tls_cache_get(struct sl_tls_certcache *c, const struct tls_cache_key *k,
 static void
 cc_evict(struct sl_tls_certcache *c, struct cc_entry **victims)
 {
-	while (c->n > c->size && c->tail != NULL) {
-		struct cc_entry *e = c->tail;
+	while (c->n > c->size && c->lru.tail != NULL) {
+		struct cc_entry *e = SL_LRU_ENTRY(c->lru.tail, struct cc_entry,
+		    lru);
 		struct cc_entry *v = cc_remove(c, cc_find(c, &e->key));
 
 		v->hnext = *victims;
@@ -306,7 +282,7 @@ tls_cache_put(struct sl_tls_certcache *c, const struct tls_cache_key *k,
 		pp = &c->buckets[k->hash & c->mask];
 		e->hnext = *pp;
 		*pp = e;
-		cc_lru_push(c, e);
+		sl_lru_push(&c->lru, &e->lru);
 		c->n++;
 		cc_evict(c, &victims);
 	}

@@ -34,13 +34,14 @@
 #include <openssl/x509v3.h>
 
 #include "../lib/alloc.h"
+#include "../lib/lru.h"
 #include "tls_int.h"
 
 #define VC_BUCKETS_MIN	16
 
 struct vc_entry {
 	struct vc_entry		*hnext;		/* bucket chain */
-	struct vc_entry		*prev, *next;	/* LRU: head is newest */
+	struct sl_lru_node	 lru;		/* newest first */
 	unsigned char		 key[TLS_SHA256_LEN];
 	time_t			 until;
 };
@@ -53,7 +54,7 @@ struct sl_tls_vcache {
 	struct vc_entry		**buckets;
 
 	pthread_mutex_t		 lock;		/* everything below */
-	struct vc_entry		*head, *tail;
+	struct sl_lru		 lru;
 	size_t			 n;
 	struct sl_tls_vcache_stats st;
 };
@@ -91,13 +92,13 @@ fail:
 void
 sl_tls_vcache_free(struct sl_tls_vcache *c)
 {
-	struct vc_entry *e, *next;
+	struct sl_lru_node *n, *next;
 
 	if (c == NULL)
 		return;
-	for (e = c->head; e != NULL; e = next) {
-		next = e->next;
-		sl_free(e);
+	for (n = c->lru.head; n != NULL; n = next) {
+		next = n->next;
+		sl_free(SL_LRU_ENTRY(n, struct vc_entry, lru));
 	}
 	pthread_mutex_destroy(&c->lock);
 	EVP_MD_free(c->sha256);
@@ -162,31 +163,6 @@ vc_find(struct sl_tls_vcache *c, const unsigned char *key)
 	return pp;
 }
 
-static void
-vc_lru_unlink(struct sl_tls_vcache *c, struct vc_entry *e)
-{
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-vc_lru_push(struct sl_tls_vcache *c, struct vc_entry *e)
-{
-	e->next = c->head;
-	if (c->head != NULL)
-		c->head->prev = e;
-	c->head = e;
-	if (c->tail == NULL)
-		c->tail = e;
-}
-
 /* Under the lock: unlink *pp; the caller frees it after unlocking. */
 static struct vc_entry *
 vc_remove(struct sl_tls_vcache *c, struct vc_entry **pp)
@@ -195,7 +171,7 @@ vc_remove(struct sl_tls_vcache *c, struct vc_entry **pp)
 
 	*pp = e->hnext;
 	e->hnext = NULL;
-	vc_lru_unlink(c, e);
+	sl_lru_unlink(&c->lru, &e->lru);
 	c->n--;
 	return e;
 }
@@ -213,8 +189,8 @@ vc_get(struct sl_tls_vcache *c, const unsigned char *key, time_t now)
 		old = vc_remove(c, pp);
 		c->st.expired++;
 	} else if (*pp != NULL) {
-		vc_lru_unlink(c, *pp);
-		vc_lru_push(c, *pp);
+		sl_lru_unlink(&c->lru, &(*pp)->lru);
+		sl_lru_push(&c->lru, &(*pp)->lru);
 		hit = 1;
 	}
 	if (hit)
@@ -240,14 +216,15 @@ vc_put(struct sl_tls_vcache *c, const unsigned char *key, time_t until)
 	if (*pp != NULL) {
 		/* Another worker verified it meanwhile: keep the newer. */
 		victim = vc_remove(c, pp);
-	} else if (c->n >= c->size && c->tail != NULL) {
-		victim = vc_remove(c, vc_find(c, c->tail->key));
+	} else if (c->n >= c->size && c->lru.tail != NULL) {
+		victim = vc_remove(c, vc_find(c, SL_LRU_ENTRY(c->lru.tail,
+		    struct vc_entry, lru)->key));
 		c->st.evictions++;
 	}
 	pp = &c->buckets[vc_bucket(c, key)];
 	e->hnext = *pp;
 	*pp = e;
-	vc_lru_push(c, e);
+	sl_lru_push(&c->lru, &e->lru);
 	c->n++;
 	pthread_mutex_unlock(&c->lock);
 	sl_free(victim);

@@ -132,16 +132,7 @@ default inspect
 # which sluiced keeps CAP_NET_RAW and CAP_NET_BIND_SERVICE.
 SLUICED_OPTS="-o user=nobody"
 transparent_start "$POLICY"
-# Redirect mode: the policy routing TPROXY needs is printed as comments
-# (transparent_start runs it in tproxy mode only); run it as printed.
-sed -n 's/^#   \(ip .*\)$/\1/p' "$T/sluice.nft" >"$T/routing"
-[ -s "$T/routing" ] || setup_fail "sluicectl nft printed no policy routing" "$(cat -n "$T/sluice.nft")"
-while IFS= read -r cmd; do
-	# shellcheck disable=SC2086
-	o=$(in_gw $cmd 2>&1) || setup_fail "policy routing from sluicectl nft: $cmd" "$o"
-done <"$T/routing"
-wait_listen "$GW" 10.1.0.1 3129 udp 5 ||
-    setup_fail "sluiced does not listen on udp 10.1.0.1:3129" "$(tail -n 20 "$T/sluiced.err")"
+udp_routing_start
 
 bad=0
 for t in /proc/$SLUICED_PID/task/*/status; do

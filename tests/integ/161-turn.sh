@@ -210,14 +210,7 @@ default inspect
 # shellcheck disable=SC2034	# read by sluiced_start (lib.sh)
 SLUICED_OPTS="-o ca-cert=$T/state/ca.pem -o ca-key=$T/state/ca.key -o upstream-ca-bundle=$CA"
 transparent_start "$POLICY"
-sed -n 's/^#   \(ip .*\)$/\1/p' "$T/sluice.nft" >"$T/routing"
-[ -s "$T/routing" ] || setup_fail "sluicectl nft printed no policy routing" "$(cat -n "$T/sluice.nft")"
-while IFS= read -r cmd; do
-	# shellcheck disable=SC2086
-	o=$(in_gw $cmd 2>&1) || setup_fail "policy routing from sluicectl nft: $cmd" "$o"
-done <"$T/routing"
-wait_listen "$GW" 10.1.0.1 3129 udp 5 ||
-    setup_fail "sluiced does not listen on udp 10.1.0.1:3129" "$(tail -n 20 "$T/sluiced.err")"
+udp_routing_start
 
 # Nothing from cli is routed on: what reaches srv went through sluiced.
 setup_do "forward drop in gw" in_gw nft -f - <<'EOF'

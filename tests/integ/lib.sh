@@ -628,6 +628,22 @@ set nft-interfaces g0"
 	done <"$T/tproxy.routing"
 }
 
+# udp_routing_start: in redirect mode transparent_start loads the ruleset
+# but not the policy routing TPROXY needs for UDP (sluicectl prints it as
+# comments): run it in gw as printed, then wait (bounded) for sluiced's
+# UDP side of the transparent listener 10.1.0.1:3129.
+udp_routing_start() {
+	local cmd o
+	sed -n 's/^#   \(ip .*\)$/\1/p' "$T/sluice.nft" >"$T/routing"
+	[ -s "$T/routing" ] || setup_fail "sluicectl nft printed no policy routing" "$(cat -n "$T/sluice.nft")"
+	while IFS= read -r cmd; do
+		# shellcheck disable=SC2086
+		o=$(in_gw $cmd 2>&1) || setup_fail "policy routing from sluicectl nft: $cmd" "$o"
+	done <"$T/routing"
+	wait_listen "$GW" 10.1.0.1 3129 udp 5 ||
+	    setup_fail "sluiced does not listen on udp 10.1.0.1:3129" "$(tail -n 20 "$T/sluiced.err")"
+}
+
 # sluiced_stop [SECONDS]: SIGTERM, wait (bounded), remember the status.
 sluiced_stop() {
 	[ -n "$SLUICED_PID" ] || return 0

@@ -1,5 +1,6 @@
 /*
- * lib_test.c — shared helpers: addresses, JSON escaping, diagnostics.
+ * lib_test.c — shared helpers: addresses, JSON escaping, diagnostics,
+ * the LRU list.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "lib/diag.h"
 #include "lib/jw.h"
 #include "lib/log.h"
+#include "lib/lru.h"
 #include "lib/rd.h"
 #include "tests/unit/t.h"
 
@@ -222,4 +224,43 @@ T_TEST(log_line_cannot_be_split_by_hostile_strings)
 	T_ASSERT(strstr(buf, "sni 'x.test\\x0d\\x0a2026-01-01T00:00:00.000Z "
 	    "sluiced[1] err: forged\\x09\\x7f\\xe2\\x80\\xa8\\x5cend' "
 	    "does not match\n") != NULL);
+}
+
+struct lru_item {
+	int			 v;
+	struct sl_lru_node	 node;
+};
+
+/* The list from newest to oldest as digits, e.g. "321". */
+static const char *
+lru_order(struct sl_lru *l, char *buf)
+{
+	char *p = buf;
+
+	for (struct sl_lru_node *n = l->head; n != NULL; n = n->next)
+		*p++ = (char)('0' + SL_LRU_ENTRY(n, struct lru_item, node)->v);
+	*p = '\0';
+	return buf;
+}
+
+T_TEST(lru_newest_first_oldest_last_unlink_anywhere)
+{
+	struct lru_item it[4] = { { 0 }, { 1 }, { 2 }, { 3 } };
+	struct sl_lru l = { NULL, NULL };
+	char buf[8];
+
+	for (int i = 1; i <= 3; i++)
+		sl_lru_push(&l, &it[i].node);
+	T_STREQ(lru_order(&l, buf), "321");
+	T_ASSERT(l.tail == &it[1].node);
+	sl_lru_unlink(&l, &it[2].node);		/* the middle */
+	T_STREQ(lru_order(&l, buf), "31");
+	sl_lru_push(&l, &it[2].node);
+	sl_lru_unlink(&l, &it[1].node);		/* the tail */
+	T_STREQ(lru_order(&l, buf), "23");
+	T_ASSERT(l.tail == &it[3].node && it[3].node.next == NULL);
+	sl_lru_unlink(&l, &it[2].node);		/* the head */
+	sl_lru_unlink(&l, &it[3].node);
+	T_ASSERT(l.head == NULL && l.tail == NULL);
+	T_STREQ(lru_order(&l, buf), "");
 }

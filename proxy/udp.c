@@ -19,6 +19,8 @@
  * client gets is what its upstream sent, datagram for datagram, so no
  * spoofed source can make us amplify.
  */
+#include <errno.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -174,10 +176,86 @@ udp_batch_compact(struct sl_udp *u, struct udp_batch *b, int n, int stun)
 }
 
 /*
+ * Regroup the m datagrams of b for sending: consecutive datagrams of one
+ * size (the last of a run may be shorter) become one message with
+ * UDP_SEGMENT, which the kernel sends as those datagrams after one trip
+ * down the stack instead of one trip each.  That is the shape of a
+ * video frame over RTP (full packets, then the rest) and of a bulk QUIC
+ * flight.  Datagrams i..m-1 go to b->out from g on; with gso 0 each is
+ * a message of its own.  Returns the end of b->out.
+ */
+static int
+udp_gso_group(struct udp_batch *b, int i, int m, int g, int gso)
+{
+	while (i < m) {
+		struct msghdr *h = &b->out[g].msg_hdr;
+		size_t seg = b->msg[i].msg_len, total = 0;
+		/* Empty datagrams and ones over the smallest IPv6 path
+		 * (1280 - 48) are never grouped: a segment must fit the
+		 * route's MTU, as it is not fragmented. */
+		int run = gso && seg > 0 && seg <= UDP_GSO_SEG_MAX, k = 0;
+
+		memset(h, 0, sizeof(*h));
+		h->msg_iov = &b->oiov[i];
+		while (i < m && k < UDP_GSO_SEGS &&
+		    total + b->msg[i].msg_len <= UDP_GSO_BYTES &&
+		    (k == 0 || (run && b->msg[i].msg_len <= seg))) {
+			size_t len = b->msg[i].msg_len;
+
+			b->oiov[i] = *b->msg[i].msg_hdr.msg_iov;
+			total += len;
+			k++;
+			i++;
+			if (len < seg)
+				break;		/* a shorter one ends a run */
+		}
+		h->msg_iovlen = (size_t)k;
+		b->ocount[g] = k;
+		if (k > 1) {
+			struct cmsghdr *c = (struct cmsghdr *)(void *)b->octl[g];
+			uint16_t sz = (uint16_t)seg;
+
+			h->msg_control = b->octl[g];
+			h->msg_controllen = CMSG_SPACE(sizeof(sz));
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(sz));
+			memcpy(CMSG_DATA(c), &sz, sizeof(sz));
+		}
+		g++;
+	}
+	return g;
+}
+
+/*
+ * UDP_SEGMENT refused with err: EINVAL when a segment does not fit the
+ * route's MTU (this session's path: it sends singly from now on), EIO
+ * when the device cannot checksum GSO packets (every session of the
+ * worker, said once).
+ */
+static void
+udp_gso_refused(struct udp_sess *s, int err)
+{
+	struct sl_udp *u = s->u;
+
+	u->st.gso_off++;
+	if (err == EINVAL) {
+		s->no_gso = 1;
+		return;
+	}
+	u->no_gso = 1;
+	sl_log(SL_LOG_WARN, "worker %u: udp: the device refuses UDP_SEGMENT "
+	    "(%s): datagrams are sent one by one", u->wk->id, strerror(err));
+}
+
+/*
  * A session's socket is readable: what the client (cfd) or the server
  * (ufd) sent goes to the other side, a batch at a time with one
- * sendmmsg.  An error queued on a connected UDP socket (ICMP port
- * unreachable) is read and forgotten: the session stays until idle.
+ * sendmmsg, runs of equal sizes as one GSO message each (udp_gso_group).
+ * A kernel or device that refuses UDP_SEGMENT (EIO, EINVAL) turns it off
+ * for the worker, and the batch goes again datagram by datagram.  An
+ * error queued on a connected UDP socket (ICMP port unreachable) is read
+ * and forgotten: the session stays until idle.
  */
 void
 udp_sess_cb(evutil_socket_t fd, short what, void *arg)
@@ -188,7 +266,7 @@ udp_sess_cb(evutil_socket_t fd, short what, void *arg)
 	int up = fd == s->cfd;
 	int to = up ? s->ufd : s->cfd;
 	uint64_t bytes = 0;
-	int n, m, sent, got = 0;
+	int n, m, g, sent, first, got = 0;
 
 	(void)what;
 	for (int r = 0; r < UDP_ROUNDS; r++) {
@@ -199,20 +277,34 @@ udp_sess_cb(evutil_socket_t fd, short what, void *arg)
 		/* Only the client is held to a stun-only rule. */
 		m = udp_batch_compact(u, b, n, up &&
 		    (s->dec.mods & SL_MOD_STUN_ONLY));
-		sent = 0;
-		while (sent < m) {
-			int k = sendmmsg(to, b->msg + sent, (unsigned)(m - sent),
+		g = udp_gso_group(b, 0, m, 0, !u->no_gso && !s->no_gso);
+		sent = first = 0;
+		for (int done = 0; done < g;) {
+			int k = sendmmsg(to, b->out + done, (unsigned)(g - done),
 			    MSG_DONTWAIT);
 
+			if (k <= 0 && (errno == EIO || errno == EINVAL) &&
+			    b->ocount[done] > 1) {
+				udp_gso_refused(s, errno);
+				/* The rest again, one datagram a message. */
+				for (int i = 0; i < done; i++)
+					first += b->ocount[i];
+				g = udp_gso_group(b, first, m, done, 0);
+				continue;
+			}
 			if (k <= 0) {
 				/* A full buffer or an error: drop the rest,
 				 * as a router would. */
 				u->st.send_drop += (uint64_t)(m - sent);
 				break;
 			}
-			for (int i = sent; i < sent + k; i++)
-				bytes += b->msg[i].msg_len;
-			sent += k;
+			for (int i = done; i < done + k; i++) {
+				for (size_t j = 0; j < b->out[i].msg_hdr.msg_iovlen;
+				    j++)
+					bytes += b->out[i].msg_hdr.msg_iov[j].iov_len;
+				sent += b->ocount[i];
+			}
+			done += k;
 		}
 		got += sent;
 		if (n < UDP_BATCH)

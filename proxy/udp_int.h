@@ -28,6 +28,11 @@
 #define UDP_PENDING_MAX	256		/* QUIC sessions reading a hello,
 					   per worker: at most 6 MiB held */
 #define UDP_QUIC_PORT	443
+#define UDP_GSO_SEGS	64		/* the kernel's UDP_MAX_SEGMENTS */
+#define UDP_GSO_BYTES	60000		/* payload per GSO send, under
+					   IPv4's and IPv6's 64 KiB */
+#define UDP_GSO_CTL_LEN	32		/* CMSG_SPACE(sizeof(uint16_t)) */
+#define UDP_GSO_SEG_MAX	1232		/* IPv6's minimum MTU, headers off */
 
 enum udp_state {
 	UDP_PENDING = 0,	/* QUIC: reading the Initial, or its name
@@ -52,6 +57,7 @@ struct udp_sess {
 	char			*sni;
 	const char		*reason;	/* static */
 	int			 cfd, ufd;	/* client-facing, upstream */
+	int			 no_gso;	/* its path refused UDP_SEGMENT */
 	struct event		*cev, *uev;
 	uint64_t		 up, down, pkts_up, pkts_down;
 	/* pending */
@@ -84,6 +90,12 @@ struct udp_batch {
 	struct sockaddr_storage	 name[UDP_BATCH];
 	uint8_t			 ctl[UDP_BATCH][UDP_CTL_LEN];
 	uint8_t			 buf[UDP_BATCH][UDP_DGRAM_MAX];
+	/* The same datagrams regrouped for sending (udp.c, udp_gso_group):
+	 * a run of equal sizes is one message with UDP_SEGMENT. */
+	struct mmsghdr		 out[UDP_BATCH];
+	struct iovec		 oiov[UDP_BATCH];
+	uint8_t			 octl[UDP_BATCH][UDP_GSO_CTL_LEN];
+	int			 ocount[UDP_BATCH];	/* datagrams per out[] */
 };
 
 struct udp_stats {
@@ -98,10 +110,12 @@ struct udp_stats {
 	uint64_t	pending_full;	/* QUIC decided by address alone:
 					   UDP_PENDING_MAX hellos in reading */
 	uint64_t	errors;		/* sockets we could not make */
+	uint64_t	gso_off;	/* UDP_SEGMENT refused: sent singly */
 };
 
 struct sl_udp {
 	struct sl_worker	*wk;		/* borrowed */
+	int			 no_gso;	/* UDP_SEGMENT refused once */
 	struct sl_udptab	 tab;		/* struct udp_sess */
 	struct sl_udptab	 blk;		/* struct udp_blk */
 	struct udp_sess		*pending;

@@ -27,7 +27,10 @@
 #       client are dropped (a first one: not_stun);
 #   (h) udp-max-sessions-per-client: refused, logged, udp_no_session;
 #   (j) the same forwarding through `listen tproxy`;
-#   (k) a link-local destination refused by the guard rails.
+#   (k) a link-local destination refused by the guard rails;
+#   (l) runs of equal-size datagrams back to back (a video frame's shape,
+#       which sluiced sends as UDP GSO messages): every datagram arrives
+#       whole, in order, and counted.
 # sluiced runs as nobody: every thread keeps CAP_NET_RAW and
 # CAP_NET_BIND_SERVICE and nothing else.  All loops and waits are bounded.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -201,6 +204,24 @@ FLOWLOG_WAIT=8 flowlog_expect "flow.end (IPv4) after udp-idle-timeout, packets a
 FLOWLOG_WAIT=8 flowlog_expect "flow.end (IPv6) with its counts" \
     "event=flow.end cli=[fd00:1::2]:$P6" \
     "dst=[fd00:2::2]:3478" rule=turn pkts_up=5 pkts_down=5 up=300 down=335
+
+# --- (l) runs of equal sizes, sent back to back ------------------------------------
+# What a video sender does: frames of full datagrams and a shorter last one.
+# sluiced sends such runs as one UDP_SEGMENT message each way (GSO): the
+# other side must still get the same datagrams, whole and in order, and
+# the session must count each one.
+out=$(in_cli timeout 10 "$PY" "$ECHO" train --grow 7 10.2.0.2:3478)
+is "$(field "$out" sent) $(field "$out" recv) $(field "$out" intact) $(field "$out" order)" \
+    "63 63 63 1" "runs of 1200-byte datagrams: every echo came back whole and in order ($out)"
+PT=$(field "$out" port)
+out=$(in_cli timeout 10 "$PY" "$ECHO" train --grow 7 --frames 2 --full 60 \
+    --size 100 --tail 40 '[fd00:2::2]:3478')
+is "$(field "$out" sent) $(field "$out" recv) $(field "$out" intact) $(field "$out" order)" \
+    "122 122 122 1" "runs of 100-byte datagrams over IPv6: whole and in order ($out)"
+is "$(grep ' on=10.2.0.2:3478 ' "$T/echo.log" | grep -c ' len=1200 ')" 60 \
+    "the server got 60 datagrams of 1200 bytes, none merged"
+FLOWLOG_WAIT=8 flowlog_expect "the run's session counts each datagram both ways" \
+    "event=flow.end cli=10.1.0.2:$PT" pkts_up=63 pkts_down=63 up=72900 down=73341
 
 # --- (f) QUIC on udp/443 decided by the SNI of the Initial ------------------------
 "$BUILD/tools/quicinit" www.example.test >"$T/q-ok.bin" ||

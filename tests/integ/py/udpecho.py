@@ -7,6 +7,8 @@ tests (integ 160).
   udpecho.py burst [--count N] ADDR:PORT TAG
   udpecho.py junk [--count N] [--size N] ADDR:PORT
   udpecho.py seq [--timeout S] [--sport N] ADDR:PORT HEX...
+  udpecho.py train [--frames N] [--full N] [--size N] [--tail N] [--grow N]
+                   ADDR:PORT
 
 serve binds one socket per endpoint (IPv6 as [ADDR]:PORT), prints "ready",
 then for each datagram a line
@@ -33,9 +35,21 @@ seconds apart (default 0.5 ms: no socket buffer on the way overflows), and
 prints "port=P".  seq sends each HEX payload in turn from one socket (bound to --sport, so
 that a test's consecutive clients are never one 5-tuple), waiting
 (--timeout, default 1 s) for its echo, and prints "echoes=1,0,1 port=P".
+train sends --frames (default 3) frames the way a video sender does, each
+--full (default 20) datagrams of --size (default 1200) bytes and one of
+--tail (default 300), back to back without waiting, then collects the
+echoes (up to 3 s) and prints
+
+  sent=N recv=M intact=K order=1 port=P
+
+intact counts echoes with the length and contents of the datagram they
+answer (--grow: the server's --grow bytes longer) (each carries its index and a checksum of itself), order=1 when they
+came back in the order they were sent: a forwarder that batches runs of
+equal sizes (UDP GSO) must hand on the same datagrams, not merged ones.
 """
 
 import argparse
+import hashlib
 import random
 import select
 import socket
@@ -138,6 +152,39 @@ def seq(args):
     return 0
 
 
+def train(args):
+    host, port = endpoint(args.dest)
+    s = sock_for(host)
+    sizes = ([args.size] * args.full + [args.tail]) * args.frames
+    sent = {}
+    for i, n in enumerate(sizes):
+        body = ("%06d:" % i).encode()
+        body += bytes((i * 7 + j) & 0xff for j in range(n - len(body) - 32))
+        data = body + hashlib.sha256(body).hexdigest()[:32].encode()
+        sent[i] = data
+        s.sendto(data, (host, port))
+    got, intact, order, last = 0, 0, 1, -1
+    deadline = time.monotonic() + 3
+    while got < len(sizes) and time.monotonic() < deadline:
+        r, _, _ = select.select([s], [], [], max(0.0, deadline -
+                                                 time.monotonic()))
+        if not r:
+            break
+        data = s.recv(65536)
+        got += 1
+        try:
+            i = int(data[:6])
+        except ValueError:
+            continue
+        if sent.get(i, b"") + b"+" * args.grow == data:
+            intact += 1
+        order &= i > last
+        last = i
+    print("sent=%d recv=%d intact=%d order=%d port=%d" % (
+        len(sizes), got, intact, order, s.getsockname()[1]), flush=True)
+    return 0
+
+
 def junk(args):
     """--count datagrams of random bytes and lengths (0 to 1500, every
     tenth one a STUN header with a lying length), or --size bytes each."""
@@ -184,6 +231,13 @@ def main():
     p.add_argument("--sport", type=int, default=0)
     p.add_argument("dest")
     p.add_argument("payloads", nargs="+")
+    p = sub.add_parser("train")
+    p.add_argument("--frames", type=int, default=3)
+    p.add_argument("--full", type=int, default=20)
+    p.add_argument("--size", type=int, default=1200)
+    p.add_argument("--tail", type=int, default=300)
+    p.add_argument("--grow", type=int, default=0)
+    p.add_argument("dest")
     p = sub.add_parser("junk")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--size", type=int, default=0)
@@ -192,7 +246,7 @@ def main():
     p.add_argument("dest")
     args = ap.parse_args()
     return {"serve": serve, "ping": ping, "burst": burst,
-            "junk": junk, "seq": seq}[args.cmd](args)
+            "junk": junk, "seq": seq, "train": train}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ struct udp_sess {
 
 /* Refused datagrams of one client address to one destination. */
 struct udp_blk {
-	struct sl_udptab_ent	 ent;		/* key: cport 0 */
+	struct sl_udptab_ent	 ent;		/* key: cport = udp_blk_tag */
 	uint64_t		 id;
 	uint64_t		 t0;
 	uint16_t		 cport;		/* the first one seen */

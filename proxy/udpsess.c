@@ -99,6 +99,25 @@ udp_sess_report(struct udp_sess *s, char who)
 
 
 /*
+ * The aggregate's port slot (a refusal has no use for the client's port):
+ * 0, or for a refused QUIC Initial a tag of its name, so that each name a
+ * client is refused at one destination is its own flow.blocked (the
+ * issue: once per client and name per interval).  Two names with one
+ * tag share an event under the first name: a cost only to the log.
+ */
+static uint16_t
+udp_blk_tag(const char *sni)
+{
+	uint32_t h = 2166136261u;		/* FNV-1a */
+
+	if (sni == NULL)
+		return 0;
+	for (const char *p = sni; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return (uint16_t)(1 + h % 65535);
+}
+
+/*
  * One refused datagram: counted into its (client address, destination)
  * aggregate, reported when the interval ends (sl_udp_sweep), so a flood
  * is one line per interval, not one per datagram.  The aggregate keeps
@@ -113,7 +132,7 @@ udp_refuse(struct sl_udp *u, const struct sl_udp_key *k, size_t len,
 	struct sl_udptab_ent *e;
 	struct udp_blk *b;
 
-	bk.cport = 0;
+	bk.cport = udp_blk_tag(w->sni);
 	if ((e = sl_udptab_find(&u->blk, &bk)) != NULL) {
 		b = (struct udp_blk *)e;
 		b->count++;

@@ -238,12 +238,26 @@ QP=$(field "$out" port)
 out=$(ping 10.2.0.2:443 --count 2 --timeout 0.5 --file "$T/q-no.bin")
 is "$(field "$out" recv)" 0 "QUIC: an Initial naming another host gets nothing ($out)"
 flowlog_expect "QUIC: the refused Initial is logged with its name" \
-    "event=flow.blocked dst=10.2.0.2:443" \
-    rule=default reason=udp_not_inspectable proto=quic sni=ads.example.test
+    "event=flow.blocked dst=10.2.0.2:443 sni=ads.example.test" \
+    rule=default reason=udp_not_inspectable proto=quic count=1
 out=$(ping 10.2.0.2:443 --count 1 --timeout 0.5 --file "$T/q-liar.bin")
 is "$(field "$out" recv)" 0 "QUIC: a name that does not resolve to the destination buys nothing ($out)"
 flowlog_expect "QUIC: logged sni_mismatch" \
     "event=flow.blocked dst=10.2.0.2:443 reason=sni_mismatch" proto=quic sni=other.example.test
+# Two refused names from one client to one destination within the
+# interval: one flow.blocked for each name, not one for both.
+"$BUILD/tools/quicinit" tracker.example.test >"$T/q-tr.bin" ||
+    setup_fail "quicinit tracker.example.test"
+FLOWLOG_SINCE=$(wc -l <"$FLOWLOG")
+export FLOWLOG_SINCE
+ping 10.2.0.2:443 --count 1 --timeout 0.1 --file "$T/q-no.bin" >/dev/null
+ping 10.2.0.2:443 --count 1 --timeout 0.1 --file "$T/q-tr.bin" >/dev/null
+flowlog_expect "QUIC: a second name refused in the same interval is its own event" \
+    "event=flow.blocked dst=10.2.0.2:443 sni=tracker.example.test" \
+    reason=udp_not_inspectable count=1
+flowlog_expect "QUIC: and the first name keeps its own" \
+    "event=flow.blocked dst=10.2.0.2:443 sni=ads.example.test" count=1
+FLOWLOG_SINCE=0
 is "$(grep ' on=10.2.0.2:443 ' "$T/echo.log" | grep -c 'len=1200 ')" 1 \
     "QUIC: neither refused Initial reached the server"
 FLOWLOG_WAIT=8 flowlog_expect "QUIC: flow.end names the SNI" \

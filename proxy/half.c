@@ -93,12 +93,13 @@ static void
 half_tls_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(arg);
+	SSL *ssl;
 
 	if (info->n_deleted == 0)
 		return;
 	if (info->n_deleted >= HALF_TLS_RECORD / 2 &&
-	    evbuffer_get_length(buf) == 0 && ssl != NULL &&
+	    evbuffer_get_length(buf) == 0 &&
+	    (ssl = bufferevent_openssl_get_ssl(arg)) != NULL &&
 	    SSL_has_pending(ssl))
 		(void)evbuffer_expand(buf, HALF_TLS_RECORD);
 	half_tls_kick(arg);

@@ -238,9 +238,11 @@ udp_gso_refused(struct udp_sess *s, int err)
 {
 	struct sl_udp *u = s->u;
 
-	u->st.gso_off++;
 	if (err == EINVAL) {
 		s->no_gso = 1;
+		sl_debug(SL_CAT_FLOW, "flow=%llu udp: UDP_SEGMENT refused (%s): "
+		    "sent one by one", (unsigned long long)s->id,
+		    strerror(err));
 		return;
 	}
 	u->no_gso = 1;

@@ -110,7 +110,6 @@ struct udp_stats {
 	uint64_t	pending_full;	/* QUIC decided by address alone:
 					   UDP_PENDING_MAX hellos in reading */
 	uint64_t	errors;		/* sockets we could not make */
-	uint64_t	gso_off;	/* UDP_SEGMENT refused: sent singly */
 };
 
 struct sl_udp {
